@@ -1,0 +1,1 @@
+"""Mask Studio core: plain Python logic, never imports streamlit."""

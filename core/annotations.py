@@ -1,0 +1,271 @@
+"""Boxes, per-image annotations and the annotation project, with the box rules.
+
+A box is stored in original-image pixels as integers (x1, y1, x2, y2), x2/y2 exclusive edges,
+whatever scale the canvas showed. Categories are kept by name in memory; the files store
+indices into the category list (the seed layout), so renaming or deleting a category never
+needs to renumber boxes here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from shapely.geometry import box as shapely_box
+
+from core.errors import BoxRejected, CategoryError
+
+NONE = "None"
+MIN_AREA = 40  # px²: a smaller box is refused
+MIN_SIDE = 5  # px: a side of this length or less is refused
+MAX_OVERLAP = 0.20  # intersection over the smaller box's area: more is refused
+MAX_CATEGORY_LEN = 100
+
+
+@dataclass(frozen=True)
+class Box:
+    """An axis-aligned box in original-image pixels, with its category and optional score."""
+
+    x1: int
+    y1: int
+    x2: int
+    y2: int
+    label: str = NONE
+    score: float | None = None
+
+    @classmethod
+    def from_xyxy(cls, xyxy: Iterable[float], label: str = NONE, score: float | None = None) -> Box:
+        """Build from any (x1, y1, x2, y2), rounding to whole pixels and ordering the corners."""
+        vals = [float(v) for v in xyxy]
+        if len(vals) != 4 or not all(math.isfinite(v) for v in vals):
+            raise BoxRejected("invalid", f"a box needs four finite numbers, got {list(xyxy)!r}")
+        x1, y1, x2, y2 = (int(round(v)) for v in vals)
+        return cls(min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2), label, score)
+
+    @property
+    def xyxy(self) -> tuple[int, int, int, int]:
+        return (self.x1, self.y1, self.x2, self.y2)
+
+    @property
+    def width(self) -> int:
+        return self.x2 - self.x1
+
+    @property
+    def height(self) -> int:
+        return self.y2 - self.y1
+
+    @property
+    def area(self) -> int:
+        return self.width * self.height
+
+    def clipped(self, width: int, height: int) -> Box:
+        """The box clipped to an image of `width` x `height`."""
+        return replace(
+            self,
+            x1=min(max(self.x1, 0), width),
+            y1=min(max(self.y1, 0), height),
+            x2=min(max(self.x2, 0), width),
+            y2=min(max(self.y2, 0), height),
+        )
+
+    def with_label(self, label: str, score: float | None = None) -> Box:
+        return replace(self, label=label, score=score)
+
+
+def overlap_ratio(a: Box, b: Box) -> float:
+    """Intersection area over the smaller box's area (0 when either box is empty)."""
+    pa, pb = shapely_box(*a.xyxy), shapely_box(*b.xyxy)
+    smaller = min(pa.area, pb.area)
+    if smaller <= 0:
+        return 0.0
+    return float(pa.intersection(pb).area / smaller)
+
+
+def check_box(box: Box, others: Iterable[Box] = ()) -> None:
+    """Raise BoxRejected (with the rule broken) unless `box` obeys the rules against `others`."""
+    if box.width <= MIN_SIDE or box.height <= MIN_SIDE:
+        raise BoxRejected(
+            "min_side",
+            f"Box refused: a side of {MIN_SIDE} px or less (it is {box.width}×{box.height} px).",
+        )
+    if box.area < MIN_AREA:
+        raise BoxRejected("min_area", f"Box refused: area {box.area} px² is under {MIN_AREA} px².")
+    for i, other in enumerate(others):
+        ratio = overlap_ratio(box, other)
+        if ratio > MAX_OVERLAP:
+            raise BoxRejected(
+                "overlap",
+                f"Box refused: it overlaps box {i + 1} ({other.label}) by {ratio:.0%} of the "
+                f"smaller box, more than {MAX_OVERLAP:.0%}.",
+            )
+
+
+def validate_category_name(name: Any) -> str:
+    """The stripped category name, or CategoryError when it is unusable."""
+    if not isinstance(name, str):
+        raise CategoryError(f"a category name must be text, got {type(name).__name__}")
+    text = name.strip()
+    if not text:
+        raise CategoryError("a category name cannot be empty")
+    if len(text) > MAX_CATEGORY_LEN:
+        raise CategoryError(f"a category name is at most {MAX_CATEGORY_LEN} characters")
+    if any(ord(c) < 32 for c in text):
+        raise CategoryError("a category name cannot contain control characters")
+    return text
+
+
+@dataclass
+class ImageAnnotations:
+    """The boxes of one image. `extra` keeps seed fields such as `dst` and `src` as they came."""
+
+    boxes: list[Box] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Annotations:
+    """Categories plus the boxes of every image, with the rules enforced on every change."""
+
+    def __init__(
+        self,
+        categories: Iterable[str] = (NONE,),
+        images: dict[str, ImageAnnotations] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        cats: list[str] = [NONE]
+        for c in categories:
+            name = validate_category_name(c)
+            if name not in cats:
+                cats.append(name)
+        self.categories: list[str] = cats
+        self.images: dict[str, ImageAnnotations] = dict(images or {})
+        self.extra: dict[str, Any] = dict(extra or {})
+
+    # ----- categories -------------------------------------------------------------------
+    def add_category(self, name: str) -> str:
+        name = validate_category_name(name)
+        if name in self.categories:
+            raise CategoryError(f"category {name!r} already exists")
+        self.categories.append(name)
+        return name
+
+    def rename_category(self, old: str, new: str) -> str:
+        if old == NONE:
+            raise CategoryError('"None" cannot be renamed')
+        if old not in self.categories:
+            raise CategoryError(f"no category {old!r}")
+        new = validate_category_name(new)
+        if new == old:
+            return new
+        if new in self.categories:
+            raise CategoryError(f"category {new!r} already exists")
+        self.categories[self.categories.index(old)] = new
+        for ann in self.images.values():
+            ann.boxes = [b.with_label(new, b.score) if b.label == old else b for b in ann.boxes]
+        return new
+
+    def delete_category(self, name: str) -> int:
+        """Delete a category; its boxes become "None". Returns how many boxes changed."""
+        if name == NONE:
+            raise CategoryError('"None" cannot be deleted')
+        if name not in self.categories:
+            raise CategoryError(f"no category {name!r}")
+        self.categories.remove(name)
+        changed = 0
+        for ann in self.images.values():
+            new_boxes = []
+            for b in ann.boxes:
+                if b.label == name:
+                    b = b.with_label(NONE)
+                    changed += 1
+                new_boxes.append(b)
+            ann.boxes = new_boxes
+        return changed
+
+    def merge_categories(self, names: Iterable[str]) -> None:
+        """Add every name that is not a category yet."""
+        for n in names:
+            n = validate_category_name(n)
+            if n not in self.categories:
+                self.categories.append(n)
+
+    # ----- boxes ------------------------------------------------------------------------
+    def boxes(self, image: str) -> list[Box]:
+        ann = self.images.get(image)
+        return list(ann.boxes) if ann else []
+
+    def _ann(self, image: str) -> ImageAnnotations:
+        return self.images.setdefault(image, ImageAnnotations())
+
+    def _check_label(self, label: str) -> str:
+        if label not in self.categories:
+            raise CategoryError(f"no category {label!r}")
+        return label
+
+    def add_box(
+        self,
+        image: str,
+        box: Box,
+        *,
+        image_size: tuple[int, int] | None = None,
+    ) -> Box:
+        """Clip `box` to the image, check the rules against the image's boxes, and add it."""
+        self._check_label(box.label)
+        if image_size is not None:
+            box = box.clipped(*image_size)
+        check_box(box, self.boxes(image))
+        self._ann(image).boxes.append(box)
+        return box
+
+    def try_add_boxes(
+        self, image: str, boxes: Iterable[Box], *, image_size: tuple[int, int] | None = None
+    ) -> tuple[list[Box], list[tuple[Box, BoxRejected]]]:
+        """Add each box that obeys the rules; return (added, [(refused box, reason)])."""
+        added: list[Box] = []
+        refused: list[tuple[Box, BoxRejected]] = []
+        for b in boxes:
+            try:
+                added.append(self.add_box(image, b, image_size=image_size))
+            except BoxRejected as exc:
+                refused.append((b, exc))
+        return added, refused
+
+    def set_label(self, image: str, index: int, label: str, score: float | None = None) -> Box:
+        self._check_label(label)
+        ann = self._ann(image)
+        if not 0 <= index < len(ann.boxes):
+            raise IndexError(f"{image} has no box {index + 1}")
+        ann.boxes[index] = ann.boxes[index].with_label(label, score)
+        return ann.boxes[index]
+
+    def delete_box(self, image: str, index: int) -> Box:
+        ann = self._ann(image)
+        if not 0 <= index < len(ann.boxes):
+            raise IndexError(f"{image} has no box {index + 1}")
+        return ann.boxes.pop(index)
+
+    def clear_boxes(self, image: str) -> None:
+        if image in self.images:
+            self.images[image].boxes = []
+
+    def remove_image(self, image: str) -> None:
+        self.images.pop(image, None)
+
+    # ----- summaries --------------------------------------------------------------------
+    def annotated_images(self) -> list[str]:
+        return [name for name, ann in self.images.items() if ann.boxes]
+
+    def label_counts(self) -> dict[str, int]:
+        counts = {c: 0 for c in self.categories}
+        for ann in self.images.values():
+            for b in ann.boxes:
+                counts[b.label] = counts.get(b.label, 0) + 1
+        return counts
+
+    def copy(self) -> Annotations:
+        return Annotations(
+            self.categories,
+            {k: ImageAnnotations(list(v.boxes), dict(v.extra)) for k, v in self.images.items()},
+            dict(self.extra),
+        )

@@ -1,0 +1,48 @@
+"""Typed exceptions raised by core/. Pages turn them into clear UI messages."""
+
+from __future__ import annotations
+
+
+class MaskStudioError(Exception):
+    """Base class for every error core/ raises on bad input."""
+
+
+class ImageLoadError(MaskStudioError):
+    """A file could not be decoded as an image (not an image, truncated, too large, ...)."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"{source}: {reason}")
+        self.source = source
+        self.reason = reason
+
+
+class BoxRejected(MaskStudioError):
+    """A box broke one of the annotation rules. `rule` is a short machine name."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+        self.message = message
+
+
+class CategoryError(MaskStudioError):
+    """An invalid category operation (duplicate, empty, deleting "None", ...)."""
+
+
+class FormatError(MaskStudioError):
+    """An annotation or category file failed validation.
+
+    `file`, `image` and `field` locate the problem as precisely as known.
+    """
+
+    def __init__(self, message: str, *, file: str = "", image: str = "", field: str = "") -> None:
+        where = " / ".join(p for p in (file, image, field) if p)
+        super().__init__(f"{where}: {message}" if where else message)
+        self.file = file
+        self.image = image
+        self.field = field
+        self.detail = message
+
+
+class WorkspaceError(MaskStudioError):
+    """A path or name that would escape the workspace, or a missing/duplicate project."""

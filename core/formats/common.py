@@ -1,0 +1,109 @@
+"""What every annotation importer shares: checked image names, checked boxes, an import report."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath, PureWindowsPath
+from typing import Any
+
+from core.annotations import NONE, Annotations, Box, ImageAnnotations, validate_category_name
+from core.errors import BoxRejected, CategoryError, FormatError
+
+
+@dataclass
+class RawBox:
+    """A box as read from a file, before the project's rules are applied."""
+
+    xyxy: tuple[float, float, float, float]
+    label: str
+    score: float | None = None
+
+
+@dataclass
+class ImportResult:
+    """Annotations built from a file, plus the boxes that broke the rules and were skipped."""
+
+    annotations: Annotations
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def box_count(self) -> int:
+        return sum(len(a.boxes) for a in self.annotations.images.values())
+
+
+def check_image_name(name: Any, *, file: str) -> str:
+    """A plain file name (no folders, no `..`): imports never point outside the project."""
+    if not isinstance(name, str) or not name.strip():
+        raise FormatError("image name must be non-empty text", file=file, image=str(name))
+    if (
+        PurePosixPath(name).name != name
+        or PureWindowsPath(name).name != name
+        or name in {".", ".."}
+        or "\x00" in name
+    ):
+        raise FormatError("image name must be a plain file name, without folders", file=file, image=name)
+    return name
+
+
+def check_number(value: Any, *, file: str, image: str, fld: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise FormatError(f"expected a number, got {value!r}", file=file, image=image, field=fld)
+    if not math.isfinite(value):
+        raise FormatError(f"expected a finite number, got {value!r}", file=file, image=image, field=fld)
+    return float(value)
+
+
+def check_xyxy(values: Any, *, file: str, image: str, fld: str) -> tuple[float, float, float, float]:
+    """Four finite, non-negative numbers with x1 < x2 and y1 < y2."""
+    if not isinstance(values, (list, tuple)) or len(values) != 4:
+        raise FormatError(
+            f"a box needs 4 numbers [x1, y1, x2, y2], got {values!r}", file=file, image=image, field=fld
+        )
+    x1, y1, x2, y2 = (check_number(v, file=file, image=image, fld=fld) for v in values)
+    if min(x1, y1, x2, y2) < 0:
+        raise FormatError(f"negative coordinate in {values!r}", file=file, image=image, field=fld)
+    if x2 <= x1 or y2 <= y1:
+        raise FormatError(
+            f"inverted or empty box {values!r} (need x1 < x2 and y1 < y2)", file=file, image=image, field=fld
+        )
+    return (x1, y1, x2, y2)
+
+
+def check_categories(values: Any, *, file: str, fld: str = "categories") -> list[str]:
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise FormatError("categories must be a list of names", file=file, field=fld)
+    out: list[str] = []
+    for i, v in enumerate(values):
+        try:
+            name = validate_category_name(v)
+        except CategoryError as exc:
+            raise FormatError(str(exc), file=file, field=f"{fld}[{i}]") from exc
+        if name in out:
+            raise FormatError(f"duplicate category {name!r}", file=file, field=f"{fld}[{i}]")
+        out.append(name)
+    return out
+
+
+def build_annotations(
+    categories: Iterable[str],
+    images: dict[str, list[RawBox]],
+    *,
+    extras: dict[str, dict[str, Any]] | None = None,
+    top_extra: dict[str, Any] | None = None,
+    sizes: dict[str, tuple[int, int]] | None = None,
+) -> ImportResult:
+    """Apply the box rules image by image; boxes that break them are skipped and reported."""
+    ann = Annotations(categories, extra=top_extra)
+    skipped: list[str] = []
+    for name, raw_boxes in images.items():
+        ann.images[name] = ImageAnnotations([], dict((extras or {}).get(name, {})))
+        size = (sizes or {}).get(name)
+        for i, rb in enumerate(raw_boxes):
+            label = rb.label if rb.label in ann.categories else NONE
+            try:
+                ann.add_box(name, Box.from_xyxy(rb.xyxy, label, rb.score), image_size=size)
+            except BoxRejected as exc:
+                skipped.append(f"{name} box {i + 1} {list(rb.xyxy)}: {exc.message}")
+    return ImportResult(ann, skipped)

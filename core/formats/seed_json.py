@@ -1,0 +1,152 @@
+"""The seed JSON layout (seed report, Listing 1): the project's own annotation file.
+
+    {"categories": ["None", "mask", ...],
+     "images": {"IMG_1.JPG": {"rectangles": [[x1, y1, x2, y2]], "rect_to_category": [1],
+                              "dst": 0, "src": "..."}},
+     "destinations": ["None"]}
+
+Extra per-image keys (`dst`, `src`, ...) are kept as they came; `src` is informational and
+never read. Mask Studio adds an optional `rect_scores` list (detector or model confidence,
+null for hand-drawn boxes), which other readers of the layout ignore.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from core.annotations import Annotations
+from core.errors import FormatError
+from core.formats.common import (
+    ImportResult,
+    RawBox,
+    build_annotations,
+    check_categories,
+    check_image_name,
+    check_number,
+    check_xyxy,
+)
+from core.fsutil import atomic_write_json, natural_key
+
+_BOX_KEYS = {"rectangles", "rect_to_category", "rect_scores"}
+
+
+def _reject_constant(token: str) -> Any:
+    raise ValueError(f"{token} is not allowed in annotation JSON")
+
+
+def parse_json_text(text: str | bytes, *, file: str) -> Any:
+    """json.loads that refuses NaN/Infinity and reports the file on a syntax error."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise FormatError(f"not valid JSON ({exc})", file=file) from exc
+
+
+def from_seed_dict(data: Any, *, file: str = "annotations.json") -> ImportResult:
+    """Validate a seed-layout dict and build annotations. Raises FormatError on bad structure."""
+    if not isinstance(data, dict):
+        raise FormatError("top level must be an object with 'categories' and 'images'", file=file)
+    if "categories" not in data:
+        raise FormatError("missing", file=file, field="categories")
+    categories = check_categories(data["categories"], file=file)
+    images_in = data.get("images", {})
+    if not isinstance(images_in, dict):
+        raise FormatError("must be an object mapping image names to their boxes", file=file, field="images")
+    raw: dict[str, list[RawBox]] = {}
+    extras: dict[str, dict[str, Any]] = {}
+    for name, entry in images_in.items():
+        check_image_name(name, file=file)
+        if not isinstance(entry, dict):
+            raise FormatError("must be an object", file=file, image=name)
+        rects = entry.get("rectangles", [])
+        cats = entry.get("rect_to_category", [])
+        scores = entry.get("rect_scores")
+        if not isinstance(rects, list):
+            raise FormatError("must be a list of [x1, y1, x2, y2]", file=file, image=name, field="rectangles")
+        if not isinstance(cats, list):
+            raise FormatError(
+                "must be a list of category indices", file=file, image=name, field="rect_to_category"
+            )
+        if len(cats) != len(rects):
+            raise FormatError(
+                f"has {len(cats)} entries for {len(rects)} rectangles",
+                file=file,
+                image=name,
+                field="rect_to_category",
+            )
+        if scores is not None and (not isinstance(scores, list) or len(scores) != len(rects)):
+            raise FormatError(
+                "must be a list as long as rectangles", file=file, image=name, field="rect_scores"
+            )
+        boxes: list[RawBox] = []
+        for i, (rect, cat) in enumerate(zip(rects, cats)):
+            xyxy = check_xyxy(rect, file=file, image=name, fld=f"rectangles[{i}]")
+            if isinstance(cat, bool) or not isinstance(cat, int):
+                raise FormatError(
+                    f"expected an integer index, got {cat!r}",
+                    file=file,
+                    image=name,
+                    field=f"rect_to_category[{i}]",
+                )
+            if not 0 <= cat < len(categories):
+                raise FormatError(
+                    f"index {cat} is out of range (there are {len(categories)} categories)",
+                    file=file,
+                    image=name,
+                    field=f"rect_to_category[{i}]",
+                )
+            score = None
+            if scores is not None and scores[i] is not None:
+                score = check_number(scores[i], file=file, image=name, fld=f"rect_scores[{i}]")
+            boxes.append(RawBox(xyxy, categories[cat], score))
+        raw[name] = boxes
+        extras[name] = {k: v for k, v in entry.items() if k not in _BOX_KEYS}
+    top_extra = {k: v for k, v in data.items() if k not in {"categories", "images"}}
+    return build_annotations(categories, raw, extras=extras, top_extra=top_extra)
+
+
+def to_seed_dict(ann: Annotations) -> dict[str, Any]:
+    """The seed layout for `ann`; images in natural order, coordinates as floats like the seed."""
+    index = {c: i for i, c in enumerate(ann.categories)}
+    images: dict[str, Any] = {}
+    for name in sorted(ann.images, key=natural_key):
+        entry = ann.images[name]
+        out: dict[str, Any] = {
+            "rectangles": [[float(v) for v in b.xyxy] for b in entry.boxes],
+            "rect_to_category": [index[b.label] for b in entry.boxes],
+        }
+        if any(b.score is not None for b in entry.boxes):
+            out["rect_scores"] = [None if b.score is None else round(float(b.score), 4) for b in entry.boxes]
+        out.update(entry.extra)
+        images[name] = out
+    result: dict[str, Any] = {"categories": list(ann.categories), "images": images}
+    result.update({k: v for k, v in ann.extra.items() if k not in result})
+    result.setdefault("destinations", ["None"])
+    return result
+
+
+def load_seed_json(path: str | os.PathLike[str]) -> ImportResult:
+    """Read and validate a seed-layout file."""
+    p = Path(path)
+    try:
+        text = p.read_bytes()
+    except OSError as exc:
+        raise FormatError(f"cannot read ({exc.strerror or exc})", file=p.name) from exc
+    return from_seed_dict(parse_json_text(text, file=p.name), file=p.name)
+
+
+def loads_seed_json(text: str | bytes, *, file: str = "annotations.json") -> ImportResult:
+    """Validate seed-layout JSON text (an upload)."""
+    return from_seed_dict(parse_json_text(text, file=file), file=file)
+
+
+def save_seed_json(ann: Annotations, path: str | os.PathLike[str]) -> Path:
+    """Write `ann` atomically in the seed layout."""
+    return atomic_write_json(path, to_seed_dict(ann))
+
+
+def dumps_seed_json(ann: Annotations) -> str:
+    return json.dumps(to_seed_dict(ann), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,190 @@
+"""Safe image loading and the one square-crop function shared by dataset, Predict and Live.
+
+Loading: EXIF orientation applied (boxes live in the upright image), every mode converted to
+8-bit RGB (CMYK, 16-bit, palette, RGBA composited on white), a pixel-count limit checked
+before decoding, truncated files refused.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from core.errors import ImageLoadError
+
+#: Largest image accepted, in pixels (about 12000 x 8300). A 20000 x 20000 PNG is refused.
+MAX_PIXELS = 100_000_000
+#: File extensions the app accepts as images.
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+
+# Pillow's own bomb check is kept as a second line of defence.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+
+def is_image_name(name: str) -> bool:
+    """True when the file name has one of the accepted image extensions."""
+    return str(name).lower().endswith(IMAGE_EXTENSIONS)
+
+
+def _source_name(src: str | os.PathLike[str] | bytes) -> str:
+    return "<upload>" if isinstance(src, (bytes, bytearray)) else str(src)
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        arr = np.asarray(img, dtype=np.float64)
+        hi = arr.max() if arr.size else 0.0
+        scale = 255.0 / hi if hi > 255 else 1.0
+        img = Image.fromarray(np.clip(arr * scale, 0, 255).astype(np.uint8), mode="L")
+    elif img.mode == "F":
+        arr = np.asarray(img, dtype=np.float64)
+        lo, hi = (float(arr.min()), float(arr.max())) if arr.size else (0.0, 1.0)
+        span = hi - lo or 1.0
+        img = Image.fromarray(((arr - lo) / span * 255).astype(np.uint8), mode="L")
+    if img.mode == "P":
+        img = img.convert("RGBA") if "transparency" in img.info else img.convert("RGB")
+    if img.mode in ("RGBA", "LA", "PA"):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, rgba)
+    return img.convert("RGB") if img.mode != "RGB" else img
+
+
+def load_image(src: str | os.PathLike[str] | bytes, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Decode `src` (a path or raw bytes) into an upright 8-bit RGB PIL image.
+
+    Raises ImageLoadError for anything that is not a complete, decodable image within
+    `max_pixels`.
+    """
+    name = _source_name(src)
+    try:
+        fh = io.BytesIO(bytes(src)) if isinstance(src, (bytes, bytearray)) else open(src, "rb")
+    except OSError as exc:
+        raise ImageLoadError(name, f"cannot open file ({exc.strerror or exc})") from exc
+    with fh:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                img = Image.open(fh)
+                w, h = img.size
+                if w * h > max_pixels:
+                    raise ImageLoadError(
+                        name, f"image is {w}x{h} pixels, more than the {max_pixels:,} allowed"
+                    )
+                img.load()
+        except ImageLoadError:
+            raise
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise ImageLoadError(name, f"image is too large ({exc})") from exc
+        except Image.UnidentifiedImageError as exc:
+            raise ImageLoadError(name, "not an image file Pillow can read") from exc
+        except (OSError, SyntaxError, ValueError) as exc:
+            raise ImageLoadError(name, f"image data is damaged or truncated ({exc})") from exc
+        try:
+            img = ImageOps.exif_transpose(img)
+        except Exception:  # noqa: BLE001 - a broken EXIF block must not make the image unusable
+            pass
+        return _to_rgb(img)
+
+
+def load_rgb_array(src: str | os.PathLike[str] | bytes, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """Like load_image, as an HxWx3 uint8 array."""
+    return np.asarray(load_image(src, max_pixels=max_pixels))
+
+
+def image_size(src: str | os.PathLike[str]) -> tuple[int, int]:
+    """(width, height) of the upright image, reading only the header and EXIF."""
+    try:
+        with Image.open(src) as img:
+            w, h = img.size
+            orientation = img.getexif().get(0x0112, 1)
+    except Exception as exc:  # noqa: BLE001
+        raise ImageLoadError(str(src), f"not a readable image ({exc})") from exc
+    return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
+
+
+@dataclass(frozen=True)
+class SquareRegion:
+    """The square a box grows into: integer pixel bounds, possibly outside the image."""
+
+    x1: int
+    y1: int
+    x2: int
+    y2: int
+
+    @property
+    def side(self) -> int:
+        return self.x2 - self.x1
+
+
+def square_region(box: tuple[float, float, float, float]) -> SquareRegion:
+    """The square around `box` (x1, y1, x2, y2): the short side grows around the box centre.
+
+    The side is the box's long side rounded to whole pixels (at least 1). The result can
+    leave the image; `square_crop` pads what lies outside.
+    """
+    x1, y1, x2, y2 = (float(v) for v in box)
+    if x2 < x1:
+        x1, x2 = x2, x1
+    if y2 < y1:
+        y1, y2 = y2, y1
+    side = max(1, int(round(max(x2 - x1, y2 - y1))))
+    cx, cy = (x1 + x2) / 2.0, (y1 + y2) / 2.0
+    left = int(np.floor(cx - side / 2.0 + 0.5))
+    top = int(np.floor(cy - side / 2.0 + 0.5))
+    return SquareRegion(left, top, left + side, top + side)
+
+
+def square_crop(
+    image: np.ndarray | Image.Image,
+    box: tuple[float, float, float, float],
+    size: int | None = 240,
+) -> np.ndarray:
+    """Crop `box` from `image` as a square and resize it to `size` x `size` (None: no resize).
+
+    The square is grown around the box centre, never stretched. Parts of the square that
+    fall outside the image are filled by replicating the nearest edge pixels (OpenCV
+    BORDER_REPLICATE), so a face at the border keeps plausible colours instead of black bars.
+    Returns an HxWx3 uint8 RGB array. This is the one crop used by the dataset builder,
+    Predict and Live.
+    """
+    import cv2
+
+    arr = np.asarray(image)
+    if arr.ndim == 2:
+        arr = np.stack([arr] * 3, axis=-1)
+    h, w = arr.shape[:2]
+    r = square_region(box)
+    pad_l, pad_t = max(0, -r.x1), max(0, -r.y1)
+    pad_r, pad_b = max(0, r.x2 - w), max(0, r.y2 - h)
+    src = arr[max(0, r.y1) : min(h, r.y2), max(0, r.x1) : min(w, r.x2)]
+    if src.size == 0:
+        # The square lies wholly outside the image: use the nearest edge pixel.
+        cx = min(max((r.x1 + r.x2) // 2, 0), w - 1)
+        cy = min(max((r.y1 + r.y2) // 2, 0), h - 1)
+        crop = np.broadcast_to(arr[cy, cx], (r.side, r.side, arr.shape[2])).copy()
+    elif pad_l or pad_t or pad_r or pad_b:
+        crop = cv2.copyMakeBorder(
+            np.ascontiguousarray(src), pad_t, pad_b, pad_l, pad_r, borderType=cv2.BORDER_REPLICATE
+        )
+    else:
+        crop = src
+    if size is not None and crop.shape[0] != size:
+        interp = cv2.INTER_AREA if crop.shape[0] > size else cv2.INTER_LINEAR
+        crop = cv2.resize(np.ascontiguousarray(crop), (size, size), interpolation=interp)
+    return np.ascontiguousarray(crop, dtype=np.uint8)
+
+
+def save_png(array: np.ndarray, path: str | os.PathLike[str]) -> Path:
+    """Encode an RGB array as PNG and write it atomically."""
+    from core.fsutil import atomic_write_bytes
+
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(array, dtype=np.uint8)).save(buf, format="PNG")
+    return atomic_write_bytes(path, buf.getvalue())

@@ -1,0 +1,165 @@
+"""Annotation projects on disk: a folder of images plus one seed-layout annotations file.
+
+    <workspace>/projects/<name>/images/<files>
+    <workspace>/projects/<name>/annotations.json
+
+Every change is written at once with an atomic rename, so a reload or a crash never loses a
+saved box and never leaves a half-written file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from core.annotations import Annotations
+from core.errors import FormatError, ImageLoadError, WorkspaceError
+from core.formats.seed_json import load_seed_json, save_seed_json
+from core.fsutil import atomic_write_bytes, ensure_inside, natural_sorted, safe_name
+from core.imaging import IMAGE_EXTENSIONS, image_size, is_image_name, load_image
+from core.workspace import projects_dir
+
+ANNOTATIONS_FILE = "annotations.json"
+
+
+def list_projects(root: Path | None = None) -> list[str]:
+    """Names of the projects in the workspace, in natural order."""
+    base = projects_dir(root)
+    if not base.is_dir():
+        return []
+    return natural_sorted([p.name for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")])
+
+
+class Project:
+    """One annotation project folder."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.root = Path(path).resolve()
+        self.name = self.root.name
+        self.images_dir = self.root / "images"
+        self.annotations_path = self.root / ANNOTATIONS_FILE
+
+    # ----- creation -------------------------------------------------------------------
+    @classmethod
+    def create(cls, name: str, root: Path | None = None) -> Project:
+        """A new, empty project. Raises WorkspaceError if one of that name exists."""
+        folder = safe_name(name, fallback="")
+        if not folder:
+            raise WorkspaceError("a project name needs at least one letter or digit")
+        base = projects_dir(root)
+        path = ensure_inside(base, base / folder)
+        if path.exists():
+            raise WorkspaceError(f"a project named {folder!r} already exists")
+        (path / "images").mkdir(parents=True)
+        project = cls(path)
+        project.save(Annotations())
+        return project
+
+    @classmethod
+    def open(cls, name: str, root: Path | None = None) -> Project:
+        base = projects_dir(root)
+        path = ensure_inside(base, base / name)
+        if not path.is_dir():
+            raise WorkspaceError(f"no project named {name!r}")
+        project = cls(path)
+        project.images_dir.mkdir(exist_ok=True)
+        return project
+
+    # ----- annotations ----------------------------------------------------------------
+    def load(self) -> Annotations:
+        """The saved annotations (empty when none are saved yet)."""
+        if not self.annotations_path.exists():
+            return Annotations()
+        result = load_seed_json(self.annotations_path)
+        return result.annotations
+
+    def save(self, ann: Annotations) -> None:
+        save_seed_json(ann, self.annotations_path)
+
+    @contextmanager
+    def edit(self) -> Iterator[Annotations]:
+        """Load, let the caller change, save atomically. Nothing is saved if the body raises."""
+        ann = self.load()
+        yield ann
+        self.save(ann)
+
+    # ----- images ---------------------------------------------------------------------
+    def list_images(self) -> list[str]:
+        """Image file names in natural order (IMG_2 before IMG_10)."""
+        if not self.images_dir.is_dir():
+            return []
+        return natural_sorted(
+            [
+                p.name
+                for p in self.images_dir.iterdir()
+                if p.is_file() and is_image_name(p.name) and not p.name.startswith(".")
+            ]
+        )
+
+    def image_path(self, name: str) -> Path:
+        path = ensure_inside(self.images_dir, self.images_dir / name)
+        if not path.is_file():
+            raise WorkspaceError(f"no image {name!r} in project {self.name!r}")
+        return path
+
+    def image_size(self, name: str) -> tuple[int, int]:
+        """(width, height) of the upright image."""
+        return image_size(self.image_path(name))
+
+    def add_image(self, filename: str, data: bytes) -> str:
+        """Store an uploaded image after checking it decodes. Returns the stored file name.
+
+        The same bytes uploaded twice are stored once; a different file with a taken name
+        gets a numbered name (`photo_1.jpg`).
+        """
+        load_image(data)  # raises ImageLoadError for anything unusable
+        stem, ext = os.path.splitext(os.path.basename(filename))
+        ext = ext.lower()
+        if ext not in IMAGE_EXTENSIONS:
+            raise ImageLoadError(
+                filename, f"unsupported extension {ext or '(none)'}; use {', '.join(IMAGE_EXTENSIONS)}"
+            )
+        base = safe_name(stem, fallback="image")
+        digest = hashlib.sha256(data).hexdigest()
+        for n in range(0, 10_000):
+            candidate = f"{base}{ext}" if n == 0 else f"{base}_{n}{ext}"
+            target = self.images_dir / candidate
+            if not target.exists():
+                atomic_write_bytes(target, data)
+                return candidate
+            if hashlib.sha256(target.read_bytes()).hexdigest() == digest:
+                return candidate
+        raise WorkspaceError(f"too many files named like {filename!r}")
+
+    def delete_image(self, name: str) -> None:
+        """Remove an image file and its boxes."""
+        path = self.image_path(name)
+        with self.edit() as ann:
+            ann.remove_image(name)
+        path.unlink()
+
+    def import_annotations(self, result_annotations: Annotations, *, replace: bool = True) -> None:
+        """Replace (or merge into) the saved annotations with already-validated ones."""
+        if replace:
+            self.save(result_annotations)
+            return
+        with self.edit() as ann:
+            ann.merge_categories(result_annotations.categories)
+            for name, entry in result_annotations.images.items():
+                ann.images[name] = entry
+
+
+def neighbour(names: list[str], current: str | None, step: int) -> str | None:
+    """The image `step` places from `current` in `names` (clamped); first image if unknown."""
+    if not names:
+        return None
+    if current not in names:
+        return names[0]
+    i = names.index(current) + step
+    return names[min(max(i, 0), len(names) - 1)]
+
+
+__all__ = ["Project", "list_projects", "neighbour", "FormatError"]
