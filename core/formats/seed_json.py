@@ -82,7 +82,7 @@ def from_seed_dict(data: Any, *, file: str = "annotations.json") -> ImportResult
                 "must be a list as long as rectangles", file=file, image=name, field="rect_scores"
             )
         boxes: list[RawBox] = []
-        for i, (rect, cat) in enumerate(zip(rects, cats)):
+        for i, (rect, cat) in enumerate(zip(rects, cats, strict=True)):
             xyxy = check_xyxy(rect, file=file, image=name, fld=f"rectangles[{i}]")
             if isinstance(cat, bool) or not isinstance(cat, int):
                 raise FormatError(
