@@ -46,3 +46,36 @@ class FormatError(MaskStudioError):
 
 class WorkspaceError(MaskStudioError):
     """A path or name that would escape the workspace, or a missing/duplicate project."""
+
+
+class DetectorError(MaskStudioError):
+    """A face detector could not be made or run (unknown name, missing model file, bad frame)."""
+
+
+class DatasetError(MaskStudioError):
+    """An invalid dataset operation (bad split fractions, empty dataset, unknown file, ...)."""
+
+
+class TrainingError(MaskStudioError):
+    """A run could not be configured, started or finished (bad config value, unknown run, ...)."""
+
+
+class WeightsUnavailable(TrainingError):
+    """Pretrained weights were neither in the Keras cache nor downloadable."""
+
+    def __init__(self, message: str, *, file: str = "", folder: str = "") -> None:
+        super().__init__(message)
+        self.file = file
+        self.folder = folder
+
+
+class RunCancelled(TrainingError):
+    """A run stopped because the user cancelled it."""
+
+
+class ModelLoadError(MaskStudioError):
+    """A model file that cannot be loaded safely (not .keras, damaged, or holding code)."""
+
+
+class ConfigError(TrainingError, ValueError):
+    """A run config or sweep grid with an invalid key or value (named in the message)."""

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from core.errors import ImageLoadError
+from core.errors import BoxRejected, ImageLoadError
 
 #: Largest image accepted, in pixels (about 12000 x 8300). A 20000 x 20000 PNG is refused.
 MAX_PIXELS = 100_000_000
@@ -37,11 +37,15 @@ def _source_name(src: str | os.PathLike[str] | bytes) -> str:
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:
-    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-        arr = np.asarray(img, dtype=np.float64)
-        hi = arr.max() if arr.size else 0.0
-        scale = 255.0 / hi if hi > 255 else 1.0
-        img = Image.fromarray(np.clip(arr * scale, 0, 255).astype(np.uint8), mode="L")
+    """`img` as 8-bit RGB: 16-bit scaled by 1/257 (65535 -> 255), alpha composited on white."""
+    if img.mode.startswith("I;16") or img.mode == "I":
+        arr = np.asarray(img).astype(np.float64)
+        hi = float(arr.max()) if arr.size else 0.0
+        if img.mode.startswith("I;16") or 255 < hi <= 65535:
+            arr = arr / 257.0  # a 16-bit range, whatever this image's own maximum
+        elif hi > 65535:
+            arr = arr * (255.0 / hi)
+        img = Image.fromarray(np.clip(np.rint(arr), 0, 255).astype(np.uint8), mode="L")
     elif img.mode == "F":
         arr = np.asarray(img, dtype=np.float64)
         lo, hi = (float(arr.min()), float(arr.max())) if arr.size else (0.0, 1.0)
@@ -49,7 +53,9 @@ def _to_rgb(img: Image.Image) -> Image.Image:
         img = Image.fromarray(((arr - lo) / span * 255).astype(np.uint8), mode="L")
     if img.mode == "P":
         img = img.convert("RGBA") if "transparency" in img.info else img.convert("RGB")
-    if img.mode in ("RGBA", "LA", "PA"):
+    elif img.mode in ("L", "RGB") and "transparency" in img.info:
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa"):
         rgba = img.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         img = Image.alpha_composite(background, rgba)
@@ -90,7 +96,10 @@ def load_image(src: str | os.PathLike[str] | bytes, *, max_pixels: int = MAX_PIX
             img = ImageOps.exif_transpose(img)
         except Exception:  # noqa: BLE001 - a broken EXIF block must not make the image unusable
             pass
-        return _to_rgb(img)
+        try:
+            return _to_rgb(img)
+        except (OSError, ValueError) as exc:
+            raise ImageLoadError(name, f"cannot convert {img.mode} pixels to RGB ({exc})") from exc
 
 
 def load_rgb_array(src: str | os.PathLike[str] | bytes, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
@@ -99,11 +108,18 @@ def load_rgb_array(src: str | os.PathLike[str] | bytes, *, max_pixels: int = MAX
 
 
 def image_size(src: str | os.PathLike[str]) -> tuple[int, int]:
-    """(width, height) of the upright image, reading only the header and EXIF."""
+    """(width, height) of the upright image, reading only the header and EXIF.
+
+    A PNG whose EXIF block follows the pixel data is read as unrotated (finding it would mean
+    decoding the whole image).
+    """
     try:
         with Image.open(src) as img:
             w, h = img.size
-            orientation = img.getexif().get(0x0112, 1)
+            if img.format == "PNG" and "exif" not in img.info:
+                orientation = 1  # PngImageFile.getexif() would decode every pixel to look
+            else:
+                orientation = img.getexif().get(0x0112, 1)
     except Exception as exc:  # noqa: BLE001
         raise ImageLoadError(str(src), f"not a readable image ({exc})") from exc
     return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
@@ -130,6 +146,8 @@ def square_region(box: tuple[float, float, float, float]) -> SquareRegion:
     leave the image; `square_crop` pads what lies outside.
     """
     x1, y1, x2, y2 = (float(v) for v in box)
+    if not all(np.isfinite(v) for v in (x1, y1, x2, y2)):
+        raise BoxRejected("invalid", f"a box needs four finite numbers, got {tuple(box)!r}")
     if x2 < x1:
         x1, x2 = x2, x1
     if y2 < y1:
@@ -152,29 +170,31 @@ def square_crop(
     fall outside the image are filled by replicating the nearest edge pixels (OpenCV
     BORDER_REPLICATE), so a face at the border keeps plausible colours instead of black bars.
     Returns an HxWx3 uint8 RGB array. This is the one crop used by the dataset builder,
-    Predict and Live.
+    Predict and Live. Raises BoxRejected for a non-finite box or one far larger than the image.
     """
     import cv2
 
-    arr = np.asarray(image)
+    if size is not None and size < 1:
+        raise ValueError(f"size must be at least 1, got {size}")
+    arr = np.asarray(image.convert("RGB") if isinstance(image, Image.Image) else image)
     if arr.ndim == 2:
         arr = np.stack([arr] * 3, axis=-1)
+    elif arr.ndim == 3 and arr.shape[2] == 4:
+        arr = arr[:, :, :3]
     h, w = arr.shape[:2]
+    if h == 0 or w == 0:
+        raise ValueError("cannot crop from an empty image")
     r = square_region(box)
-    pad_l, pad_t = max(0, -r.x1), max(0, -r.y1)
-    pad_r, pad_b = max(0, r.x2 - w), max(0, r.y2 - h)
-    src = arr[max(0, r.y1) : min(h, r.y2), max(0, r.x1) : min(w, r.x2)]
-    if src.size == 0:
-        # The square lies wholly outside the image: use the nearest edge pixel.
-        cx = min(max((r.x1 + r.x2) // 2, 0), w - 1)
-        cy = min(max((r.y1 + r.y2) // 2, 0), h - 1)
-        crop = np.broadcast_to(arr[cy, cx], (r.side, r.side, arr.shape[2])).copy()
-    elif pad_l or pad_t or pad_r or pad_b:
-        crop = cv2.copyMakeBorder(
-            np.ascontiguousarray(src), pad_t, pad_b, pad_l, pad_r, borderType=cv2.BORDER_REPLICATE
-        )
+    if r.side > 4 * max(h, w):
+        raise BoxRejected("invalid", f"box {tuple(box)!r} is far larger than the {w}x{h} image")
+    if r.x1 >= 0 and r.y1 >= 0 and r.x2 <= w and r.y2 <= h:
+        crop = arr[r.y1 : r.y2, r.x1 : r.x2]
     else:
-        crop = src
+        # Replicate edge pixels: each outside row/column takes the nearest one inside
+        # (what OpenCV calls BORDER_REPLICATE), also when the square misses the image.
+        rows = np.clip(np.arange(r.y1, r.y2), 0, h - 1)
+        cols = np.clip(np.arange(r.x1, r.x2), 0, w - 1)
+        crop = arr[rows[:, None], cols[None, :]]
     if size is not None and crop.shape[0] != size:
         interp = cv2.INTER_AREA if crop.shape[0] > size else cv2.INTER_LINEAR
         crop = cv2.resize(np.ascontiguousarray(crop), (size, size), interpolation=interp)
