@@ -62,7 +62,7 @@ class Project:
     def open(cls, name: str, root: Path | None = None) -> Project:
         base = projects_dir(root)
         path = ensure_inside(base, base / name)
-        if not path.is_dir():
+        if path.parent != base.resolve() or not path.is_dir():
             raise WorkspaceError(f"no project named {name!r}")
         project = cls(path)
         project.images_dir.mkdir(exist_ok=True)

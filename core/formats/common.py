@@ -10,6 +10,7 @@ from typing import Any
 
 from core.annotations import NONE, Annotations, Box, ImageAnnotations, validate_category_name
 from core.errors import BoxRejected, CategoryError, FormatError
+from core.fsutil import natural_key
 
 
 @dataclass
@@ -84,6 +85,19 @@ def check_categories(values: Any, *, file: str, fld: str = "categories") -> list
             raise FormatError(f"duplicate category {name!r}", file=file, field=f"{fld}[{i}]")
         out.append(name)
     return out
+
+
+def exportable_images(ann: Annotations, sizes: dict[str, tuple[int, int]]) -> list[str]:
+    """Images an export that needs sizes writes, in natural order: those with a size in `sizes`.
+
+    An image without boxes and without a known size is left out (nothing is lost); an image
+    with boxes but no size raises FormatError, as its boxes could not be written.
+    """
+    names = sorted(ann.images, key=natural_key)
+    for name in names:
+        if name not in sizes and ann.images[name].boxes:
+            raise FormatError("image size unknown, cannot export its boxes", image=name, field="size")
+    return [n for n in names if n in sizes]
 
 
 def build_annotations(

@@ -28,21 +28,59 @@ from core.formats.common import (
     check_number,
     check_xyxy,
 )
-from core.fsutil import atomic_write_json, natural_key
+from core.fsutil import atomic_write_json, finite_number, natural_key
 
 _BOX_KEYS = {"rectangles", "rect_to_category", "rect_scores"}
 
 
-def _reject_constant(token: str) -> Any:
-    raise ValueError(f"{token} is not allowed in annotation JSON")
+class _Constant:
+    """Stands in for a NaN/Infinity token while parsing, so the error can say where it was."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+
+def _find_constant(data: Any) -> tuple[list[Any], str] | None:
+    """(path, token) of the first NaN/Infinity placeholder in `data`, walking without recursion."""
+    stack: list[tuple[list[Any], Any]] = [([], data)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, _Constant):
+            return path, node.token
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        stack.extend((path + [k], v) for k, v in reversed(list(items)))
+    return None
+
+
+def _path_text(path: list[Any]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
 
 
 def parse_json_text(text: str | bytes, *, file: str) -> Any:
-    """json.loads that refuses NaN/Infinity and reports the file on a syntax error."""
+    """json.loads that refuses NaN/Infinity (naming where it was) and reports the file on errors."""
+    found: list[str] = []
+
+    def constant(token: str) -> _Constant:
+        found.append(token)
+        return _Constant(token)
+
     try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
+        data = json.loads(text, parse_constant=constant)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise FormatError(f"not valid JSON ({exc})", file=file) from exc
+    if found:
+        where = _find_constant(data)
+        path, token = where if where else ([], found[0])
+        image = ""
+        if len(path) >= 2 and path[0] == "images" and isinstance(path[1], str):
+            image, path = path[1], path[2:]
+        raise FormatError(
+            f"{token} is not allowed in annotation JSON", file=file, image=image, field=_path_text(path)
+        )
+    return data
 
 
 def from_seed_dict(data: Any, *, file: str = "annotations.json") -> ImportResult:
@@ -119,7 +157,10 @@ def to_seed_dict(ann: Annotations) -> dict[str, Any]:
             "rect_to_category": [index[b.label] for b in entry.boxes],
         }
         if any(b.score is not None for b in entry.boxes):
-            out["rect_scores"] = [None if b.score is None else round(float(b.score), 4) for b in entry.boxes]
+            out["rect_scores"] = [
+                round(float(b.score), 4) if b.score is not None and finite_number(b.score) else None
+                for b in entry.boxes
+            ]
         out.update(entry.extra)
         images[name] = out
     result: dict[str, Any] = {"categories": list(ann.categories), "images": images}

@@ -1,0 +1,41 @@
+"""Mask Studio entry point: `streamlit run app/main.py`.
+
+Only pages that are built are listed here: no placeholders.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from core.workspace import workspace_root  # noqa: E402
+
+PAGES_DIR = ROOT / "pages"
+
+# (file, title, icon); the first one is the default page.
+PAGES: list[tuple[str, str, str]] = [
+    ("annotate.py", "Annotate", ":material/draw:"),
+    ("dataset.py", "Datasets", ":material/dataset:"),
+]
+
+
+def main() -> None:
+    st.set_page_config(page_title="Mask Studio", page_icon=":material/masks:", layout="wide")
+    workspace_root()  # created on first start
+    nav = st.navigation(
+        [
+            st.Page(str(PAGES_DIR / file), title=title, icon=icon, default=(i == 0))
+            for i, (file, title, icon) in enumerate(PAGES)
+            if (PAGES_DIR / file).is_file()
+        ]
+    )
+    nav.run()
+
+
+main()

@@ -1,0 +1,39 @@
+"""Detector picker and the pre-annotate action, shared by pages."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app.ui.common import flash, show_error
+from core.errors import MaskStudioError
+from core.faces import DEFAULT_DETECTOR, DETECTORS, get_detector
+from core.preannotate import preannotate
+from core.projects import Project
+
+
+def detector_choice(key: str) -> str:
+    """A selectbox of the available face detectors; returns the chosen name."""
+    names = list(DETECTORS)
+    return st.selectbox(
+        "Face detector",
+        names,
+        index=names.index(DEFAULT_DETECTOR) if DEFAULT_DETECTOR in names else 0,
+        format_func=lambda n: f"{n}: {DETECTORS[n]}",
+        key=key,
+    )
+
+
+def preannotate_images(project: Project, images: list[str], detector_name: str) -> None:
+    """Run pre-annotation with a spinner and report the outcome after the rerun."""
+    try:
+        detector = get_detector(detector_name)
+    except MaskStudioError as exc:
+        show_error(exc)
+        return
+    with st.spinner(f"Finding faces on {len(images)} image(s)…"):
+        report = preannotate(project, images, detector)
+    flash("success", f"Pre-annotation added {report.added} face box(es) on {report.images} image(s).")
+    if report.refused:
+        flash("info", f"{len(report.refused)} face(s) not added (already boxed or too small).")
+    for msg in report.failed:
+        flash("error", f"Skipped: {msg}")

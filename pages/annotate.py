@@ -1,0 +1,279 @@
+"""Annotate: draw face boxes on a project's images and give each a category.
+
+Every change is saved at once (atomic write); the page reloads the saved file on every run,
+so a browser reload, a second tab or a crash never loses a saved box. The current project and
+image are kept in the URL (?project=...&image=...), so a reload comes back to the same place.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from app.ui.annotate_io import categories_panel, import_export_panel  # noqa: E402
+from app.ui.common import colour_for, flash, literal, show_error, show_flashes  # noqa: E402
+from core.annotations import Annotations  # noqa: E402
+from core.canvas import CanvasView, apply_drawing  # noqa: E402
+from core.errors import MaskStudioError  # noqa: E402
+from core.imaging import IMAGE_EXTENSIONS, load_image  # noqa: E402
+from core.projects import Project, list_projects, neighbour  # noqa: E402
+
+CANVAS_DEFAULT_W = 720
+CANVAS_MAX_H = 650
+UPLOAD_TYPES = [e.lstrip(".") for e in IMAGE_EXTENSIONS]
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def display_jpeg(path: str, mtime: float, width: int, height: int) -> bytes:
+    """The image resized to the canvas size, as JPEG bytes (the canvas background)."""
+    img = load_image(path).resize((width, height), Image.Resampling.LANCZOS)
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=90)
+    return buf.getvalue()
+
+
+def bump_canvas() -> None:
+    """Remount the canvas so it shows exactly the saved boxes."""
+    st.session_state["canvas_rev"] = st.session_state.get("canvas_rev", 0) + 1
+
+
+# ----- project choice ------------------------------------------------------------------
+def choose_project() -> Project | None:
+    st.sidebar.header("Project")
+    names = list_projects()
+    wanted = st.query_params.get("project")
+    if wanted not in names:
+        wanted = names[0] if names else None
+    if names:
+        name = st.sidebar.selectbox("Open project", names, index=names.index(wanted), key="project_pick")
+    else:
+        name = None
+        st.sidebar.info("No project yet: create one below.")
+    with st.sidebar.form("new_project", clear_on_submit=True):
+        new_name = st.text_input("New project name")
+        if st.form_submit_button("Create project") and new_name.strip():
+            try:
+                created = Project.create(new_name)
+                st.query_params["project"] = created.name
+                st.query_params.pop("image", None)
+                st.session_state.pop("project_pick", None)
+                flash("success", f"Created project {created.name}.")
+                st.rerun()
+            except MaskStudioError as exc:
+                show_error(exc)
+    if name is None:
+        return None
+    if st.query_params.get("project") != name:
+        st.query_params["project"] = name
+        st.query_params.pop("image", None)
+    return Project.open(name)
+
+
+def upload_images(project: Project) -> None:
+    files = st.sidebar.file_uploader(
+        "Add images", type=UPLOAD_TYPES, accept_multiple_files=True, key=f"upload-{project.name}"
+    )
+    done: set[str] = st.session_state.setdefault("uploaded_ids", set())
+    added, failed = [], []
+    for f in files or []:
+        if f.file_id in done:
+            continue
+        done.add(f.file_id)
+        try:
+            added.append(project.add_image(f.name, f.getvalue()))
+        except MaskStudioError as exc:
+            failed.append(str(exc))
+    if added:
+        st.query_params["image"] = added[0]
+        st.sidebar.success(f"Added {len(added)} image(s).")
+    for msg in failed:
+        st.sidebar.error(f"Not added: {msg}")
+
+
+# ----- navigation ------------------------------------------------------------------------
+def choose_image(project: Project, names: list[str], ann: Annotations) -> str:
+    current = st.query_params.get("image")
+    if current not in names:
+        current = names[0]
+    annotated = sum(1 for n in names if ann.boxes(n))
+    c_prev, c_pick, c_next, c_count = st.columns([1, 4, 1, 3], vertical_alignment="bottom")
+    if c_prev.button("◀ Previous", width="stretch", disabled=current == names[0]):
+        current = neighbour(names, current, -1)
+    if c_next.button("Next ▶", width="stretch", disabled=current == names[-1]):
+        current = neighbour(names, current, +1)
+    picked = c_pick.selectbox(
+        "Image",
+        names,
+        index=names.index(current),
+        format_func=lambda n: f"{names.index(n) + 1}/{len(names)} · {n}" + (" ✓" if ann.boxes(n) else ""),
+        key=f"pick-{project.name}-{current}",
+    )
+    current = picked or current
+    c_count.markdown(f"**{annotated} of {len(names)}** images annotated")
+    if st.query_params.get("image") != current:
+        st.query_params["image"] = current
+    return current
+
+
+# ----- the canvas ------------------------------------------------------------------------
+def canvas_drawing(project: Project, image: str, ann: Annotations, view: CanvasView, label: str):
+    from streamlit_drawable_canvas import st_canvas  # only inside a Streamlit runtime
+
+    path = project.image_path(image)
+    objects = []
+    for b in ann.boxes(image):
+        d = view.to_canvas(b)
+        colour = colour_for(b.label, ann.categories)
+        objects.append(
+            {
+                "type": "LabeledRect",
+                "label": b.label,
+                "left": d["left"],
+                "top": d["top"],
+                "width": d["width"],
+                "height": d["height"],
+                "originX": "left",
+                "originY": "top",
+                "scaleX": 1,
+                "scaleY": 1,
+                "angle": 0,
+                "stroke": colour,
+                "strokeWidth": 2,
+                "fill": "rgba(0, 0, 0, 0)",
+                "lockRotation": True,
+                "strokeUniform": True,
+            }
+        )
+    key = f"canvas-{project.name}-{image}-{st.session_state.get('canvas_rev', 0)}"
+    return st_canvas(
+        fill_color="rgba(255, 255, 255, 0.0)",
+        stroke_width=2,
+        stroke_color=colour_for(label, ann.categories),
+        background_image=display_jpeg(str(path), path.stat().st_mtime, view.display_w, view.display_h),
+        background_image_fit="contain",
+        width=view.display_w,
+        height=view.display_h,
+        drawing_mode="labeled_rect",
+        label=label,
+        font_size=14,
+        initial_drawing={"objects": objects},
+        key=key,
+    )
+
+
+def box_list(project: Project, image: str, ann: Annotations) -> None:
+    boxes = ann.boxes(image)
+    st.markdown(f"**Boxes on this image: {len(boxes)}**")
+    for i, b in enumerate(boxes):
+        c_label, c_del = st.columns([4, 1], vertical_alignment="bottom")
+        score = "" if b.score is None else f" · {b.score:.2f}"
+        new_label = c_label.selectbox(
+            f"#{i + 1} [{b.x1}, {b.y1}, {b.x2}, {b.y2}]{score}",
+            ann.categories,
+            index=ann.categories.index(b.label),
+            key=f"box-{image}-{i}-{b.xyxy}-{b.label}",
+        )
+        if new_label != b.label:
+            with project.edit() as saved:
+                saved.set_label(image, i, new_label)
+            bump_canvas()
+            st.rerun()
+        if c_del.button("✕", key=f"del-{image}-{i}-{b.xyxy}", help=f"Delete box {i + 1}"):
+            with project.edit() as saved:
+                saved.delete_box(image, i)
+            bump_canvas()
+            st.rerun()
+
+
+def preannotate(project: Project, image: str, names: list[str]) -> None:
+    from app.ui.faces import detector_choice, preannotate_images
+
+    with st.expander("Pre-annotate faces", expanded=False):
+        detector = detector_choice("preannotate_detector")
+        c1, c2 = st.columns(2)
+        targets = None
+        if c1.button("This image", width="stretch"):
+            targets = [image]
+        if c2.button("All images", width="stretch"):
+            targets = names
+        if targets:
+            preannotate_images(project, targets, detector)
+            bump_canvas()
+            st.rerun()
+
+
+def annotate_tab(project: Project) -> None:
+    names = project.list_images()
+    if not names:
+        st.info("This project has no images yet. Add some with **Add images** in the sidebar.")
+        return
+    ann = project.load()
+    image = choose_image(project, names, ann)
+    try:
+        width, height = project.image_size(image)
+    except MaskStudioError as exc:
+        show_error(exc, "This image cannot be shown: ")
+        if st.button("Remove this file from the project"):
+            project.delete_image(image)
+            st.rerun()
+        return
+    max_w = st.session_state.get("canvas_width", CANVAS_DEFAULT_W)
+    view = CanvasView.fit(width, height, max_w, CANVAS_MAX_H)
+    c_canvas, c_side = st.columns([3, 1])
+    with c_side:
+        label = st.selectbox(
+            "Category for new boxes",
+            ann.categories,
+            index=min(1, len(ann.categories) - 1),
+            key="draw_label",
+            help="Each box you draw gets this category; change it later in the list below.",
+        )
+        st.caption(
+            f"{literal(image)}: {width}×{height} px, shown at {view.sx:.2f}×. Boxes are saved in "
+            "original pixels. Refused: area under 40 px², a side of 5 px or less, or overlap "
+            "over 20% of the smaller box."
+        )
+        preannotate(project, image, names)
+        box_list(project, image, ann)
+    with c_canvas:
+        result = canvas_drawing(project, image, ann, view, label)
+    drawn = [] if result.json_data is None else result.boxes
+    with project.edit() as saved:
+        changes = apply_drawing(saved, image, drawn, view, default_label=label)
+    for msg in changes.refused:
+        flash("warning", msg)
+    if changes.changed or changes.refused:
+        bump_canvas()
+        st.rerun()
+
+
+# ----- page ------------------------------------------------------------------------------
+st.title("Annotate")
+show_flashes()
+project = choose_project()
+if project is None:
+    st.write("Create a project in the sidebar, then add images to annotate.")
+    st.stop()
+upload_images(project)
+st.sidebar.slider(
+    "Canvas width (px)", 320, 1600, CANVAS_DEFAULT_W, step=20, key="canvas_width",
+    help="How wide the image is shown. Boxes are always saved in the image's own pixels.",
+)  # fmt: skip
+tab_boxes, tab_categories, tab_io = st.tabs(["Boxes", "Categories", "Import / export"])
+with tab_categories:
+    categories_panel(project)
+with tab_io:
+    import_export_panel(project)
+with tab_boxes:
+    try:
+        annotate_tab(project)
+    except MaskStudioError as exc:
+        show_error(exc)

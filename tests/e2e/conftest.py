@@ -1,0 +1,172 @@
+"""Browser-test harness: the real app on a free loopback port, driven by Playwright in Debian's
+headless Chromium (never `playwright install`)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("MASK_STUDIO_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class AppServer:
+    url: str
+    workspace: Path
+    process: subprocess.Popen[bytes]
+    log: Path
+
+
+def start_app(workspace: Path, log: Path, env_extra: dict[str, str] | None = None) -> AppServer:
+    """Start `streamlit run app/main.py` on a free port and wait until it answers."""
+    port = free_port()
+    env = dict(os.environ, MASK_STUDIO_WORKSPACE=str(workspace), **(env_extra or {}))
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(REPO / "app" / "main.py"),
+        "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    fh = open(log, "wb")
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the app exited early:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return AppServer(url, workspace, proc, log)
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError(f"the app did not start in 90 s:\n{log.read_text()[-3000:]}")
+
+
+def stop_app(server: AppServer) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    base = tmp_path_factory.mktemp("e2e")
+    workspace = base / "workspace"
+    workspace.mkdir()
+    server = start_app(workspace, base / "streamlit.log")
+    yield server
+    stop_app(server)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: `make test` installs Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, request: pytest.FixtureRequest, tmp_path: Path):  # noqa: ANN001, ANN201
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    pg.set_default_timeout(30_000)
+    yield pg
+    if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
+        shot = tmp_path / "failure.png"
+        pg.screenshot(path=str(shot), full_page=True)
+        print(f"screenshot of the failure: {shot}")
+    context.close()
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):  # noqa: ANN001, ANN201
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, f"rep_{rep.when}", rep)
+
+
+def wait_for_app(pg, settle_ms: int = 400, timeout_ms: int = 60_000) -> None:  # noqa: ANN001
+    """Wait until Streamlit has finished its script run and nothing on the page is stale.
+
+    Streamlit keeps the previous run's elements (marked data-stale) while a rerun is under
+    way, so a locator can see two copies; this waits for a quiet page, twice in a row.
+    """
+    pg.wait_for_selector("[data-testid='stApp']", timeout=timeout_ms)
+    quiet = """() => !document.querySelector("[data-testid='stStatusWidgetRunningIcon'],"
+        + "[data-testid='stStatusWidgetRunningManIcon'], [data-stale='true']")"""
+    deadline = time.monotonic() + timeout_ms / 1000
+    streak = 0
+    while time.monotonic() < deadline:
+        if pg.evaluate(quiet):
+            streak += 1
+            if streak >= 2:
+                return
+        else:
+            streak = 0
+        pg.wait_for_timeout(settle_ms // 2)
+    raise TimeoutError(f"the app was still running after {timeout_ms} ms")
+
+
+def canvas_box(pg, timeout_ms: int = 60_000) -> dict[str, float]:  # noqa: ANN001
+    """The drawing canvas's bounding box, once it is attached and laid out."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while time.monotonic() < deadline:
+        loc = pg.locator("canvas.upper-canvas")
+        if loc.count() == 1:
+            bb = loc.bounding_box()
+            if bb and bb["width"] > 0:
+                return bb
+        pg.wait_for_timeout(200)
+    raise TimeoutError("no drawing canvas appeared")
+
+
+def select_option(pg, label, option: str, attempts: int = 5) -> None:  # noqa: ANN001
+    """Open the Streamlit selectbox labelled `label` (text or regex) and choose `option`."""
+    for _ in range(attempts):
+        wait_for_app(pg)
+        box = pg.get_by_label(label, exact=True) if isinstance(label, str) else pg.get_by_label(label)
+        box = box.filter(visible=True).first
+        try:
+            box.click(timeout=5_000)
+            pg.get_by_role("option", name=option, exact=True).first.click(timeout=3_000)
+        except Exception:  # noqa: BLE001 - the page re-rendered under the click: try again
+            pg.keyboard.press("Escape")
+            continue
+        wait_for_app(pg)
+        return
+    raise TimeoutError(f"could not choose {option!r} in {label!r}")

@@ -1,0 +1,97 @@
+"""The annotator in a real browser: upload, draw, categorise, reload, and check the saved JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.e2e.conftest import AppServer, canvas_box, select_option, wait_for_app
+
+pytestmark = pytest.mark.e2e
+
+IMAGE_W, IMAGE_H = 1600, 1200  # shown at 720/1600 = 0.45
+
+
+def make_photo(path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    arr = rng.integers(0, 255, (IMAGE_H, IMAGE_W, 3), dtype=np.uint8)
+    Image.fromarray(arr).save(path, quality=85)
+    return path
+
+
+def test_draw_categorise_reload_and_saved_json(app_server: AppServer, page, tmp_path: Path) -> None:  # noqa: ANN001
+    page.goto(app_server.url)
+    wait_for_app(page)
+
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_label("New project name").fill("browser test")
+    sidebar.get_by_role("button", name="Create project").click()
+    wait_for_app(page)
+
+    page.get_by_role("tab", name="Categories").filter(visible=True).first.click()
+    for name in ("mask", "no_mask"):
+        page.get_by_label("New category").filter(visible=True).fill(name)
+        page.get_by_role("button", name="Add category").filter(visible=True).click()
+        wait_for_app(page)
+    page.get_by_role("tab", name="Boxes").filter(visible=True).first.click()
+
+    sidebar.locator("input[type=file]").set_input_files(str(make_photo(tmp_path / "IMG_0001.jpg")))
+    wait_for_app(page)
+    canvas_box(page)
+    select_option(page, "Category for new boxes", "mask")
+    bb = canvas_box(page)
+    assert bb["width"] == pytest.approx(720, abs=2)
+    scale = bb["width"] / IMAGE_W
+    start, end = (90, 60), (360, 330)  # canvas pixels
+    page.mouse.move(bb["x"] + start[0], bb["y"] + start[1])
+    page.mouse.down()
+    page.mouse.move(bb["x"] + (start[0] + end[0]) / 2, bb["y"] + (start[1] + end[1]) / 2, steps=5)
+    page.mouse.move(bb["x"] + end[0], bb["y"] + end[1], steps=5)
+    page.mouse.up()
+    page.get_by_text("Boxes on this image: 1").wait_for(timeout=30_000)
+    wait_for_app(page)
+
+    saved = app_server.workspace / "projects" / "browser_test" / "annotations.json"
+    data = json.loads(saved.read_text())
+    assert data["categories"] == ["None", "mask", "no_mask"]
+    rects = data["images"]["IMG_0001.jpg"]["rectangles"]
+    assert len(rects) == 1
+    expected = [start[0] / scale, start[1] / scale, end[0] / scale, end[1] / scale]
+    tolerance = 3 / scale  # a couple of CSS pixels of stroke and pointer rounding
+    assert rects[0] == pytest.approx(expected, abs=tolerance)
+    assert data["images"]["IMG_0001.jpg"]["rect_to_category"] == [1]
+
+    # Relabel through the box list, then reload the browser: nothing is lost.
+    select_option(page, re.compile(r"^#1 \["), "no_mask")
+    page.reload()
+    wait_for_app(page)
+    page.get_by_text("Boxes on this image: 1").wait_for(timeout=30_000)
+    canvas_box(page)
+    data = json.loads(saved.read_text())
+    assert data["images"]["IMG_0001.jpg"]["rect_to_category"] == [2]
+    assert data["images"]["IMG_0001.jpg"]["rectangles"][0] == rects[0]
+    assert page.get_by_text("1 of 1").is_visible()
+
+
+def test_refused_box_is_explained(app_server: AppServer, page, tmp_path: Path) -> None:  # noqa: ANN001
+    page.goto(app_server.url)
+    wait_for_app(page)
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_label("New project name").fill("refusals")
+    sidebar.get_by_role("button", name="Create project").click()
+    wait_for_app(page)
+    sidebar.locator("input[type=file]").set_input_files(str(make_photo(tmp_path / "a.jpg")))
+    wait_for_app(page)
+    bb = canvas_box(page)
+    page.mouse.move(bb["x"] + 50, bb["y"] + 50)
+    page.mouse.down()
+    page.mouse.move(bb["x"] + 51, bb["y"] + 120, steps=5)
+    page.mouse.up()
+    page.get_by_text(re.compile("a side of 5 px or less")).wait_for(timeout=30_000)
+    data = json.loads((app_server.workspace / "projects" / "refusals" / "annotations.json").read_text())
+    assert data["images"].get("a.jpg", {"rectangles": []})["rectangles"] == []

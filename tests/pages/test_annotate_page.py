@@ -1,0 +1,136 @@
+"""AppTest of pages/annotate.py: what does not need a real browser canvas."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from core.annotations import Box
+from core.projects import Project
+from tests.pages.conftest import page_path
+
+
+def png(w: int, h: int) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (w, h), (200, 180, 160)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture
+def project(workspace):  # noqa: ANN001, ANN201
+    p = Project.create("demo")
+    for name in ("IMG_10.png", "IMG_2.png", "IMG_1.png"):
+        p.add_image(name, png(1600, 1200))
+    with p.edit() as ann:
+        ann.add_category("mask")
+        ann.add_box("IMG_1.png", Box(100, 100, 300, 300, "mask"))
+    return p
+
+
+def run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def app() -> AppTest:
+    return AppTest.from_file(page_path("annotate.py"), default_timeout=60)
+
+
+def test_empty_workspace_asks_for_a_project(workspace) -> None:  # noqa: ANN001
+    at = run(app())
+    assert any("Create a project" in m.value for m in at.markdown)
+
+
+def test_create_project_from_sidebar(workspace) -> None:  # noqa: ANN001
+    at = run(app())
+    at.sidebar.text_input[0].input("My photos")
+    at.sidebar.button[0].click()
+    run(at)
+    assert (workspace / "projects" / "My_photos" / "annotations.json").is_file()
+    assert at.sidebar.selectbox[0].value == "My_photos"
+
+
+def test_images_in_natural_order_and_progress(project: Project) -> None:
+    at = run(app())
+    image_pick = next(s for s in at.selectbox if s.label == "Image")
+    assert image_pick.options[0].startswith("1/3 · IMG_1.png")
+    assert [o.split(" · ")[1].rstrip(" ✓") for o in image_pick.options] == [
+        "IMG_1.png",
+        "IMG_2.png",
+        "IMG_10.png",
+    ]
+    assert any("1 of 3" in m.value for m in at.markdown)
+    next_btn = next(b for b in at.button if b.label == "Next ▶")
+    next_btn.click()
+    run(at)
+    assert at.query_params["image"] in ("IMG_2.png", ["IMG_2.png"])
+
+
+def test_canvas_drawing_is_saved_in_original_pixels_and_refusals_explained(project: Project) -> None:
+    at = app()
+    at.query_params["project"] = "demo"
+    at.query_params["image"] = "IMG_2.png"
+    run(at)
+    # 1600 px shown 720 wide: scale 0.45. Feed the canvas a drawing as the browser would.
+    key = "canvas-demo-IMG_2.png-0"
+    objects = [
+        {"type": "LabeledRect", "label": "mask", "left": 45, "top": 90, "width": 90, "height": 45},
+        {"type": "LabeledRect", "label": "mask", "left": 300, "top": 300, "width": 1, "height": 40},
+    ]
+    at.session_state[key] = {"drawing": {"raw": {"objects": objects}, "data": None}, "backgroundFit": None}
+    run(at)
+    saved = json.loads(project.annotations_path.read_text())
+    assert saved["images"]["IMG_2.png"]["rectangles"] == [[100.0, 200.0, 300.0, 300.0]]
+    assert saved["images"]["IMG_2.png"]["rect_to_category"] == [1]
+    assert any("a side of 5 px or less" in w.value for w in at.warning)
+
+
+def test_relabel_and_delete_from_box_list(project: Project) -> None:
+    at = app()
+    at.query_params["project"] = "demo"
+    run(at)
+    box_select = next(s for s in at.selectbox if s.label.startswith("#1 ["))
+    box_select.select("None")
+    run(at)
+    assert project.load().boxes("IMG_1.png")[0].label == "None"
+    delete = next(b for b in at.button if b.label == "✕")
+    delete.click()
+    run(at)
+    assert project.load().boxes("IMG_1.png") == []
+
+
+def test_categories_add_rename_delete(project: Project) -> None:
+    at = run(app())
+    new_cat = next(t for t in at.text_input if t.label == "New category")
+    new_cat.input("<b>x</b>")
+    next(b for b in at.button if b.label == "Add category").click()
+    run(at)
+    assert project.load().categories == ["None", "mask", "<b>x</b>"]
+    next(s for s in at.selectbox if s.label == "Category to rename").select("mask")
+    next(t for t in at.text_input if t.label == "New name").input("op_mask")
+    next(b for b in at.button if b.label == "Rename").click()
+    run(at)
+    ann = project.load()
+    assert ann.categories == ["None", "op_mask", "<b>x</b>"]
+    assert ann.boxes("IMG_1.png")[0].label == "op_mask"
+    next(s for s in at.selectbox if s.label == "Category to delete").select("op_mask")
+    next(c for c in at.checkbox if c.label.startswith("Its boxes")).check()
+    next(b for b in at.button if b.label == "Delete").click()
+    run(at)
+    ann = project.load()
+    assert ann.categories == ["None", "<b>x</b>"]
+    assert ann.boxes("IMG_1.png")[0].label == "None"
+
+
+def test_duplicate_category_is_refused_with_a_message(project: Project) -> None:
+    at = run(app())
+    next(t for t in at.text_input if t.label == "New category").input("mask")
+    next(b for b in at.button if b.label == "Add category").click()
+    run(at)
+    assert any("already exists" in e.value for e in at.error)
+    assert project.load().categories == ["None", "mask"]
