@@ -5,7 +5,10 @@ split, near-duplicate group) with the class list and the seed. Its version id is
 its canonical JSON (sorted keys, no whitespace), first 12 hex digits, so the same files, labels
 and split always give the same id. Stored at
 
-    <workspace>/datasets/<dataset>/splits/<version>.json
+    <workspace>/datasets/<dataset>/.splits/<version>.json
+
+The folder starts with a dot so `keras.utils.image_dataset_from_directory` never reads it
+as a class.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from core.workspace import datasets_dir
 
 FORMAT = "mask-studio-split/1"
 SPLITS = ("train", "val", "test")
+SPLITS_DIR = ".splits"
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,7 @@ class Manifest:
 
 
 def manifest_path(dataset: str, version: str, root: Path | None = None) -> Path:
-    return datasets_dir(root) / dataset / "splits" / f"{version}.json"
+    return datasets_dir(root) / dataset / SPLITS_DIR / f"{version}.json"
 
 
 def save_manifest(manifest: Manifest, root: Path | None = None) -> Path:
@@ -107,7 +111,7 @@ def list_versions(root: Path | None = None) -> list[tuple[str, str]]:
     """(dataset, version) for every manifest in the workspace, newest first."""
     base = datasets_dir(root)
     found = (
-        sorted(base.glob("*/splits/*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        sorted(base.glob(f"*/{SPLITS_DIR}/*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
         if base.is_dir()
         else []
     )
@@ -117,6 +121,6 @@ def list_versions(root: Path | None = None) -> list[tuple[str, str]]:
 def find_manifest(version: str, root: Path | None = None) -> tuple[Manifest, Path]:
     """The manifest with this version id and its dataset folder. Raises WorkspaceError if absent."""
     base = datasets_dir(root)
-    for p in base.glob(f"*/splits/{version}.json") if base.is_dir() else []:
+    for p in base.glob(f"*/{SPLITS_DIR}/{version}.json") if base.is_dir() else []:
         return read_manifest(p), p.parent.parent
     raise WorkspaceError(f"no dataset version {version!r} in the workspace")

@@ -79,7 +79,7 @@ def choose_project() -> Project | None:
 
 def upload_images(project: Project) -> None:
     files = st.sidebar.file_uploader(
-        "Add images", type=UPLOAD_TYPES, accept_multiple_files=True, key=f"upload-{project.name}"
+        "Add images", type=UPLOAD_TYPES, accept_multiple_files=True, key="upload_images"
     )
     done: set[str] = st.session_state.setdefault("uploaded_ids", set())
     added, failed = [], []

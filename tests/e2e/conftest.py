@@ -142,6 +142,25 @@ def wait_for_app(pg, settle_ms: int = 400, timeout_ms: int = 60_000) -> None:  #
     raise TimeoutError(f"the app was still running after {timeout_ms} ms")
 
 
+def create_project(pg, name: str, folder: str) -> None:  # noqa: ANN001
+    """Create an annotation project from the sidebar and wait until it is open."""
+    from playwright.sync_api import expect
+
+    wait_for_app(pg)
+    sidebar = pg.get_by_test_id("stSidebar")
+    sidebar.get_by_label("New project name").fill(name)
+    sidebar.get_by_role("button", name="Create project").click()
+    expect(pg.get_by_text(f"Created project {folder}.")).to_be_visible(timeout=60_000)
+    wait_for_app(pg)
+
+
+def upload_to_sidebar(pg, path: str) -> None:  # noqa: ANN001
+    """Upload one image through the annotator's sidebar uploader and wait for the canvas."""
+    pg.get_by_test_id("stSidebar").locator("input[type=file]").last.set_input_files(path)
+    canvas_box(pg)
+    wait_for_app(pg)
+
+
 def canvas_box(pg, timeout_ms: int = 60_000) -> dict[str, float]:  # noqa: ANN001
     """The drawing canvas's bounding box, once it is attached and laid out."""
     deadline = time.monotonic() + timeout_ms / 1000
@@ -155,15 +174,15 @@ def canvas_box(pg, timeout_ms: int = 60_000) -> dict[str, float]:  # noqa: ANN00
     raise TimeoutError("no drawing canvas appeared")
 
 
-def select_option(pg, label, option: str, attempts: int = 5) -> None:  # noqa: ANN001
+def select_option(pg, label, option: str, attempts: int = 6) -> None:  # noqa: ANN001
     """Open the Streamlit selectbox labelled `label` (text or regex) and choose `option`."""
     for _ in range(attempts):
         wait_for_app(pg)
         box = pg.get_by_label(label, exact=True) if isinstance(label, str) else pg.get_by_label(label)
         box = box.filter(visible=True).first
         try:
-            box.click(timeout=5_000)
-            pg.get_by_role("option", name=option, exact=True).first.click(timeout=3_000)
+            box.click(timeout=10_000)
+            pg.get_by_role("option", name=option, exact=True).first.click(timeout=8_000)
         except Exception:  # noqa: BLE001 - the page re-rendered under the click: try again
             pg.keyboard.press("Escape")
             continue

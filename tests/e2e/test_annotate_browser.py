@@ -9,8 +9,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 
-from tests.e2e.conftest import AppServer, canvas_box, select_option, wait_for_app
+from tests.e2e.conftest import (
+    AppServer,
+    canvas_box,
+    create_project,
+    select_option,
+    upload_to_sidebar,
+    wait_for_app,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -28,21 +36,17 @@ def test_draw_categorise_reload_and_saved_json(app_server: AppServer, page, tmp_
     page.goto(app_server.url)
     wait_for_app(page)
 
-    sidebar = page.get_by_test_id("stSidebar")
-    sidebar.get_by_label("New project name").fill("browser test")
-    sidebar.get_by_role("button", name="Create project").click()
-    wait_for_app(page)
+    create_project(page, "browser test", "browser_test")
 
     page.get_by_role("tab", name="Categories").filter(visible=True).first.click()
     for name in ("mask", "no_mask"):
         page.get_by_label("New category").filter(visible=True).fill(name)
         page.get_by_role("button", name="Add category").filter(visible=True).click()
+        expect(page.get_by_text(f"Added category {name}.")).to_be_visible(timeout=60_000)
         wait_for_app(page)
     page.get_by_role("tab", name="Boxes").filter(visible=True).first.click()
 
-    sidebar.locator("input[type=file]").set_input_files(str(make_photo(tmp_path / "IMG_0001.jpg")))
-    wait_for_app(page)
-    canvas_box(page)
+    upload_to_sidebar(page, str(make_photo(tmp_path / "IMG_0001.jpg")))
     select_option(page, "Category for new boxes", "mask")
     bb = canvas_box(page)
     assert bb["width"] == pytest.approx(720, abs=2)
@@ -81,12 +85,8 @@ def test_draw_categorise_reload_and_saved_json(app_server: AppServer, page, tmp_
 def test_refused_box_is_explained(app_server: AppServer, page, tmp_path: Path) -> None:  # noqa: ANN001
     page.goto(app_server.url)
     wait_for_app(page)
-    sidebar = page.get_by_test_id("stSidebar")
-    sidebar.get_by_label("New project name").fill("refusals")
-    sidebar.get_by_role("button", name="Create project").click()
-    wait_for_app(page)
-    sidebar.locator("input[type=file]").set_input_files(str(make_photo(tmp_path / "a.jpg")))
-    wait_for_app(page)
+    create_project(page, "refusals", "refusals")
+    upload_to_sidebar(page, str(make_photo(tmp_path / "a.jpg")))
     bb = canvas_box(page)
     page.mouse.move(bb["x"] + 50, bb["y"] + 50)
     page.mouse.down()

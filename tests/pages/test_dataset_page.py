@@ -1,0 +1,186 @@
+"""AppTest of pages/dataset.py: build from a project, import, review, health, split; errors shown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.annotations import Box, ImageAnnotations
+from core.dataset import UNLABELLED, Dataset
+from core.projects import Project
+from tests.core.test_dataset import encode, put, smooth_image
+from tests.pages.conftest import page_path
+
+
+def app() -> AppTest:
+    return AppTest.from_file(page_path("dataset.py"), default_timeout=60)
+
+
+def run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def texts(at: AppTest) -> str:
+    parts = [
+        e.value
+        for kind in ("success", "info", "warning", "error", "markdown", "caption")
+        for e in getattr(at, kind)
+    ]
+    return "\n".join(str(p) for p in parts)
+
+
+def button(at: AppTest, key: str):  # noqa: ANN201
+    return at.button(key=key)
+
+
+@pytest.fixture
+def project(workspace: Path) -> Project:
+    p = Project.create("shots")
+    for i in range(3):
+        p.add_image(f"photo{i}.png", encode(smooth_image(i, (80, 60))))
+    with p.edit() as ann:
+        ann.add_category("mask")
+        ann.add_category("no mask")
+        ann.images["photo0.png"] = ImageAnnotations(
+            [Box(0, 0, 30, 30, "mask"), Box(40, 10, 70, 40, "no mask")]
+        )
+        ann.images["photo1.png"] = ImageAnnotations([Box(10, 10, 40, 40, "mask"), Box(50, 0, 80, 30, "None")])
+    return p
+
+
+def test_empty_workspace(workspace: Path) -> None:
+    at = run(app())
+    assert "No dataset yet" in texts(at)
+    at.radio(key="ds_section").set_value("Health")
+    assert "Build a dataset first" in texts(run(at))
+
+
+def test_build_from_a_project_shows_class_counts(project: Project) -> None:
+    at = run(app())
+    at.number_input(key="ds_crop_size").set_value(64)
+    button(at, "ds_crop_go").click()
+    run(at)
+    out = texts(at)
+    assert "Cropped into shots_crops: 3 new file(s) (mask: 2, no_mask: 1)" in out
+    assert "mask: 2 · no_mask: 1" in out  # the sidebar's class counts
+    assert at.selectbox(key="ds_pick").value == "shots_crops"
+    assert Dataset.open("shots_crops").files("mask") == ["mask/photo0_1.png", "mask/photo1_1.png"]
+    # Same name again: refused, nothing overwritten.
+    at.text_input(key="ds_crop_name_shots_crops").set_value("shots_crops")
+    button(at, "ds_crop_go").click()
+    run(at)
+    assert any("already exists" in e.value for e in at.error)
+
+
+def test_import_folder_errors_and_health_report_finds_the_png_leak(workspace: Path, tmp_path: Path) -> None:
+    src = tmp_path / "faces"
+    for i in range(8):
+        put(src / "with_mask" / f"m{i}.png", smooth_image(i))
+        put(src / "without_mask" / f"n{i}.jpg", smooth_image(50 + i), "JPEG")
+    (src / "without_mask" / "copy.jpg").write_bytes((src / "without_mask" / "n0.jpg").read_bytes())
+    at = run(app())
+    at.text_input(key="ds_folder_path").set_value(str(tmp_path / "missing"))
+    run(at)
+    button(at, "ds_folder_go").click()
+    run(at)
+    assert any("is not a folder" in e.value for e in at.error)
+    assert not (workspace / "datasets" / "missing").exists()  # an aborted import leaves nothing
+    at.text_input(key="ds_folder_path").set_value(str(src))
+    run(at)
+    button(at, "ds_folder_go").click()
+    run(at)
+    assert "Imported into faces: 17 new file(s)" in texts(at)
+    at.radio(key="ds_section").set_value("Health")
+    run(at)
+    assert any("only in class 'with_mask'" in w.value for w in at.warning)
+    assert len(at.get("plotly_chart")) == 4
+    button(at, "ds_dedup").click()
+    run(at)
+    assert "Removed 1 duplicate file(s)." in texts(at)
+    assert Dataset.open("faces").counts() == {"with_mask": 8, "without_mask": 8}
+
+
+def test_review_moves_and_deletes(workspace: Path) -> None:
+    ds = Dataset.create("rev")
+    for i in range(3):
+        put(ds.root / "a" / f"{i}.png", smooth_image(i, (16, 16)))
+    put(ds.root / UNLABELLED / "u.png", smooth_image(9, (16, 16)))
+    at = run(app())
+    at.radio(key="ds_section").set_value("Review")
+    run(at)
+    at.selectbox(key="ds_rev_class_rev").set_value(UNLABELLED)
+    run(at)
+    at.checkbox(key=f"ds_sel::{UNLABELLED}/u.png").check()
+    at.selectbox(key="ds_rev_dest").set_value("(new class…)")
+    run(at)
+    at.text_input(key="ds_rev_new").set_value("no mask")
+    run(at)
+    button(at, "ds_rev_move").click()
+    run(at)
+    assert ds.counts() == {"a": 3, "no_mask": 1} and ds.unlabelled() == []
+    at.selectbox(key="ds_rev_class_rev").set_value("a")
+    run(at)
+    at.checkbox(key="ds_sel::a/1.png").check()
+    run(at)
+    assert "1 selected" in texts(at)
+    button(at, "ds_rev_del").click()
+    run(at)
+    assert ds.files("a") == ["a/0.png", "a/2.png"]
+
+
+def test_split_shows_the_version_everywhere(workspace: Path) -> None:
+    ds = Dataset.create("sp")
+    for c in ("a", "b"):
+        for i in range(10):
+            put(ds.root / c / f"{i}.png", smooth_image(hash((c, i)) % 1000, (16, 16)))
+    at = run(app())
+    at.radio(key="ds_section").set_value("Split")
+    run(at)
+    assert "Not split yet" in texts(at)
+    button(at, "ds_sp_go").click()
+    run(at)
+    version = Dataset.open("sp").root.joinpath(".splits").iterdir().__next__().stem
+    assert f"Dataset version {version} saved (20 files)" in texts(at)
+    assert at.selectbox(key="ds_pick").format_func("sp") == f"sp · version {version}"
+    assert any(version in h.value for h in at.subheader)
+    put(ds.root / "a" / "new.png", smooth_image(999, (16, 16)))
+    run(at)
+    assert any("1 added" in w.value for w in at.warning)
+    at.number_input(key="ds_sp_val").set_value(40)  # 70 + 40 + 15 != 100
+    button(at, "ds_sp_go").click()
+    run(at)
+    assert any("add up to 1" in e.value for e in at.error)
+
+
+def test_photos_to_do_go_to_a_project(workspace: Path, tmp_path: Path) -> None:
+    Dataset.create("auto")
+    raw = tmp_path / "raw"
+    put(raw / "p1.png", smooth_image(1, (40, 40)))
+    (raw / "bad.jpg").write_bytes(b"nope")
+    at = run(app())
+    at.text_input(key="ds_auto_path").set_value(str(raw))
+    run(at)
+    button(at, "ds_auto_todo").click()
+    run(at)
+    assert at.dataframe[0].value["why"].tolist() == ["not processed yet", "not processed yet"]
+    button(at, "ds_todo_open").click()
+    run(at)
+    assert Project.open("auto_to_box").list_images() == ["p1.png"]
+    assert "Copied 1 photo(s) into project auto_to_box" in texts(at)
+
+
+@pytest.mark.slow
+def test_augmentation_preview_runs_the_trainers_layers(workspace: Path) -> None:
+    ds = Dataset.create("aug")
+    for i in range(5):
+        put(ds.root / "a" / f"{i}.png", smooth_image(i, (40, 40)))
+    at = run(app())
+    at.radio(key="ds_section").set_value("Augmentation")
+    run(at)
+    button(at, "ds_aug_go").click()
+    run(at)
+    assert len(at.get("image")) == 4 * 6  # 4 samples: the original and 5 augmented copies each
