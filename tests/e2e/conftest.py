@@ -128,7 +128,8 @@ def wait_for_app(pg, settle_ms: int = 400, timeout_ms: int = 60_000) -> None:  #
     """
     pg.wait_for_selector("[data-testid='stApp']", timeout=timeout_ms)
     quiet = """() => !document.querySelector("[data-testid='stStatusWidgetRunningIcon'],"
-        + "[data-testid='stStatusWidgetRunningManIcon'], [data-stale='true']")"""
+        + "[data-testid='stStatusWidgetRunningManIcon'], [data-stale='true']")
+        && !!document.querySelector("[data-testid='stMain'] [data-testid='stElementContainer']")"""
     deadline = time.monotonic() + timeout_ms / 1000
     streak = 0
     while time.monotonic() < deadline:

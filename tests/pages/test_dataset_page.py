@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app.ui import charts
 from core.annotations import Box, ImageAnnotations
-from core.dataset import UNLABELLED, Dataset
+from core.dataset import UNLABELLED, Dataset, list_datasets
 from core.projects import Project
 from tests.core.test_dataset import encode, put, smooth_image
 from tests.pages.conftest import page_path
@@ -69,6 +70,7 @@ def test_build_from_a_project_shows_class_counts(project: Project) -> None:
     assert "mask: 2 · no_mask: 1" in out  # the sidebar's class counts
     assert at.selectbox(key="ds_pick").value == "shots_crops"
     assert Dataset.open("shots_crops").files("mask") == ["mask/photo0_1.png", "mask/photo1_1.png"]
+    assert at.text_input(key="ds_crop_name_shots_crops").value == "shots_crops_2"  # the next free name
     # Same name again: refused, nothing overwritten.
     at.text_input(key="ds_crop_name_shots_crops").set_value("shots_crops")
     button(at, "ds_crop_go").click()
@@ -85,9 +87,8 @@ def test_import_folder_errors_and_health_report_finds_the_png_leak(workspace: Pa
     at = run(app())
     at.text_input(key="ds_folder_path").set_value(str(tmp_path / "missing"))
     run(at)
-    button(at, "ds_folder_go").click()
-    run(at)
-    assert any("is not a folder" in e.value for e in at.error)
+    assert any("is not a folder" in e.value for e in at.error)  # said at once, before any import
+    assert button(at, "ds_folder_go").disabled
     assert not (workspace / "datasets" / "missing").exists()  # an aborted import leaves nothing
     at.text_input(key="ds_folder_path").set_value(str(src))
     run(at)
@@ -184,3 +185,52 @@ def test_augmentation_preview_runs_the_trainers_layers(workspace: Path) -> None:
     button(at, "ds_aug_go").click()
     run(at)
     assert len(at.get("image")) == 4 * 6  # 4 samples: the original and 5 augmented copies each
+
+
+def test_a_build_that_writes_nothing_says_why_and_leaves_no_dataset(project: Project) -> None:
+    at = run(app())
+    assert "3 labelled box(es) on 2 image(s) (mask: 2, no mask: 1); 1 “None” box(es) are skipped" in texts(at)
+    at.number_input(key="ds_crop_min").set_value(500)  # larger than every box
+    button(at, "ds_crop_go").click()
+    run(at)
+    assert any(
+        "Nothing cropped, no dataset made" in e.value and "smaller than 500 px" in e.value for e in at.error
+    )
+    assert list_datasets() == []
+
+
+def test_a_project_without_labelled_boxes_cannot_be_cropped(workspace: Path) -> None:
+    p = Project.create("raw")
+    p.add_image("a.png", encode(smooth_image(1, (40, 40))))
+    at = run(app())
+    assert any("no labelled box yet" in w.value for w in at.warning)
+    assert button(at, "ds_crop_go").disabled
+
+
+def test_dataset_and_section_come_from_the_url(workspace: Path) -> None:
+    for name in ("first", "second"):
+        put(Dataset.create(name).root / "a" / "0.png", smooth_image(1, (16, 16)))
+    at = app()
+    at.query_params["dataset"] = "second"
+    at.query_params["section"] = "split"
+    run(at)
+    assert at.selectbox(key="ds_pick").value == "second"
+    assert at.radio(key="ds_section").value == "Split"
+    assert "Not split yet" in texts(at)
+
+
+def test_health_figures_are_built_from_plain_data() -> None:
+    counts = {"mask": 3, "no_mask": 1}
+    rows = [
+        {"label": "mask", "width": 40, "height": 50, "aspect": 0.8, "format": "PNG"},
+        {"label": "no_mask", "width": 60, "height": 60, "aspect": 1.0, "format": "JPEG"},
+    ]
+    bars = charts.class_counts_figure(counts)
+    assert [list(t.x) for t in bars.data] == [["mask"], ["no_mask"]]
+    assert [list(t.y) for t in bars.data] == [[3], [1]]
+    assert {t.name for t in charts.format_figure(rows).data} == {"PNG", "JPEG"}
+    sides = charts.short_side_figure(rows, list(counts))
+    assert sorted(v for t in sides.data for v in t.x) == [40, 60]
+    assert charts.aspect_figure([], list(counts)).layout.title.text == "Aspect (width / height)"
+    split = charts.split_counts_figure({"train": {"mask": 2, "no_mask": 1}, "val": {"mask": 1, "no_mask": 0}})
+    assert [t.name for t in split.data] == ["mask", "no_mask"]

@@ -1,0 +1,197 @@
+"""The Build section: crop an annotation project, import a class-folder dataset (folder or ZIP)
+or a Pascal VOC scene set. Each writes a new dataset, or adds to the chosen one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from app.ui.common import literal, show_error
+from app.ui.dataset_common import build, target_inputs
+from core.annotations import NONE
+from core.dataset import Dataset
+from core.dataset_build import (
+    DEFAULT_SIZE,
+    crop_project,
+    folder_sources,
+    import_folder,
+    import_sources,
+    import_voc,
+    zip_sources,
+)
+from core.errors import MaskStudioError
+from core.projects import Project, list_projects
+
+SOURCES = ["From a project", "Folder dataset", "Pascal VOC", "Auto-crop"]
+CROP_RULE = (
+    "Every labelled box (not “None”) becomes a square crop: the box's short side grows around "
+    "its centre until it matches the long side (never a stretch); where the square leaves the "
+    "photo, the edge pixels are repeated. The square is then resized to the crop size. Files: "
+    "`<label>/<photo>_<box number>.png`. Predict and Live crop faces the same way."
+)
+
+
+def build_section(current: Dataset | None, latest: dict[str, str]) -> None:
+    """Tabs: from a project, folder dataset, Pascal VOC, auto-crop."""
+    from app.ui.dataset_autocrop import autocrop_section
+
+    # Keyed and bound to the URL (?source=...): the open tab survives reruns and reloads.
+    tabs = st.tabs(SOURCES, key="source", bind="query-params")
+    with tabs[0]:
+        project_tab(current, latest)
+    with tabs[1]:
+        folder_tab(current, latest)
+    with tabs[2]:
+        voc_tab(current, latest)
+    with tabs[3]:
+        autocrop_section(current, latest)
+
+
+def crop_inputs(key: str) -> tuple[int, int]:
+    """Crop size and the smallest box side to keep, side by side."""
+    left, right = st.columns(2)
+    size = left.number_input(
+        "Crop size (px)",
+        32,
+        1024,
+        DEFAULT_SIZE,
+        step=16,
+        key=f"{key}_size",
+        help="Every crop is saved as a square of this side.",
+    )
+    min_side = right.number_input(
+        "Skip boxes smaller than (px)",
+        0,
+        512,
+        0,
+        key=f"{key}_min",
+        help="Boxes whose longer side is below this are left out (0: keep all).",
+    )
+    return int(size), int(min_side)
+
+
+def project_summary(project: Project) -> tuple[int, str]:
+    """(labelled boxes, one line about what the project holds)."""
+    ann = project.load()
+    counts = ann.label_counts()
+    none = counts.pop(NONE, 0)
+    labelled = sum(counts.values())
+    photos = sum(1 for n in ann.images if any(b.label != NONE for b in ann.boxes(n)))
+    per_class = ", ".join(f"{literal(c)}: {n}" for c, n in counts.items() if n) or "none"
+    line = f"{labelled} labelled box(es) on {photos} image(s) ({per_class})"
+    if none:
+        line += f"; {none} “None” box(es) are skipped"
+    return labelled, line
+
+
+def project_tab(current: Dataset | None, latest: dict[str, str]) -> None:
+    st.caption(CROP_RULE)
+    projects = list_projects()
+    if not projects:
+        st.info("No annotation project yet: create one and draw boxes on the Annotate page.")
+        return
+    project = st.selectbox("Annotation project", projects, key="ds_crop_project")
+    try:
+        labelled, line = project_summary(Project.open(str(project)))
+    except MaskStudioError as exc:
+        show_error(exc, f"Project {project} cannot be read: ")
+        return
+    st.markdown(line)
+    if not labelled:
+        st.warning(
+            "This project has no labelled box yet: give its boxes a category on the Annotate page "
+            "(boxes labelled “None” are not cropped)."
+        )
+    size, min_side = crop_inputs("ds_crop")
+    name, add = target_inputs("ds_crop", f"{project}_crops", current, latest)
+    if st.button("Crop boxes", key="ds_crop_go", type="primary", disabled=not labelled):
+        build(
+            "Cropping boxes",
+            "Cropped",
+            name,
+            add,
+            current,
+            lambda ds, p: crop_project(
+                Project.open(str(project)), ds, size=size, min_side=min_side, progress=p
+            ),
+            name_field=("ds_crop", f"{project}_crops"),
+        )
+
+
+def folder_preview(path: str) -> bool:
+    """Say what a class-folder dataset holds before it is imported; False when it cannot be."""
+    try:
+        sources, ignored = folder_sources(path)
+    except MaskStudioError as exc:
+        show_error(exc)
+        return False
+    except OSError as exc:
+        st.error(f"{path} cannot be read ({exc.strerror or exc})", icon=":material/error:")
+        return False
+    counts: dict[str, int] = {}
+    for label, _, _ in sources:
+        counts[label] = counts.get(label, 0) + 1
+    per_class = ", ".join(f"{literal(c)}: {n}" for c, n in counts.items())
+    line = f"Found {len(sources)} image(s) in {len(counts)} class folder(s): {per_class}."
+    if ignored:
+        line += f" {len(ignored)} other file(s) are ignored."
+    st.markdown(line)
+    return True
+
+
+def folder_tab(current: Dataset | None, latest: dict[str, str]) -> None:
+    st.caption(
+        "One sub-folder per class (`with_mask/…`, `without_mask/…`). It is copied into the "
+        "workspace; the original is never changed. Files Keras cannot read (WEBP, …) become PNG."
+    )
+    path = st.text_input(
+        "Folder on this computer",
+        placeholder="../shared/data/face_mask_binary_real",
+        key="ds_folder_path",
+    ).strip()
+    upload = st.file_uploader("…or a ZIP of class folders", type=["zip"], key="ds_folder_zip")
+    ready = folder_preview(path) if path else upload is not None
+    base = Path(path).name if path else Path(upload.name).stem if upload else "imported"
+    name, add = target_inputs("ds_folder", base or "imported", current, latest)
+    if st.button("Import", key="ds_folder_go", type="primary", disabled=not ready):
+        if path:
+            action = lambda ds, p: import_folder(path, ds, progress=p)  # noqa: E731
+        else:
+            action = lambda ds, p: import_sources(ds, zip_sources(upload.getvalue()), progress=p)  # noqa: E731
+        build(
+            "Importing",
+            "Imported",
+            name,
+            add,
+            current,
+            action,
+            name_field=("ds_folder", base or "imported"),
+        )
+
+
+def voc_tab(current: Dataset | None, latest: dict[str, str]) -> None:
+    st.caption(
+        "Scene photos with one Pascal VOC XML file each (anywhere under the folder): every box "
+        "is cropped like a project box, into a folder named after its class."
+    )
+    path = st.text_input(
+        "VOC folder (XML + images)",
+        placeholder="../shared/data/face_mask_detection_voc",
+        key="ds_voc_path",
+    ).strip()
+    if path and not Path(path).expanduser().is_dir():
+        st.error(f"{path} is not a folder", icon=":material/error:")
+    size, min_side = crop_inputs("ds_voc")
+    base = f"{Path(path).name or 'voc'}_crops"
+    name, add = target_inputs("ds_voc", base, current, latest)
+    if st.button("Import and crop", key="ds_voc_go", type="primary", disabled=not path):
+        build(
+            "Cropping VOC boxes",
+            "Cropped",
+            name,
+            add,
+            current,
+            lambda ds, p: import_voc(path, ds, size=size, min_side=min_side, progress=p),
+            name_field=("ds_voc", base),
+        )
