@@ -79,3 +79,11 @@ class ModelLoadError(MaskStudioError):
 
 class ConfigError(TrainingError, ValueError):
     """A run config or sweep grid with an invalid key or value (named in the message)."""
+
+
+class ClassifierError(MaskStudioError):
+    """A face classifier that cannot be built or run (no model file, labels that do not fit, ...)."""
+
+
+class ActiveModelError(MaskStudioError):
+    """A run that cannot be made the active model (missing, unfinished, or without a model file)."""

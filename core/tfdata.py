@@ -18,12 +18,12 @@ import numpy as np
 from PIL import Image
 
 from core.errors import ImageLoadError, TrainingError
-from core.imaging import load_image
+from core.imaging import load_image, square_crop
 from core.manifest import SPLITS, Manifest
 from core.workspace import workspace_root
 
 #: Bump when the decoding/resizing changes, so old caches are not reused.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 @dataclass
@@ -44,9 +44,15 @@ def cache_dir(kind: str, root: Path | None = None) -> Path:
 
 
 def resize_square(image: Image.Image, size: int) -> np.ndarray:
-    """The whole image resized (not cropped) to size x size, as uint8 RGB; used for training
-    and should be used for inference on crops that are not square already."""
-    return np.asarray(image.convert("RGB").resize((size, size), Image.Resampling.BILINEAR), dtype=np.uint8)
+    """The image at size x size as uint8 RGB, never stretched: a non-square image is first made
+    square as the dataset builder makes face crops square (core.imaging.square_crop: the short
+    side grown around the centre, edge pixels replicated), so an imported folder dataset of
+    non-square face crops reaches the model with the same geometry as Predict's crops."""
+    rgb = image.convert("RGB")
+    width, height = rgb.size
+    if width != height:
+        rgb = Image.fromarray(square_crop(np.asarray(rgb), (0, 0, width, height), None))
+    return np.asarray(rgb.resize((size, size), Image.Resampling.BILINEAR), dtype=np.uint8)
 
 
 def _decode(path: Path, sha256: str, size: int) -> np.ndarray:

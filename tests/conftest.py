@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -35,11 +37,27 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-@pytest.fixture(scope="session")
-def keras_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A KERAS_HOME whose cache holds the MobileNetV2 ImageNet weights, so nothing downloads."""
-    home = tmp_path_factory.mktemp("keras_home")
+def _seed_keras_home() -> Path:
+    """A temporary KERAS_HOME whose models/ cache holds the MobileNetV2 ImageNet weights.
+
+    Keras reads KERAS_HOME once, when it is first imported, so this runs when conftest is
+    loaded, before any test module imports keras; worker subprocesses inherit the variable.
+    """
+    home = Path(tempfile.mkdtemp(prefix="mask-studio-keras-"))
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
     (home / "models").mkdir()
-    shutil.copy(MOBILENET_WEIGHTS, home / "models" / MOBILENET_WEIGHTS.name)
+    if MOBILENET_WEIGHTS.is_file():
+        os.symlink(MOBILENET_WEIGHTS, home / "models" / MOBILENET_WEIGHTS.name)
     os.environ["KERAS_HOME"] = str(home)
     return home
+
+
+KERAS_HOME = _seed_keras_home()
+
+
+@pytest.fixture(scope="session")
+def keras_home() -> Path:
+    """The KERAS_HOME seeded for this test session (nothing downloads); fails if the weights are missing."""
+    if not (KERAS_HOME / "models" / MOBILENET_WEIGHTS.name).is_file():
+        pytest.fail(f"MobileNetV2 weights not found at {MOBILENET_WEIGHTS}")
+    return KERAS_HOME
