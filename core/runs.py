@@ -19,6 +19,7 @@ import re
 import secrets
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -155,8 +156,8 @@ def read_history(run_dir: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def write_history(run_dir: Path, rows: list[dict[str, Any]]) -> None:
-    """Rewrite history.csv (atomic) with every row so far; columns are the union of the keys."""
+def rows_to_csv_text(rows: Sequence[dict[str, Any]]) -> str:
+    """CSV text of `rows`; the columns are the union of the keys, in first-seen order."""
     columns: list[str] = []
     for row in rows:
         columns += [k for k in row if k not in columns]
@@ -164,7 +165,12 @@ def write_history(run_dir: Path, rows: list[dict[str, Any]]) -> None:
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    atomic_write_text(run_dir / "history.csv", buf.getvalue())
+    return buf.getvalue()
+
+
+def write_history(run_dir: Path, rows: list[dict[str, Any]]) -> None:
+    """Rewrite history.csv (atomic) with every row so far."""
+    atomic_write_text(run_dir / "history.csv", rows_to_csv_text(rows))
 
 
 def load_run(run_id: str, root: Path | None = None) -> RunRecord:

@@ -3,22 +3,18 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from core.imaging import square_crop
 from core.tfdata import resize_square
 
 
-def test_non_square_images_are_squared_like_face_crops_not_stretched() -> None:
+def test_the_whole_image_is_resized_nothing_cropped_or_padded() -> None:
     arr = np.zeros((50, 100, 3), np.uint8)
-    arr[:, :50] = 255  # left half white, right half black
-    out = resize_square(Image.fromarray(arr), 50)
-    assert out.shape == (50, 50, 3)
-    # The square is the full width (100 px) with the 50 px height grown by edge replication,
-    # so the left half stays white and the right half black: nothing was squeezed.
-    assert out[25, :20].min() > 200 and out[25, 30:].max() < 50
-    expected = np.asarray(
-        Image.fromarray(square_crop(arr, (0, 0, 100, 50), None)).resize((50, 50), Image.Resampling.BILINEAR)
-    )
-    assert np.array_equal(out, expected)
+    arr[:, :10] = 255  # a white band at the left edge must survive
+    arr[:, 90:] = (0, 0, 255)  # a blue band at the right edge too
+    out = resize_square(Image.fromarray(arr), 40)
+    assert out.shape == (40, 40, 3) and out.dtype == np.uint8
+    assert out[:, 0].min() > 200, "left edge kept"
+    assert out[:, -1, 2].min() > 200 and out[:, -1, 0].max() < 50, "right edge kept"
+    assert out[20, 20].max() < 30, "the middle stays dark: no padding or smearing"
 
 
 def test_square_images_are_only_resized() -> None:
