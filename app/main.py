@@ -22,6 +22,9 @@ PAGES_DIR = ROOT / "pages"
 PAGES: list[tuple[str, str, str]] = [
     ("annotate.py", "Annotate", ":material/draw:"),
     ("dataset.py", "Datasets", ":material/dataset:"),
+    ("experiments.py", "Experiments", ":material/science:"),
+    ("predict.py", "Predict", ":material/photo_camera:"),
+    ("live.py", "Live", ":material/videocam:"),
 ]
 
 

@@ -141,11 +141,7 @@ class Dataset:
         if not self.root.is_dir():
             return []
         return natural_sorted(
-            [
-                p.name
-                for p in self.root.iterdir()
-                if p.is_dir() and not p.name.startswith((".", "_"))
-            ]
+            [p.name for p in self.root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))]
         )
 
     def files(self, label: str) -> list[str]:

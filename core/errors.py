@@ -87,3 +87,11 @@ class ClassifierError(MaskStudioError):
 
 class ActiveModelError(MaskStudioError):
     """A run that cannot be made the active model (missing, unfinished, or without a model file)."""
+
+
+class LiveError(MaskStudioError):
+    """Live video cannot do what was asked (no frame to save yet, a bad stream setting, ...)."""
+
+
+class IceConfigError(LiveError, ValueError):
+    """ICE server settings (MASK_STUDIO_ICE_SERVERS or secrets.toml) that are not a valid list."""

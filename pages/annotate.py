@@ -210,6 +210,15 @@ def preannotate(project: Project, image: str, names: list[str]) -> None:
             st.rerun()
 
 
+def classify_boxes_panel(project: Project, image: str, names: list[str]) -> None:
+    from app.ui.classify import classify_panel
+
+    with st.expander("Classify unlabelled boxes", expanded=False):
+        if classify_panel(project, image, names):
+            bump_canvas()
+            st.rerun()
+
+
 def annotate_tab(project: Project) -> None:
     names = project.list_images()
     if not names:
@@ -242,6 +251,7 @@ def annotate_tab(project: Project) -> None:
             "over 20% of the smaller box."
         )
         preannotate(project, image, names)
+        classify_boxes_panel(project, image, names)
         box_list(project, image, ann)
     with c_canvas:
         result = canvas_drawing(project, image, ann, view, label)

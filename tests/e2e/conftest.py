@@ -184,6 +184,7 @@ def select_option(pg, label, option: str, attempts: int = 6) -> None:  # noqa: A
         try:
             box.click(timeout=10_000)
             pg.get_by_role("option", name=option, exact=True).first.click(timeout=8_000)
+            pg.keyboard.press("Escape")  # a multiselect stays open after a choice
         except Exception:  # noqa: BLE001 - the page re-rendered under the click: try again
             pg.keyboard.press("Escape")
             continue

@@ -134,3 +134,8 @@ def test_duplicate_category_is_refused_with_a_message(project: Project) -> None:
     run(at)
     assert any("already exists" in e.value for e in at.error)
     assert project.load().categories == ["None", "mask"]
+
+
+def test_classify_unlabelled_boxes_without_an_active_model_says_what_to_do(project: Project) -> None:
+    at = run(app())
+    assert any("No active model" in c.value and "Experiments" in c.value for c in at.caption)

@@ -1,0 +1,58 @@
+"""The annotator's "classify unlabelled boxes" panel, using the active model."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app.ui.common import flash, show_error
+from app.ui.models import active_classifier
+from core.classify_boxes import classify_unlabelled, map_labels
+from core.errors import MaskStudioError
+from core.inference import DEFAULT_THRESHOLD
+from core.projects import Project
+
+
+def classify_panel(project: Project, image: str, names: list[str]) -> bool:
+    """Widgets for the action; True when boxes were changed (the caller reruns)."""
+    try:
+        classifier, about = active_classifier()
+    except MaskStudioError as exc:
+        show_error(exc, "The active model cannot be loaded: ")
+        return False
+    st.caption(about)
+    if classifier is None:
+        return False
+    mapping = map_labels(classifier.labels, project.load().categories)
+    if mapping.message:
+        (st.error if not mapping.matched else st.warning)(mapping.message)
+    threshold = st.slider(
+        "Confidence threshold",
+        0.0,
+        1.0,
+        DEFAULT_THRESHOLD,
+        0.05,
+        key="classify_threshold",
+        help='Boxes predicted with less confidence stay "None".',
+    )
+    c1, c2 = st.columns(2)
+    targets = None
+    if c1.button("This image", key="classify_one", width="stretch", disabled=not mapping.matched):
+        targets = [image]
+    if c2.button("All images", key="classify_all", width="stretch", disabled=not mapping.matched):
+        targets = names
+    if not targets:
+        return False
+    try:
+        with st.spinner("Classifying boxes…"):
+            report = classify_unlabelled(project, targets, classifier, threshold)
+    except MaskStudioError as exc:
+        show_error(exc)
+        return False
+    flash(
+        "success",
+        f"Labelled {report.labelled} of {report.candidates} unlabelled box(es); "
+        f'{report.uncertain} under the threshold and {report.unmapped} with an unknown label stay "None".',
+    )
+    for msg in report.failed:
+        flash("error", f"Skipped: {msg}")
+    return True

@@ -1,0 +1,55 @@
+"""Experiments page, Queue section: live progress of queued and running runs, cancel."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app.ui.common import show_error
+from app.ui.experiments_launch import _duration
+from core.errors import MaskStudioError
+from core.experiments import progress_of, run_label
+from core.runs import cancel_run, list_runs
+from core.worker import worker_pid
+
+REFRESH_S = 2.0
+
+
+@st.fragment(run_every=REFRESH_S)
+def queue_section() -> None:
+    """Re-runs on its own every REFRESH_S seconds; the rest of the page is not rerun."""
+    records = list_runs()
+    active = [r for r in records if r.state in ("queued", "running")]
+    pid = worker_pid()
+    st.caption(
+        f"Training worker: {'running (pid ' + str(pid) + ')' if pid else 'idle'}. "
+        "Runs train one after another in a separate process: closing the tab or changing page "
+        "does not stop them."
+    )
+    if not active:
+        st.info("Nothing queued or running.")
+    for r in sorted(active, key=lambda r: str(r.status.get("created_at", ""))):
+        p = progress_of(r)
+        c_text, c_btn = st.columns([5, 1], vertical_alignment="center")
+        with c_text:
+            st.markdown(f"**{run_label(r)}** · {r.state}")
+            if r.state == "running":
+                st.progress(p.fraction or 0.0, text=p.text)
+                bits = []
+                if p.elapsed_s is not None:
+                    bits.append(f"elapsed {_duration(p.elapsed_s)}")
+                if p.eta_s is not None:
+                    bits.append(f"about {_duration(p.eta_s)} left")
+                if bits:
+                    st.caption(" · ".join(bits))
+        if c_btn.button("Cancel", key=f"cancel-{r.run_id}"):
+            try:
+                state = cancel_run(r.run_id)
+                st.toast(
+                    f"Run {r.run_id}: {'cancelled' if state == 'cancelled' else 'stopping at the next batch'}"
+                )
+            except MaskStudioError as exc:
+                show_error(exc)
+    recent = [r for r in records if r.state in ("failed", "interrupted", "cancelled")][:5]
+    for r in recent:
+        with st.expander(f"{run_label(r)} · {r.state}"):
+            st.code(str(r.status.get("error") or "no error recorded"), language=None)

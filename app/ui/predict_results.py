@@ -1,0 +1,214 @@
+"""Predict's main area: the images to look at, each drawn with its faces, the results table with
+its CSV, and "Send to annotator" (the data flywheel)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+from streamlit.errors import StreamlitAPIException
+
+from app.ui.common import flash, literal, show_error
+from app.ui.predict_draw import caption, draw_faces, label_colours
+from core.errors import MaskStudioError
+from core.imaging import IMAGE_EXTENSIONS, load_image
+from core.inference import FACE, FrameResult, Predictor, result_rows
+from core.predict_io import folder_images, image_folders, send_to_annotator
+from core.projects import Project, list_projects
+
+ROOT = Path(__file__).resolve().parents[2]
+ANNOTATE_PAGE = ROOT / "pages" / "annotate.py"
+UPLOAD_TYPES = [e.lstrip(".") for e in IMAGE_EXTENSIONS]
+MAX_IMAGES = 200
+NEW_PROJECT = "(new project)"
+
+
+@dataclass(frozen=True)
+class Item:
+    """One input image: its name, bytes and a digest (the cache key)."""
+
+    name: str
+    data: bytes
+    digest: str
+
+
+def _item(name: str, data: bytes) -> Item:
+    return Item(name, data, hashlib.sha256(data).hexdigest())
+
+
+def choose_images() -> list[Item]:
+    """Uploaded images, or the images of a workspace folder (at most MAX_IMAGES)."""
+    source = st.radio("Images from", ["Upload", "Workspace folder"], horizontal=True, key="pred_input")
+    if source == "Upload":
+        files = st.file_uploader(
+            "Images", type=UPLOAD_TYPES, accept_multiple_files=True, key="pred_images",
+            help="One or many photos; nothing is stored unless you send one to the annotator.",
+        )  # fmt: skip
+        items = [_item(f.name, f.getvalue()) for f in files or []]
+    else:
+        folders = image_folders()
+        if not folders:
+            st.info("No workspace folder holds images yet: upload images instead.")
+            return []
+        c1, c2 = st.columns([3, 1])
+        folder = c1.selectbox("Workspace folder", folders, key="pred_folder")
+        limit = c2.number_input("Images (at most)", 1, MAX_IMAGES, 24, key="pred_folder_limit")
+        try:
+            paths = folder_images(folder)
+        except MaskStudioError as exc:
+            show_error(exc)
+            return []
+        items = [_item(p.name, p.read_bytes()) for p in paths[: int(limit)]]
+        if len(paths) > len(items):
+            st.caption(f"Showing the first {len(items)} of {len(paths)} images in {literal(folder)}.")
+    if len(items) > MAX_IMAGES:
+        st.warning(f"Only the first {MAX_IMAGES} images are processed.")
+    return items[:MAX_IMAGES]
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _predict(model_key: str, detector: str, digest: str, _data: bytes, _predictor: Predictor) -> FrameResult:
+    """The faces of one image at threshold 0 (relabelled for the slider later), cached."""
+    from core.imaging import load_rgb_array
+
+    return _predictor.run(load_rgb_array(_data))
+
+
+def _faces_key(result: FrameResult) -> str:
+    """What the drawing depends on: boxes, labels and confidences."""
+    return repr([(f.xyxy, f.label, round(f.confidence, 2)) for f in result.faces])
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _drawn(digest: str, faces_key: str, labels: tuple[str, ...], _data: bytes, _result: FrameResult) -> bytes:
+    """The image with its faces drawn, as JPEG bytes (cached: a slider move redraws only what changed)."""
+    buf = io.BytesIO()
+    draw_faces(load_image(_data), _result.faces, label_colours(labels)).save(
+        buf, format="JPEG", quality=90, subsampling=0
+    )
+    return buf.getvalue()
+
+
+def predict_all(items: Sequence[Item], predictor: Predictor, model_key: str, detector: str) -> list:
+    """[(item, FrameResult | error text)] for every image, with a progress bar."""
+    out = []
+    bar = st.progress(0.0, text="Finding faces…") if len(items) > 1 else None
+    for i, item in enumerate(items):
+        try:
+            out.append((item, _predict(model_key, detector, item.digest, item.data, predictor)))
+        except MaskStudioError as exc:
+            out.append((item, str(exc)))
+        if bar is not None:
+            bar.progress((i + 1) / len(items), text=f"Finding faces… {i + 1}/{len(items)}")
+    if bar is not None:
+        bar.empty()
+    return out
+
+
+def legend(labels: Sequence[str]) -> None:
+    """Coloured chips for the classes, uncertain and face."""
+    colours = label_colours(labels)
+    if labels:
+        colours.pop(FACE, None)
+    else:
+        colours = {FACE: colours[FACE]}
+    chips = " ".join(
+        f'<span style="background:{c};color:white;padding:1px 8px;border-radius:4px">{literal(n)}</span>'
+        for n, c in colours.items()
+    )
+    st.markdown(f"Colours: {chips}", unsafe_allow_html=True)
+
+
+def show_results(results: list, labels: Sequence[str], threshold: float, send: SendTarget | None) -> list:
+    """Each image with its faces; returns [(name, FrameResult at the threshold)] for the table."""
+    table = []
+    for item, result in results:
+        st.divider()
+        if isinstance(result, str):
+            st.error(f"{item.name}: {result}")
+            continue
+        result = result.with_threshold(threshold)
+        table.append((item.name, result))
+        left, right = st.columns([3, 2])
+        left.image(
+            _drawn(item.digest, _faces_key(result), tuple(labels), item.data, result), caption=item.name
+        )
+        with right:
+            st.markdown(f"**{literal(item.name)}** · {result.width}×{result.height} px")
+            if not result.faces:
+                st.info("No face found.")
+            else:
+                counts = ", ".join(f"{n} {literal(k)}" for k, n in result.counts().items())
+                st.markdown(f"**{len(result.faces)} face(s):** {counts}")
+                st.markdown("\n".join(f"{i}. {literal(caption(f))}" for i, f in enumerate(result.faces, 1)))
+            st.caption(f"detect {result.detect_ms:.0f} ms · classify {result.classify_ms:.0f} ms")
+            if send is not None and st.button(
+                "Send to annotator",
+                key=f"send:{item.digest}",
+                help="Add this image and its boxes to a project",
+            ):
+                send.send(item, result)
+    return table
+
+
+def results_table(table: list, labels: Sequence[str]) -> None:
+    """All faces of all images in one table, downloadable as CSV."""
+    rows = result_rows(table, labels)
+    if not rows:
+        return
+    st.subheader("Results")
+    df = pd.DataFrame(rows)
+    st.dataframe(df, hide_index=True, width="stretch")
+    st.download_button(
+        "Download CSV", df.to_csv(index=False).encode("utf-8"), "predictions.csv", "text/csv", key="pred_csv"
+    )
+
+
+class SendTarget:
+    """The annotation project that "Send to annotator" writes to (chosen in the sidebar)."""
+
+    def __init__(self, labels: Sequence[str]) -> None:
+        self.labels = tuple(labels)
+        sb = st.sidebar
+        sb.header("Send to annotator")
+        names = list_projects()
+        self.project = sb.selectbox("Project", [*names, NEW_PROJECT], key="pred_send_project")
+        self.new_name = ""
+        if self.project == NEW_PROJECT:
+            self.new_name = sb.text_input("New project name", key="pred_send_new", placeholder="corrections")
+        self.add_missing = sb.checkbox(
+            "Add the model's classes missing from the project", value=self.project == NEW_PROJECT,
+            key=f"pred_send_add:{self.project}",
+            help="Otherwise a predicted class the project lacks, and every uncertain face, becomes 'None'.",
+        )  # fmt: skip
+
+    def send(self, item: Item, result: FrameResult) -> None:
+        """Store the image with its predicted boxes, then open it in the annotator."""
+        try:
+            if self.project == NEW_PROJECT:
+                if not self.new_name.strip():
+                    st.warning("Type a name for the new project in the sidebar first.")
+                    return
+                project = Project.create(self.new_name)
+            else:
+                project = Project.open(self.project)
+            categories = self.labels if self.add_missing else ()
+            report = send_to_annotator(project, item.name, item.data, result.faces, add_categories=categories)
+        except MaskStudioError as exc:
+            show_error(exc, "Not sent: ")
+            return
+        flash("success", f"Sent {report.image} to project {report.project}: {report.added} box(es) added.")
+        for msg in report.refused:
+            flash("warning", f"Not added: {msg}")
+        unknown = sorted(k for k, v in report.mapping.items() if v == "None")
+        if unknown:
+            flash("info", f"Labelled 'None' (no such category): {', '.join(unknown)}.")
+        try:
+            st.switch_page(ANNOTATE_PAGE, query_params={"project": report.project, "image": report.image})
+        except StreamlitAPIException:  # the annotator is not a page of this app (tests)
+            st.success(f"Sent to project {report.project}; open it on the Annotate page.")

@@ -1,0 +1,96 @@
+"""Predict in a real browser: upload a real VOC scene and see its faces boxed and labelled,
+then send it to the annotator and land on the annotator with the boxes."""
+
+from __future__ import annotations
+
+import io
+import re
+import tempfile
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from playwright.sync_api import expect
+
+from app.ui.predict_draw import label_colours
+from core.active_model import set_active
+from core.classifier import export_litert
+from core.runs import run_path
+from tests.core.test_active_model import LABELS, make_run
+from tests.e2e.conftest import AppServer, canvas_box, wait_for_app
+
+pytestmark = pytest.mark.e2e
+
+SCENE = "maksssksksss105.jpg"  # 9 annotated faces, 400x267
+
+
+def confident_tiny_run(root: Path) -> str:
+    """A finished run holding a 32 px LeNet with confident outputs, and its LiteRT copy."""
+    import keras
+
+    from models.lenet import make_model
+
+    keras.utils.set_random_seed(1)
+    model = make_model((32, 32, 3), 2, neurons=8)
+    kernel, bias = model.get_layer("predictions").get_weights()
+    model.get_layer("predictions").set_weights([kernel * 40.0, bias])
+    with tempfile.TemporaryDirectory() as tmp:
+        model.save(Path(tmp) / "m.keras")
+        data = (Path(tmp) / "m.keras").read_bytes()
+    run_id = make_run(root, model=data, labels=LABELS, image_size=32)
+    (run_path(run_id, root) / "best.tflite").write_bytes(export_litert(model))
+    set_active(run_id, root)
+    return run_id
+
+
+def class_pixels(png: bytes) -> dict[str, int]:
+    """How many pixels of the image have each class colour (the drawn boxes and captions)."""
+    arr = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).reshape(-1, 3).astype(int)
+    out = {}
+    for label, colour in label_colours(LABELS).items():
+        rgb = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)])
+        out[label] = int((np.abs(arr - rgb).sum(axis=1) <= 24).sum())
+    return out
+
+
+def test_upload_a_scene_and_see_labelled_boxes(app_server: AppServer, page, shared_data: Path) -> None:  # noqa: ANN001
+    run_id = confident_tiny_run(app_server.workspace)
+    page.goto(f"{app_server.url}/predict")
+    wait_for_app(page)
+    expect(page.get_by_text(f"run {run_id}").first).to_be_visible(timeout=120_000)
+
+    scene = shared_data / "face_mask_detection_voc" / "images" / SCENE
+    page.get_by_test_id("stMain").locator("input[type=file]").first.set_input_files(str(scene))
+    expect(page.get_by_role("button", name="Download CSV").first).to_be_visible(timeout=180_000)
+    wait_for_app(page)
+
+    summary = page.get_by_text(re.compile(r"^\d+ face\(s\):")).filter(visible=True).first
+    expect(summary).to_be_visible()
+    n_faces = int(summary.inner_text().split()[0])
+    assert n_faces >= 5  # CenterFace finds most of the 9 faces
+    expect(page.get_by_text(re.compile(r"^(with_mask|without_mask) \d\.\d\d$")).first).to_be_visible()
+
+    img = page.get_by_test_id("stImage").locator("img").first
+    expect(img).to_be_visible()
+    src = img.get_attribute("src") or ""
+    url = src if src.startswith("http") else f"{app_server.url}{src if src.startswith('/') else '/' + src}"
+    with urllib.request.urlopen(url, timeout=30) as r:
+        pixels = class_pixels(r.read())
+    assert pixels["with_mask"] + pixels["without_mask"] > 200, pixels  # boxes drawn in class colours
+
+    # The flywheel: send the image and its boxes to a new project and land on the annotator.
+    page.get_by_test_id("stSidebar").get_by_label("New project name").fill("from predict")
+    page.keyboard.press("Enter")
+    wait_for_app(page)
+    page.get_by_role("button", name="Send to annotator").first.click()
+    page.wait_for_url(
+        re.compile(r".*/(annotate)?\?.*project=from_predict.*"), timeout=120_000
+    )  # the default page: /
+    wait_for_app(page)
+    canvas_box(page)
+    boxes = page.get_by_text(re.compile(r"Boxes on this image: [1-9]")).filter(visible=True).first
+    expect(boxes).to_be_visible(timeout=60_000)  # a rerun may briefly show a stale copy too
+    saved = app_server.workspace / "projects" / "from_predict" / "images" / SCENE
+    assert saved.read_bytes() == scene.read_bytes()

@@ -1,0 +1,96 @@
+"""AppTest of pages/experiments.py on a fake run store (no training happens here)."""
+
+from __future__ import annotations
+
+import os
+
+from streamlit.testing.v1 import AppTest
+
+from core.active_model import get_active
+from core.runs import list_runs, load_run
+from tests.fake_runs import failed_run, finished_run, make_manifest, running_run
+from tests.pages.conftest import page_path
+
+
+def app() -> AppTest:
+    return AppTest.from_file(page_path("experiments.py"), default_timeout=60)
+
+
+def run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info]
+    parts += [e.value for e in at.error] + [s.value for s in at.success]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_empty_workspace_explains_what_to_do(workspace) -> None:  # noqa: ANN001
+    at = run(app())
+    assert "No dataset version yet" in texts(at)
+    assert "No runs yet" in texts(at)
+
+
+def test_launch_shows_run_count_and_estimate_then_queues(workspace, monkeypatch) -> None:  # noqa: ANN001
+    version = make_manifest()
+    finished_run(version, "lenet", 8, 0.8)
+    started = []
+    monkeypatch.setattr("core.worker.ensure_worker", lambda root=None: started.append(1) or 4242)
+    at = run(app())
+    at.multiselect(key="exp_models").set_value(["lenet", "small_vgg"])
+    at.multiselect(key="sweep_batch_size").set_value([8, 32])
+    run(at)
+    assert "**4 run(s)**" in texts(at)
+    assert "rough guess" in texts(at), "small_vgg has no measured run yet"
+    at.button(key="exp_start").click()
+    run(at)
+    queued = [r for r in list_runs() if r.state == "queued"]
+    assert len(queued) == 4 and started
+    assert {(r.config["model"], r.config["batch_size"]) for r in queued} == {
+        (m, b) for m in ("lenet", "small_vgg") for b in (8, 32)
+    }
+
+
+def test_seed_preset_fills_the_batch_size_axis(workspace) -> None:  # noqa: ANN001
+    make_manifest()
+    at = run(app())
+    next(b for b in at.button if b.label.startswith("Batch size vs validation")).click()
+    run(at)
+    assert at.multiselect(key="sweep_batch_size").value == [1, 8, 16, 32, 64, 128]
+    assert "**6 run(s)**" in texts(at)
+
+
+def test_queue_shows_progress_and_cancel_stops_a_run(workspace) -> None:  # noqa: ANN001
+    version = make_manifest()
+    rid = running_run(version, os.getpid())
+    at = run(app())
+    assert any("epoch 2/4" in str(p.proto.text) for p in at.get("progress"))
+    at.button(key=f"cancel-{rid}").click()
+    run(at)
+    assert (load_run(rid).path / "cancel").exists()
+
+
+def test_compare_failed_error_active_model_and_delete(workspace) -> None:  # noqa: ANN001
+    version = make_manifest()
+    a = finished_run(version, "lenet", 8, 0.8)
+    b = finished_run(version, "lenet", 32, 0.9)
+    bad = failed_run(version)
+    at = run(app())
+    assert len(at.get("plotly_chart")) >= 5  # two curves, final metrics, sweep, confusion matrices
+    assert at.selectbox(key="sweep_key").value == "batch_size"
+    at.selectbox(key="action_run").set_value(bad)
+    run(at)
+    assert "ValueError: boom" in "\n".join(c.value for c in at.code)
+    at.selectbox(key="action_run").set_value(b)
+    run(at)
+    at.button(key="make_active").click()
+    run(at)
+    assert get_active() == b
+    at.selectbox(key="action_run").set_value(a)
+    run(at)
+    at.button(key="confirm_delete").click()
+    run(at)
+    assert a not in {r.run_id for r in list_runs()}

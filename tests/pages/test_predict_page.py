@@ -1,0 +1,161 @@
+"""AppTest of pages/predict.py: a real scene, a tiny real model, the table, the threshold, the
+curve, refusals and "Send to annotator"."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from core.active_model import set_active
+from core.classifier import export_litert
+from core.projects import Project
+from core.runs import run_path
+from tests.core.test_active_model import make_run
+from tests.models.synth import CLASSES, make_dataset_version
+from tests.pages.conftest import page_path
+
+pytestmark = pytest.mark.slow
+
+SCENE = "maksssksksss105.jpg"  # 9 faces, all with_mask
+
+
+@pytest.fixture(scope="module")
+def tiny_model_files() -> tuple[bytes, bytes]:
+    """(.keras bytes, .tflite bytes) of a 32 px LeNet for the two synthetic classes."""
+    import tempfile
+
+    import keras
+
+    from models.lenet import make_model
+
+    keras.utils.set_random_seed(0)
+    model = make_model((32, 32, 3), 2, neurons=8)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "m.keras"
+        model.save(path)
+        return path.read_bytes(), export_litert(model)
+
+
+@pytest.fixture
+def active_run(workspace: Path, tiny_model_files: tuple[bytes, bytes]) -> str:
+    """A finished run (tiny model, its LiteRT copy, a synthetic test split) made active."""
+    keras_bytes, tflite = tiny_model_files
+    version = make_dataset_version(workspace, per_split=(1, 1, 4))
+    run_id = make_run(workspace, model=keras_bytes, labels=CLASSES, dataset_version=version)
+    (run_path(run_id, workspace) / "best.tflite").write_bytes(tflite)  # newer than best.keras
+    set_active(run_id)
+    return run_id
+
+
+@pytest.fixture(scope="module")
+def scene(shared_data: Path) -> bytes:
+    return (shared_data / "face_mask_detection_voc" / "images" / SCENE).read_bytes()
+
+
+def jpeg(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="JPEG")
+    return buf.getvalue()
+
+
+def run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def app() -> AppTest:
+    return AppTest.from_file(page_path("predict.py"), default_timeout=240)
+
+
+def upload(at: AppTest, files: list[tuple[str, bytes]]) -> AppTest:
+    at.file_uploader(key="pred_images").set_value([(n, d, "image/jpeg") for n, d in files])
+    return run(at)
+
+
+def table(at: AppTest):  # noqa: ANN201 - pandas.DataFrame
+    return at.dataframe[0].value
+
+
+def test_without_a_model_faces_are_found_and_no_face_is_said(workspace: Path, scene: bytes) -> None:
+    at = run(app())
+    assert any("No active model" in m.value for m in at.sidebar.info)
+    upload(at, [(SCENE, scene), ("blank.jpg", jpeg(np.full((120, 160, 3), 200, np.uint8)))])
+    df = table(at)
+    faces = df[df["image"] == SCENE]
+    assert len(faces) >= 5 and set(faces["label"]) == {"face"}
+    assert df[df["image"] == "blank.jpg"]["label"].tolist() == ["(no face)"]
+    assert any(i.value == "No face found." for i in at.info)
+    assert len(at.image) == 2  # each image drawn with its faces
+    csv = at.get("download_button")[0]
+    assert csv.proto.label == "Download CSV"
+
+
+def test_active_model_labels_faces_and_the_threshold_makes_them_uncertain(
+    active_run: str, scene: bytes
+) -> None:
+    at = run(app())
+    assert any(f"run {active_run}" in c.value for c in at.caption)
+    upload(at, [(SCENE, scene)])
+    labels = set(table(at)["label"])
+    assert labels and labels <= {*CLASSES, "uncertain"}
+    assert {f"p_{c}" for c in CLASSES} <= set(table(at).columns)
+    slider = next(s for s in at.sidebar.slider if s.label.startswith("Uncertain below"))
+    slider.set_value(1.0)
+    run(at)
+    assert set(table(at)["label"]) == {"uncertain"}
+    # The curve of the run's test split, with the suggested threshold.
+    assert at.get("plotly_chart")
+    assert any("Suggested default" in m.value for m in at.markdown)
+
+
+def test_send_to_annotator_creates_the_project_with_the_boxes(active_run: str, scene: bytes) -> None:
+    at = run(app())
+    upload(at, [(SCENE, scene)])
+    n_faces = len(table(at))
+    at.sidebar.text_input(key="pred_send_new").input("corrections")
+    run(at)
+    next(b for b in at.button if b.label == "Send to annotator").click()
+    run(at)
+    project = Project.open("corrections")
+    assert project.list_images() == [SCENE]
+    boxes = project.load().boxes(SCENE)
+    assert 0 < len(boxes) <= n_faces
+    assert {b.label for b in boxes} <= {*CLASSES, "None"}
+    assert all(b.score is not None for b in boxes)  # the model's confidence
+    assert any("Sent to project corrections" in m.value for m in at.success)  # AppTest: no annotator page
+    assert set(CLASSES) <= set(project.load().categories)  # the model's classes were added
+
+
+def test_a_model_with_code_is_refused(workspace: Path) -> None:
+    import tempfile
+
+    import keras
+
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.Lambda(lambda t: t / 255.0)(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(keras.layers.Flatten()(x)))
+    with tempfile.TemporaryDirectory() as tmp:
+        model.save(Path(tmp) / "lambda.keras")
+        data = (Path(tmp) / "lambda.keras").read_bytes()
+    at = run(app())
+    at.sidebar.radio(key="pred_source").set_value("Upload a .keras model")
+    run(at)
+    at.sidebar.file_uploader(key="pred_model_file").set_value(("lambda.keras", data, "application/zip"))
+    at.sidebar.text_area(key="pred_model_labels").input("a\nb")
+    run(at)
+    assert any("Model refused" in e.value and "Python code" in e.value for e in at.error)
+
+
+def test_a_workspace_folder_can_be_the_input(workspace: Path, scene: bytes) -> None:
+    Project.create("scenes").add_image(SCENE, scene)
+    at = run(app())
+    at.radio(key="pred_input").set_value("Workspace folder")
+    run(at)
+    assert at.selectbox(key="pred_folder").value == "projects/scenes/images"
+    assert SCENE in set(table(at)["image"])
