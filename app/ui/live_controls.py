@@ -1,0 +1,168 @@
+"""Live's sidebar controls: which model classifies the faces, the detector, the threshold.
+
+They are read on every script run and handed to the stream's LiveProcessor as one new
+Predictor, so a change applies from the next frame without restarting the stream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+
+from app.ui.common import literal, show_error
+from app.ui.models import run_classifier
+from core.active_model import active_status, finished_runs
+from core.classifier import Classifier, run_model_path
+from core.errors import MaskStudioError
+from core.inference import DEFAULT_THRESHOLD, PREDICT_DETECTORS, Predictor, make_detector
+from core.live import DEFAULT_LIVE_DETECTOR, RGB, hex_to_rgb, settle_heap, warm_up
+from core.runs import run_path
+from core.thresholds import run_threshold_report
+
+ACTIVE, RUN, NONE = "Active model", "A finished run", "No model (find faces only)"
+SOURCES = (ACTIVE, RUN, NONE)
+FALLBACK_DETECTOR = "haar"
+
+
+@dataclass(frozen=True)
+class LiveChoice:
+    """What the stream should run: a Predictor plus the words and colours the page shows."""
+
+    predictor: Predictor
+    detector_name: str
+    model_key: str  # "none", or run:<id>:<backend>:<mtime>
+    run_id: str | None
+    message: str  # which model, or why none
+
+    @property
+    def classifier(self) -> Classifier | None:
+        return self.predictor.model
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _warm(detector_name: str, model_key: str, _predictor: Predictor) -> float:
+    """Warm a detector/model pair once per server process (the first frame comes sooner), then
+    settle the heap: Streamlit's collections after each script run stop stalling the video."""
+    seconds = warm_up(_predictor)
+    settle_heap()
+    return seconds
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _suggested_threshold(
+    run_id: str, backend: str, model_mtime: float, _classifier: Classifier
+) -> float | None:
+    try:
+        return run_threshold_report(_classifier, run_id).suggestion.threshold
+    except MaskStudioError:
+        return None
+
+
+def _run_label(record) -> str:  # noqa: ANN001 - core.runs.RunRecord
+    acc = (record.metrics or {}).get("accuracy")
+    acc_text = f" · test acc {acc:.3f}" if isinstance(acc, float) else ""
+    return f"{record.run_id} · {record.config.get('model', '?')}{acc_text}"
+
+
+def choose_classifier() -> tuple[Classifier | None, str, str | None]:
+    """(classifier or None, a sentence for the page, run id) from the sidebar's model section."""
+    sb = st.sidebar
+    sb.header("Model")
+    source = sb.radio("Classify faces with", SOURCES, key="live_source")
+    if source == NONE:
+        return None, "Finding faces only (no model): every face is labelled 'face'.", None
+    if source == ACTIVE:
+        status = active_status()
+        if status.run_id is None:
+            why = status.reason or "none has been chosen yet"
+            return (
+                None,
+                f"No active model ({why}), so Live finds faces only. Make a finished run active on the "
+                "**Experiments** page, or choose *A finished run* in the sidebar.",
+                None,
+            )
+        run_id = status.run_id
+    else:
+        runs = finished_runs()
+        if not runs:
+            return (
+                None,
+                "No finished run yet: train one on the **Experiments** page. Finding faces only.",
+                None,
+            )
+        labels = {r.run_id: _run_label(r) for r in runs}
+        run_id = sb.selectbox("Run", list(labels), format_func=labels.__getitem__, key="live_run")
+    try:
+        with st.spinner("Loading the model (a run's first load exports a LiteRT copy: up to a minute)…"):
+            classifier = run_classifier(run_id)
+    except MaskStudioError as exc:
+        show_error(exc, f"Run {run_id} cannot classify faces live: ")
+        return None, "Finding faces only until a usable model is chosen.", None
+    return classifier, f"Model: {literal(classifier.describe())}", run_id
+
+
+def choose_detector() -> str:
+    """The face detector; Live starts with the fast CenterFace preset."""
+    names = list(PREDICT_DETECTORS)
+    return st.sidebar.selectbox(
+        "Face detector",
+        names,
+        index=names.index(DEFAULT_LIVE_DETECTOR),
+        format_func=lambda n: f"{n}: {PREDICT_DETECTORS[n]}",
+        key="live_detector",
+    )
+
+
+def choose_threshold(classifier: Classifier | None, run_id: str | None) -> float:
+    """The 'uncertain' threshold (the run's suggested value when its test split is there)."""
+    if classifier is None:
+        return DEFAULT_THRESHOLD
+    default = None
+    if run_id is not None:
+        try:
+            mtime = run_model_path(run_path(run_id)).stat().st_mtime
+            default = _suggested_threshold(run_id, classifier.backend, mtime, classifier)
+        except (MaskStudioError, OSError):
+            default = None
+    default = DEFAULT_THRESHOLD if default is None else default
+    return st.sidebar.slider(
+        "Uncertain below (top probability)",
+        0.0,
+        1.0,
+        float(default),
+        step=0.01,
+        key=f"live_threshold:{run_id}",
+        help="A face whose most probable class is under this probability is labelled 'uncertain'. "
+        f"Starts at {default:.2f}.",
+    )
+
+
+def choose() -> LiveChoice:
+    """The whole sidebar model section, as one Predictor (warmed up)."""
+    classifier, message, run_id = choose_classifier()
+    st.sidebar.header("Detection")
+    detector_name = choose_detector()
+    threshold = choose_threshold(classifier, run_id)
+    try:
+        detector = make_detector(detector_name)
+    except MaskStudioError as exc:
+        show_error(exc, f"The {detector_name} detector is not available: ")
+        detector_name = FALLBACK_DETECTOR
+        detector = make_detector(detector_name)
+        st.info(f"Using the {FALLBACK_DETECTOR} detector meanwhile.")
+    model_key = "none"
+    if classifier is not None and run_id is not None:
+        mtime = run_model_path(run_path(run_id)).stat().st_mtime
+        model_key = f"run:{run_id}:{classifier.backend}:{mtime}"
+    predictor = Predictor(detector, classifier, threshold)
+    with st.spinner("Warming up the detector and the model…"):
+        _warm(detector_name, model_key, predictor)
+    return LiveChoice(predictor, detector_name, model_key, run_id, message)
+
+
+def colours_for(labels: tuple[str, ...]) -> dict[str, RGB]:
+    """Predict's colours (app.ui.predict_draw.label_colours) as RGB tuples for the video overlay."""
+    from app.ui.predict_draw import label_colours
+
+    return {label: hex_to_rgb(colour) for label, colour in label_colours(labels).items()}

@@ -1,0 +1,174 @@
+"""AppTest of pages/live.py: messages without a model or with a bad one, controls swapping the
+session's Predictor in place, ICE settings, and a snapshot of a real scene into a project.
+
+streamlit-webrtc needs a real session under AppTest: its get_this_session_info is patched to
+None (otherwise `AttributeError: Mock object has no attribute '_session_mgr'`).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from unittest import mock
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app.ui.common import literal
+from core.active_model import set_active
+from core.classifier import export_litert
+from core.imaging import load_rgb_array
+from core.live import LiveProcessor
+from core.live_rtc import ICE_ENV
+from core.projects import Project
+from core.runs import run_path
+from tests.core.test_active_model import LABELS, make_run
+from tests.pages.conftest import page_path
+
+SCENE = "maksssksksss105.jpg"  # 9 faces
+
+
+@pytest.fixture(autouse=True)
+def no_webrtc_session() -> Iterator[None]:
+    """The page without a browser session; the heap the page froze (settle_heap) is thawed after."""
+    import gc
+
+    with mock.patch("streamlit_webrtc.component.get_this_session_info", return_value=None):
+        yield
+    gc.unfreeze()
+
+
+@pytest.fixture(scope="module")
+def tiny_model_files() -> tuple[bytes, bytes]:
+    """(.keras bytes, .tflite bytes) of a 32 px LeNet for two classes."""
+    import keras
+
+    from models.lenet import make_model
+
+    keras.utils.set_random_seed(0)
+    model = make_model((32, 32, 3), 2, neurons=8)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "m.keras"
+        model.save(path)
+        return path.read_bytes(), export_litert(model)
+
+
+@pytest.fixture
+def active_run(workspace: Path, tiny_model_files: tuple[bytes, bytes]) -> str:
+    keras_bytes, tflite = tiny_model_files
+    run_id = make_run(workspace, model=keras_bytes, labels=LABELS, image_size=32)
+    (run_path(run_id, workspace) / "best.tflite").write_bytes(tflite)
+    set_active(run_id)
+    return run_id
+
+
+def run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def app() -> AppTest:
+    return AppTest.from_file(page_path("live.py"), default_timeout=240)
+
+
+def processor(at: AppTest) -> LiveProcessor:
+    return at.session_state["live_processor"]
+
+
+def texts(elements) -> str:  # noqa: ANN001
+    return "\n".join(str(e.value) for e in elements)
+
+
+def test_without_an_active_model_it_finds_faces_only(workspace: Path) -> None:
+    at = run(app())
+    assert "No active model" in texts(at.info) and "finds faces only" in texts(at.info)
+    proc = processor(at)
+    assert proc.predictor.model is None and proc.predictor.detector.name == "centerface-fast"
+    assert "No STUN or TURN server" in texts(at.caption)
+    assert "HTTPS" in texts(at.markdown) and "localhost" in texts(at.markdown)
+    assert [m.label for m in at.metric][:2] == ["Processed FPS", "Latency p50"]
+
+
+@pytest.mark.slow
+def test_controls_swap_the_predictor_of_the_same_processor(active_run: str) -> None:
+    at = run(app())
+    assert literal(f"run {active_run}") in texts(at.caption)
+    proc = processor(at)
+    assert proc.predictor.model is not None and proc.predictor.labels == LABELS
+    at.sidebar.selectbox(key="live_detector").select("haar")
+    run(at)
+    assert processor(at) is proc and proc.predictor.detector.name == "haar"
+    at.sidebar.slider(key=f"live_threshold:{active_run}").set_value(0.9)
+    run(at)
+    assert processor(at) is proc and proc.predictor.threshold == pytest.approx(0.9)
+    at.sidebar.radio(key="live_source").set_value("No model (find faces only)")
+    run(at)
+    assert processor(at) is proc and proc.predictor.model is None
+
+
+@pytest.mark.slow
+def test_a_model_whose_labels_do_not_fit_is_refused_clearly(
+    workspace: Path, tiny_model_files: tuple[bytes, bytes]
+) -> None:
+    run_id = make_run(workspace, model=tiny_model_files[0], labels=("a", "b", "c"), image_size=32)
+    set_active(run_id)
+    at = run(app())
+    assert f"Run {run_id} cannot classify faces live" in texts(at.error)
+    assert "2 outputs but 3 labels" in texts(at.error)
+    assert processor(at).predictor.model is None
+    assert "Finding faces only" in texts(at.info)
+
+
+def test_bad_ice_settings_are_reported_and_none_used(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ICE_ENV, '["turn:turn.example.org"]')
+    at = run(app())
+    assert "ICE servers ignored" in texts(at.error) and "username" in texts(at.error)
+    assert "No STUN or TURN server" in texts(at.caption)
+
+
+def test_ice_servers_from_the_environment_are_named(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ICE_ENV, '["stun:stun.example.org:3478"]')
+    at = run(app())
+    assert "stun:stun.example.org:3478" in texts(at.caption)
+
+
+def test_snapshot_before_any_frame_says_what_to_do(workspace: Path) -> None:
+    at = run(app())
+    next(b for b in at.button if b.label == "Snapshot").click()
+    run(at)
+    assert "No frame yet" in texts(at.warning)
+
+
+def test_snapshot_saves_the_frame_and_its_faces(workspace: Path, shared_data: Path) -> None:
+    at = run(app())
+    proc = processor(at)
+    scene = load_rgb_array(shared_data / "face_mask_detection_voc" / "images" / SCENE)
+    proc.process(scene)  # a camera frame, through the page's own predictor
+    deadline = time.monotonic() + 120
+    while proc.snapshot() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    snap = proc.snapshot()
+    assert snap is not None and np.array_equal(snap.frame, scene)
+    n_faces = len(snap.result.faces)
+    assert n_faces >= 3
+    at.sidebar.text_input(key="live_snap_new").input("webcam shots")
+    run(at)
+    next(b for b in at.button if b.label == "Snapshot").click()
+    run(at)
+    proc.stop()
+    assert "to project webcam\\_shots" in texts(at.success)
+    project = Project.open("webcam_shots")
+    (image,) = project.list_images()
+    assert image.startswith("live-") and image.endswith(".jpg")
+    assert project.image_size(image) == (scene.shape[1], scene.shape[0])
+    boxes = project.load().boxes(image)
+    assert 0 < len(boxes) <= n_faces and {b.label for b in boxes} == {"None"}
+    # the next run keeps the new project as the target
+    run(at)
+    assert at.sidebar.selectbox(key="live_snap_project").value == "webcam_shots"
