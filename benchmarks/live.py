@@ -9,7 +9,7 @@ camera at 30 fps) for 30 s per setting; processed FPS, latency and video lag as 
    the frame wide), slowly panning, 640x480 at 30 fps (the encoder works as for a real camera).
 3. The app and Chromium run in a network namespace with loopback only (`unshare -n`, lo up,
    alias 127.0.0.2 because aioice skips 127.0.0.1), Chromium with the fake-camera flags.
-4. Per setting (the Live page's defaults: centerface-fast, the run made active): open /live,
+4. Per setting (the Live page's defaults: DEFAULT_LIVE_DETECTOR, the run made active): open /live,
    START, wait for the first boxes, reset the statistics, stream for --seconds, read the page's
    statistics JSON (core.live.LiveProcessor.summary). A last setting streams two sessions at once.
 
@@ -385,6 +385,7 @@ def main() -> int:
         from playwright.sync_api import sync_playwright
 
         from core.active_model import clear_active, set_active
+        from core.live import DEFAULT_LIVE_DETECTOR
 
         log: dict[str, Any] = {}
         runs = trained_runs(root, log)
@@ -407,7 +408,7 @@ def main() -> int:
                 context = browser.new_context(viewport={"width": 1400, "height": 1000})
                 page = context.new_page()
                 open_live(page, sandbox.url)
-                result["settings"][f"centerface-fast+{name}"] = measure(page, seconds)
+                result["settings"][f"{DEFAULT_LIVE_DETECTOR}+{name}"] = measure(page, seconds)
                 context.close()
             if not args.quick:
                 set_active(runs["mobilenet_v2"], root)
@@ -423,11 +424,11 @@ def main() -> int:
                     reset_stats(page)
                 pages[0].wait_for_timeout(seconds * 1000)
                 both = [wait_stats(p, lambda s: s["seconds"] >= seconds, 30) for p in pages]
-                result["settings"]["two_sessions_centerface-fast+mobilenet_v2"] = {
+                result["settings"][f"two_sessions_{DEFAULT_LIVE_DETECTOR}+mobilenet_v2"] = {
                     f"session_{i + 1}": s for i, s in enumerate(both)
                 }
             browser.close()
-        main_setting = result["settings"]["centerface-fast+mobilenet_v2"]
+        main_setting = result["settings"][f"{DEFAULT_LIVE_DETECTOR}+mobilenet_v2"]
         lags = [s["video_lag_ms"]["p95"] for k, s in result["settings"].items() if k.startswith("centerface")]
         result["targets"] = {
             "processed_fps_mobilenet_v2": main_setting["processed_fps"],

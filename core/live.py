@@ -45,7 +45,7 @@ LOGGER = logging.getLogger(__name__)
 
 #: The detector Live starts with: CenterFace at 320x256 (core.faces.CENTERFACE_FAST), about a
 #: sixth of the full CenterFace's work; webcam faces are large. benchmarks/live.py measures it.
-DEFAULT_LIVE_DETECTOR = "centerface-fast"
+DEFAULT_LIVE_DETECTOR = "centerface-live"
 #: Boxes older than this (seconds) are not drawn: they would sit beside the faces.
 STALE_S = 1.0
 #: Processed and shown FPS are counted over this sliding window (seconds).

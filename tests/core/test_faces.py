@@ -184,9 +184,12 @@ def test_small_network_inputs_still_map_boxes_back(voc: Path) -> None:
     assert found(YuNetDetector(max_side=320).detect(image), truth) == len(truth)
 
 
-def test_the_fast_preset_finds_faces_in_a_webcam_sized_frame(voc: Path) -> None:
-    fast = get_detector("centerface-fast")
-    assert fast.name == "centerface-fast" and fast.input_size == CENTERFACE_FAST["input_size"]
+@pytest.mark.parametrize(
+    ("preset", "size"), [("centerface-fast", CENTERFACE_FAST["input_size"]), ("centerface-live", (256, 192))]
+)
+def test_the_fast_presets_find_faces_in_a_webcam_sized_frame(voc: Path, preset: str, size: tuple) -> None:
+    fast = get_detector(preset)
+    assert fast.name == preset and fast.input_size == size
     image, truth = scene(voc, "maksssksksss230")  # 512x367, five faces of 53 px and more
     h, w = image.shape[:2]
     scale = min(640 / w, 480 / h)
@@ -274,7 +277,7 @@ def test_detection_xyxy() -> None:
 
 def test_registry_and_cache() -> None:
     assert DEFAULT_DETECTOR == "centerface"
-    assert set(DETECTORS) == {"centerface", "centerface-fast", "yunet", "haar"}
+    assert set(DETECTORS) == {"centerface", "centerface-fast", "centerface-live", "yunet", "haar"}
     assert get_detector() is get_detector("centerface")
     for name in DETECTORS:
         detector: FaceDetector = get_detector(name)

@@ -34,6 +34,7 @@ from benchmarks.live import (
 )
 from core.active_model import set_active
 from core.classifier import export_litert
+from core.live import DEFAULT_LIVE_DETECTOR
 from core.projects import Project
 from core.runs import run_path
 from tests.core.test_active_model import LABELS, make_run
@@ -126,7 +127,7 @@ def test_start_streams_boxed_faces_and_controls_apply_while_streaming(
         120,
         "processed frames with faces",
     )
-    assert stats["model"] == f"run {run_id}" and stats["detector"] == "centerface-fast"
+    assert stats["model"] == f"run {run_id}" and stats["detector"] == DEFAULT_LIVE_DETECTOR
     assert stats["error"] is None
     # the server's video comes back into the page, at the camera's size
     state = video_state(page)

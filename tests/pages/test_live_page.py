@@ -21,7 +21,7 @@ from app.ui.common import literal
 from core.active_model import set_active
 from core.classifier import export_litert
 from core.imaging import load_rgb_array
-from core.live import LiveProcessor
+from core.live import DEFAULT_LIVE_DETECTOR, LiveProcessor
 from core.live_rtc import ICE_ENV
 from core.projects import Project
 from core.runs import run_path
@@ -87,7 +87,7 @@ def test_without_an_active_model_it_finds_faces_only(workspace: Path) -> None:
     at = run(app())
     assert "No active model" in texts(at.info) and "finds faces only" in texts(at.info)
     proc = processor(at)
-    assert proc.predictor.model is None and proc.predictor.detector.name == "centerface-fast"
+    assert proc.predictor.model is None and proc.predictor.detector.name == DEFAULT_LIVE_DETECTOR
     assert "No STUN or TURN server" in texts(at.caption)
     assert "HTTPS" in texts(at.markdown) and "localhost" in texts(at.markdown)
     assert [m.label for m in at.metric][:2] == ["Processed FPS", "Latency p50"]
