@@ -80,14 +80,13 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox
 
 
 @pytest.fixture(scope="module")
-def live_browser(live_app: tuple[Sandbox, Path, str]) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
+def live_browser(live_app: tuple[Sandbox, Path, str], playwright_instance) -> Iterator[object]:  # noqa: ANN001
     sandbox, y4m, _ = live_app
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(sandbox.chromium), args=chromium_args(y4m))
-        yield browser
-        browser.close()
+    browser = playwright_instance.chromium.launch(
+        executable_path=str(sandbox.chromium), args=chromium_args(y4m)
+    )
+    yield browser
+    browser.close()
 
 
 def new_page(browser):  # noqa: ANN001, ANN201
