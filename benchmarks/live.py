@@ -298,17 +298,10 @@ def reset_stats(page: Any) -> None:
 
 # ----- the benchmark ---------------------------------------------------------------------------
 def setup_env(tmp: Path, workspace: Path | None) -> Path:
-    """Seed KERAS_HOME and the workspace (before keras is imported); 2 threads for TensorFlow."""
-    keras_home = tmp / "keras"
-    (keras_home / "models").mkdir(parents=True)
-    for f in WEIGHTS.glob("*.h5"):
-        os.symlink(f, keras_home / "models" / f.name)
-    root = (workspace or tmp / "workspace").resolve()
-    root.mkdir(parents=True, exist_ok=True)
-    os.environ.update(
-        {"KERAS_HOME": str(keras_home), "MASK_STUDIO_WORKSPACE": str(root), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    )
-    return root
+    """Seed KERAS_HOME and the workspace (before keras is imported)."""
+    from benchmarks.common import seed_env
+
+    return seed_env(tmp, workspace)
 
 
 def trained_runs(root: Path, log: dict[str, Any]) -> dict[str, str]:

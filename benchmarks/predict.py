@@ -61,15 +61,9 @@ def _pct(ts: list[float]) -> dict[str, Any]:
 # ----- set-up ---------------------------------------------------------------------------------
 def setup_env(tmp: Path, workspace: Path | None) -> Path:
     """Seed KERAS_HOME and the workspace before keras is imported; 2 threads for TensorFlow."""
-    keras_home = tmp / "keras"
-    (keras_home / "models").mkdir(parents=True)
-    for f in WEIGHTS.glob("*.h5"):
-        os.symlink(f, keras_home / "models" / f.name)
-    root = (workspace or tmp / "workspace").resolve()
-    root.mkdir(parents=True, exist_ok=True)
-    os.environ.update(
-        {"KERAS_HOME": str(keras_home), "MASK_STUDIO_WORKSPACE": str(root), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    )
+    from benchmarks.common import seed_env
+
+    root = seed_env(tmp, workspace)
     import tensorflow as tf
 
     tf.config.threading.set_intra_op_parallelism_threads(2)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import streamlit as st
 
 from app.ui.common import flash, show_error
@@ -11,14 +13,21 @@ from core.preannotate import preannotate
 from core.projects import Project
 
 
-def detector_choice(key: str) -> str:
-    """A selectbox of the available face detectors; returns the chosen name."""
-    names = list(DETECTORS)
-    return st.selectbox(
+def detector_choice(
+    key: str,
+    detectors: Mapping[str, str] = DETECTORS,
+    default: str = DEFAULT_DETECTOR,
+    *,
+    sidebar: bool = False,
+) -> str:
+    """A selectbox of face detectors (name -> description); returns the chosen name."""
+    names = list(detectors)
+    where = st.sidebar if sidebar else st
+    return where.selectbox(
         "Face detector",
         names,
-        index=names.index(DEFAULT_DETECTOR) if DEFAULT_DETECTOR in names else 0,
-        format_func=lambda n: f"{n}: {DETECTORS[n]}",
+        index=names.index(default) if default in names else 0,
+        format_func=lambda n: f"{n}: {detectors[n]}",
         key=key,
     )
 

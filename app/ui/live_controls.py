@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from app.ui.common import literal, show_error
+from app.ui.faces import detector_choice
 from app.ui.models import run_classifier
 from core.active_model import active_status, finished_runs
 from core.classifier import Classifier, run_model_path
@@ -104,14 +105,7 @@ def choose_classifier() -> tuple[Classifier | None, str, str | None]:
 
 def choose_detector() -> str:
     """The face detector; Live starts with the fast CenterFace preset."""
-    names = list(PREDICT_DETECTORS)
-    return st.sidebar.selectbox(
-        "Face detector",
-        names,
-        index=names.index(DEFAULT_LIVE_DETECTOR),
-        format_func=lambda n: f"{n}: {PREDICT_DETECTORS[n]}",
-        key="live_detector",
-    )
+    return detector_choice("live_detector", PREDICT_DETECTORS, DEFAULT_LIVE_DETECTOR, sidebar=True)
 
 
 def choose_threshold(classifier: Classifier | None, run_id: str | None) -> float:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from app.ui.common import flash, literal, show_error
+from app.ui.faces import detector_choice
 from core.active_model import active_status, finished_runs, set_active
 from core.classifier import AUTO, BACKENDS, Classifier, parse_labels, run_model_path
 from core.errors import MaskStudioError
@@ -151,14 +152,7 @@ def _uploaded(backend: str) -> ModelChoice:
 
 def choose_detector() -> str:
     """The face detector (Predict's adaptive CenterFace by default)."""
-    names = list(PREDICT_DETECTORS)
-    return st.sidebar.selectbox(
-        "Face detector",
-        names,
-        index=names.index(DEFAULT_PREDICT_DETECTOR),
-        format_func=lambda n: f"{n}: {PREDICT_DETECTORS[n]}",
-        key="pred_detector",
-    )
+    return detector_choice("pred_detector", PREDICT_DETECTORS, DEFAULT_PREDICT_DETECTOR, sidebar=True)
 
 
 def choose_threshold(choice: ModelChoice, report: ThresholdReport | None) -> float:
