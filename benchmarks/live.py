@@ -261,8 +261,11 @@ def live_stats(page: Any) -> dict[str, Any] | None:
         return None
 
 
-def wait_stats(page: Any, ok: Any, timeout_s: float = 120, what: str = "statistics") -> dict[str, Any]:
-    """Poll the statistics JSON until `ok(stats)` holds; TimeoutError with the last JSON."""
+def wait_stats(
+    page: Any, ok: Any, timeout_s: float = 120, what: str = "statistics", log: Path | None = None
+) -> dict[str, Any]:
+    """Poll the statistics JSON until `ok(stats)` holds; TimeoutError with the last JSON, the
+    component's own text and, given the app's `log`, its last lines."""
     deadline = time.monotonic() + timeout_s
     last = None
     while time.monotonic() < deadline:
@@ -270,7 +273,16 @@ def wait_stats(page: Any, ok: Any, timeout_s: float = 120, what: str = "statisti
         if last is not None and ok(last):
             return last
         page.wait_for_timeout(250)
-    raise TimeoutError(f"{what} not reached in {timeout_s} s; last statistics: {last}")
+    try:
+        component = webrtc_frame(page).locator("body").inner_text(timeout=5_000)
+    except Exception as exc:  # noqa: BLE001 - only a diagnostic
+        component = f"(unreadable: {exc})"
+    tail = ""
+    if log is not None and log.exists():
+        tail = "\napp log, last lines:\n" + "\n".join(log.read_text(errors="replace").splitlines()[-40:])
+    raise TimeoutError(
+        f"{what} not reached in {timeout_s} s; last statistics: {last}; component: {component!r}{tail}"
+    )
 
 
 def open_live(page: Any, url: str) -> None:

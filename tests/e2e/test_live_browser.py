@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import io
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -89,10 +90,27 @@ def live_browser(live_app: tuple[Sandbox, Path, str], playwright_instance) -> It
     browser.close()
 
 
-def new_page(browser):  # noqa: ANN001, ANN201
-    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-    page.set_default_timeout(60_000)
-    return page
+@pytest.fixture
+def new_page(live_browser) -> Iterator[Callable[[], Any]]:  # noqa: ANN001
+    """Open pages in new browser contexts; every one is closed after the test, passed or failed
+    (a page left streaming would slow every later test down)."""
+    contexts = []
+
+    def make() -> Any:
+        contexts.append(live_browser.new_context(viewport={"width": 1400, "height": 1000}))
+        page = contexts[-1].new_page()
+        page.set_default_timeout(60_000)
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def camera_shaped(width: int, height: int) -> bool:
+    """The fake camera's 640x480, or a 4:3 size Chromium scaled it down to: a sender short of
+    CPU lowers the resolution it sends (seen in CI: 480x360)."""
+    return width * 3 == height * 4 and 160 <= width <= 640
 
 
 def colour_pixels(page, rgb: tuple[int, int, int], tolerance: int = 60) -> int:  # noqa: ANN001
@@ -113,10 +131,10 @@ def video_state(page) -> dict:  # noqa: ANN001
 
 
 def test_start_streams_boxed_faces_and_controls_apply_while_streaming(
-    live_app: tuple[Sandbox, Path, str], live_browser
-) -> None:  # noqa: ANN001
+    live_app: tuple[Sandbox, Path, str], new_page: Callable[[], Any]
+) -> None:
     sandbox, _, run_id = live_app
-    page = new_page(live_browser)
+    page = new_page()
     open_live(page, sandbox.url)
     expect(page.get_by_text(f"run {run_id}", exact=False).first).to_be_attached()
     start_camera(page)
@@ -125,12 +143,13 @@ def test_start_streams_boxed_faces_and_controls_apply_while_streaming(
         lambda s: s["frames_processed"] >= 5 and s["faces_found"] >= 3,
         120,
         "processed frames with faces",
+        sandbox.log,
     )
     assert stats["model"] == f"run {run_id}" and stats["detector"] == DEFAULT_LIVE_DETECTOR
     assert stats["error"] is None
-    # the server's video comes back into the page, at the camera's size
+    # the server's video comes back into the page, at the size the camera frames arrive in
     state = video_state(page)
-    assert (state["w"], state["h"]) == (640, 480)
+    assert camera_shaped(state["w"], state["h"]), state
     page.wait_for_function(
         "([sel, t]) => document.querySelector(sel).contentDocument.querySelector('video').currentTime > t",
         arg=["iframe[title='streamlit_webrtc.component.webrtc_streamer']", state["t"]],
@@ -168,26 +187,30 @@ def test_start_streams_boxed_faces_and_controls_apply_while_streaming(
     expect(page.get_by_text("to project webcam with", exact=False)).to_be_visible(timeout=60_000)
     project = Project.open("webcam", sandbox.workspace)
     (image,) = project.list_images()
-    assert project.image_size(image) == (640, 480)
+    assert camera_shaped(*project.image_size(image))  # the raw frame as the server received it
     assert project.load().boxes(image)  # the faces, as pre-annotations
-    page.context.close()
 
 
-def test_two_sessions_stream_at_once(live_app: tuple[Sandbox, Path, str], live_browser) -> None:  # noqa: ANN001
+def test_two_sessions_stream_at_once(
+    live_app: tuple[Sandbox, Path, str], new_page: Callable[[], Any]
+) -> None:
+    """A second user starts while the first streams; then both go on being processed."""
     sandbox, _, _ = live_app
-    pages = [new_page(live_browser) for _ in range(2)]
+    pages = [new_page() for _ in range(2)]
     for page in pages:
         open_live(page, sandbox.url)
-        start_camera(page)
     for page in pages:
-        wait_stats(page, lambda s: s["frames_processed"] >= 3, 120, "a session's first frames")
+        start_camera(page)
+        wait_stats(page, lambda s: s["frames_processed"] >= 3, 120, "a session's first frames", sandbox.log)
     before = [wait_stats(page, lambda s: True)["frames_processed"] for page in pages]
     for page, n in zip(pages, before, strict=True):
         wait_stats(
-            page, lambda s, n=n: s["frames_processed"] >= n + 15, 120, "both sessions still processing"
+            page,
+            lambda s, n=n: s["frames_processed"] >= n + 15,
+            120,
+            "both sessions still processing",
+            sandbox.log,
         )
-    for page in pages:
-        page.context.close()
 
 
 def test_a_missing_camera_is_explained(live_app: tuple[Sandbox, Path, str], live_browser) -> None:  # noqa: ANN001
@@ -195,7 +218,8 @@ def test_a_missing_camera_is_explained(live_app: tuple[Sandbox, Path, str], live
     args = [a for a in LIVE_CHROMIUM_ARGS if "fake-device" not in a]  # no camera at all
     browser = live_browser.browser_type.launch(executable_path=str(sandbox.chromium), args=args)
     try:
-        page = new_page(browser)
+        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        page.set_default_timeout(60_000)
         open_live(page, sandbox.url)
         webrtc_frame(page).get_by_role("button", name="START").click()
         expect(webrtc_frame(page).get_by_text("NotFoundError", exact=False)).to_be_visible()
