@@ -30,6 +30,7 @@ from core.dataset_build import DEFAULT_SIZE as DATASET_CROP_SIZE
 from core.errors import DetectorError
 from core.faces import DETECTORS, Detection, FaceDetector, as_rgb_frame, get_detector
 from core.imaging import square_crop
+from core.label_memory import LabelMemory
 from core.tfdata import resize_square
 from core.thresholds import TIE_EPSILON
 
@@ -92,6 +93,9 @@ class FrameResult:
     height: int
     detect_ms: float
     classify_ms: float
+    #: faces the classifier ran on for this frame (fewer than len(faces) when a LabelMemory
+    #: reused the probabilities of followed faces; 0 without a classifier)
+    classified: int = 0
 
     @property
     def total_ms(self) -> float:
@@ -157,17 +161,26 @@ class Predictor:
         """The faces of an HxWx3 uint8 RGB frame, best detector score first."""
         return list(self.run(frame).faces)
 
-    def run(self, frame: np.ndarray) -> FrameResult:
-        """Like predict, with the frame size and the detect/classify times."""
+    def run(self, frame: np.ndarray, memory: LabelMemory | None = None) -> FrameResult:
+        """Like predict, with the frame size and the detect/classify times.
+
+        With a `memory` (video), faces followed from the previous frames may keep the
+        probabilities they were classified with (core.label_memory); the boxes are always new.
+        """
         rgb = as_rgb_frame(frame)
         start = time.perf_counter()
         detections = self.detector.detect(rgb)
         detected = time.perf_counter()
-        faces = self._classify(rgb, detections)
+        faces, classified = self._classify(rgb, detections, memory)
         done = time.perf_counter()
         height, width = rgb.shape[:2]
         return FrameResult(
-            tuple(faces), width, height, (detected - start) * 1000.0, (done - detected) * 1000.0
+            tuple(faces),
+            width,
+            height,
+            (detected - start) * 1000.0,
+            (done - detected) * 1000.0,
+            classified,
         )
 
     def classify_boxes(self, frame: np.ndarray, boxes: Sequence[Any]) -> list[Face]:
@@ -175,12 +188,23 @@ class Predictor:
         "classify unlabelled boxes". Detector scores are 0."""
         rgb = as_rgb_frame(frame)
         dets = [Detection(*(float(v) for v in getattr(b, "xyxy", b)), score=0.0) for b in boxes]
-        return self._classify(rgb, dets)
+        return self._classify(rgb, dets)[0]
 
-    def _classify(self, rgb: np.ndarray, detections: Sequence[Detection]) -> list[Face]:
-        if self.model is None:
-            return [Face(*d.xyxy, FACE, float(d.score), {}, float(d.score)) for d in detections]
-        probs = self.model.predict(crop_faces(rgb, detections, self.model.image_size))
+    def _classify(
+        self, rgb: np.ndarray, detections: Sequence[Detection], memory: LabelMemory | None = None
+    ) -> tuple[list[Face], int]:
+        """(faces, how many crops the classifier ran on)."""
+        model = self.model
+        if model is None:
+            return [Face(*d.xyxy, FACE, float(d.score), {}, float(d.score)) for d in detections], 0
+        if memory is None:
+            probs = model.predict(crop_faces(rgb, detections, model.image_size))
+            classified = len(detections)
+        else:
+            probs, classified = memory.for_model(model).probabilities(
+                [d.xyxy for d in detections],
+                lambda idx: model.predict(crop_faces(rgb, [detections[i] for i in idx], model.image_size)),
+            )
         faces = []
         for det, row in zip(detections, probs, strict=True):
             top = int(np.argmax(row))
@@ -194,7 +218,7 @@ class Predictor:
                     detector_score=float(det.score),
                 )
             )
-        return faces
+        return faces, classified
 
 
 # ----- the scale-adaptive detector -----------------------------------------------------------

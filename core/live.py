@@ -35,6 +35,7 @@ from core.annotations import NONE
 from core.errors import ClassifierError, LiveError, MaskStudioError
 from core.faces import as_rgb_frame
 from core.inference import FACE, UNCERTAIN, Face, FrameResult, Predictor
+from core.label_memory import DEFAULT_EVERY, LabelMemory, check_every
 from core.predict_io import SendReport, category_for, send_to_annotator
 from core.projects import Project
 
@@ -270,6 +271,7 @@ class LiveProcessor:
         *,
         colours: Mapping[str, RGB] | None = None,
         async_hop: bool = False,
+        every: int = DEFAULT_EVERY,
         idle_s: float = IDLE_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -288,6 +290,9 @@ class LiveProcessor:
         self._last_arrival = 0.0
         self._generation = 0
         self._restart = False
+        self._every = check_every(every)
+        self._memory = LabelMemory(self._every)
+        self._memory_key: tuple[int, int] = (self._generation, self._every)
         self._reset_counters()
 
     def _reset_counters(self) -> None:
@@ -295,6 +300,7 @@ class LiveProcessor:
         self._arrived = 0
         self._processed = 0
         self._faces = 0
+        self._classified = 0
         self._proc_rate = _Rate(FPS_WINDOW_S)
         self._show_rate = _Rate(FPS_WINDOW_S)
         self._latency: deque[float] = deque(maxlen=HISTORY)
@@ -305,6 +311,7 @@ class LiveProcessor:
         self._prev_pts: float | None = None
         self._last_lag: float | None = None
         self._last_sample: LiveSample | None = None
+        self._frame_size: tuple[int, int] | None = None
 
     # ----- settings ------------------------------------------------------------------------
     @property
@@ -325,6 +332,22 @@ class LiveProcessor:
             self._error = None
             if reset_stats:
                 self._reset_counters()
+        return True
+
+    @property
+    def every(self) -> int:
+        """A followed face is classified on one processed frame in `every` (core.label_memory)."""
+        return self._every
+
+    def set_every(self, every: int) -> bool:
+        """Classify followed faces on one frame in `every` from the next frame on (1: every face,
+        every frame). The statistics restart; True when it changed. ValueError when out of range."""
+        every = check_every(every)
+        with self._lock:
+            if every == self._every:
+                return False
+            self._every = every
+            self._reset_counters()
         return True
 
     def set_colours(self, colours: Mapping[str, RGB] | None) -> None:
@@ -362,6 +385,7 @@ class LiveProcessor:
         frame = as_rgb_frame(rgb)
         with self._lock:
             self._note_arrival(now, pts_s)
+            self._frame_size = (int(frame.shape[1]), int(frame.shape[0]))
         if self._predictor is not None:
             self._slot.put(_Pending(frame, now))
             self._ensure_worker()
@@ -458,12 +482,14 @@ class LiveProcessor:
 
     def _process_one(self, item: _Pending) -> None:
         with self._lock:
-            predictor, generation = self._predictor, self._generation
+            predictor, generation, every = self._predictor, self._generation, self._every
         if predictor is None:
             return
+        if self._memory_key != (generation, every):  # new settings: nothing remembered holds
+            self._memory, self._memory_key = LabelMemory(every), (generation, every)
         start = self._clock()
         try:
-            result = predictor.run(item.frame)
+            result = predictor.run(item.frame, memory=self._memory)
         except ClassifierError as exc:
             self._model_failed(predictor, exc)
             return
@@ -482,6 +508,7 @@ class LiveProcessor:
             self._error = None
             self._processed += 1
             self._faces += len(result.faces)
+            self._classified += result.classified
             latency = (done - item.arrived) * 1000.0
             infer = (done - start) * 1000.0
             self._latency.append(latency)
@@ -571,10 +598,14 @@ class LiveProcessor:
                 "frames_processed": self._processed,
                 "frames_dropped": max(self._arrived - self._processed, 0),
                 "faces_found": self._faces,
+                "faces_classified": self._classified,
+                "classify_every": self._every,
                 "processed_fps": round(self._processed / span, 2) if span > 0 else None,
                 "shown_fps": round(self._arrived / span, 2) if span > 0 else None,
                 "processed_fps_now": round(self._proc_rate.rate(now), 2),
                 "shown_fps_now": round(self._show_rate.rate(now), 2),
+                # the browser lowers the camera's resolution when its encoder is short of CPU
+                "frame_size": list(self._frame_size) if self._frame_size is not None else None,
             }
         predictor = self._predictor
         out["detector"] = getattr(predictor.detector, "name", None) if predictor is not None else None

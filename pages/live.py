@@ -31,6 +31,7 @@ def main() -> None:
     proc = session_processor()
     if proc.set_predictor(choice.predictor):
         proc.set_colours(colours_for(choice.predictor.labels))
+    proc.set_every(choice.every)
     if choice.classifier is None:
         st.info(choice.message, icon=":material/info:")
     else:

@@ -1,4 +1,5 @@
-"""Live's sidebar controls: which model classifies the faces, the detector, the threshold.
+"""Live's sidebar controls: which model classifies the faces, the detector, the threshold and
+how often a followed face is classified again.
 
 They are read on every script run and handed to the stream's LiveProcessor as one new
 Predictor, so a change applies from the next frame without restarting the stream.
@@ -17,6 +18,7 @@ from core.active_model import active_status, finished_runs
 from core.classifier import Classifier, run_model_path
 from core.errors import MaskStudioError
 from core.inference import DEFAULT_THRESHOLD, PREDICT_DETECTORS, Predictor, make_detector
+from core.label_memory import DEFAULT_EVERY, MAX_EVERY
 from core.live import DEFAULT_LIVE_DETECTOR, RGB, hex_to_rgb, settle_heap, warm_up
 from core.runs import run_path
 from core.thresholds import run_threshold_report
@@ -35,6 +37,7 @@ class LiveChoice:
     model_key: str  # "none", or run:<id>:<backend>:<mtime>
     run_id: str | None
     message: str  # which model, or why none
+    every: int = DEFAULT_EVERY  # classify a followed face on one frame in `every`
 
     @property
     def classifier(self) -> Classifier | None:
@@ -132,12 +135,34 @@ def choose_threshold(classifier: Classifier | None, run_id: str | None) -> float
     )
 
 
+def choose_every(classifier: Classifier | None) -> int:
+    """How often a followed face is classified again (core.label_memory); the default, unused,
+    without a model."""
+    if classifier is None:
+        return DEFAULT_EVERY
+    return int(
+        st.sidebar.number_input(
+            "Classify a followed face every … frames",
+            min_value=1,
+            max_value=MAX_EVERY,
+            value=DEFAULT_EVERY,
+            step=1,
+            key="live_every",
+            help="A face found again where it was on the last frame keeps its label for up to "
+            "this many frames, and a few followed faces are classified again on each frame, so "
+            "the model runs on fewer crops. New or moving faces are always classified; boxes are "
+            "found on every frame. 1: every face on every frame (slowest, never an older label).",
+        )
+    )
+
+
 def choose() -> LiveChoice:
     """The whole sidebar model section, as one Predictor (warmed up)."""
     classifier, message, run_id = choose_classifier()
     st.sidebar.header("Detection")
     detector_name = choose_detector()
     threshold = choose_threshold(classifier, run_id)
+    every = choose_every(classifier)
     try:
         detector = make_detector(detector_name)
     except MaskStudioError as exc:
@@ -152,7 +177,7 @@ def choose() -> LiveChoice:
     predictor = Predictor(detector, classifier, threshold)
     with st.spinner("Warming up the detector and the model…"):
         _warm(detector_name, model_key, predictor)
-    return LiveChoice(predictor, detector_name, model_key, run_id, message)
+    return LiveChoice(predictor, detector_name, model_key, run_id, message, every)
 
 
 def colours_for(labels: tuple[str, ...]) -> dict[str, RGB]:

@@ -167,7 +167,9 @@ def stats_body(proc: LiveProcessor) -> None:
     c4.metric("Faces (last frame)", "–" if last is None else str(last.faces))
     st.caption(
         f"Processed {summary['frames_processed']} of {summary['frames_shown']} frames · "
-        f"{summary['faces_found']} faces boxed · stale frames dropped: {summary['frames_dropped']}"
+        f"{summary['faces_found']} faces boxed, {summary['faces_classified']} classified on their "
+        f"frame (the others kept a followed face's label) · stale frames dropped: "
+        f"{summary['frames_dropped']}"
     )
     if st.button("Reset statistics", key="live_reset", help="Start the statistics and the chart again."):
         proc.reset_stats()

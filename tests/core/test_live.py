@@ -274,6 +274,30 @@ def test_summary_names_the_settings_and_gives_percentiles(proc: LiveProcessor) -
     assert proc.summary()["frames_processed"] == 0
 
 
+def test_a_followed_face_is_classified_on_one_frame_in_every(proc: LiveProcessor) -> None:
+    model = StubModel()
+    proc.set_predictor(Predictor(StubDetector(), model))
+    assert proc.every == 3
+    for i in range(6):  # the stub finds the same face on every frame: followed
+        proc.process(frame(i))
+        wait_until(lambda i=i: processed(proc) == i + 1)
+    s = proc.summary()
+    assert (s["faces_found"], s["faces_classified"], s["classify_every"]) == (6, 2, 3)
+    assert model.calls == 2
+    assert s["frame_size"] == [W, H]
+    out = proc.render(frame(9))
+    x1, y1, x2, y2 = (int(v) for v in BOX)
+    assert tuple(out[(y1 + y2) // 2, x1]) != (9, 9, 9)  # a reused label is still drawn
+    assert proc.set_every(1) and not proc.set_every(1)
+    assert proc.summary()["frames_processed"] == 0  # new setting, new statistics
+    for i in range(3):
+        proc.process(frame(i))
+        wait_until(lambda i=i: processed(proc) == i + 1)
+    assert proc.summary()["faces_classified"] == 3 and model.calls == 5
+    with pytest.raises(ValueError, match="every"):
+        proc.set_every(0)
+
+
 def test_video_lag_is_measured_against_the_quickest_frame() -> None:
     p = LiveProcessor(async_hop=True)  # no predictor: no worker, only the video side
     arrivals = [100.0, 100.0 + 1 / 30 + 0.05, 100.0 + 2 / 30, 100.0 + 3 / 30]  # frame 1 is 50 ms late

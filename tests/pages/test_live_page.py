@@ -105,6 +105,10 @@ def test_controls_swap_the_predictor_of_the_same_processor(active_run: str) -> N
     at.sidebar.slider(key=f"live_threshold:{active_run}").set_value(0.9)
     run(at)
     assert processor(at) is proc and proc.predictor.threshold == pytest.approx(0.9)
+    assert proc.every == 3
+    at.sidebar.number_input(key="live_every").set_value(1)
+    run(at)
+    assert processor(at) is proc and proc.every == 1
     at.sidebar.radio(key="live_source").set_value("No model (find faces only)")
     run(at)
     assert processor(at) is proc and proc.predictor.model is None
