@@ -4,7 +4,9 @@
         1. the frame goes into a one-slot holder; an older frame still waiting there is dropped
         2. the newest finished result (boxes, labels) and an FPS/latency line are drawn on
            THIS frame, which is returned: the video runs at camera rate whatever the model costs
-    worker thread: Predictor.run(newest frame) -> newest result, and a LiveSample for the page
+    worker thread: Predictor.run(newest frame, the stream's LabelMemory) -> newest result, and
+        a LiveSample for the page; faces followed from frame to frame are classified on one
+        frame in `every` (core.label_memory), new or moving faces at once
 
 A streamlit-webrtc callback that runs the model itself can only return the last *processed*
 frame, so the picture lags by the inference time. Here only the boxes are late, by the
@@ -44,8 +46,8 @@ if TYPE_CHECKING:
 
 LOGGER = logging.getLogger(__name__)
 
-#: The detector Live starts with: CenterFace at 320x256 (core.faces.CENTERFACE_FAST), about a
-#: sixth of the full CenterFace's work; webcam faces are large. benchmarks/live.py measures it.
+#: The detector Live starts with: CenterFace at 256x192 (core.faces.CENTERFACE_LIVE), about a
+#: tenth of the full CenterFace's work; webcam faces are large. benchmarks/live.py measures it.
 DEFAULT_LIVE_DETECTOR = "centerface-live"
 #: Boxes older than this (seconds) are not drawn: they would sit beside the faces.
 STALE_S = 1.0
