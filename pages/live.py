@@ -39,7 +39,7 @@ def main() -> None:
     settings = rtc()
     left, right = st.columns([3, 2])
     with left:
-        ctx = stream(proc, settings)
+        stream(proc, settings)
         snapshot_button(proc, target)
         st.caption(
             "Press START and allow the camera. Boxes are drawn on the newest frame as soon as the "
@@ -49,7 +49,7 @@ def main() -> None:
         with st.expander("Camera, HTTPS and networks"):
             st.markdown(CAMERA_HELP)
     with right:
-        stats_panel(proc, bool(ctx.state.playing))
+        stats_panel(proc)
 
 
 main()

@@ -187,6 +187,12 @@ def stats_body(proc: LiveProcessor) -> None:
         )
 
 
-def stats_panel(proc: LiveProcessor, playing: bool) -> None:
-    """stats_body, refreshed every REFRESH_S while the camera plays (an st.fragment)."""
-    st.fragment(stats_body, run_every=REFRESH_S if playing else None)(proc)
+def stats_panel(proc: LiveProcessor) -> None:
+    """stats_body, refreshed every REFRESH_S (an st.fragment: the rest of the page is not rerun).
+
+    Always, not only while the component says it plays: the page learns "playing" from a rerun
+    the component asks for, and if that rerun comes late or never, statistics tied to it stay
+    at zero while the video runs (a CI run once showed a streaming session's statistics at zero
+    for 120 s; the cause was not pinned down). An idle refresh costs a few milliseconds.
+    """
+    st.fragment(stats_body, run_every=REFRESH_S)(proc)
