@@ -11,7 +11,6 @@ the page's statistics (the session's LiveProcessor); the boxes are also seen in 
 from __future__ import annotations
 
 import io
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -33,36 +32,14 @@ from benchmarks.live import (
     wait_stats,
     webrtc_frame,
 )
-from core.active_model import set_active
-from core.classifier import export_litert
 from core.live import DEFAULT_LIVE_DETECTOR
 from core.projects import Project
-from core.runs import run_path
-from tests.core.test_active_model import LABELS, make_run
 from tests.e2e.conftest import free_port, select_option, wait_for_app
+from tests.tiny_models import confident_tiny_run
 
 pytestmark = pytest.mark.e2e
 
 AMBER = (0xF9, 0xA8, 0x25)  # app.ui.predict_draw.UNCERTAIN_COLOUR: an uncertain face
-
-
-def confident_tiny_run(root: Path) -> str:
-    """A finished, active run holding a 32 px LeNet with confident outputs, and its LiteRT copy."""
-    import keras
-
-    from models.lenet import make_model
-
-    keras.utils.set_random_seed(1)
-    model = make_model((32, 32, 3), 2, neurons=8)
-    kernel, bias = model.get_layer("predictions").get_weights()
-    model.get_layer("predictions").set_weights([kernel * 40.0, bias])
-    with tempfile.TemporaryDirectory() as tmp:
-        model.save(Path(tmp) / "m.keras")
-        data = (Path(tmp) / "m.keras").read_bytes()
-    run_id = make_run(root, model=data, labels=LABELS, image_size=32)
-    (run_path(run_id, root) / "best.tflite").write_bytes(export_litert(model))
-    set_active(run_id, root)
-    return run_id
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import re
-import tempfile
 import urllib.request
 from pathlib import Path
 
@@ -15,34 +14,13 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from app.ui.predict_draw import label_colours
-from core.active_model import set_active
-from core.classifier import export_litert
-from core.runs import run_path
-from tests.core.test_active_model import LABELS, make_run
+from tests.core.test_active_model import LABELS
 from tests.e2e.conftest import AppServer, canvas_box, select_option, wait_for_app
+from tests.tiny_models import confident_tiny_run
 
 pytestmark = pytest.mark.e2e
 
 SCENE = "maksssksksss105.jpg"  # 9 annotated faces, 400x267
-
-
-def confident_tiny_run(root: Path) -> str:
-    """A finished run holding a 32 px LeNet with confident outputs, and its LiteRT copy."""
-    import keras
-
-    from models.lenet import make_model
-
-    keras.utils.set_random_seed(1)
-    model = make_model((32, 32, 3), 2, neurons=8)
-    kernel, bias = model.get_layer("predictions").get_weights()
-    model.get_layer("predictions").set_weights([kernel * 40.0, bias])
-    with tempfile.TemporaryDirectory() as tmp:
-        model.save(Path(tmp) / "m.keras")
-        data = (Path(tmp) / "m.keras").read_bytes()
-    run_id = make_run(root, model=data, labels=LABELS, image_size=32)
-    (run_path(run_id, root) / "best.tflite").write_bytes(export_litert(model))
-    set_active(run_id, root)
-    return run_id
 
 
 def class_pixels(png: bytes) -> dict[str, int]:

@@ -7,7 +7,6 @@ None (otherwise `AttributeError: Mock object has no attribute '_session_mgr'`).
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,6 @@ from streamlit.testing.v1 import AppTest
 
 from app.ui.common import literal
 from core.active_model import set_active
-from core.classifier import export_litert
 from core.imaging import load_rgb_array
 from core.live import DEFAULT_LIVE_DETECTOR, LiveProcessor
 from core.live_rtc import ICE_ENV
@@ -39,21 +37,6 @@ def no_webrtc_session() -> Iterator[None]:
     with mock.patch("streamlit_webrtc.component.get_this_session_info", return_value=None):
         yield
     gc.unfreeze()
-
-
-@pytest.fixture(scope="module")
-def tiny_model_files() -> tuple[bytes, bytes]:
-    """(.keras bytes, .tflite bytes) of a 32 px LeNet for two classes."""
-    import keras
-
-    from models.lenet import make_model
-
-    keras.utils.set_random_seed(0)
-    model = make_model((32, 32, 3), 2, neurons=8)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "m.keras"
-        model.save(path)
-        return path.read_bytes(), export_litert(model)
 
 
 @pytest.fixture

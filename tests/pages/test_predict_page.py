@@ -12,7 +12,6 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from core.active_model import set_active
-from core.classifier import export_litert
 from core.projects import Project
 from core.runs import run_path
 from tests.core.test_active_model import make_run
@@ -22,23 +21,6 @@ from tests.pages.conftest import page_path
 pytestmark = pytest.mark.slow
 
 SCENE = "maksssksksss105.jpg"  # 9 faces, all with_mask
-
-
-@pytest.fixture(scope="module")
-def tiny_model_files() -> tuple[bytes, bytes]:
-    """(.keras bytes, .tflite bytes) of a 32 px LeNet for the two synthetic classes."""
-    import tempfile
-
-    import keras
-
-    from models.lenet import make_model
-
-    keras.utils.set_random_seed(0)
-    model = make_model((32, 32, 3), 2, neurons=8)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "m.keras"
-        model.save(path)
-        return path.read_bytes(), export_litert(model)
 
 
 @pytest.fixture
