@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = (REPO / ".." / "shared" / "data").resolve()
@@ -22,3 +24,31 @@ def seed_env(tmp: Path, workspace: Path | None) -> Path:
         {"KERAS_HOME": str(keras_home), "MASK_STUDIO_WORKSPACE": str(root), "TF_CPP_MIN_LOG_LEVEL": "2"}
     )
     return root
+
+
+def default_runs(root: Path, models: tuple[str, ...], log: dict[str, Any]) -> dict[str, str]:
+    """{model: run id}: a finished run of each model with its default settings on
+    face_mask_binary_real in `root`, reused when there, else trained now (its wall time in `log`
+    as "<model>_train_wall_s")."""
+    import tensorflow as tf
+
+    from benchmarks.train import prepare_dataset
+    from core.manifest import list_versions
+    from core.runconfig import RunConfig
+    from core.runs import list_runs
+    from core.training import run_here
+
+    tf.config.threading.set_intra_op_parallelism_threads(2)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    version = dict(list_versions(root)).get("face_mask_binary_real") or prepare_dataset(root, "binary")
+    done = [r for r in list_runs(root) if r.state == "done" and r.config.get("dataset_version") == version]
+    out = {}
+    for model in models:
+        found = [r.run_id for r in done if r.config.get("model") == model]
+        if found:
+            out[model] = found[0]
+            continue
+        start = time.perf_counter()
+        out[model] = run_here(RunConfig(model=model, dataset_version=version), root)
+        log[f"{model}_train_wall_s"] = round(time.perf_counter() - start, 1)
+    return out

@@ -328,37 +328,6 @@ def setup_env(tmp: Path, workspace: Path | None) -> Path:
     return seed_env(tmp, workspace)
 
 
-def trained_runs(root: Path, log: dict[str, Any]) -> dict[str, str]:
-    """{model: run id} of finished default runs on face_mask_binary_real, trained when missing."""
-    import tensorflow as tf
-
-    from benchmarks.train import prepare_dataset
-    from core.manifest import list_versions
-    from core.runconfig import RunConfig
-    from core.runs import list_runs
-    from core.training import run_here
-
-    tf.config.threading.set_intra_op_parallelism_threads(2)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
-    version = dict(list_versions(root)).get("face_mask_binary_real") or prepare_dataset(root, "binary")
-    out = {}
-    for model in ("mobilenet_v2", "small_vgg"):
-        found = [
-            r.run_id
-            for r in list_runs(root)
-            if r.state == "done"
-            and r.config.get("model") == model
-            and r.config.get("dataset_version") == version
-        ]
-        if found:
-            out[model] = found[0]
-            continue
-        start = time.perf_counter()
-        out[model] = run_here(RunConfig(model=model, dataset_version=version), root)
-        log[f"{model}_train_wall_s"] = round(time.perf_counter() - start, 1)
-    return out
-
-
 def _cpu_s(pid: int) -> float:
     """User + system CPU seconds of one process (all its threads) so far; 0 when it is gone."""
     try:
@@ -441,11 +410,12 @@ def main() -> int:
         root = setup_env(tmp, args.workspace)
         from playwright.sync_api import sync_playwright
 
+        from benchmarks.common import default_runs
         from core.active_model import clear_active, set_active
         from core.live import DEFAULT_LIVE_DETECTOR
 
         log: dict[str, Any] = {}
-        runs = trained_runs(root, log)
+        runs = default_runs(root, ("mobilenet_v2", "small_vgg"), log)
         result["runs"] = {**runs, **log}
         y4m = make_fake_camera(tmp / "camera.y4m", slides=8, seconds=1.0, fps=FPS)
         sandbox = start_sandbox(root, tmp)

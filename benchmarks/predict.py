@@ -71,28 +71,6 @@ def setup_env(tmp: Path, workspace: Path | None) -> Path:
     return root
 
 
-def trained_run(root: Path, log: dict[str, Any]) -> str:
-    """A finished MobileNetV2 run on face_mask_binary_real: reused from the workspace or trained."""
-    from benchmarks.train import prepare_dataset
-    from core.manifest import list_versions
-    from core.runconfig import RunConfig
-    from core.runs import list_runs
-    from core.training import run_here
-
-    known = dict(list_versions(root))
-    version = known.get("face_mask_binary_real") or prepare_dataset(root, "binary")
-    for rec in list_runs(root):
-        if rec.state == "done" and rec.config.get("model") == "mobilenet_v2":
-            if rec.config.get("dataset_version") == version:
-                log["trained_now"] = False
-                return rec.run_id
-    start = time.perf_counter()
-    run_id = run_here(RunConfig(model="mobilenet_v2", dataset_version=version), root)
-    log["trained_now"] = True
-    log["train_wall_s"] = round(time.perf_counter() - start, 1)
-    return run_id
-
-
 # ----- data -----------------------------------------------------------------------------------
 def load_scenes(limit: int | None) -> list[tuple[str, np.ndarray, list[tuple[str, tuple[float, ...]]]]]:
     from benchmarks.faces import load_voc
@@ -445,6 +423,7 @@ def main() -> int:
         root = setup_env(tmp, args.workspace)
         import cv2
 
+        from benchmarks.common import default_runs
         from core.classifier import PROB_TOLERANCE
         from core.inference import Predictor, make_detector
         from core.manifest import find_manifest
@@ -454,7 +433,8 @@ def main() -> int:
 
         result["machine"]["opencv_threads"] = cv2.getNumThreads()
         run_log: dict[str, Any] = {}
-        run_id = trained_run(root, run_log)
+        run_id = default_runs(root, ("mobilenet_v2",), run_log)["mobilenet_v2"]
+        run_log["trained_now"] = bool(run_log)
         record = load_run(run_id, root)
         metrics = record.metrics or {}
         manifest, folder = find_manifest(record.config["dataset_version"], root)
