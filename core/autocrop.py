@@ -1,8 +1,10 @@
 """Auto-crop faces from raw photos into a dataset's unlabelled bin, and find photos left to do.
 
 A ledger (`<dataset>/.autocrop.json`, written atomically) records every raw photo by the
-sha256 of its bytes, so a renamed or re-uploaded photo is still recognised. Photos with no
-face found, or not processed yet, can be copied into an annotation project to be boxed by hand.
+sha256 of its bytes, so a renamed or re-uploaded photo is still recognised: cropped, no face
+found, or unreadable (bytes that are no usable image, with the reason; not decoded again).
+Photos with no face found, or not processed yet, can be copied into an annotation project to be
+boxed by hand.
 """
 
 from __future__ import annotations
@@ -81,7 +83,8 @@ def auto_crop(
     """Detect faces in each photo and save their square crops in the unlabelled bin.
 
     `detector` has `detect(rgb) -> [Detection]`; default: core.faces' default detector.
-    Photos already cropped are skipped unless `redo`. Crops: `<stem>_<n>.png`, n by score.
+    Photos already cropped, or recorded as unreadable, are skipped unless `redo`. Crops:
+    `<stem>_<n>.png`, n by score.
     """
     if detector is None:
         from core.faces import DEFAULT_DETECTOR, get_detector
@@ -94,12 +97,25 @@ def auto_crop(
         try:
             data = _read(photo)
             digest = hashlib.sha256(data).hexdigest()
-            if not redo and ledger.get(digest, {}).get("status") == "cropped":
+            seen = {} if redo else ledger.get(digest, {})
+            if seen.get("status") == "cropped":
                 report.already.append(name)
                 continue
+            if seen.get("status") == "unreadable":
+                report.unreadable.append(f"{name}: {seen.get('reason') or 'not an image'} (seen before)")
+                continue
             image = load_rgb_array(data)
+        except ImageLoadError as exc:  # the bytes are no usable image: recorded, not tried again
+            why = getattr(exc, "reason", None) or str(exc)
+            report.unreadable.append(f"{name}: {why}")
+            ledger[digest] = {"name": name, "faces": 0, "status": "unreadable", "reason": why}
+            continue
+        except OSError as exc:  # the file could not be read (nothing to record): tried next time
+            report.unreadable.append(f"{name}: {exc}")
+            continue
+        try:
             found = detector.detect(image)
-        except (OSError, ImageLoadError, MaskStudioError) as exc:
+        except MaskStudioError as exc:  # the detector's fault, not the photo's: tried next time
             report.unreadable.append(f"{name}: {getattr(exc, 'reason', None) or exc}")
             continue
         boxes = [(tuple(d.xyxy), UNLABELLED) for d in found]
@@ -131,6 +147,8 @@ def photos_to_do(dataset: Dataset, photos: Sequence[Photo]) -> list[tuple[Photo,
             out.append((photo, "not processed yet"))
         elif entry.get("status") == "no_face":
             out.append((photo, "no face found"))
+        elif entry.get("status") == "unreadable":
+            out.append((photo, f"unreadable ({entry.get('reason') or 'not an image'})"))
     return out
 
 

@@ -11,6 +11,7 @@ import pytest
 from core.augment_preview import augment_samples, sample_images
 from core.autocrop import auto_crop, load_ledger, photos_in, photos_to_do, send_to_project
 from core.dataset import UNLABELLED, Dataset
+from core.errors import DetectorError
 from core.projects import Project
 from tests.core.test_dataset import encode, put, smooth_image
 
@@ -44,6 +45,13 @@ class FakeDetector:
         return [FakeDetection(0, 0, w / 2, h, 0.9), FakeDetection(w / 2, 0, w, h / 2, 0.8)]
 
 
+class FailingDetector:
+    name = "failing"
+
+    def detect(self, image: np.ndarray) -> list[FakeDetection]:
+        raise DetectorError("the detector broke")
+
+
 @pytest.fixture
 def raw(tmp_path: Path) -> Path:
     folder = tmp_path / "raw"
@@ -65,10 +73,21 @@ def test_auto_crop_fills_the_unlabelled_bin_and_the_ledger(workspace: Path, raw:
     assert [u.split(":")[0] for u in report.unreadable] == ["broken.jpg"]
     assert ds.unlabelled() == [f"{UNLABELLED}/wide_1.png", f"{UNLABELLED}/wide_2.png"]
     assert ds.classes() == []  # the bin is not a class
-    assert sorted(e["status"] for e in load_ledger(ds).values()) == ["cropped", "no_face"]
-    # Run again: the cropped photo is recognised by its bytes, the others are tried again.
+    assert sorted(e["status"] for e in load_ledger(ds).values()) == ["cropped", "no_face", "unreadable"]
+    # Run again: the cropped photo is recognised by its bytes and skipped, the photo without a
+    # face is tried again, the unreadable one is reported from the ledger without decoding.
     again = auto_crop(ds, photos, detector=det, size=32)
     assert again.already == ["wide.jpg"] and det.calls == 3
+    assert len(again.unreadable) == 1 and again.unreadable[0].startswith("broken.jpg:")
+    assert again.unreadable[0].endswith("(seen before)")
+    # A photo that cannot even be read is reported and not recorded; a detector failure neither.
+    missing = ("gone.jpg", raw / "gone.jpg")
+    third = auto_crop(ds, [missing], detector=det, size=32)
+    assert [u.split(":")[0] for u in third.unreadable] == ["gone.jpg"]
+    fresh = ("fresh.png", encode(smooth_image(4, (60, 40))))
+    fourth = auto_crop(ds, [fresh], detector=FailingDetector(), size=32)
+    assert fourth.unreadable == ["fresh.png: the detector broke"]
+    assert len(load_ledger(ds)) == 3
 
 
 def test_photos_to_do_lists_no_face_and_new_photos(workspace: Path, raw: Path) -> None:
@@ -81,6 +100,9 @@ def test_photos_to_do_lists_no_face_and_new_photos(workspace: Path, raw: Path) -
         ("tall.png", "no face found"),
         ("upload.png", "not processed yet"),
     ]
+    auto_crop(ds, photos_in(raw), detector=FakeDetector())  # now broken.jpg is tried, and recorded
+    (broken, why), *_ = photos_to_do(ds, photos_in(raw))
+    assert broken[0] == "broken.jpg" and why.startswith("unreadable (")
 
 
 def test_send_to_project_copies_photos_for_hand_boxing(workspace: Path, raw: Path) -> None:
