@@ -98,8 +98,7 @@ def choose_classifier() -> tuple[Classifier | None, str, str | None]:
         labels = {r.run_id: _run_label(r) for r in runs}
         run_id = sb.selectbox("Run", list(labels), format_func=labels.__getitem__, key="live_run")
     try:
-        with st.spinner("Loading the model (a run's first load exports a LiteRT copy: up to a minute)…"):
-            classifier = run_classifier(run_id)
+        classifier = run_classifier(run_id)
     except MaskStudioError as exc:
         show_error(exc, f"Run {run_id} cannot classify faces live: ")
         return None, "Finding faces only until a usable model is chosen.", None

@@ -1,23 +1,26 @@
-"""Models loaded once per server process (st.cache_resource), shared by pages."""
+"""Models loaded once per server process (st.cache_resource), shared by pages: Predict, Live
+and the annotator's "classify unlabelled boxes" get the same Classifier for the same run."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from core.active_model import active_status
-from core.classifier import Classifier, run_model_path
+from core.classifier import AUTO, Classifier, run_model_path
 from core.runs import run_path
 
 
-@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
-def _run_classifier(run_id: str, model_mtime: float) -> Classifier:
-    return Classifier.from_run(run_id)
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _run_classifier(run_id: str, backend: str, model_mtime: float) -> Classifier:
+    return Classifier.from_run(run_id, backend=backend)
 
 
-def run_classifier(run_id: str) -> Classifier:
-    """The classifier of a finished run, loaded once (reloaded if its model file changes)."""
-    path = run_model_path(run_path(run_id))
-    return _run_classifier(run_id, path.stat().st_mtime)
+def run_classifier(run_id: str, backend: str = AUTO) -> Classifier:
+    """A finished run's classifier, loaded once per (run, backend, model file): reloaded when
+    its model file changes."""
+    mtime = run_model_path(run_path(run_id)).stat().st_mtime
+    with st.spinner("Loading the model (the first load of a run exports a LiteRT copy: up to a minute)…"):
+        return _run_classifier(run_id, backend, mtime)
 
 
 def active_classifier() -> tuple[Classifier | None, str]:

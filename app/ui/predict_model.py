@@ -10,6 +10,7 @@ import streamlit as st
 
 from app.ui.common import flash, literal, show_error
 from app.ui.faces import detector_choice
+from app.ui.models import run_classifier
 from core.active_model import active_status, finished_runs, set_active
 from core.classifier import AUTO, BACKENDS, Classifier, parse_labels, run_model_path
 from core.errors import MaskStudioError
@@ -30,11 +31,6 @@ class ModelChoice:
     note: str = ""
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
-def _run_classifier(run_id: str, backend: str, model_mtime: float) -> Classifier:
-    return Classifier.from_run(run_id, backend=backend)
-
-
 @st.cache_resource(max_entries=2, show_spinner=False)
 def _upload_classifier(
     digest: str, labels: tuple[str, ...], backend: str, _data: bytes, name: str
@@ -45,13 +41,6 @@ def _upload_classifier(
 @st.cache_data(max_entries=16, show_spinner=False)
 def _threshold_report(run_id: str, backend: str, model_mtime: float, _classifier: Classifier) -> dict:
     return run_threshold_report(_classifier, run_id).to_dict()
-
-
-def run_classifier(run_id: str, backend: str) -> Classifier:
-    """A finished run's classifier, loaded once per (run, backend, model file)."""
-    mtime = run_model_path(run_path(run_id)).stat().st_mtime
-    with st.spinner("Loading the model (the first load of a run exports a LiteRT copy: up to a minute)…"):
-        return _run_classifier(run_id, backend, mtime)
 
 
 def threshold_report(choice: ModelChoice) -> tuple[ThresholdReport | None, str | None]:
