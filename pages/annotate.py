@@ -49,11 +49,21 @@ def bump_canvas() -> None:
 def choose_project() -> Project | None:
     st.sidebar.header("Project")
     names = list_projects()
-    wanted = st.query_params.get("project")
-    if wanted not in names:
-        wanted = names[0] if names else None
+    # The selectbox's own state decides while the page is open; the URL only when the page is
+    # (re)opened (a link, Predict's or Datasets' "open in the annotator"). A rerun can still carry
+    # the URL of a moment ago, which must not reopen the previous project, and a project just
+    # created is chosen before the selectbox exists (its state cannot change after that).
+    just_created = st.session_state.pop("project_created", None)
+    if just_created in names:
+        st.session_state["project_pick"] = just_created
+    elif st.session_state.get("project_pick") not in names:
+        wanted = st.query_params.get("project")
+        if names:
+            st.session_state["project_pick"] = wanted if wanted in names else names[0]
+        else:
+            st.session_state.pop("project_pick", None)
     if names:
-        name = st.sidebar.selectbox("Open project", names, index=names.index(wanted), key="project_pick")
+        name = st.sidebar.selectbox("Open project", names, key="project_pick")
     else:
         name = None
         st.sidebar.info("No project yet: create one below.")
@@ -64,7 +74,7 @@ def choose_project() -> Project | None:
                 created = Project.create(new_name)
                 st.query_params["project"] = created.name
                 st.query_params.pop("image", None)
-                st.session_state.pop("project_pick", None)
+                st.session_state["project_created"] = created.name
                 flash("success", f"Created project {created.name}.")
                 st.rerun()
             except MaskStudioError as exc:
