@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from pathlib import Path
@@ -95,3 +96,29 @@ def test_refused_box_is_explained(app_server: AppServer, page, tmp_path: Path) -
     page.get_by_text(re.compile("a side of 5 px or less")).wait_for(timeout=30_000)
     data = json.loads((app_server.workspace / "projects" / "refusals" / "annotations.json").read_text())
     assert data["images"].get("a.jpg", {"rectangles": []})["rectangles"] == []
+
+
+def test_a_new_project_opens_while_another_with_boxes_is_shown(app_server: AppServer, page) -> None:  # noqa: ANN001
+    """Opened from a link to a project with boxed faces (as Predict's "send to the annotator"
+    does), creating another project opens the new one and stays there."""
+    from core.annotations import Box
+    from core.projects import Project
+
+    shown = Project.create("zz shown", app_server.workspace)
+    buf = io.BytesIO()
+    Image.fromarray(np.full((300, 400, 3), 90, np.uint8)).save(buf, format="PNG")
+    image = shown.add_image("scene.png", buf.getvalue())
+    with shown.edit() as ann:
+        ann.add_category("with_mask")
+        for k in range(6):
+            ann.add_box(image, Box(20 + 60 * k, 40, 70 + 60 * k, 100, "with_mask"))
+    page.goto(f"{app_server.url}/?project={shown.name}&image={image}")
+    wait_for_app(page)
+    canvas_box(page)
+    create_project(page, "zz fresh", "zz_fresh")
+    page.wait_for_timeout(2000)  # the reruns the canvas and the URL cause
+    wait_for_app(page)
+    sidebar = page.get_by_test_id("stSidebar")
+    expect(sidebar.get_by_label("Open project")).to_have_value("zz_fresh")
+    expect(page).to_have_url(re.compile(r"project=zz_fresh"))
+    expect(page.get_by_text("This project has no images yet", exact=False).first).to_be_visible()

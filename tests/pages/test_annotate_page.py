@@ -55,6 +55,25 @@ def test_create_project_from_sidebar(workspace) -> None:  # noqa: ANN001
     assert at.sidebar.selectbox[0].value == "My_photos"
 
 
+def test_the_url_opens_a_project_then_the_selectbox_and_a_new_project_decide(project: Project) -> None:
+    Project.create("zoo")
+    at = app()
+    at.query_params["project"] = "zoo"
+    run(at)
+    assert at.sidebar.selectbox[0].value == "zoo"  # on arrival, the URL's project
+    at.query_params["project"] = "demo"  # a rerun that still carries an older URL
+    run(at)
+    assert at.sidebar.selectbox[0].value == "zoo"  # the open project stays
+    at.sidebar.text_input[0].input("Another")
+    at.sidebar.button[0].click()
+    run(at)
+    assert at.sidebar.selectbox[0].value == "Another"  # a new project is opened at once
+    assert at.query_params["project"] in ("Another", ["Another"])
+    at.sidebar.selectbox[0].select("demo")
+    run(at)
+    assert at.query_params["project"] in ("demo", ["demo"])
+
+
 def test_images_in_natural_order_and_progress(project: Project) -> None:
     at = run(app())
     image_pick = next(s for s in at.selectbox if s.label == "Image")
