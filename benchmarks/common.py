@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -52,3 +53,12 @@ def default_runs(root: Path, models: tuple[str, ...], log: dict[str, Any]) -> di
         out[model] = run_here(RunConfig(model=model, dataset_version=version), root)
         log[f"{model}_train_wall_s"] = round(time.perf_counter() - start, 1)
     return out
+
+
+def emit(result: dict[str, Any], started: float) -> int:
+    """Add the total wall time (since perf_counter() was `started`) and the closing load average
+    to `result`, print it as one JSON object and return 0 (the exit status)."""
+    result["total_wall_s"] = round(time.perf_counter() - started, 1)
+    result.setdefault("machine", {})["load_avg_end"] = [round(v, 2) for v in os.getloadavg()]
+    print(json.dumps(result, indent=2))
+    return 0

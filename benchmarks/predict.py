@@ -23,7 +23,6 @@ TensorFlow and LiteRT get 2 threads. --quick: fewer scenes, frames and repeats, 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -535,10 +534,9 @@ def main() -> int:
         }
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    result["total_wall_s"] = round(time.perf_counter() - t_all, 1)
-    result["machine"]["load_avg_end"] = [round(v, 2) for v in os.getloadavg()]
-    print(json.dumps(result, indent=2))
-    return 0
+    from benchmarks.common import emit
+
+    return emit(result, t_all)
 
 
 if __name__ == "__main__":

@@ -207,10 +207,9 @@ def main() -> int:
             result["datasets"][key] = entry
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    result["total_wall_s"] = round(time.perf_counter() - t_all, 1)
-    result["machine"]["load_avg_end"] = os.getloadavg()
-    print(json.dumps(result, indent=2))
-    return 0
+    from benchmarks.common import emit
+
+    return emit(result, t_all)
 
 
 if __name__ == "__main__":
