@@ -1,4 +1,5 @@
-"""The annotator's "classify unlabelled boxes" panel, using the active model."""
+"""The annotator's "classify unlabelled boxes" panel, using the active model (else the
+starter model shipped with the app)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,11 @@ from core.projects import Project
 def classify_panel(project: Project, image: str, names: list[str]) -> bool:
     """Widgets for the action; True when boxes were changed (the caller reruns)."""
     try:
-        classifier, about = active_classifier()
+        classifier, about, suggested = active_classifier()
     except MaskStudioError as exc:
         show_error(exc, "The active model cannot be loaded: ")
         return False
-    st.caption(about)
+    (st.caption if suggested is None else st.info)(about)
     if classifier is None:
         return False
     mapping = map_labels(classifier.labels, project.load().categories)
@@ -29,10 +30,11 @@ def classify_panel(project: Project, image: str, names: list[str]) -> bool:
         "Confidence threshold",
         0.0,
         1.0,
-        DEFAULT_THRESHOLD,
+        DEFAULT_THRESHOLD if suggested is None else float(suggested),
         0.05,
-        key="classify_threshold",
-        help='Boxes predicted with less confidence stay "None".',
+        key="classify_threshold" if suggested is None else "classify_threshold:starter",
+        help='Boxes predicted with less confidence stay "None".'
+        + ("" if suggested is None else f" Starts at the starter model's suggested {suggested:.2f}."),
     )
     c1, c2 = st.columns(2)
     targets = None

@@ -1,5 +1,6 @@
-"""Live's sidebar controls: which model classifies the faces, the detector, the threshold and
-how often a followed face is classified again.
+"""Live's sidebar controls: which model classifies the faces (the starter model by default while
+the workspace has no active model), the detector, the threshold and how often a followed face is
+classified again.
 
 They are read on every script run and handed to the stream's LiveProcessor as one new
 Predictor, so a change applies from the next frame without restarting the stream.
@@ -13,7 +14,7 @@ import streamlit as st
 
 from app.ui.common import literal, show_error
 from app.ui.faces import detector_choice
-from app.ui.models import run_classifier
+from app.ui.models import run_classifier, starter_digest, starter_model
 from core.active_model import active_status, finished_runs
 from core.classifier import Classifier, run_model_path
 from core.errors import MaskStudioError
@@ -21,10 +22,11 @@ from core.inference import DEFAULT_THRESHOLD, PREDICT_DETECTORS, Predictor, make
 from core.label_memory import DEFAULT_EVERY, MAX_EVERY
 from core.live import DEFAULT_LIVE_DETECTOR, RGB, hex_to_rgb, settle_heap, warm_up
 from core.runs import run_path
+from core.starter import STARTER_ID, STARTER_NOTE, starter_threshold
 from core.thresholds import run_threshold_report
 
-ACTIVE, RUN, NONE = "Active model", "A finished run", "No model (find faces only)"
-SOURCES = (ACTIVE, RUN, NONE)
+ACTIVE, RUN, STARTER, NONE = "Active model", "A finished run", "Starter model", "No model (find faces only)"
+SOURCES = (ACTIVE, RUN, STARTER, NONE)
 FALLBACK_DETECTOR = "haar"
 
 
@@ -34,8 +36,8 @@ class LiveChoice:
 
     predictor: Predictor
     detector_name: str
-    model_key: str  # "none", or run:<id>:<backend>:<mtime>
-    run_id: str | None
+    model_key: str  # "none", run:<id>:<backend>:<mtime> or starter:<digest>:<backend>
+    run_id: str | None  # STARTER_ID ("starter") for the starter model
     message: str  # which model, or why none
     every: int = DEFAULT_EVERY  # classify a followed face on one frame in `every`
 
@@ -69,13 +71,33 @@ def _run_label(record) -> str:  # noqa: ANN001 - core.runs.RunRecord
     return f"{record.run_id} · {record.config.get('model', '?')}{acc_text}"
 
 
+def _starter() -> tuple[Classifier | None, str, str | None]:
+    """The starter model, or faces only with the reason when its files are missing or corrupt."""
+    try:
+        classifier = starter_model()
+    except MaskStudioError as exc:
+        lead = "No active model, and the" if active_status().run_id is None else "The"
+        return (
+            None,
+            f"{lead} starter model is not usable ({literal(exc)}), so Live finds faces only. Train a "
+            "model on the **Experiments** page, or choose *A finished run* in the sidebar.",
+            None,
+        )
+    return classifier, f"{STARTER_NOTE} Model: {literal(classifier.describe())}", STARTER_ID
+
+
 def choose_classifier() -> tuple[Classifier | None, str, str | None]:
-    """(classifier or None, a sentence for the page, run id) from the sidebar's model section."""
+    """(classifier or None, a sentence for the page, run id or STARTER_ID) from the sidebar's
+    model section."""
     sb = st.sidebar
     sb.header("Model")
+    if "live_source" not in st.session_state:
+        st.session_state["live_source"] = ACTIVE if active_status().run_id is not None else STARTER
     source = sb.radio("Classify faces with", SOURCES, key="live_source")
     if source == NONE:
         return None, "Finding faces only (no model): every face is labelled 'face'.", None
+    if source == STARTER:
+        return _starter()
     if source == ACTIVE:
         status = active_status()
         if status.run_id is None:
@@ -115,7 +137,9 @@ def choose_threshold(classifier: Classifier | None, run_id: str | None) -> float
     if classifier is None:
         return DEFAULT_THRESHOLD
     default = None
-    if run_id is not None:
+    if run_id == STARTER_ID:
+        default = starter_threshold()
+    elif run_id is not None:
         try:
             mtime = run_model_path(run_path(run_id)).stat().st_mtime
             default = _suggested_threshold(run_id, classifier.backend, mtime, classifier)
@@ -170,7 +194,12 @@ def choose() -> LiveChoice:
         detector = make_detector(detector_name)
         st.info(f"Using the {FALLBACK_DETECTOR} detector meanwhile.")
     model_key = "none"
-    if classifier is not None and run_id is not None:
+    if classifier is not None and run_id == STARTER_ID:
+        try:
+            model_key = f"starter:{starter_digest()}:{classifier.backend}"
+        except MaskStudioError:
+            model_key = f"starter:?:{classifier.backend}"
+    elif classifier is not None and run_id is not None:
         mtime = run_model_path(run_path(run_id)).stat().st_mtime
         model_key = f"run:{run_id}:{classifier.backend}:{mtime}"
     predictor = Predictor(detector, classifier, threshold)

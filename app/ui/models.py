@@ -1,5 +1,6 @@
 """Models loaded once per server process (st.cache_resource), shared by pages: Predict, Live
-and the annotator's "classify unlabelled boxes" get the same Classifier for the same run."""
+and the annotator's "classify unlabelled boxes" get the same Classifier for the same run, and
+the same starter model (models/starter) while the workspace has no active model."""
 
 from __future__ import annotations
 
@@ -7,7 +8,18 @@ import streamlit as st
 
 from core.active_model import active_status
 from core.classifier import AUTO, Classifier, run_model_path
+from core.errors import ClassifierError
 from core.runs import run_path
+from core.starter import (
+    MODEL_FILE,
+    STARTER_NOTE,
+    model_digest,
+    starter_classifier,
+    starter_dir,
+    starter_labels,
+    starter_status,
+    starter_threshold,
+)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -23,10 +35,56 @@ def run_classifier(run_id: str, backend: str = AUTO) -> Classifier:
         return _run_classifier(run_id, backend, mtime)
 
 
-def active_classifier() -> tuple[Classifier | None, str]:
-    """(classifier of the active model or None, a sentence saying which model or why none)."""
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _starter_classifier(digest: str, labels: tuple[str, ...], backend: str, folder: str) -> Classifier:
+    return starter_classifier(backend)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _digest(path: str, mtime_ns: int, size: int) -> str:
+    """model_digest, hashed again only when the file's mtime or size changes."""
+    from pathlib import Path
+
+    return model_digest(Path(path))
+
+
+def starter_digest() -> str:
+    """The starter model file's digest (core.starter.model_digest, names its caches);
+    ClassifierError with the reason when the starter files are missing or unreadable."""
+    status = starter_status()
+    if not status.available:
+        raise ClassifierError(status.reason or "the starter model is not available")
+    path = starter_dir() / MODEL_FILE
+    try:
+        stat = path.stat()
+        return _digest(str(path), stat.st_mtime_ns, stat.st_size)
+    except OSError as exc:
+        raise ClassifierError(f"the starter model file cannot be read: {exc}") from exc
+
+
+def starter_model(backend: str = AUTO) -> Classifier:
+    """The starter model's classifier, loaded once per (model file digest, labels, backend);
+    ClassifierError with the reason when its files are missing or corrupt."""
+    digest = starter_digest()
+    with st.spinner("Loading the starter model (its first load exports a LiteRT copy)…"):
+        return _starter_classifier(digest, tuple(starter_labels()), backend, str(starter_dir()))
+
+
+def active_classifier() -> tuple[Classifier | None, str, float | None]:
+    """(classifier or None, a sentence saying which model or why none, its suggested threshold
+    or None): the active run, else the starter model, else none (faces only)."""
     status = active_status()
-    if status.run_id is None:
-        why = status.reason or "no model is active yet"
-        return None, f"No active model: {why}. Make a finished run active on the **Experiments** page."
-    return run_classifier(status.run_id), f"Active model: run {status.run_id}."
+    if status.run_id is not None:
+        return run_classifier(status.run_id), f"Active model: run {status.run_id}.", None
+    why = status.reason or "no model is active yet"
+    try:
+        return starter_model(), STARTER_NOTE, starter_threshold()
+    except ClassifierError as exc:
+        return (
+            None,
+            (
+                f"No active model: {why}, and the starter model is not usable ({exc}). "
+                "Make a finished run active on the **Experiments** page."
+            ),
+            None,
+        )

@@ -1,5 +1,6 @@
-"""Predict's sidebar: which model classifies the faces (active model, a finished run, an uploaded
-.keras file, or none), on which backend, with which detector and threshold."""
+"""Predict's sidebar: which model classifies the faces (active model, a finished run, the starter
+model shipped with the app, an uploaded .keras file, or none), on which backend, with which
+detector and threshold. Without an active model the starter model is the default."""
 
 from __future__ import annotations
 
@@ -10,15 +11,17 @@ import streamlit as st
 
 from app.ui.common import flash, literal, show_error
 from app.ui.faces import detector_choice
-from app.ui.models import run_classifier
+from app.ui.models import run_classifier, starter_digest, starter_model
 from core.active_model import active_status, finished_runs, set_active
 from core.classifier import AUTO, BACKENDS, Classifier, parse_labels, run_model_path
 from core.errors import MaskStudioError
 from core.inference import DEFAULT_PREDICT_DETECTOR, DEFAULT_THRESHOLD, PREDICT_DETECTORS
 from core.runs import run_path
+from core.starter import STARTER_NOTE, starter_threshold
 from core.thresholds import ThresholdReport, run_threshold_report
 
-SOURCES = ("Active model", "A finished run", "Upload a .keras model", "No model (find faces only)")
+STARTER = "Starter model"
+SOURCES = ("Active model", "A finished run", STARTER, "Upload a .keras model", "No model (find faces only)")
 
 
 @dataclass
@@ -29,6 +32,7 @@ class ModelChoice:
     key: str
     run_id: str | None = None
     note: str = ""
+    threshold: float | None = None  # suggested by the model itself (the starter's starter.json)
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
@@ -45,6 +49,11 @@ def _threshold_report(run_id: str, backend: str, model_mtime: float, _classifier
 
 def threshold_report(choice: ModelChoice) -> tuple[ThresholdReport | None, str | None]:
     """(the run's threshold curve on its test split, None) or (None, why it is not available)."""
+    if choice.classifier is not None and choice.threshold is not None:
+        return None, (
+            f"The starter model suggests {choice.threshold:.2f} (from its own test split, see "
+            "models/starter/card.md); the curve needs a run's test split."
+        )
     if choice.classifier is None or choice.run_id is None:
         return None, "The threshold curve needs a run's test split (uploaded models have none)."
     try:
@@ -74,10 +83,29 @@ def _from_run(run_id: str, backend: str) -> ModelChoice:
     return ModelChoice(clf, f"run:{run_id}:{clf.backend}:{mtime}", run_id)
 
 
+def _from_starter(backend: str) -> ModelChoice:
+    """The starter model (faces only, with the reason, when its files are missing or corrupt)."""
+    try:
+        clf = starter_model(backend)
+        digest = starter_digest()
+    except MaskStudioError as exc:
+        show_error(exc, "The starter model cannot be used, so faces are found only: ")
+        if active_status().run_id is None:
+            st.sidebar.info(
+                "No active model and no usable starter model: pick a finished run or upload a "
+                "model, or train one on the Experiments page."
+            )
+        return ModelChoice(None, "none", note="starter model not usable")
+    st.info(STARTER_NOTE, icon=":material/school:")
+    return ModelChoice(clf, f"starter:{digest}:{clf.backend}", threshold=starter_threshold())
+
+
 def choose_model() -> ModelChoice:
-    """The model section of the sidebar."""
+    """The model section of the sidebar (the starter model by default while none is active)."""
     sb = st.sidebar
     sb.header("Model")
+    if "pred_source" not in st.session_state:
+        st.session_state["pred_source"] = SOURCES[0] if active_status().run_id is not None else STARTER
     source = sb.radio("Classify faces with", SOURCES, key="pred_source")
     backend = sb.selectbox(
         "Backend",
@@ -108,7 +136,9 @@ def choose_model() -> ModelChoice:
             except MaskStudioError as exc:
                 show_error(exc)
         return _from_run(run_id, backend)
-    if source == SOURCES[2]:
+    if source == STARTER:
+        return _from_starter(backend)
+    if source == SOURCES[3]:
         return _uploaded(backend)
     return ModelChoice(None, "none")
 
@@ -145,10 +175,14 @@ def choose_detector() -> str:
 
 
 def choose_threshold(choice: ModelChoice, report: ThresholdReport | None) -> float:
-    """The uncertain threshold; starts at the run's suggested value (or DEFAULT_THRESHOLD)."""
+    """The uncertain threshold; starts at the run's (or the starter's) suggested value, else
+    DEFAULT_THRESHOLD."""
     if choice.classifier is None:
         return 0.0
-    default = report.suggestion.threshold if report is not None else DEFAULT_THRESHOLD
+    if report is not None:
+        default = report.suggestion.threshold
+    else:
+        default = choice.threshold if choice.threshold is not None else DEFAULT_THRESHOLD
     return st.sidebar.slider(
         "Uncertain below (top probability)",
         0.0,
@@ -157,5 +191,5 @@ def choose_threshold(choice: ModelChoice, report: ThresholdReport | None) -> flo
         step=0.01,
         key=f"pred_threshold:{choice.key}",
         help="A face whose most probable class is under this probability is labelled 'uncertain'. "
-        f"Starts at the value suggested from the test split ({default:.2f}).",
+        f"Starts at the value suggested from the model's test split ({default:.2f}).",
     )
