@@ -15,7 +15,7 @@ import os
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
@@ -30,6 +30,7 @@ from core.fsutil import atomic_write_bytes, natural_key, safe_name
 from core.hashing import WORKERS, FileInfo, Progress, fingerprint, remember
 from core.imaging import is_image_name, load_rgb_array, square_crop
 from core.projects import Project
+from core.provenance import record_sources, sha256_bytes, sha256_file, source_record
 
 DEFAULT_SIZE = 240
 #: Formats keras.utils.image_dataset_from_directory reads; others are converted to PNG on import.
@@ -89,8 +90,13 @@ def crop_boxes(
     size: int = DEFAULT_SIZE,
     min_side: int = 0,
     folder: Path | None = None,
+    provenance: dict[str, dict[str, str]] | None = None,
+    origin: dict[str, str] | None = None,
 ) -> None:
-    """Crop every (xyxy, label) box that is not "None" into its label folder (or `folder`)."""
+    """Crop every (xyxy, label) box that is not "None" into its label folder (or `folder`).
+
+    With `provenance` and `origin` (core.provenance.source_record of the photo), each crop's
+    sha256 is mapped to its source photo in `provenance`."""
     stem = safe_name(stem, fallback="image")
     for n, (xyxy, label) in enumerate(boxes, start=1):
         if label == NONE and folder is None:
@@ -100,7 +106,10 @@ def crop_boxes(
             report.skipped.append(f"{stem} box {n}: smaller than {min_side} px")
             continue
         target = folder if folder is not None else dataset.label_dir(label)
-        write_file(target, f"{stem}_{n}.png", png_bytes(square_crop(image, xyxy, size)), report, dataset.root)
+        data = png_bytes(square_crop(image, xyxy, size))
+        write_file(target, f"{stem}_{n}.png", data, report, dataset.root)
+        if provenance is not None and origin is not None:
+            provenance[sha256_bytes(data)] = dict(origin)
 
 
 def crop_project(
@@ -117,16 +126,30 @@ def crop_project(
     ann = project.load()
     names = sorted((n for n in ann.images if any(b.label != NONE for b in ann.boxes(n))), key=natural_key)
     report = BuildReport()
+    provenance: dict[str, dict[str, str]] = {}
     for i, name in enumerate(names):
         try:
-            image = load_rgb_array(project.image_path(name))
-        except (ImageLoadError, WorkspaceError) as exc:
+            path = project.image_path(name)
+            image = load_rgb_array(path)
+            origin = source_record(f"project:{project.name}", name, sha256_file(path))
+        except (ImageLoadError, WorkspaceError, OSError) as exc:
             report.skipped.append(f"{name}: {exc}")
             continue
         boxes = [(b.xyxy, b.label) for b in ann.boxes(name)]
-        crop_boxes(dataset, image, Path(name).stem, boxes, report, size=size, min_side=min_side)
+        crop_boxes(
+            dataset,
+            image,
+            Path(name).stem,
+            boxes,
+            report,
+            size=size,
+            min_side=min_side,
+            provenance=provenance,
+            origin=origin,
+        )
         if progress:
             progress(i + 1, len(names))
+    record_sources(dataset.root, provenance)
     return report
 
 
@@ -135,14 +158,30 @@ Source = tuple[str, str, Callable[[], bytes]]  # (label, file name, read bytes)
 
 
 def import_sources(
-    dataset: Dataset, sources: Sequence[Source], *, progress: Progress | None = None
+    dataset: Dataset,
+    sources: Sequence[Source],
+    *,
+    progress: Progress | None = None,
+    label_map: Mapping[str, str | None] | None = None,
+    origin: str = "",
 ) -> BuildReport:
     """Copy (label, name, reader) sources into class folders after checking each decodes.
 
     Formats Keras cannot read (WEBP, ...) are re-encoded to PNG. The fingerprints computed on
-    the way are cached, so the health report does not decode the files again.
+    the way are cached, so the health report does not decode the files again. `label_map`
+    renames source classes (a class mapped to None or "" is left out, and listed as skipped);
+    `origin` (e.g. "folder:<name>") is recorded as each file's source in .sources.json.
     """
     report = BuildReport()
+    if label_map:
+        kept: list[Source] = []
+        for label, name, read in sources:
+            target = label_map.get(label, label)
+            if not target:
+                report.skipped.append(f"{label}/{name}: class {label!r} left out by the label mapping")
+                continue
+            kept.append((target, name, read))
+        sources = kept
 
     def load(src: Source) -> tuple[Source, bytes | None, FileInfo | str]:
         label, name, read = src
@@ -169,6 +208,8 @@ def import_sources(
             if progress:
                 progress(min(start + 64, len(sources)), len(sources))
     remember(dataset.root, infos)
+    if origin:
+        record_sources(dataset.root, {i.sha256: source_record(origin, i.path, i.sha256) for i in infos})
     return report
 
 
@@ -220,13 +261,19 @@ def folder_sources(src: str | os.PathLike[str]) -> tuple[list[Source], list[str]
 
 
 def import_folder(
-    src: str | os.PathLike[str], dataset: Dataset, *, progress: Progress | None = None
+    src: str | os.PathLike[str],
+    dataset: Dataset,
+    *,
+    progress: Progress | None = None,
+    label_map: Mapping[str, str | None] | None = None,
 ) -> BuildReport:
-    """Copy a `<class>/<image>` folder dataset into `dataset` (the original is never touched)."""
+    """Copy a `<class>/<image>` folder dataset into `dataset` (the original is never touched).
+    `label_map` renames classes on the way ({"mask": "with_mask"}; None leaves a class out)."""
     if dataset.root == Path(src).resolve() or dataset.root in Path(src).resolve().parents:
         raise DatasetError("cannot import a dataset into itself")
     sources, ignored = folder_sources(src)
-    report = import_sources(dataset, sources, progress=progress)
+    origin = f"folder:{Path(src).expanduser().resolve().name}"
+    report = import_sources(dataset, sources, progress=progress, label_map=label_map, origin=origin)
     report.skipped += [f"{name}: not an image in a class folder" for name in ignored]
     return report
 
@@ -260,8 +307,12 @@ def import_voc(
     size: int = DEFAULT_SIZE,
     min_side: int = 0,
     progress: Progress | None = None,
+    label_map: Mapping[str, str | None] | None = None,
 ) -> BuildReport:
-    """Crop every box of a Pascal VOC set (XML files and images anywhere under `src`)."""
+    """Crop every box of a Pascal VOC set (XML files and images anywhere under `src`).
+
+    `label_map` renames classes ({"mask_weared_incorrect": "with_mask"}; a class mapped to None
+    or "" is left out). Each crop's source photo is recorded (core.provenance)."""
     from core.formats.voc import parse_voc_xml
 
     root = Path(src).expanduser()
@@ -276,6 +327,9 @@ def import_voc(
             images.setdefault(p.name, p)
             images.setdefault(p.stem, p)
     report = BuildReport()
+    provenance: dict[str, dict[str, str]] = {}
+    source = f"voc:{root.resolve().name}"
+    label_map = dict(label_map or {})
     for i, xml in enumerate(xmls):
         try:
             name, _, raw = parse_voc_xml(xml.read_bytes(), file=xml.name)
@@ -283,11 +337,29 @@ def import_voc(
             if path is None:
                 raise DatasetError(f"image {name} not found under {src}")
             image = load_rgb_array(path)
+            origin = source_record(source, path.name, sha256_file(path))
         except (OSError, FormatError, DatasetError, ImageLoadError) as exc:
             report.skipped.append(f"{xml.name}: {exc}")
             continue
-        boxes = [(b.xyxy, b.label) for b in raw]
-        crop_boxes(dataset, image, Path(name).stem, boxes, report, size=size, min_side=min_side)
+        boxes = []
+        for n, b in enumerate(raw, start=1):
+            target = label_map.get(b.label, b.label)
+            if not target:
+                report.skipped.append(f"{xml.name} box {n}: class {b.label!r} left out by the label mapping")
+                target = NONE  # keeps the box numbers; "None" boxes are never cropped
+            boxes.append((b.xyxy, target))
+        crop_boxes(
+            dataset,
+            image,
+            Path(name).stem,
+            boxes,
+            report,
+            size=size,
+            min_side=min_side,
+            provenance=provenance,
+            origin=origin,
+        )
         if progress:
             progress(i + 1, len(xmls))
+    record_sources(dataset.root, provenance)
     return report

@@ -6,6 +6,7 @@ import itertools
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from core.degrade import parse_kinds
 from core.errors import ConfigError
 from core.fsutil import finite_number
 from models.registry import get_spec, model_names
@@ -13,6 +14,7 @@ from models.registry import get_spec, model_names
 LOSSES = ("categorical_crossentropy", "mean_squared_error", "mean_squared_logarithmic_error")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 WEIGHTS = ("imagenet", "random")
+CLASS_WEIGHTS = ("none", "balanced")
 #: Keys whose None means "the model family's default" (models/registry.py).
 MODEL_DEFAULT_KEYS = ("image_size", "batch_size", "epochs", "learning_rate", "neurons", "dropout", "augment")
 
@@ -39,6 +41,9 @@ class RunConfig:
     fine_tune_learning_rate: float = 1e-5
     fast_path: bool = True  # MobileNetV2: train the head on cached features when possible
     name: str = ""
+    degrade: str = ""  # scene-like copies of the training images: "lowres+blur+jpeg" (core.degrade)
+    degrade_copies: int = 1  # degraded copies per training image when `degrade` is set
+    class_weight: str = "none"  # "balanced": each class weighs as much in the loss as the others
 
     @classmethod
     def from_dict(cls, data: Any) -> RunConfig:
@@ -104,6 +109,12 @@ class RunConfig:
         for key in ("augment", "fast_path"):
             _check(isinstance(getattr(self, key), bool), key, getattr(self, key), "true or false")
         _check(isinstance(self.name, str), "name", self.name, "a string")
+        _check(isinstance(self.degrade, str), "degrade", self.degrade, "a string such as 'lowres+blur'")
+        parse_kinds(self.degrade)
+        _int(self, "degrade_copies", 0, 8)
+        _check(
+            self.class_weight in CLASS_WEIGHTS, "class_weight", self.class_weight, f"one of {CLASS_WEIGHTS}"
+        )
 
 
 def _check(ok: bool, key: str, value: Any, expected: str) -> None:

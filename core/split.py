@@ -29,6 +29,7 @@ from core.manifest import (
     read_manifest,
     save_manifest,
 )
+from core.provenance import load_sources, merge_groups, photo_groups
 
 DEFAULT_FRACTIONS = {"train": 0.7, "val": 0.15, "test": 0.15}
 
@@ -102,7 +103,9 @@ def build_manifest(
     ok = [f for f in infos if f.ok]
     if not ok:
         raise DatasetError(f"dataset {dataset.name!r} has no readable images to split")
-    groups = near_groups(ok)
+    # near-duplicates and the crops of one source photo (core.provenance) stay on one side
+    photos = photo_groups([f.sha256 for f in ok], load_sources(dataset.root))
+    groups = merge_groups(len(ok), near_groups(ok), photos) if photos else near_groups(ok)
     splits = assign_splits([f.label for f in ok], groups, fractions, seed)
     group_of = {i: g for g, members in enumerate(groups) for i in members}
     files = [

@@ -11,7 +11,7 @@ import hashlib
 import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +33,7 @@ class SplitArrays:
     x: np.ndarray
     y: np.ndarray
     paths: list[str]
+    keys: list[str] = field(default_factory=list)  # content keys (sha256) for the feature cache
 
     def __len__(self) -> int:
         return int(self.y.shape[0])
@@ -118,6 +119,7 @@ def load_arrays(
             x=cached[f"x_{s}"],
             y=np.array([index[f.label] for f in files[s]], dtype=np.int64),
             paths=[f.path for f in files[s]],
+            keys=[f.sha256 for f in files[s]],
         )
         for s in SPLITS
     }

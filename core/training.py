@@ -58,6 +58,16 @@ def _seed(seed: int) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
+def balanced_weights(y: Any, n_classes: int) -> dict[int, float]:
+    """{class index: weight} so that every class weighs the same in the loss (sklearn's
+    "balanced": n_samples / (n_classes * count)); classes absent from `y` get 1."""
+    import numpy as np
+
+    counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=n_classes)
+    total = float(counts.sum())
+    return {i: (total / (n_classes * c) if c else 1.0) for i, c in enumerate(counts.tolist())}
+
+
 def train(run_dir: Path, cfg: RunConfig, root: Path | None = None, *, echo: bool = False) -> dict[str, Any]:
     """Train `cfg` (resolved) into `run_dir`; returns the metrics written to metrics.json.
 
@@ -67,6 +77,7 @@ def train(run_dir: Path, cfg: RunConfig, root: Path | None = None, *, echo: bool
 
     from core import evaluate, tfdata
     from core.callbacks import RunRecorder, restore, save_model_atomic
+    from core.degrade import degraded_copies, parse_kinds
     from core.features import base_features, feature_cache_path
     from models import mobilenet_v2
     from models.registry import build_model
@@ -78,9 +89,15 @@ def train(run_dir: Path, cfg: RunConfig, root: Path | None = None, *, echo: bool
     atomic_write_text(run_dir / "labels.txt", "".join(f"{c}\n" for c in classes))
     atomic_write_json(run_dir / "progress.json", {"phase": "decode", "updated_at": now_iso()})
     arrays = tfdata.load_arrays(manifest, folder, cfg.image_size, root)
-    decode_s = time.perf_counter() - t0
     if len(arrays["train"]) == 0:
         raise ConfigError(f"dataset version {cfg.dataset_version} has no training images")
+    kinds = parse_kinds(cfg.degrade)
+    if kinds and cfg.degrade_copies:
+        tr = arrays["train"]
+        x, y, keys = degraded_copies(tr.x, tr.y, tr.keys, kinds, cfg.degrade_copies, cfg.seed)
+        arrays["train"] = tfdata.SplitArrays(x, y, tr.paths + [""] * (len(y) - len(tr.paths)), keys)
+    class_weight = balanced_weights(arrays["train"].y, n_cls) if cfg.class_weight == "balanced" else None
+    decode_s = time.perf_counter() - t0
     has_val = len(arrays["val"]) > 0
     model = build_model(
         cfg.model, cfg.image_size, n_cls, cfg.neurons, cfg.dropout, cfg.augment, cfg.seed, cfg.weights
@@ -97,7 +114,13 @@ def train(run_dir: Path, cfg: RunConfig, root: Path | None = None, *, echo: bool
         val_ds = data("val", None if feats is None else feats["val"]) if has_val else None
         rec.start_phase(phase, epochs, -(-len(arrays["train"]) // cfg.batch_size))
         fit_model.fit(
-            train_ds, validation_data=val_ds, epochs=epochs, callbacks=[rec], verbose=0, shuffle=False
+            train_ds,
+            validation_data=val_ds,
+            epochs=epochs,
+            callbacks=[rec],
+            verbose=0,
+            shuffle=False,
+            class_weight=class_weight,
         )
         if rec.cancelled:
             raise RunCancelled("cancelled by the user")

@@ -128,7 +128,7 @@ def test_mobilenet_fast_path_caches_features_and_fine_tunes(
     assert first.state == "done", first.status.get("traceback")
     assert first.metrics["fast_path"] is True and first.metrics["features_from_cache"] is False
     assert [r["phase"] for r in first.history] == ["head", "head", "fine_tune"]
-    assert feature_cache_path(version, 32, root).is_file()
+    assert feature_cache_path(version, 32, root).is_file()  # the per-size feature bank
     manifest, folder = find_manifest(version, root)
     arrays = load_arrays(manifest, folder, 32, root)
     feats, _, from_cache = base_features(None, arrays, feature_cache_path(version, 32, root))
