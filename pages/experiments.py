@@ -19,13 +19,16 @@ from app.ui.common import show_flashes  # noqa: E402
 from app.ui.experiments_compare import compare_section  # noqa: E402
 from app.ui.experiments_launch import launch_section  # noqa: E402
 from app.ui.experiments_queue import queue_section  # noqa: E402
+from app.ui.experiments_scenes import scene_section  # noqa: E402
 
 st.title("Experiments")
 show_flashes()
-tab_launch, tab_queue, tab_compare = st.tabs(["Launch", "Queue", "Compare"])
+tab_launch, tab_queue, tab_compare, tab_scenes = st.tabs(["Launch", "Queue", "Compare", "Scene test"])
 with tab_launch:
     launch_section()
 with tab_queue:
     queue_section()
 with tab_compare:
     compare_section()
+with tab_scenes:
+    scene_section()

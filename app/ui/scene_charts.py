@@ -1,0 +1,165 @@
+"""The scene test's figures and table: models side by side, scene metrics beside crop test
+metrics, and a photo drawn with its outcomes. Plain data in, Plotly/PIL out (no Streamlit)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import plotly.express as px
+import plotly.graph_objects as go
+from PIL import Image, ImageDraw, ImageFont
+
+from app.ui.predict_draw import draw_faces, label_colours
+from core.scenes import MISSED, ModelScore, PhotoScore
+
+COLOURS = px.colors.qualitative.Plotly
+MISSED_COLOUR = "#ffffff"  # a missed labelled face: white dashes on a black outline
+LEAKED = " (leaked)"
+
+
+def model_name(score: ModelScore, allow_leaks: bool = False) -> str:
+    """The model's name, marked when some photos were in its training data."""
+    return score.entry.name + (LEAKED if score.leaks and allow_leaks else "")
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def metric_points(scores: Sequence[ModelScore], allow_leaks: bool = False) -> list[dict[str, Any]]:
+    """Long rows {model, metric, value}: found-and-right per class, accuracy on found faces,
+    detector recall and precision, and the crop test accuracy (scored models only)."""
+    rows: list[dict[str, Any]] = []
+    for score in scores:
+        report = score.report
+        if report is None:
+            continue
+        name = model_name(score, allow_leaks)
+        values: list[tuple[str, float | None]] = [
+            (f"found & right: {cls}", value) for cls, value in report.found_and_right.items()
+        ]
+        values += [
+            ("accuracy on found faces", report.accuracy_on_found),
+            ("detector recall", report.detector_recall),
+            ("detector precision", report.detector_precision),
+            ("crop test accuracy", _num(score.entry.crop_metrics.get("accuracy"))),
+        ]
+        rows += [{"model": name, "metric": m, "value": v} for m, v in values if v is not None]
+    return rows
+
+
+def scene_figure(scores: Sequence[ModelScore], title: str, allow_leaks: bool = False) -> go.Figure:
+    """Grouped bars, one colour per model, one group per metric (0..1)."""
+    rows = metric_points(scores, allow_leaks)
+    fig = go.Figure()
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    metrics = list(dict.fromkeys(r["metric"] for r in rows))
+    for i, model in enumerate(models):
+        by_metric = {r["metric"]: r["value"] for r in rows if r["model"] == model}
+        ys = [by_metric.get(m) for m in metrics]
+        fig.add_bar(
+            x=metrics,
+            y=ys,
+            name=model,
+            marker_color=COLOURS[i % len(COLOURS)],
+            text=[None if y is None else f"{y:.2f}" for y in ys],
+            textposition="outside",
+        )
+    fig.update_layout(
+        title=title,
+        barmode="group",
+        yaxis_title="share",
+        yaxis_range=[0, 1.1],
+        height=420,
+        margin={"l": 40, "r": 10, "t": 50, "b": 10},
+        legend={"orientation": "h", "y": -0.3},
+    )
+    return fig
+
+
+def _r(value: Any) -> Any:
+    return round(value, 3) if isinstance(value, float) else value
+
+
+def scene_rows(scores: Sequence[ModelScore], allow_leaks: bool = False) -> list[dict[str, Any]]:
+    """One row per model: crop test metrics beside scene metrics (None where not scored)."""
+    classes = list(dict.fromkeys(c for s in scores if s.report for c in s.report.per_class))
+    rows = []
+    for score in scores:
+        crop = score.entry.crop_metrics
+        report = score.report
+        row: dict[str, Any] = {
+            "model": model_name(score, allow_leaks),
+            "crop dataset": crop.get("dataset") or crop.get("dataset_version") or "",
+            "crop test accuracy": _r(_num(crop.get("accuracy"))),
+            "crop macro-F1": _r(_num(crop.get("macro_f1"))),
+        }
+        for cls in classes:
+            value = report.found_and_right.get(cls) if report else None
+            row[f"found & right: {cls}"] = _r(value)
+        row.update(
+            {
+                "accuracy on found": _r(report.accuracy_on_found) if report else None,
+                "detector recall": _r(report.detector_recall) if report else None,
+                "detector precision": _r(report.detector_precision) if report else None,
+                "false detections": report.false_detections if report else None,
+                "threshold": _r(report.threshold) if report else None,
+                "leaked photos": len(score.leaks),
+                "note": score.error or "",
+            }
+        )
+        rows.append(row)
+    return rows
+
+
+def error_summary(photo: PhotoScore) -> str:
+    """'2 missed, 1 wrong, 1 false detection' for a photo."""
+    counts: dict[str, int] = {}
+    for t in photo.truths:
+        if t.outcome in ("wrong", "uncertain", MISSED):
+            counts[t.outcome] = counts.get(t.outcome, 0) + 1
+    parts = [f"{n} {k}" for k, n in counts.items()]
+    if photo.false:
+        parts.append(f"{len(photo.false)} false detection" + ("s" if len(photo.false) > 1 else ""))
+    return ", ".join(parts) or "no errors"
+
+
+def draw_scene(image: Image.Image, photo: PhotoScore, labels: Sequence[str]) -> Image.Image:
+    """The photo with the model's faces in class colours (as on Predict) and every labelled face
+    it missed dashed, captioned 'missed: <class>'."""
+    drawn = draw_faces(image, photo.faces, label_colours(labels))
+    scale = drawn.width / image.width
+    draw = ImageDraw.Draw(drawn)
+    width = max(2, round(max(drawn.size) / 300))
+    font = ImageFont.load_default(size=max(11, round(max(drawn.size) / 45)))
+    for truth in photo.truths:
+        if truth.outcome != MISSED:
+            continue
+        x1, y1, x2, y2 = (v * scale for v in truth.xyxy)
+        draw.rectangle([x1, y1, x2, y2], outline="#000000", width=width + 2)
+        _dashed(draw, (x1, y1, x2, y2), MISSED_COLOUR, width)
+        text = f"missed: {truth.label}"
+        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+        ty = min(y2 + 1, drawn.height - (bottom - top) - 4)
+        draw.rectangle([x1, ty, x1 + right - left + 6, ty + bottom - top + 4], fill="#000000")
+        draw.text((x1 + 3 - left, ty + 2 - top), text, fill=MISSED_COLOUR, font=font)
+    return drawn
+
+
+def _dashed(
+    draw: ImageDraw.ImageDraw, xyxy: tuple[float, ...], colour: str, width: int, dash: int = 8
+) -> None:
+    x1, y1, x2, y2 = xyxy
+    for a, b, fixed, horizontal in (
+        (x1, x2, y1, True),
+        (x1, x2, y2, True),
+        (y1, y2, x1, False),
+        (y1, y2, x2, False),
+    ):
+        pos = a
+        while pos < b:
+            end = min(pos + dash, b)
+            line = [(pos, fixed), (end, fixed)] if horizontal else [(fixed, pos), (fixed, end)]
+            draw.line(line, fill=colour, width=width)
+            pos += 2 * dash
