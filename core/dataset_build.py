@@ -30,7 +30,7 @@ from core.fsutil import atomic_write_bytes, natural_key, safe_name
 from core.hashing import WORKERS, FileInfo, Progress, fingerprint, remember
 from core.imaging import is_image_name, load_rgb_array, square_crop
 from core.projects import Project
-from core.provenance import record_sources, sha256_bytes, sha256_file, source_record
+from core.provenance import add_record, record_sources, sha256_bytes, sha256_file, source_record
 
 DEFAULT_SIZE = 240
 #: Formats keras.utils.image_dataset_from_directory reads; others are converted to PNG on import.
@@ -109,7 +109,7 @@ def crop_boxes(
         data = png_bytes(square_crop(image, xyxy, size))
         write_file(target, f"{stem}_{n}.png", data, report, dataset.root)
         if provenance is not None and origin is not None:
-            provenance[sha256_bytes(data)] = dict(origin)
+            add_record(provenance, sha256_bytes(data), origin)
 
 
 def crop_project(

@@ -45,12 +45,26 @@ def load_sources(dataset_root: Path) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, dict)}
 
 
+def add_record(records: dict[str, dict[str, Any]], sha256: str, record: Mapping[str, Any]) -> None:
+    """Add `record` for file `sha256`; when the same content came from another photo too (two
+    identical crops), that photo joins the record's "other_photos"."""
+    old = records.get(sha256)
+    if old is None:
+        records[sha256] = dict(record)
+        return
+    photos = {old.get("photo_sha256"), *old.get("other_photos", [])}
+    new = {record.get("photo_sha256"), *record.get("other_photos", [])} - photos - {None}
+    if new:
+        old["other_photos"] = sorted({*old.get("other_photos", []), *new})
+
+
 def record_sources(dataset_root: Path, records: Mapping[str, Mapping[str, Any]]) -> None:
     """Merge `records` into the dataset's .sources.json (atomic write)."""
     if not records:
         return
     current = load_sources(dataset_root)
-    current.update({k: dict(v) for k, v in records.items()})
+    for sha, rec in records.items():
+        add_record(current, sha, rec)
     atomic_write_json(Path(dataset_root) / SOURCES_FILE, current)
 
 
@@ -76,6 +90,7 @@ def seen_photo_hashes(
         if f.split in splits and f.sha256:
             out.add(f.sha256)
             out.add(photo_of(f.sha256, sources))
+            out.update(str(v) for v in (sources.get(f.sha256) or {}).get("other_photos", []))
     return out
 
 

@@ -437,6 +437,8 @@ class SceneReport:
             "detector_recall": _r(self.detector_recall),
             "detector_precision": _r(self.detector_precision),
             "false_detections": self.false_detections,
+            "detections": self.detections,
+            "found_faces": self.found_truths,
             "per_class": {c: s.to_dict() for c, s in self.per_class.items()},
             "per_scene_class": {c: s.to_dict() for c, s in self.per_scene_class.items()},
             "worst_photos": [{"photo": p.name, "errors": p.errors} for p in self.worst_photos(10)],
@@ -521,7 +523,7 @@ def evaluate_models(
     refs: Sequence[str],
     scene_set: SceneSet,
     *,
-    detector: str | None = None,
+    detector: str | Any | None = None,
     mappings: Mapping[str, Mapping[str, str | None]] | None = None,
     allow_leaks: bool = False,
     thresholds: Mapping[str, float] | None = None,
@@ -529,7 +531,8 @@ def evaluate_models(
     progress: Callable[[int, int], None] | None = None,
     min_iou: float = DEFAULT_MIN_IOU,
 ) -> list[ModelScore]:
-    """Score each model on `scene_set` (the detector runs once per photo).
+    """Score each model on `scene_set` (the detector runs once per photo). `detector` is a
+    name Predict offers (default: Predict's default) or a core.faces.FaceDetector.
 
     A model whose mapping fails, or (unless `allow_leaks`) that learned from any of the photos,
     gets a ModelScore with `error` and no report; the others are scored on every photo.
@@ -539,8 +542,11 @@ def evaluate_models(
 
     if not refs:
         raise SceneError("choose at least one model")
-    det_name = detector or DEFAULT_PREDICT_DETECTOR
-    det = make_detector(det_name)
+    if detector is None or isinstance(detector, str):
+        det_name = detector or DEFAULT_PREDICT_DETECTOR
+        det = make_detector(det_name)
+    else:
+        det, det_name = detector, str(getattr(detector, "name", type(detector).__name__))
     hashes = photo_hashes(scene_set)
     ready: list[tuple[ModelScore, Any, float, list[PhotoScore]]] = []
     scores: list[ModelScore] = []

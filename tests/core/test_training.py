@@ -216,3 +216,38 @@ def test_cli_run_and_sweep(
 def test_unknown_run_is_an_error(root: Path) -> None:
     with pytest.raises(TrainingError):
         load_run("no-such-run", root)
+
+
+def test_degraded_copies_and_balanced_weights_train(root: Path, version: str) -> None:
+    rec = load_run(
+        training.run_here(
+            lenet(version, epochs=1, degrade="lowres+blur+jpeg", degrade_copies=2, class_weight="balanced"),
+            root,
+        ),
+        root,
+    )
+    assert rec.state == "done", rec.status.get("traceback")
+    manifest, _ = find_manifest(version, root)
+    n_train = len(manifest.split_files("train"))
+    # three times the training images went through the epoch (the original and two copies)
+    progress = json.loads((rec.path / "progress.json").read_text())
+    assert progress["batches"] == -(-3 * n_train // rec.config["batch_size"])
+
+
+def test_feature_bank_is_shared_by_dataset_versions_with_the_same_images(
+    tmp_path: Path, keras_home: Path
+) -> None:
+    ws = tmp_path / "ws"
+    first = make_dataset_version(ws)
+    cfg = {"model": "mobilenet_v2", "dataset_version": first, "image_size": 32, "epochs": 1, "neurons": 8}
+    a = load_run(training.run_here(cfg, ws), ws)
+    assert a.state == "done" and a.metrics["features_from_cache"] is False
+    # the same files split with another seed: another version, the same images
+    from core.dataset import Dataset
+    from core.split import split_dataset
+
+    manifest, _ = find_manifest(first, ws)
+    second = split_dataset(Dataset.open(manifest.dataset, ws), seed=99).manifest.version
+    assert second != first
+    b = load_run(training.run_here({**cfg, "dataset_version": second}, ws), ws)
+    assert b.state == "done" and b.metrics["features_from_cache"] is True

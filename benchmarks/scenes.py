@@ -1,0 +1,236 @@
+"""Scene benchmark: recipes judged on whole photos, by 5-fold cross-validation over the VOC scenes.
+
+    .venv/bin/python benchmarks/scenes.py [--quick] [--variants a,b] [--five-class] [--workspace DIR]
+
+Prints one JSON object. The 100 scenes of face_mask_detection_voc are shuffled (seed 0) into 5
+folds. For each fold and recipe variant a dataset is built with the product's own code
+(core.starter_build.build_dataset: face_mask_binary_real plus the crops of the other folds'
+scenes, `mask_weared_incorrect` -> `with_mask`, split 70/15/15), a MobileNetV2 run is trained,
+and the run is scored on its fold's 20 scenes through the full Predict pipeline (default
+detector, the run's suggested threshold; core.scenes, leak check on). Figures are pooled over
+the 5 folds (every scene is scored once, by a model that never saw it), with the lowest fold.
+Crop accuracy is the run's accuracy on the test files that came from face_mask_binary_real.
+
+Variants: `binary` (no scene crops: the old default), `scenes` (+ scene crops), `balanced`
+(+ class weights), `degrade` (+ one degraded copy), `recipe` (balanced + degrade: the starter's
+RECIPE). `--five-class`: MobileNetV2 head vs head + fine-tuning on face_mask_types_5class.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from benchmarks.common import SHARED, emit, seed_env  # noqa: E402
+
+VOC = SHARED / "face_mask_detection_voc"
+BASE = {"model": "mobilenet_v2", "seed": 0}
+VARIANTS: dict[str, tuple[bool, dict[str, Any]]] = {
+    "binary": (False, {}),
+    "scenes": (True, {}),
+    "balanced": (True, {"class_weight": "balanced"}),
+    "degrade": (True, {"degrade": "lowres+blur+jpeg", "degrade_copies": 1}),
+    "recipe": (True, {"class_weight": "balanced", "degrade": "lowres+blur+jpeg", "degrade_copies": 1}),
+}
+TARGETS = {"with_mask": 0.85, "without_mask": 0.80, "accuracy_on_found": 0.93, "crop_accuracy": 0.98}
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def folds(k: int, limit: int | None) -> list[list[str]]:
+    names = sorted(p.stem for p in (VOC / "annotations").glob("*.xml"))
+    rng = np.random.default_rng(0)
+    names = [names[i] for i in rng.permutation(len(names))][: limit or None]
+    return [names[i::k] for i in range(k)]
+
+
+def crop_accuracy(run_id: str, root: Path) -> dict[str, Any]:
+    """Accuracy of a run's model on its test files from face_mask_binary_real."""
+    from core.classifier import Classifier
+    from core.manifest import find_manifest
+    from core.provenance import load_sources
+    from core.runs import load_run
+    from core.tfdata import load_arrays
+
+    record = load_run(run_id, root)
+    manifest, folder = find_manifest(record.config["dataset_version"], root)
+    sources = load_sources(folder)
+    clf = Classifier.from_run(run_id, root, backend="keras")
+    test = load_arrays(manifest, folder, clf.image_size, root)["test"]
+    keep = [
+        i for i, k in enumerate(test.keys) if (sources.get(k) or {}).get("source", "").startswith("folder:")
+    ]
+    probs = np.concatenate([clf.predict(test.x[keep][i : i + 64]) for i in range(0, len(keep), 64)])
+    acc = float((probs.argmax(1) == test.y[keep]).mean())
+    return {
+        "binary_test_images": len(keep),
+        "binary_test_accuracy": round(acc, 4),
+        "all_test": record.metrics.get("accuracy"),
+    }
+
+
+def pool(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """Pooled figures over folds (sums of counts), plus each fold's and the lowest."""
+    per: dict[str, dict[str, int]] = {}
+    det = {"truths": 0, "found": 0, "detections": 0, "false": 0}
+    for r in reports:
+        for c, s in r["per_class"].items():
+            d = per.setdefault(c, {"faces": 0, "right": 0, "wrong": 0, "uncertain": 0, "missed": 0})
+            for k in d:
+                d[k] += s[k]
+        det["truths"] += r["faces"]
+        det["found"] += r["found_faces"]
+        det["false"] += r["false_detections"]
+        det["detections"] += r["detections"]
+    right = sum(d["right"] for d in per.values())
+    found = sum(d["right"] + d["wrong"] + d["uncertain"] for d in per.values())
+    decided = right + sum(d["wrong"] for d in per.values())
+    fold_far = {c: [r["found_and_right"].get(c) for r in reports] for c in per}
+    return {
+        "faces": det["truths"],
+        "found_and_right": {c: round(d["right"] / d["faces"], 4) for c, d in per.items() if d["faces"]},
+        "found_and_right_lowest_fold": {
+            c: min(v for v in vals if v is not None) for c, vals in fold_far.items()
+        },
+        "accuracy_on_found": round(right / found, 4) if found else None,
+        "accuracy_on_decided": round(right / decided, 4) if decided else None,
+        "accuracy_on_found_per_fold": [r["accuracy_on_found"] for r in reports],
+        "detector_recall": round(det["found"] / det["truths"], 4) if det["truths"] else None,
+        "detector_precision": round(1 - det["false"] / det["detections"], 4) if det["detections"] else None,
+        "false_detections": det["false"],
+        "per_class": per,
+    }
+
+
+def run_variant(name: str, fold_sets: list[list[str]], root: Path, tmp: Path, quick: bool) -> dict[str, Any]:
+    from core.scenes import evaluate_models, load_scene_set
+    from core.starter_build import build_dataset, link_scenes, train
+
+    with_scenes, extra = VARIANTS[name]
+    out: dict[str, Any] = {"config": {**BASE, **extra}, "with_scene_crops": with_scenes, "folds": []}
+    reports, crops = [], []
+    all_names = [n for f in fold_sets for n in f]
+    for k, test_names in enumerate(fold_sets):
+        t0 = time.perf_counter()
+        train_names = [n for n in all_names if n not in set(test_names)]
+        ds_name = f"fold{k}" if with_scenes else "binary"
+        version = _versions.get(ds_name)
+        if version is None:
+            version = build_dataset(ds_name, root, scenes=train_names if with_scenes else [], tmp=tmp)
+            _versions[ds_name] = version
+        recipe = {**BASE, **extra}
+        if quick:
+            recipe["epochs"] = 5
+        run_id = train(version, root, recipe)
+        scene_dir = link_scenes(VOC, test_names, tmp / f"{name}_fold{k}_scenes")
+        scores = evaluate_models([run_id], load_scene_set(scene_dir, root), root=root)
+        score = scores[0]
+        if score.error:
+            raise RuntimeError(f"{name} fold {k}: {score.error}")
+        rep = score.report.to_dict()
+        ca = crop_accuracy(run_id, root)
+        reports.append(rep)
+        crops.append(ca["binary_test_accuracy"])
+        out["folds"].append(
+            {
+                "fold": k,
+                "run": run_id,
+                "dataset_version": version,
+                "scenes": len(test_names),
+                "leaked_photos": len(score.leaks),
+                "found_and_right": rep["found_and_right"],
+                "accuracy_on_found": rep["accuracy_on_found"],
+                "threshold": rep["threshold"],
+                **ca,
+                "wall_s": round(time.perf_counter() - t0, 1),
+            }
+        )
+        log(f"{name} fold {k}: {rep['found_and_right']} acc_found={rep['accuracy_on_found']} crop={ca}")
+    out["pooled"] = pool(reports)
+    out["crop_accuracy_binary_test"] = {"mean": round(float(np.mean(crops)), 4), "lowest": min(crops)}
+    return out
+
+
+_versions: dict[str, str] = {}
+
+
+def five_class(root: Path, quick: bool) -> dict[str, Any]:
+    """MobileNetV2 on face_mask_types_5class: the default head against head + fine-tuning."""
+    from benchmarks.train import prepare_dataset
+    from core.runs import load_run
+    from core.training import run_here
+
+    version = prepare_dataset(root, "five")
+    out = {}
+    for label, extra in {
+        "head": {},
+        "fine_tune_2_blocks": {"fine_tune_blocks": 2, "fine_tune_epochs": 2 if quick else 4},
+    }.items():
+        t0 = time.perf_counter()
+        run_id = run_here({"model": "mobilenet_v2", "dataset_version": version, "seed": 0, **extra}, root)
+        m = load_run(run_id, root).metrics or {}
+        out[label] = {
+            "test_accuracy": m.get("accuracy"),
+            "test_macro_f1": m.get("macro_f1"),
+            "wall_s": round(time.perf_counter() - t0, 1),
+        }
+        log(f"five-class {label}: {out[label]}")
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="2 folds of 10 scenes, 5 epochs")
+    parser.add_argument("--variants", default="binary,scenes,balanced,degrade,recipe")
+    parser.add_argument("--five-class", action="store_true")
+    parser.add_argument("--workspace", type=Path, default=None)
+    args = parser.parse_args()
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bench-scenes-") as tmp:
+        root = seed_env(Path(tmp), args.workspace)
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(2)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+        fold_sets = folds(2 if args.quick else 5, 20 if args.quick else None)
+        result: dict[str, Any] = {
+            "benchmark": "scenes",
+            "machine": {"cpus": os.cpu_count(), "load_avg_start": [round(v, 2) for v in os.getloadavg()]},
+            "folds": len(fold_sets),
+            "scenes": sum(len(f) for f in fold_sets),
+            "targets": TARGETS,
+            "variants": {},
+        }
+        for name in [v for v in args.variants.split(",") if v]:
+            log(f"variant {name}")
+            result["variants"][name] = run_variant(name, fold_sets, root, Path(tmp), args.quick)
+        if "recipe" in result["variants"]:
+            r = result["variants"]["recipe"]
+            result["recipe_cv"] = r["pooled"]
+            far = r["pooled"]["found_and_right"]
+            result["targets_met"] = {
+                "with_mask": (far.get("with_mask") or 0) >= TARGETS["with_mask"],
+                "without_mask": (far.get("without_mask") or 0) >= TARGETS["without_mask"],
+                "accuracy_on_found": (r["pooled"]["accuracy_on_found"] or 0) >= TARGETS["accuracy_on_found"],
+                "crop_accuracy": r["crop_accuracy_binary_test"]["lowest"] >= TARGETS["crop_accuracy"],
+            }
+        if args.five_class:
+            result["five_class"] = five_class(root, args.quick)
+    return emit(result, started)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
