@@ -116,6 +116,7 @@ def pool(reports: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run_variant(name: str, fold_sets: list[list[str]], root: Path, tmp: Path, quick: bool) -> dict[str, Any]:
+    from core.manifest import list_versions
     from core.scenes import evaluate_models, load_scene_set
     from core.starter_build import build_dataset, link_scenes, train
 
@@ -127,7 +128,7 @@ def run_variant(name: str, fold_sets: list[list[str]], root: Path, tmp: Path, qu
         t0 = time.perf_counter()
         train_names = [n for n in all_names if n not in set(test_names)]
         ds_name = f"fold{k}" if with_scenes else "binary"
-        version = _versions.get(ds_name)
+        version = _versions.get(ds_name) or dict(list_versions(root)).get(ds_name)
         if version is None:
             version = build_dataset(ds_name, root, scenes=train_names if with_scenes else [], tmp=tmp)
             _versions[ds_name] = version

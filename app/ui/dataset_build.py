@@ -9,6 +9,7 @@ import streamlit as st
 
 from app.ui.common import literal, show_error
 from app.ui.dataset_common import build, target_inputs
+from app.ui.label_map import label_map_editor
 from core.annotations import NONE
 from core.dataset import Dataset
 from core.dataset_build import (
@@ -119,16 +120,17 @@ def project_tab(current: Dataset | None, latest: dict[str, str]) -> None:
         )
 
 
-def folder_preview(path: str) -> bool:
-    """Say what a class-folder dataset holds before it is imported; False when it cannot be."""
+def folder_preview(path: str) -> dict[str, int] | None:
+    """Say what a class-folder dataset holds before it is imported: {class: images}, or None
+    when it cannot be imported."""
     try:
         sources, ignored = folder_sources(path)
     except MaskStudioError as exc:
         show_error(exc)
-        return False
+        return None
     except OSError as exc:
         st.error(f"{path} cannot be read ({exc.strerror or exc})", icon=":material/error:")
-        return False
+        return None
     counts: dict[str, int] = {}
     for label, _, _ in sources:
         counts[label] = counts.get(label, 0) + 1
@@ -137,7 +139,28 @@ def folder_preview(path: str) -> bool:
     if ignored:
         line += f" {len(ignored)} other file(s) are ignored."
     st.markdown(line)
-    return True
+    return counts
+
+
+def voc_preview(path: str) -> dict[str, int] | None:
+    """Say what a VOC folder holds (photos, boxes per class, photos skipped): {class: boxes}."""
+    from core.scenes import load_scene_set
+
+    try:
+        scenes = load_scene_set(Path(path).expanduser())
+    except MaskStudioError as exc:
+        show_error(exc)
+        return None
+    except OSError as exc:
+        st.error(f"{path} cannot be read ({exc.strerror or exc})", icon=":material/error:")
+        return None
+    counts = scenes.classes
+    per_class = ", ".join(f"{literal(c)}: {n}" for c, n in counts.items())
+    st.markdown(f"Found {len(scenes.scenes)} photo(s) with {scenes.faces} box(es): {per_class}.")
+    if scenes.skipped:
+        with st.expander(f"{len(scenes.skipped)} file(s) will be skipped"):
+            st.text("\n".join(scenes.skipped[:200]))
+    return counts
 
 
 def folder_tab(current: Dataset | None, latest: dict[str, str]) -> None:
@@ -151,12 +174,18 @@ def folder_tab(current: Dataset | None, latest: dict[str, str]) -> None:
         key="ds_folder_path",
     ).strip()
     upload = st.file_uploader("…or a ZIP of class folders", type=["zip"], key="ds_folder_zip")
-    ready = folder_preview(path) if path else upload is not None
+    counts = folder_preview(path) if path else None
+    ready = counts is not None if path else upload is not None
     base = Path(path).name if path else Path(upload.name).stem if upload else "imported"
     name, add = target_inputs("ds_folder", base or "imported", current, latest)
+    mapping = None
+    if counts:
+        mapping = label_map_editor(
+            "ds_folder", counts, current.classes() if add and current else [], "images"
+        )
     if st.button("Import", key="ds_folder_go", type="primary", disabled=not ready):
         if path:
-            action = lambda ds, p: import_folder(path, ds, progress=p)  # noqa: E731
+            action = lambda ds, p: import_folder(path, ds, progress=p, label_map=mapping)  # noqa: E731
         else:
             action = lambda ds, p: import_sources(ds, zip_sources(upload.getvalue()), progress=p)  # noqa: E731
         build(
@@ -180,18 +209,24 @@ def voc_tab(current: Dataset | None, latest: dict[str, str]) -> None:
         placeholder="../shared/data/face_mask_detection_voc",
         key="ds_voc_path",
     ).strip()
+    counts = None
     if path and not Path(path).expanduser().is_dir():
         st.error(f"{path} is not a folder", icon=":material/error:")
+    elif path:
+        counts = voc_preview(path)
     size, min_side = crop_inputs("ds_voc")
     base = f"{Path(path).name or 'voc'}_crops"
     name, add = target_inputs("ds_voc", base, current, latest)
-    if st.button("Import and crop", key="ds_voc_go", type="primary", disabled=not path):
+    mapping = (
+        label_map_editor("ds_voc", counts, current.classes() if add and current else []) if counts else None
+    )
+    if st.button("Import and crop", key="ds_voc_go", type="primary", disabled=not counts):
         build(
             "Cropping VOC boxes",
             "Cropped",
             name,
             add,
             current,
-            lambda ds, p: import_voc(path, ds, size=size, min_side=min_side, progress=p),
+            lambda ds, p: import_voc(path, ds, size=size, min_side=min_side, progress=p, label_map=mapping),
             name_field=("ds_voc", base),
         )

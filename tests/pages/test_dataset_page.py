@@ -234,3 +234,28 @@ def test_health_figures_are_built_from_plain_data() -> None:
     assert charts.aspect_figure([], list(counts)).layout.title.text == "Aspect (width / height)"
     split = charts.split_counts_figure({"train": {"mask": 2, "no_mask": 1}, "val": {"mask": 1, "no_mask": 0}})
     assert [t.name for t in split.data] == ["mask", "no_mask"]
+
+
+def test_voc_preview_and_label_mapping_merge_into_the_chosen_dataset(workspace: Path, tmp_path: Path) -> None:
+    from tests.core.test_provenance import voc_set
+
+    ds = Dataset.create("binary")
+    put(ds.root / "with_mask" / "a.png", smooth_image(1))
+    put(ds.root / "without_mask" / "b.png", smooth_image(2))
+    src = voc_set(tmp_path / "scenes", n_photos=3)
+    (src / "xml" / "lost.xml").write_text(
+        "<annotation><filename>lost.png</filename><object><name>with_mask</name><bndbox><xmin>1</xmin>"
+        "<ymin>1</ymin><xmax>20</xmax><ymax>20</ymax></bndbox></object></annotation>"
+    )
+    at = run(app())
+    at.text_input(key="ds_voc_path").set_value(str(src))
+    run(at)
+    out = texts(at).replace("\\", "")
+    assert "Found 3 photo(s) with 9 box(es): mask_weared_incorrect: 3, with_mask: 3, without_mask: 3." in out
+    assert "1 file(s) will be skipped" in " ".join(e.label for e in at.expander)
+    at.checkbox(key="ds_voc_add").check()
+    run(at)
+    assert "Renamed or merged: mask_weared_incorrect → with_mask." in texts(at).replace("\\", "")
+    button(at, "ds_voc_go").click()
+    run(at)
+    assert Dataset.open("binary").counts() == {"with_mask": 7, "without_mask": 4}
