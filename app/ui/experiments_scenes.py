@@ -89,7 +89,7 @@ def _choose_models() -> list[str]:
     default = [active] if active in options else [r.run_id for r in runs[:1]]
     default += [STARTER] if STARTER in options else []
     refs = st.multiselect(
-        "Models",
+        "Models to score",
         list(options),
         default=default,
         format_func=options.__getitem__,
@@ -353,8 +353,8 @@ def _worst_photos(result: SceneResult, scored: Sequence[ModelScore]) -> None:
         st.success("No errors on any photo.")
         return
     st.caption(
-        "Boxes in class colours are the model's answers (amber: uncertain); white dashed boxes are "
-        "labelled faces it missed."
+        "Boxes in class colours are the model's answers (amber: uncertain), with the true class "
+        "under a wrong one; white dashed boxes are labelled faces it missed."
     )
     cols = st.columns(2)
     for i, photo in enumerate(photos):

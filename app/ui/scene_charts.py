@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from PIL import Image, ImageDraw, ImageFont
 
 from app.ui.predict_draw import draw_faces, label_colours
-from core.scenes import MISSED, ModelScore, PhotoScore
+from core.scenes import MISSED, WRONG, ModelScore, PhotoScore
 
 COLOURS = px.colors.qualitative.Plotly
 MISSED_COLOUR = "#ffffff"  # a missed labelled face: white dashes on a black outline
@@ -74,6 +74,7 @@ def scene_figure(scores: Sequence[ModelScore], title: str, allow_leaks: bool = F
         height=420,
         margin={"l": 40, "r": 10, "t": 50, "b": 10},
         legend={"orientation": "h", "y": -0.3},
+        showlegend=True,  # names the model even when there is one
     )
     return fig
 
@@ -117,7 +118,7 @@ def error_summary(photo: PhotoScore) -> str:
     """'2 missed, 1 wrong, 1 false detection' for a photo."""
     counts: dict[str, int] = {}
     for t in photo.truths:
-        if t.outcome in ("wrong", "uncertain", MISSED):
+        if t.outcome in (WRONG, "uncertain", MISSED):
             counts[t.outcome] = counts.get(t.outcome, 0) + 1
     parts = [f"{n} {k}" for k, n in counts.items()]
     if photo.false:
@@ -126,20 +127,21 @@ def error_summary(photo: PhotoScore) -> str:
 
 
 def draw_scene(image: Image.Image, photo: PhotoScore, labels: Sequence[str]) -> Image.Image:
-    """The photo with the model's faces in class colours (as on Predict) and every labelled face
-    it missed dashed, captioned 'missed: <class>'."""
+    """The photo with the model's faces in class colours (as on Predict), every labelled face it
+    missed dashed and captioned 'missed: <class>', and the true class under each wrong answer."""
     drawn = draw_faces(image, photo.faces, label_colours(labels))
     scale = drawn.width / image.width
     draw = ImageDraw.Draw(drawn)
     width = max(2, round(max(drawn.size) / 300))
     font = ImageFont.load_default(size=max(11, round(max(drawn.size) / 45)))
     for truth in photo.truths:
-        if truth.outcome != MISSED:
+        if truth.outcome not in (MISSED, WRONG):
             continue
         x1, y1, x2, y2 = (v * scale for v in truth.xyxy)
-        draw.rectangle([x1, y1, x2, y2], outline="#000000", width=width + 2)
-        _dashed(draw, (x1, y1, x2, y2), MISSED_COLOUR, width)
-        text = f"missed: {truth.label}"
+        if truth.outcome == MISSED:
+            draw.rectangle([x1, y1, x2, y2], outline="#000000", width=width + 2)
+            _dashed(draw, (x1, y1, x2, y2), MISSED_COLOUR, width)
+        text = f"{'missed' if truth.outcome == MISSED else 'truth'}: {truth.label}"
         left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
         ty = min(y2 + 1, drawn.height - (bottom - top) - 4)
         draw.rectangle([x1, ty, x1 + right - left + 6, ty + bottom - top + 4], fill="#000000")

@@ -262,3 +262,33 @@ def test_no_labelled_project_and_a_bad_folder_say_what_to_do(workspace: Path, ru
     at.text_input(key="scene_voc").input(str(workspace / "nowhere"))
     run(at)
     assert "neither a project of this workspace nor a folder" in texts(at.error)
+
+
+def test_a_missed_face_is_drawn_dashed_and_errors_are_summed_up() -> None:
+    from PIL import Image
+
+    from app.ui.scene_charts import MISSED_COLOUR, draw_scene, error_summary
+    from core.inference import Face
+    from core.scenes import PhotoScore, TruthOutcome
+
+    image = Image.new("RGB", (400, 300), (90, 90, 90))
+    photo = PhotoScore(
+        "p.jpg",
+        Path("p.jpg"),
+        (
+            TruthOutcome("with_mask", "with_mask", (20.0, 20.0, 120.0, 120.0), "missed"),
+            TruthOutcome("without_mask", "without_mask", (200.0, 50.0, 300.0, 150.0), "wrong", "with_mask"),
+        ),
+        (
+            Face(200.0, 50.0, 300.0, 150.0, "with_mask", 0.9),
+            Face(320.0, 200.0, 380.0, 260.0, "with_mask", 0.8),
+        ),
+        (1,),
+    )
+    assert photo.errors == 3 and error_summary(photo) == "1 missed, 1 wrong, 1 false detection"
+    drawn = draw_scene(image, photo, ("with_mask", "without_mask"))
+    scale = drawn.width / image.width
+    top_edge = [drawn.getpixel((round(x * scale), round(20 * scale))) for x in range(20, 120)]
+    white = MISSED_COLOUR.lstrip("#")
+    assert tuple(int(white[i : i + 2], 16) for i in (0, 2, 4)) in top_edge  # the dashes
+    assert (0, 0, 0) in top_edge  # between the dashes: the black outline
