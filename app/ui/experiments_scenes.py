@@ -287,7 +287,7 @@ def _evaluate(refs: Sequence[str], scene_set: SceneSet, detector: str) -> None:
                 allow_leaks=allow,
                 progress=progress,
             )
-    except MaskStudioError as exc:
+    except (MaskStudioError, OSError) as exc:  # e.g. a photo deleted meanwhile
         bar.empty()
         show_error(exc, "The scene test stopped: ")
         return
