@@ -14,7 +14,7 @@ from models.registry import get_spec, model_names
 LOSSES = ("categorical_crossentropy", "mean_squared_error", "mean_squared_logarithmic_error")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 WEIGHTS = ("imagenet", "random")
-CLASS_WEIGHTS = ("none", "balanced")
+CLASS_WEIGHTS = ("none", "balanced", "source_balanced")
 #: Keys whose None means "the model family's default" (models/registry.py).
 MODEL_DEFAULT_KEYS = ("image_size", "batch_size", "epochs", "learning_rate", "neurons", "dropout", "augment")
 
@@ -43,7 +43,9 @@ class RunConfig:
     name: str = ""
     degrade: str = ""  # scene-like copies of the training images: "lowres+blur+jpeg" (core.degrade)
     degrade_copies: int = 1  # degraded copies per training image when `degrade` is set
-    class_weight: str = "none"  # "balanced": each class weighs as much in the loss as the others
+    # "balanced": each class weighs as much in the loss as the others; "source_balanced": each
+    # (source, class) cell does (core.provenance sources: folder dataset, scene crops, ...)
+    class_weight: str = "none"
 
     @classmethod
     def from_dict(cls, data: Any) -> RunConfig:

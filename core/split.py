@@ -104,9 +104,14 @@ def build_manifest(
     if not ok:
         raise DatasetError(f"dataset {dataset.name!r} has no readable images to split")
     # near-duplicates and the crops of one source photo (core.provenance) stay on one side
-    photos = photo_groups([f.sha256 for f in ok], load_sources(dataset.root))
+    sources = load_sources(dataset.root)
+    photos = photo_groups([f.sha256 for f in ok], sources)
     groups = merge_groups(len(ok), near_groups(ok), photos) if photos else near_groups(ok)
-    splits = assign_splits([f.label for f in ok], groups, fractions, seed)
+    # stratified by class and by source (a folder dataset, VOC scene crops, a project), so every
+    # split holds each source's share of each class: thresholds and test figures then speak for
+    # scene crops too, not only for the largest source
+    strata = [f"{f.label}\x1f{(sources.get(f.sha256) or {}).get('source', '')}" for f in ok]
+    splits = assign_splits(strata, groups, fractions, seed)
     group_of = {i: g for g, members in enumerate(groups) for i in members}
     files = [
         ManifestFile(f.path, f.label, f.sha256, splits[i], group_of.get(i, -1)) for i, f in enumerate(ok)

@@ -45,6 +45,8 @@ RECIPE: dict[str, Any] = {
     "seed": 0,
 }
 SPLIT_SEED = 0
+#: models.mobilenet_v2.WEIGHTS_FILE, named here so that Keras is not imported before KERAS_HOME is set.
+WEIGHTS_FILE = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
 
 
 def link_scenes(voc: Path, names: Sequence[str] | None, dest: Path) -> Path:
@@ -190,6 +192,19 @@ def card_text(info: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def seed_keras_cache(tmp: Path) -> None:
+    """Offline: when the Keras cache lacks the MobileNetV2 ImageNet weights and the shared copy
+    (../shared/data/weights, see its SOURCE.md) is there, use a cache that links to it. Must run
+    before Keras is imported."""
+    home = Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
+    shared = SHARED / "weights" / "mobilenet_v2_imagenet_no_top" / WEIGHTS_FILE
+    if (home / "models" / WEIGHTS_FILE).is_file() or not shared.is_file():
+        return
+    (tmp / "keras" / "models").mkdir(parents=True)
+    os.symlink(shared, tmp / "keras" / "models" / WEIGHTS_FILE)
+    os.environ["KERAS_HOME"] = str(tmp / "keras")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m core.starter_build", description=__doc__.split("\n\n")[0]
@@ -206,6 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cv = data.get("recipe_cv") or data
     with tempfile.TemporaryDirectory(prefix="mask-studio-starter-") as tmp:
         t = Path(tmp)
+        seed_keras_cache(t)
         root = (t / "workspace").resolve()
         root.mkdir()
         os.environ["MASK_STUDIO_WORKSPACE"] = str(root)

@@ -68,6 +68,23 @@ def balanced_weights(y: Any, n_classes: int) -> dict[int, float]:
     return {i: (total / (n_classes * c) if c else 1.0) for i, c in enumerate(counts.tolist())}
 
 
+def source_balanced_weights(split: Any, sources: dict[str, Any]) -> Any:
+    """Per-example weights giving every (source, class) cell the same total weight: scene crops
+    of a rare class count as much as a large folder dataset's class. Sources come from the
+    dataset's provenance (a degraded copy counts for its original); mean weight 1."""
+    import numpy as np
+
+    cells = [
+        ((sources.get(k.split(":", 1)[0]) or {}).get("source", ""), int(c))
+        for k, c in zip(split.keys, split.y, strict=True)
+    ]
+    counts: dict[tuple[str, int], int] = {}
+    for cell in cells:
+        counts[cell] = counts.get(cell, 0) + 1
+    total = len(cells)
+    return np.array([total / (len(counts) * counts[c]) for c in cells], np.float32)
+
+
 def train(run_dir: Path, cfg: RunConfig, root: Path | None = None, *, echo: bool = False) -> dict[str, Any]:
     """Train `cfg` (resolved) into `run_dir`; returns the metrics written to metrics.json.
 
@@ -79,6 +96,7 @@ def train(run_dir: Path, cfg: RunConfig, root: Path | None = None, *, echo: bool
     from core.callbacks import RunRecorder, restore, save_model_atomic
     from core.degrade import degraded_copies, parse_kinds
     from core.features import base_features, feature_cache_path
+    from core.provenance import load_sources
     from models import mobilenet_v2
     from models.registry import build_model
 
@@ -97,6 +115,9 @@ def train(run_dir: Path, cfg: RunConfig, root: Path | None = None, *, echo: bool
         x, y, keys = degraded_copies(tr.x, tr.y, tr.keys, kinds, cfg.degrade_copies, cfg.seed)
         arrays["train"] = tfdata.SplitArrays(x, y, tr.paths + [""] * (len(y) - len(tr.paths)), keys)
     class_weight = balanced_weights(arrays["train"].y, n_cls) if cfg.class_weight == "balanced" else None
+    sample_weights = None
+    if cfg.class_weight == "source_balanced":
+        sample_weights = source_balanced_weights(arrays["train"], load_sources(folder))
     decode_s = time.perf_counter() - t0
     has_val = len(arrays["val"]) > 0
     model = build_model(
@@ -107,7 +128,8 @@ def train(run_dir: Path, cfg: RunConfig, root: Path | None = None, *, echo: bool
     def data(split: str, x: Any = None, shuffle: bool = False) -> Any:
         a = arrays[split]
         xs = a.x if x is None else x
-        return tfdata.make_dataset(xs, a.y, n_cls, cfg.batch_size, shuffle=shuffle, seed=cfg.seed)
+        w = sample_weights if split == "train" else None
+        return tfdata.make_dataset(xs, a.y, n_cls, cfg.batch_size, shuffle=shuffle, seed=cfg.seed, weights=w)
 
     def fit(fit_model: Any, phase: str, epochs: int, feats: dict[str, Any] | None = None) -> None:
         train_ds = data("train", None if feats is None else feats["train"], shuffle=True)

@@ -32,6 +32,8 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "workspace"
     root.mkdir()
     monkeypatch.setenv("MASK_STUDIO_WORKSPACE", str(root))
+    # no starter model unless a test gives one: pages then behave as on a bare install
+    monkeypatch.setenv("MASK_STUDIO_STARTER_DIR", str(tmp_path / "no-starter"))
     return root
 
 
