@@ -4,7 +4,9 @@
     <workspace>/projects/<name>/annotations.json
 
 Every change is written at once with an atomic rename, so a reload or a crash never loses a
-saved box and never leaves a half-written file.
+saved box and never leaves a half-written file. Every read-modify-write (`Project.edit`) holds
+the project's inter-process lock (core.locking) and re-reads the file under it, so two tabs or
+two processes editing one project never lose each other's boxes.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from core.errors import FormatError, ImageLoadError, WorkspaceError
 from core.formats.seed_json import load_seed_json, save_seed_json
 from core.fsutil import atomic_write_bytes, ensure_inside, natural_sorted, safe_name
 from core.imaging import IMAGE_EXTENSIONS, image_size, is_image_name, load_image
+from core.locking import folder_lock
 from core.workspace import projects_dir
 
 ANNOTATIONS_FILE = "annotations.json"
@@ -77,14 +80,21 @@ class Project:
         return result.annotations
 
     def save(self, ann: Annotations) -> None:
-        save_seed_json(ann, self.annotations_path)
+        """Replace the saved annotations with `ann` (under the project lock)."""
+        with folder_lock(self.root):
+            save_seed_json(ann, self.annotations_path)
 
     @contextmanager
     def edit(self) -> Iterator[Annotations]:
-        """Load, let the caller change, save atomically. Nothing is saved if the body raises."""
-        ann = self.load()
-        yield ann
-        self.save(ann)
+        """Lock, re-read, let the caller change, save atomically, unlock.
+
+        Nothing is saved if the body raises. Another process or thread editing the same project
+        waits for the lock and then sees this change.
+        """
+        with folder_lock(self.root):
+            ann = self.load()
+            yield ann
+            self.save(ann)
 
     # ----- images ---------------------------------------------------------------------
     def list_images(self) -> list[str]:
