@@ -16,9 +16,8 @@ from core.dataset_build import (
     crop_project,
     folder_sources,
     import_folder,
-    import_sources,
     import_voc,
-    zip_sources,
+    import_zip,
 )
 from core.errors import MaskStudioError
 from core.projects import Project, list_projects
@@ -158,7 +157,7 @@ def folder_tab(current: Dataset | None, latest: dict[str, str]) -> None:
         if path:
             action = lambda ds, p: import_folder(path, ds, progress=p)  # noqa: E731
         else:
-            action = lambda ds, p: import_sources(ds, zip_sources(upload.getvalue()), progress=p)  # noqa: E731
+            action = lambda ds, p: import_zip(upload.getvalue(), ds, progress=p)  # noqa: E731
         build(
             "Importing",
             "Imported",
