@@ -211,7 +211,8 @@ def crop_project(
         raise DatasetError(f"crop size must be 8..2048 px, got {size}")
     ann = project.load()
     names = sorted((n for n in ann.images if any(b.label != NONE for b in ann.boxes(n))), key=natural_key)
-    refuse_shared_folders({b.label for n in names for b in ann.boxes(n) if b.label != NONE})
+    used = {b.label for n in names for b in ann.boxes(n) if b.label != NONE}
+    refuse_shared_folders([c for c in ann.categories if c in used])
     report = BuildReport()
     with staged_build(dataset, report) as stage:
         for i, name in enumerate(names):
@@ -241,7 +242,7 @@ def import_sources(
     Formats Keras cannot read (WEBP, ...) are re-encoded to PNG. The fingerprints computed on
     the way are cached, so the health report does not decode the files again.
     """
-    refuse_shared_folders({label for label, _, _ in sources}, what="class folders")
+    refuse_shared_folders(dict.fromkeys(label for label, _, _ in sources), what="class folders")
     report = BuildReport()
 
     def load(src: Source) -> tuple[Source, bytes | None, FileInfo | str]:
@@ -408,7 +409,7 @@ def import_voc(
             images.setdefault(p.name, p)
             images.setdefault(p.stem, p)
     report = BuildReport()
-    labels: set[str] = set()
+    labels: dict[str, None] = {}
     with staged_build(dataset, report) as stage:
         for i, xml in enumerate(xmls):
             try:
@@ -420,7 +421,7 @@ def import_voc(
             except (OSError, FormatError, DatasetError, ImageLoadError) as exc:
                 report.skipped.append(f"{xml.name}: {exc}")
                 continue
-            labels.update(b.label for b in raw if b.label != NONE)
+            labels.update(dict.fromkeys(b.label for b in raw if b.label != NONE))
             refuse_shared_folders(labels, what="VOC object names")  # before any file is moved in
             boxes = [(b.xyxy, b.label) for b in raw]
             crop_boxes(
