@@ -102,10 +102,28 @@ def _best_load(text: str, repeat: int = 3) -> tuple[float, int]:
     return best, count
 
 
+def bench_categories(n: int = 40_000) -> dict[str, object]:
+    """A seed file and a category list with `n` categories, each imported and merged."""
+    from core.annotations import Annotations
+    from core.formats.annotation_io import import_categories
+    from core.formats.seed_json import loads_seed_json
+
+    names = [f"class {i}" for i in range(n)]
+    seed = json.dumps({"categories": ["None", *names], "images": {}})
+    start = time.perf_counter()
+    loads_seed_json(seed)
+    seed_s = time.perf_counter() - start
+    start = time.perf_counter()
+    Annotations().merge_categories(import_categories("c.csv", "\n".join(names).encode()))
+    csv_s = time.perf_counter() - start
+    return {"categories": n, "seed_load_s": round(seed_s, 3), "csv_import_and_merge_s": round(csv_s, 3)}
+
+
 def bench_load() -> dict[str, object]:
     one_s, one_n = _best_load(_seed_text(1, 2000))
     many_s, many_n = _best_load(_seed_text(1000, 100), repeat=2)
     return {
+        "many_categories": bench_categories(),
         "one_image_2000_boxes": {
             "boxes": one_n,
             "load_s": round(one_s, 3),

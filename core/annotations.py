@@ -64,6 +64,13 @@ class Box:
 
     def clipped(self, width: int, height: int) -> Box:
         """The box clipped to an image of `width` x `height`."""
+        if (
+            0 <= self.x1 <= width
+            and 0 <= self.x2 <= width
+            and 0 <= self.y1 <= height
+            and 0 <= self.y2 <= height
+        ):
+            return self
         return replace(
             self,
             x1=min(max(self.x1, 0), width),
@@ -223,9 +230,11 @@ class Annotations:
 
     def merge_categories(self, names: Iterable[str]) -> None:
         """Add every name that is not a category yet."""
+        known = set(self.category_set())
         for n in names:
             n = validate_category_name(n)
-            if n not in self.category_set():
+            if n not in known:
+                known.add(n)
                 self.categories.append(n)
 
     # ----- boxes ------------------------------------------------------------------------
