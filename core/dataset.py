@@ -54,18 +54,25 @@ def shared_folders(labels: Iterable[str]) -> dict[str, list[str]]:
     return {f: names for f, names in by_folder.items() if len(names) > 1}
 
 
-def refuse_shared_folders(labels: Iterable[str], *, what: str = "categories") -> None:
-    """Raise DatasetError, showing the mapping, when distinct labels would merge into one folder."""
+def shared_folders_message(labels: Iterable[str], *, what: str = "categories") -> str | None:
+    """What refuse_shared_folders would say (the mapping), or None when every label has its own folder."""
     shared = shared_folders(labels)
     if not shared:
-        return
+        return None
     mapping = "; ".join(
         ", ".join(repr(n) for n in names) + f" -> folder {folder!r}" for folder, names in shared.items()
     )
-    raise DatasetError(
+    return (
         f"These {what} would merge into one class folder: {mapping}. Rename them so each has "
         "its own folder name (letters, digits, '-', '_'), or merge them on purpose first."
     )
+
+
+def refuse_shared_folders(labels: Iterable[str], *, what: str = "categories") -> None:
+    """Raise DatasetError, showing the mapping, when distinct labels would merge into one folder."""
+    message = shared_folders_message(labels, what=what)
+    if message:
+        raise DatasetError(message)
 
 
 def list_datasets(root: Path | None = None) -> list[str]:

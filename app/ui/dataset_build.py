@@ -10,7 +10,7 @@ import streamlit as st
 from app.ui.common import literal, show_error
 from app.ui.dataset_common import build, target_inputs
 from core.annotations import NONE
-from core.dataset import Dataset
+from core.dataset import Dataset, shared_folders_message
 from core.dataset_build import (
     DEFAULT_SIZE,
     crop_project,
@@ -97,6 +97,11 @@ def project_tab(current: Dataset | None, latest: dict[str, str]) -> None:
         show_error(exc, f"Project {project} cannot be read: ")
         return
     st.markdown(line)
+    clash = shared_folders_message(
+        c for c, n in Project.open(str(project)).load().label_counts().items() if n and c != NONE
+    )
+    if clash:  # shown before the build, which refuses it
+        st.error(clash, icon=":material/error:")
     if not labelled:
         st.warning(
             "This project has no labelled box yet: give its boxes a category on the Annotate page "

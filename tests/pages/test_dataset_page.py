@@ -234,3 +234,16 @@ def test_health_figures_are_built_from_plain_data() -> None:
     assert charts.aspect_figure([], list(counts)).layout.title.text == "Aspect (width / height)"
     split = charts.split_counts_figure({"train": {"mask": 2, "no_mask": 1}, "val": {"mask": 1, "no_mask": 0}})
     assert [t.name for t in split.data] == ["mask", "no_mask"]
+
+
+def test_categories_sharing_a_folder_are_shown_and_refused(project: Project) -> None:
+    with project.edit() as ann:
+        ann.add_category("no_mask")
+        ann.images["photo2.png"] = ImageAnnotations([Box(0, 0, 30, 30, "no_mask")])
+    at = run(app())
+    mapping = "'no mask', 'no_mask' -> folder 'no_mask'"
+    assert any(mapping in e.value for e in at.error)  # shown before the build
+    button(at, "ds_crop_go").click()
+    run(at)
+    assert any("Nothing cropped" in e.value and mapping in e.value for e in at.error)
+    assert list_datasets() == []
