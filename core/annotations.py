@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import shapely
+from shapely import STRtree
 from shapely.geometry import box as shapely_box
 
 from core.errors import BoxRejected, CategoryError
@@ -62,6 +64,13 @@ class Box:
 
     def clipped(self, width: int, height: int) -> Box:
         """The box clipped to an image of `width` x `height`."""
+        if (
+            0 <= self.x1 <= width
+            and 0 <= self.x2 <= width
+            and 0 <= self.y1 <= height
+            and 0 <= self.y2 <= height
+        ):
+            return self
         return replace(
             self,
             x1=min(max(self.x1, 0), width),
@@ -85,13 +94,7 @@ def overlap_ratio(a: Box, b: Box) -> float:
 
 def check_box(box: Box, others: Iterable[Box] = ()) -> None:
     """Raise BoxRejected (with the rule broken) unless `box` obeys the rules against `others`."""
-    if box.width <= MIN_SIDE or box.height <= MIN_SIDE:
-        raise BoxRejected(
-            "min_side",
-            f"Box refused: a side of {MIN_SIDE} px or less (it is {box.width}×{box.height} px).",
-        )
-    if box.area < MIN_AREA:
-        raise BoxRejected("min_area", f"Box refused: area {box.area} px² is under {MIN_AREA} px².")
+    check_box_shape(box)
     for i, other in enumerate(others):
         ratio = overlap_ratio(box, other)
         if ratio > MAX_OVERLAP:
@@ -100,6 +103,42 @@ def check_box(box: Box, others: Iterable[Box] = ()) -> None:
                 f"Box refused: it overlaps box {i + 1} ({other.label}) by {ratio:.0%} of the "
                 f"smaller box, more than {MAX_OVERLAP:.0%}.",
             )
+
+
+def check_box_shape(box: Box) -> None:
+    """Raise BoxRejected unless `box` obeys the size rules (side and area)."""
+    if box.width <= MIN_SIDE or box.height <= MIN_SIDE:
+        raise BoxRejected(
+            "min_side",
+            f"Box refused: a side of {MIN_SIDE} px or less (it is {box.width}×{box.height} px).",
+        )
+    if box.area < MIN_AREA:
+        raise BoxRejected("min_area", f"Box refused: area {box.area} px² is under {MIN_AREA} px².")
+
+
+def _earlier_neighbours(boxes: list[Box]) -> dict[int, list[int]]:
+    """{j: sorted i < j whose box touches or overlaps box j}, found with a Shapely STRtree.
+
+    O(n log n) plus the number of touching pairs, instead of every box against every other.
+    """
+    if len(boxes) < 2:
+        return {}
+    geoms = shapely.box(
+        [b.x1 for b in boxes], [b.y1 for b in boxes], [b.x2 for b in boxes], [b.y2 for b in boxes]
+    )
+    query, found = STRtree(geoms).query(geoms, predicate="intersects")
+    out: dict[int, list[int]] = {}
+    for j, i in zip(query.tolist(), found.tolist(), strict=True):
+        if i < j:
+            out.setdefault(j, []).append(i)
+    for v in out.values():
+        v.sort()
+    return out
+
+
+def has_surrogates(text: str) -> bool:
+    """True when `text` holds a lone UTF-16 surrogate (`\\ud800`), which no file can store."""
+    return any("\ud800" <= c <= "\udfff" for c in text)
 
 
 def validate_category_name(name: Any) -> str:
@@ -113,6 +152,8 @@ def validate_category_name(name: Any) -> str:
         raise CategoryError(f"a category name is at most {MAX_CATEGORY_LEN} characters")
     if any(ord(c) < 32 for c in text):
         raise CategoryError("a category name cannot contain control characters")
+    if has_surrogates(text):
+        raise CategoryError("a category name cannot contain a lone surrogate (invalid Unicode)")
     return text
 
 
@@ -134,18 +175,21 @@ class Annotations:
         extra: dict[str, Any] | None = None,
     ) -> None:
         cats: list[str] = [NONE]
+        seen = {NONE}
         for c in categories:
             name = validate_category_name(c)
-            if name not in cats:
+            if name not in seen:
+                seen.add(name)
                 cats.append(name)
         self.categories: list[str] = cats
+        self._cat_index: tuple[int, int, frozenset[str]] = (id(cats), len(cats), frozenset(seen))
         self.images: dict[str, ImageAnnotations] = dict(images or {})
         self.extra: dict[str, Any] = dict(extra or {})
 
     # ----- categories -------------------------------------------------------------------
     def add_category(self, name: str) -> str:
         name = validate_category_name(name)
-        if name in self.categories:
+        if name in self.category_set():
             raise CategoryError(f"category {name!r} already exists")
         self.categories.append(name)
         return name
@@ -161,6 +205,7 @@ class Annotations:
         if new in self.categories:
             raise CategoryError(f"category {new!r} already exists")
         self.categories[self.categories.index(old)] = new
+        self._cat_index = None  # type: ignore[assignment]
         for ann in self.images.values():
             ann.boxes = [b.with_label(new, b.score) if b.label == old else b for b in ann.boxes]
         return new
@@ -185,9 +230,11 @@ class Annotations:
 
     def merge_categories(self, names: Iterable[str]) -> None:
         """Add every name that is not a category yet."""
+        known = set(self.category_set())
         for n in names:
             n = validate_category_name(n)
-            if n not in self.categories:
+            if n not in known:
+                known.add(n)
                 self.categories.append(n)
 
     # ----- boxes ------------------------------------------------------------------------
@@ -198,8 +245,17 @@ class Annotations:
     def _ann(self, image: str) -> ImageAnnotations:
         return self.images.setdefault(image, ImageAnnotations())
 
+    def category_set(self) -> frozenset[str]:
+        """The category names as a set (an index rebuilt only when the list changed)."""
+        cached = getattr(self, "_cat_index", None)
+        cats = self.categories
+        if cached is None or cached[0] != id(cats) or cached[1] != len(cats):
+            cached = (id(cats), len(cats), frozenset(cats))
+            self._cat_index = cached
+        return cached[2]
+
     def _check_label(self, label: str) -> str:
-        if label not in self.categories:
+        if label not in self.category_set():
             raise CategoryError(f"no category {label!r}")
         return label
 
@@ -221,14 +277,43 @@ class Annotations:
     def try_add_boxes(
         self, image: str, boxes: Iterable[Box], *, image_size: tuple[int, int] | None = None
     ) -> tuple[list[Box], list[tuple[Box, BoxRejected]]]:
-        """Add each box that obeys the rules; return (added, [(refused box, reason)])."""
+        """Add each box that obeys the rules; return (added, [(refused box, reason)]).
+
+        The same result as calling add_box box by box, but the overlap rule is checked only
+        against boxes an STRtree finds touching, so loading n boxes is O(n log n).
+        """
+        originals = list(boxes)
+        candidates: list[Box] = []
+        for b in originals:
+            self._check_label(b.label)
+            candidates.append(b.clipped(*image_size) if image_size is not None else b)
+        ann = self._ann(image)
+        existing = list(ann.boxes)
+        every = existing + candidates
+        near = _earlier_neighbours(every)
+        position = {i: i for i in range(len(existing))}  # index in `every` -> number on the image
         added: list[Box] = []
         refused: list[tuple[Box, BoxRejected]] = []
-        for b in boxes:
+        for k, (orig, b) in enumerate(zip(originals, candidates, strict=True)):
+            j = len(existing) + k
             try:
-                added.append(self.add_box(image, b, image_size=image_size))
+                check_box_shape(b)
+                for i in near.get(j, ()):
+                    if i not in position:
+                        continue
+                    ratio = overlap_ratio(b, every[i])
+                    if ratio > MAX_OVERLAP:
+                        raise BoxRejected(
+                            "overlap",
+                            f"Box refused: it overlaps box {position[i] + 1} ({every[i].label}) by "
+                            f"{ratio:.0%} of the smaller box, more than {MAX_OVERLAP:.0%}.",
+                        )
             except BoxRejected as exc:
-                refused.append((b, exc))
+                refused.append((orig, exc))
+                continue
+            position[j] = len(ann.boxes)
+            ann.boxes.append(b)
+            added.append(b)
         return added, refused
 
     def set_label(self, image: str, index: int, label: str, score: float | None = None) -> Box:

@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from core.dataset import UNLABELLED, Dataset
-from core.dataset_build import DEFAULT_SIZE, BuildReport, crop_boxes
+from core.dataset_build import DEFAULT_SIZE, BuildReport, crop_boxes, staged_build
 from core.errors import ImageLoadError, MaskStudioError, WorkspaceError
 from core.fsutil import atomic_write_json, natural_key
 from core.hashing import Progress
 from core.imaging import is_image_name, load_rgb_array
+from core.locking import folder_lock
 from core.projects import Project, list_projects
 
 LEDGER_FILE = ".autocrop.json"
@@ -68,7 +69,12 @@ def load_ledger(dataset: Dataset) -> dict[str, dict[str, Any]]:
 
 
 def _save_ledger(dataset: Dataset, ledger: dict[str, dict[str, Any]]) -> None:
-    atomic_write_json(dataset.root / LEDGER_FILE, {"version": 1, "photos": ledger})
+    """Merge `ledger`'s entries into the saved ledger, re-read under the dataset's lock (another
+    run's entries are kept)."""
+    with folder_lock(dataset.root):
+        merged = load_ledger(dataset)
+        merged.update(ledger)
+        atomic_write_json(dataset.root / LEDGER_FILE, {"version": 1, "photos": merged})
 
 
 def auto_crop(
@@ -92,43 +98,51 @@ def auto_crop(
         detector = get_detector(DEFAULT_DETECTOR)
     ledger = load_ledger(dataset)
     report = AutoCropReport()
-    for i, photo in enumerate(photos):
-        name = photo[0]
-        try:
-            data = _read(photo)
-            digest = hashlib.sha256(data).hexdigest()
-            seen = {} if redo else ledger.get(digest, {})
-            if seen.get("status") == "cropped":
-                report.already.append(name)
+    with staged_build(dataset, report.crops) as stage:
+        for i, photo in enumerate(photos):
+            name = photo[0]
+            try:
+                data = _read(photo)
+                digest = hashlib.sha256(data).hexdigest()
+                seen = {} if redo else ledger.get(digest, {})
+                if seen.get("status") == "cropped":
+                    report.already.append(name)
+                    continue
+                if seen.get("status") == "unreadable":
+                    report.unreadable.append(f"{name}: {seen.get('reason') or 'not an image'} (seen before)")
+                    continue
+                image = load_rgb_array(data)
+            except ImageLoadError as exc:  # the bytes are no usable image: recorded, not tried again
+                why = getattr(exc, "reason", None) or str(exc)
+                report.unreadable.append(f"{name}: {why}")
+                ledger[digest] = {"name": name, "faces": 0, "status": "unreadable", "reason": why}
                 continue
-            if seen.get("status") == "unreadable":
-                report.unreadable.append(f"{name}: {seen.get('reason') or 'not an image'} (seen before)")
+            except OSError as exc:  # the file could not be read (nothing to record): tried next time
+                report.unreadable.append(f"{name}: {exc}")
                 continue
-            image = load_rgb_array(data)
-        except ImageLoadError as exc:  # the bytes are no usable image: recorded, not tried again
-            why = getattr(exc, "reason", None) or str(exc)
-            report.unreadable.append(f"{name}: {why}")
-            ledger[digest] = {"name": name, "faces": 0, "status": "unreadable", "reason": why}
-            continue
-        except OSError as exc:  # the file could not be read (nothing to record): tried next time
-            report.unreadable.append(f"{name}: {exc}")
-            continue
-        try:
-            found = detector.detect(image)
-        except MaskStudioError as exc:  # the detector's fault, not the photo's: tried next time
-            report.unreadable.append(f"{name}: {getattr(exc, 'reason', None) or exc}")
-            continue
-        boxes = [(tuple(d.xyxy), UNLABELLED) for d in found]
-        crop_boxes(
-            dataset, image, Path(name).stem, boxes, report.crops, size=size, folder=dataset.unlabelled_dir
-        )
-        if found:
-            report.faces[name] = len(found)
-        else:
-            report.no_face.append(name)
-        ledger[digest] = {"name": name, "faces": len(found), "status": "cropped" if found else "no_face"}
-        if progress:
-            progress(i + 1, len(photos))
+            try:
+                found = detector.detect(image)
+            except MaskStudioError as exc:  # the detector's fault, not the photo's: tried next time
+                report.unreadable.append(f"{name}: {getattr(exc, 'reason', None) or exc}")
+                continue
+            boxes = [(tuple(d.xyxy), UNLABELLED) for d in found]
+            crop_boxes(
+                dataset,
+                image,
+                Path(name).stem,
+                boxes,
+                report.crops,
+                size=size,
+                folder=dataset.unlabelled_dir,
+                stage=stage,
+            )
+            if found:
+                report.faces[name] = len(found)
+            else:
+                report.no_face.append(name)
+            ledger[digest] = {"name": name, "faces": len(found), "status": "cropped" if found else "no_face"}
+            if progress:
+                progress(i + 1, len(photos))
     _save_ledger(dataset, ledger)
     return report
 

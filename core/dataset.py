@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
 from core.errors import DatasetError, WorkspaceError
 from core.fsutil import ensure_inside, natural_key, natural_sorted, safe_name
 from core.imaging import is_image_name
+from core.locking import LOCK_FILE
 from core.workspace import datasets_dir
 
 UNLABELLED = ".unlabelled"
@@ -31,8 +32,47 @@ T = TypeVar("T")
 
 
 def label_folder(label: str) -> str:
-    """The safe class-folder name of a label (never hidden: leading dots are dropped)."""
-    return safe_name(label, fallback="unnamed")
+    """The safe class-folder name of a label (never hidden: leading dots are dropped).
+
+    A label with neither letters nor digits (an emoji) gets its code points, `class_1f637`,
+    so two such labels do not share a folder.
+    """
+    folder = safe_name(label, fallback="")
+    if folder:
+        return folder
+    points = "-".join(f"{ord(c):x}" for c in str(label) if not c.isspace() and c not in "./\\")
+    return f"class_{points}"[:100] if points else "unnamed"
+
+
+def shared_folders(labels: Iterable[str]) -> dict[str, list[str]]:
+    """{folder: labels} for every class folder that two or more distinct labels map to."""
+    by_folder: dict[str, list[str]] = {}
+    for label in labels:
+        names = by_folder.setdefault(label_folder(label), [])
+        if label not in names:
+            names.append(label)
+    return {f: names for f, names in by_folder.items() if len(names) > 1}
+
+
+def shared_folders_message(labels: Iterable[str], *, what: str = "categories") -> str | None:
+    """What refuse_shared_folders would say (the mapping), or None when every label has its own folder."""
+    shared = shared_folders(labels)
+    if not shared:
+        return None
+    mapping = "; ".join(
+        ", ".join(repr(n) for n in names) + f" -> folder {folder!r}" for folder, names in shared.items()
+    )
+    return (
+        f"These {what} would merge into one class folder: {mapping}. Rename them so each has "
+        "its own folder name (letters, digits, '-', '_'), or merge them on purpose first."
+    )
+
+
+def refuse_shared_folders(labels: Iterable[str], *, what: str = "categories") -> None:
+    """Raise DatasetError, showing the mapping, when distinct labels would merge into one folder."""
+    message = shared_folders_message(labels, what=what)
+    if message:
+        raise DatasetError(message)
 
 
 def list_datasets(root: Path | None = None) -> list[str]:
@@ -193,8 +233,11 @@ class Dataset:
         self._drop_if_empty(path.parent)
 
     def remove_if_empty(self) -> bool:
-        """Delete the dataset folder if it holds no file at all (an aborted build). True if deleted."""
-        if not self.root.is_dir() or any(p.is_file() for p in self.root.rglob("*")):
+        """Delete the dataset folder if it holds no file at all (an aborted build). True if deleted.
+
+        The lock file (core.locking) does not count.
+        """
+        if not self.root.is_dir() or any(p.is_file() and p.name != LOCK_FILE for p in self.root.rglob("*")):
             return False
         shutil.rmtree(self.root)
         return True

@@ -6,17 +6,25 @@ the image is filled by repeating the edge pixels (OpenCV BORDER_REPLICATE), and 
 resized to `size` x `size`. A crop is saved as `<dataset>/<label>/<image-stem>_<n>.png`, `n`
 being the box's 1-based number in its image (the annotator's "box n"); "None" boxes are
 skipped. Unreadable inputs are skipped and listed, never fatal.
+
+Every build is staged: files are written under `<dataset>/.staging-<id>/` and moved into their
+class folders only when the whole build succeeded (under the dataset's lock). A build that
+fails midway leaves the dataset exactly as it was. Labels that would share a class folder
+(`no mask`, `no_mask`, `no/mask`) are refused with the mapping shown, never merged silently.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import shutil
+import uuid
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
@@ -24,11 +32,12 @@ import numpy as np
 from PIL import Image
 
 from core.annotations import NONE
-from core.dataset import Dataset, label_folder
-from core.errors import DatasetError, FormatError, ImageLoadError, WorkspaceError
+from core.dataset import Dataset, label_folder, refuse_shared_folders
+from core.errors import BoxRejected, DatasetError, FormatError, ImageLoadError, WorkspaceError
 from core.fsutil import atomic_write_bytes, natural_key, safe_name
 from core.hashing import WORKERS, FileInfo, Progress, fingerprint, remember
 from core.imaging import is_image_name, load_rgb_array, square_crop
+from core.locking import folder_lock
 from core.projects import Project
 from core.provenance import add_record, record_sources, sha256_bytes, sha256_file, source_record
 
@@ -60,21 +69,98 @@ def png_bytes(array: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def write_file(folder: Path, filename: str, data: bytes, report: BuildReport, root: Path) -> str:
+class Staging:
+    """The files of one build, written under `<root>/.staging-<id>/` until `commit` moves them."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.dir = root / f".staging-{uuid.uuid4().hex[:12]}"
+        self.files: dict[Path, Path] = {}  # final path -> staged path
+
+    def holds(self, target: Path) -> bool:
+        return target in self.files
+
+    def staged_bytes(self, target: Path) -> bytes:
+        return self.files[target].read_bytes()
+
+    def write(self, target: Path, data: bytes) -> None:
+        staged = self.dir / target.relative_to(self.root)
+        atomic_write_bytes(staged, data)
+        self.files[target] = staged
+
+    def commit(self, report: BuildReport | None = None) -> None:
+        """Move every staged file into place (a name taken meanwhile gets a numbered name)."""
+        with folder_lock(self.root):
+            renamed: dict[str, str] = {}
+            for target, staged in self.files.items():
+                final = target
+                stem, ext = os.path.splitext(target.name)
+                n = 2
+                while final.exists():
+                    final = target.parent / f"{stem}-{n}{ext}"
+                    n += 1
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(staged, final)
+                if final != target:
+                    renamed[target.relative_to(self.root).as_posix()] = final.relative_to(
+                        self.root
+                    ).as_posix()
+            if report is not None and renamed:
+                report.written = [renamed.get(p, p) for p in report.written]
+        self.abort()
+
+    def abort(self) -> None:
+        """Forget every staged file (nothing reaches the dataset)."""
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.files.clear()
+
+
+@contextmanager
+def staged_build(dataset: Dataset, report: BuildReport) -> Iterator[Staging]:
+    """A Staging committed when the body ends normally, discarded when it raises."""
+    stage = Staging(dataset.root)
+    try:
+        yield stage
+    except BaseException:
+        stage.abort()
+        raise
+    stage.commit(report)
+
+
+def write_file(
+    folder: Path,
+    filename: str,
+    data: bytes,
+    report: BuildReport,
+    root: Path,
+    *,
+    stage: Staging | None = None,
+) -> str:
     """Write `data` as `folder/filename` atomically; an identical file is kept, a different one
-    gets a numbered name (`-2`). Records the path in `report` and returns it (relative)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    gets a numbered name (`-2`). Records the path in `report` and returns it (relative).
+
+    With `stage`, the file is staged and reaches `folder` when the stage commits."""
+    if stage is None:
+        folder.mkdir(parents=True, exist_ok=True)
     target = folder / filename
     stem, ext = os.path.splitext(filename)
     n = 2
-    while target.exists():
-        if target.stat().st_size == len(data) and target.read_bytes() == data:
+    while target.exists() or (stage is not None and stage.holds(target)):
+        same = (
+            stage.staged_bytes(target) == data
+            if stage is not None and stage.holds(target)
+            else target.stat().st_size == len(data) and target.read_bytes() == data
+        )
+        if same:
             rel = target.relative_to(root).as_posix()
             report.unchanged.append(rel)
             return rel
         target = folder / f"{stem}-{n}{ext}"
         n += 1
-    atomic_write_bytes(target, data)
+    if stage is not None:
+        stage.write(target, data)
+    else:
+        atomic_write_bytes(target, data)
     rel = target.relative_to(root).as_posix()
     report.written.append(rel)
     return rel
@@ -90,13 +176,15 @@ def crop_boxes(
     size: int = DEFAULT_SIZE,
     min_side: int = 0,
     folder: Path | None = None,
+    stage: Staging | None = None,
     provenance: dict[str, dict[str, str]] | None = None,
     origin: dict[str, str] | None = None,
 ) -> None:
     """Crop every (xyxy, label) box that is not "None" into its label folder (or `folder`).
 
-    With `provenance` and `origin` (core.provenance.source_record of the photo), each crop's
-    sha256 is mapped to its source photo in `provenance`."""
+    A box square_crop refuses (far larger than the image) is skipped and listed; the rest of
+    the build goes on. With `provenance` and `origin` (core.provenance.source_record of the
+    photo), each crop's sha256 is mapped to its source photo in `provenance`."""
     stem = safe_name(stem, fallback="image")
     for n, (xyxy, label) in enumerate(boxes, start=1):
         if label == NONE and folder is None:
@@ -105,9 +193,14 @@ def crop_boxes(
         if max(x2 - x1, y2 - y1) < max(min_side, 1):
             report.skipped.append(f"{stem} box {n}: smaller than {min_side} px")
             continue
+        try:
+            crop = square_crop(image, xyxy, size)
+        except BoxRejected as exc:
+            report.skipped.append(f"{stem} box {n}: {exc.message}")
+            continue
         target = folder if folder is not None else dataset.label_dir(label)
-        data = png_bytes(square_crop(image, xyxy, size))
-        write_file(target, f"{stem}_{n}.png", data, report, dataset.root)
+        data = png_bytes(crop)
+        write_file(target, f"{stem}_{n}.png", data, report, dataset.root, stage=stage)
         if provenance is not None and origin is not None:
             add_record(provenance, sha256_bytes(data), origin)
 
@@ -125,31 +218,36 @@ def crop_project(
         raise DatasetError(f"crop size must be 8..2048 px, got {size}")
     ann = project.load()
     names = sorted((n for n in ann.images if any(b.label != NONE for b in ann.boxes(n))), key=natural_key)
+    used = {b.label for n in names for b in ann.boxes(n) if b.label != NONE}
+    refuse_shared_folders([c for c in ann.categories if c in used])
     report = BuildReport()
     provenance: dict[str, dict[str, str]] = {}
-    for i, name in enumerate(names):
-        try:
-            path = project.image_path(name)
-            image = load_rgb_array(path)
-            origin = source_record(f"project:{project.name}", name, sha256_file(path))
-        except (ImageLoadError, WorkspaceError, OSError) as exc:
-            report.skipped.append(f"{name}: {exc}")
-            continue
-        boxes = [(b.xyxy, b.label) for b in ann.boxes(name)]
-        crop_boxes(
-            dataset,
-            image,
-            Path(name).stem,
-            boxes,
-            report,
-            size=size,
-            min_side=min_side,
-            provenance=provenance,
-            origin=origin,
-        )
-        if progress:
-            progress(i + 1, len(names))
-    record_sources(dataset.root, provenance)
+    with staged_build(dataset, report) as stage:
+        for i, name in enumerate(names):
+            try:
+                path = project.image_path(name)
+                image = load_rgb_array(path)
+                origin = source_record(f"project:{project.name}", name, sha256_file(path))
+            except (ImageLoadError, WorkspaceError, OSError) as exc:
+                report.skipped.append(f"{name}: {exc}")
+                continue
+            boxes = [(b.xyxy, b.label) for b in ann.boxes(name)]
+            crop_boxes(
+                dataset,
+                image,
+                Path(name).stem,
+                boxes,
+                report,
+                size=size,
+                min_side=min_side,
+                stage=stage,
+                provenance=provenance,
+                origin=origin,
+            )
+            if progress:
+                progress(i + 1, len(names))
+    if report.written or report.unchanged:
+        record_sources(dataset.root, provenance)
     return report
 
 
@@ -182,6 +280,7 @@ def import_sources(
                 continue
             kept.append((target, name, read))
         sources = kept
+    refuse_shared_folders(dict.fromkeys(label for label, _, _ in sources), what="class folders")
 
     def load(src: Source) -> tuple[Source, bytes | None, FileInfo | str]:
         label, name, read = src
@@ -199,22 +298,32 @@ def import_sources(
         return src, data, info if info.ok else f"{label}/{name}: {info.error}"
 
     infos: list[FileInfo] = []
-    with ThreadPoolExecutor(WORKERS) as pool:
+    with staged_build(dataset, report) as stage, ThreadPoolExecutor(WORKERS) as pool:
         for start in range(0, len(sources), 64):  # bounded memory: 64 files in flight
             for src, data, info in pool.map(load, sources[start : start + 64]):
-                stored = _store(dataset, src, data, info, report)
+                stored = _store(dataset, src, data, info, report, stage=stage)
                 if stored is not None:
                     infos.append(stored)
             if progress:
                 progress(min(start + 64, len(sources)), len(sources))
-    remember(dataset.root, infos)
+    final = set(report.written) | set(report.unchanged)
+    remember(dataset.root, [i for i in infos if i.path in final])
     if origin:
-        record_sources(dataset.root, {i.sha256: source_record(origin, i.path, i.sha256) for i in infos})
+        record_sources(
+            dataset.root,
+            {i.sha256: source_record(origin, i.path, i.sha256) for i in infos if i.path in final},
+        )
     return report
 
 
 def _store(
-    dataset: Dataset, src: Source, data: bytes | None, info: FileInfo | str, report: BuildReport
+    dataset: Dataset,
+    src: Source,
+    data: bytes | None,
+    info: FileInfo | str,
+    report: BuildReport,
+    *,
+    stage: Staging | None = None,
 ) -> FileInfo | None:
     """Write one loaded source into its class folder; the stored file's fingerprint, or None."""
     label, name, _ = src
@@ -233,7 +342,7 @@ def _store(
         report.converted.append(f"{label}/{name}")
     elif ext not in KERAS_FORMATS[info.format]:
         ext = KERAS_FORMATS[info.format][0]  # the extension tells the real content
-    rel = write_file(dataset.label_dir(label), stem + ext, data, report, dataset.root)
+    rel = write_file(dataset.label_dir(label), stem + ext, data, report, dataset.root, stage=stage)
     return replace(info, path=rel)
 
 
@@ -278,8 +387,11 @@ def import_folder(
     return report
 
 
-def zip_sources(data: bytes) -> list[Source]:
-    """Sources from a ZIP of `[top/]<class>/<image>` members (size-limited, no path escapes)."""
+def zip_sources(data: bytes, *, skipped: list[str] | None = None) -> list[Source]:
+    """Sources from a ZIP of `[top/]<class>/<image>` members (size-limited, no path escapes).
+
+    Members left out for a reason the user should see (a `..` or absolute path, over the size
+    limit, not an image, not in a class folder) are appended to `skipped` with the reason."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = [m for m in archive.infolist() if not m.is_dir()]
@@ -288,15 +400,37 @@ def zip_sources(data: bytes) -> list[Source]:
     if sum(m.file_size for m in members) > MAX_ZIP_BYTES:
         raise DatasetError("the ZIP unpacks to more than 4 GB")
     sources: list[Source] = []
+    left_out: list[str] = []
     for m in members:
-        parts = PurePosixPath(m.filename.replace("\\", "/")).parts
-        if len(parts) < 2 or any(p.startswith(".") or p == "__MACOSX" for p in parts):
+        name = m.filename.replace("\\", "/")
+        parts = PurePosixPath(name).parts
+        if ".." in parts or name.startswith("/") or (parts and parts[0].endswith(":")):
+            left_out.append(f"{m.filename}: a path that leaves the archive ('..' or absolute), not read")
             continue
-        if is_image_name(parts[-1]) and m.file_size <= MAX_MEMBER_BYTES:
+        if any(p.startswith(".") or p == "__MACOSX" for p in parts):
+            continue  # hidden files and macOS litter
+        if len(parts) < 2:
+            left_out.append(f"{m.filename}: not inside a class folder")
+        elif not is_image_name(parts[-1]):
+            left_out.append(f"{m.filename}: not an image file name")
+        elif m.file_size > MAX_MEMBER_BYTES:
+            left_out.append(f"{m.filename}: {m.file_size:,} bytes, over the {MAX_MEMBER_BYTES:,}-byte limit")
+        else:
             sources.append((parts[-2], parts[-1], lambda m=m: archive.read(m)))
+    if skipped is not None:
+        skipped.extend(left_out)
     if not sources:
         raise DatasetError("no images in class folders inside the ZIP")
     return sources
+
+
+def import_zip(data: bytes, dataset: Dataset, *, progress: Progress | None = None) -> BuildReport:
+    """Import a ZIP of class folders; members left out are listed in the report's `skipped`."""
+    left_out: list[str] = []
+    sources = zip_sources(data, skipped=left_out)
+    report = import_sources(dataset, sources, progress=progress)
+    report.skipped += left_out
+    return report
 
 
 # ----- Pascal VOC scene sets -----------------------------------------------------------
@@ -330,36 +464,45 @@ def import_voc(
     provenance: dict[str, dict[str, str]] = {}
     source = f"voc:{root.resolve().name}"
     label_map = dict(label_map or {})
-    for i, xml in enumerate(xmls):
-        try:
-            name, _, raw = parse_voc_xml(xml.read_bytes(), file=xml.name)
-            path = images.get(name) or images.get(Path(name).stem) or images.get(xml.stem)
-            if path is None:
-                raise DatasetError(f"image {name} not found under {src}")
-            image = load_rgb_array(path)
-            origin = source_record(source, path.name, sha256_file(path))
-        except (OSError, FormatError, DatasetError, ImageLoadError) as exc:
-            report.skipped.append(f"{xml.name}: {exc}")
-            continue
-        boxes = []
-        for n, b in enumerate(raw, start=1):
-            target = label_map.get(b.label, b.label)
-            if not target:
-                report.skipped.append(f"{xml.name} box {n}: class {b.label!r} left out by the label mapping")
-                target = NONE  # keeps the box numbers; "None" boxes are never cropped
-            boxes.append((b.xyxy, target))
-        crop_boxes(
-            dataset,
-            image,
-            Path(name).stem,
-            boxes,
-            report,
-            size=size,
-            min_side=min_side,
-            provenance=provenance,
-            origin=origin,
-        )
-        if progress:
-            progress(i + 1, len(xmls))
-    record_sources(dataset.root, provenance)
+    labels: dict[str, None] = {}
+    with staged_build(dataset, report) as stage:
+        for i, xml in enumerate(xmls):
+            try:
+                name, _, raw = parse_voc_xml(xml.read_bytes(), file=xml.name)
+                path = images.get(name) or images.get(Path(name).stem) or images.get(xml.stem)
+                if path is None:
+                    raise DatasetError(f"image {name} not found under {src}")
+                image = load_rgb_array(path)
+                origin = source_record(source, path.name, sha256_file(path))
+            except (OSError, FormatError, DatasetError, ImageLoadError) as exc:
+                report.skipped.append(f"{xml.name}: {exc}")
+                continue
+            boxes = []
+            for n, b in enumerate(raw, start=1):
+                target = label_map.get(b.label, b.label)
+                if not target:
+                    report.skipped.append(
+                        f"{xml.name} box {n}: class {b.label!r} left out by the label mapping"
+                    )
+                    target = NONE  # keeps the box numbers; "None" boxes are never cropped
+                boxes.append((b.xyxy, target))
+            # after the mapping: merging on purpose is fine, two names for one folder are not
+            labels.update(dict.fromkeys(t for _, t in boxes if t != NONE))
+            refuse_shared_folders(labels, what="VOC object names")  # before any file is moved in
+            crop_boxes(
+                dataset,
+                image,
+                Path(name).stem,
+                boxes,
+                report,
+                size=size,
+                min_side=min_side,
+                stage=stage,
+                provenance=provenance,
+                origin=origin,
+            )
+            if progress:
+                progress(i + 1, len(xmls))
+    if report.written or report.unchanged:
+        record_sources(dataset.root, provenance)
     return report

@@ -75,19 +75,28 @@ def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> Path:
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_UNSAFE_UNICODE = re.compile(r"[^\w.-]+")
 
 
 def safe_name(name: str, *, fallback: str = "unnamed") -> str:
     """A file/folder name made from user text: no separators, no dot-dot, no markup.
 
-    `../x` -> `x`, `<b>x</b>` -> `b_x_b`, `no mask` -> `no_mask`.
+    `../x` -> `x`, `<b>x</b>` -> `b_x_b`, `no mask` -> `no_mask`, `grün` -> `grun`. A name
+    with no Latin letter or digit keeps its Unicode letters (`маска`, `口罩`, NFC).
     """
     text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode("ascii")
-    text = _UNSAFE.sub("_", text).strip("._-")
-    text = re.sub(r"_+", "_", text)
+    text = _clean(_UNSAFE, text)
+    if not text:
+        text = _clean(_UNSAFE_UNICODE, unicodedata.normalize("NFC", str(name)))
     if not text or text in {".", ".."}:
         return fallback
     return text[:100]
+
+
+def _clean(unsafe: re.Pattern[str], text: str) -> str:
+    text = unsafe.sub("_", text).strip("._-")
+    text = re.sub(r"_+", "_", text)
+    return "" if text in {".", ".."} else text
 
 
 def ensure_inside(root: str | os.PathLike[str], path: str | os.PathLike[str]) -> Path:

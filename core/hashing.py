@@ -15,8 +15,9 @@ import hashlib
 import io
 import json
 import os
+import re
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from PIL import Image, ImageOps
 
 from core.fsutil import atomic_write_json
 from core.imaging import MAX_PIXELS
+from core.locking import folder_lock
 
 CACHE_FILE = ".hashes.json"
 CACHE_VERSION = 1
@@ -35,6 +37,7 @@ THUMB = 32
 WORKERS = min(4, os.cpu_count() or 1)
 
 Progress = Callable[[int, int], None]
+_IO_REPR = re.compile(r"<_io\.\w+ object at 0x[0-9a-fA-F]+>")
 
 
 @dataclass(frozen=True)
@@ -84,8 +87,13 @@ def fingerprint(data: bytes, *, path: str = "", label: str = "") -> FileInfo:
             rgba = img.convert("RGBA")
             img = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
         gray = img.convert("L")
+    except Image.UnidentifiedImageError:
+        return FileInfo(
+            path, label, sha, len(data), error="unreadable image (not an image file Pillow can read)"
+        )
     except Exception as exc:  # noqa: BLE001 - any decoder failure means "unreadable", never fatal
-        return FileInfo(path, label, sha, len(data), error=f"unreadable image ({exc})")
+        why = _IO_REPR.sub("the data", str(exc))
+        return FileInfo(path, label, sha, len(data), error=f"unreadable image ({why})")
     small = np.asarray(gray.resize((9, 8), Image.Resampling.BILINEAR), dtype=np.int16)
     bits = (small[:, 1:] > small[:, :-1]).flatten()
     dhash = int("".join("1" if b else "0" for b in bits), 2)
@@ -122,14 +130,15 @@ def _stamp(st: os.stat_result) -> list[int]:
 def remember(dataset_root: Path, infos: Sequence[FileInfo]) -> None:
     """Add freshly written files to the cache so the next scan does not decode them again."""
     cache_path = dataset_root / CACHE_FILE
-    cache = _load_cache(cache_path)
-    for info in infos:
-        try:
-            st = (dataset_root / info.path).stat()
-        except OSError:
-            continue
-        cache[info.path] = {"stamp": _stamp(st), "info": asdict(info)}
-    atomic_write_json(cache_path, {"version": CACHE_VERSION, "files": cache})
+    with folder_lock(dataset_root):  # re-read under the lock: another writer's entries stay
+        cache = _load_cache(cache_path)
+        for info in infos:
+            try:
+                st = (dataset_root / info.path).stat()
+            except OSError:
+                continue
+            cache[info.path] = {"stamp": _stamp(st), "info": asdict(info)}
+        atomic_write_json(cache_path, {"version": CACHE_VERSION, "files": cache})
 
 
 def scan_files(
@@ -142,6 +151,7 @@ def scan_files(
     """FileInfo for each (relative path, label), decoding only files changed since last time."""
     cache_path = dataset_root / CACHE_FILE
     cache = _load_cache(cache_path) if use_cache else {}
+    fresh: dict[str, dict] = {}
     out: list[FileInfo | None] = [None] * len(files)
     todo: list[int] = []
     stamps: dict[str, list[int]] = {}
@@ -174,15 +184,18 @@ def scan_files(
         with ThreadPoolExecutor(WORKERS) as pool:
             for i, info in zip(todo, pool.map(work, todo), strict=True):
                 out[i] = info
-                cache[info.path] = {"stamp": stamps[info.path], "info": asdict(info)}
+                fresh[info.path] = cache[info.path] = {"stamp": stamps[info.path], "info": asdict(info)}
                 done += 1
                 if progress and (done % 50 == 0 or done == len(files)):
                     progress(done, len(files))
     if todo or len(cache) != len(files):
         keep = {rel for rel, _ in files}
-        atomic_write_json(
-            cache_path, {"version": CACHE_VERSION, "files": {k: v for k, v in cache.items() if k in keep}}
-        )
+        with folder_lock(dataset_root):  # re-read under the lock, then add what this scan found
+            saved = _load_cache(cache_path)
+            saved.update(fresh)
+            atomic_write_json(
+                cache_path, {"version": CACHE_VERSION, "files": {k: v for k, v in saved.items() if k in keep}}
+            )
     return [i for i in out if i is not None]
 
 
@@ -230,6 +243,49 @@ def _thumbs(infos: Sequence[FileInfo]) -> np.ndarray:
     return np.divide(t, norm, out=np.zeros_like(t), where=norm > 1e-6)
 
 
+def _near_pair_blocks(
+    infos: Sequence[FileInfo],
+    *,
+    max_distance: int = DHASH_MAX_DISTANCE,
+    min_correlation: float = MIN_CORRELATION,
+    chunk: int = 256,
+    sub: int = 4096,
+    joined: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Near-duplicate pairs, streamed as (i array, j array) blocks of at most `sub` pairs.
+
+    Memory stays linear in the number of files: only one block of candidate pairs exists at a
+    time, however many files look alike. `joined(i, j)` (a mask of pairs already in one group)
+    lets a caller skip the thumbnail check of pairs it no longer needs.
+    """
+    idx = np.array(
+        [i for i, info in enumerate(infos) if info.ok and info.dhash and info.thumb], dtype=np.int64
+    )
+    if idx.size < 2:
+        return
+    hashes = np.array([int(infos[i].dhash, 16) for i in idx.tolist()], dtype=np.uint64)
+    thumbs = _thumbs([infos[i] for i in idx.tolist()])
+    for start in range(0, idx.size, chunk):
+        block = hashes[start : start + chunk]
+        dist = np.bitwise_count(block[:, None] ^ hashes[None, start:])
+        a, b = np.nonzero(dist <= max_distance)
+        del dist
+        a += start
+        b += start
+        keep = b > a
+        a, b = a[keep], b[keep]
+        for k in range(0, a.size, sub):
+            pa, pb = a[k : k + sub], b[k : k + sub]
+            if joined is not None:
+                todo = ~joined(idx[pa], idx[pb])
+                pa, pb = pa[todo], pb[todo]
+                if not pa.size:
+                    continue
+            ok = np.einsum("ij,ij->i", thumbs[pa], thumbs[pb]) >= min_correlation
+            if ok.any():
+                yield idx[pa[ok]], idx[pb[ok]]
+
+
 def near_pairs(
     infos: Sequence[FileInfo],
     *,
@@ -237,33 +293,63 @@ def near_pairs(
     min_correlation: float = MIN_CORRELATION,
     chunk: int = 256,
 ) -> list[tuple[int, int]]:
-    """(i, j) index pairs, i < j, of readable files that look alike (vectorised, chunked)."""
-    idx = [i for i, info in enumerate(infos) if info.ok and info.dhash and info.thumb]
-    if len(idx) < 2:
-        return []
-    hashes = np.array([int(infos[i].dhash, 16) for i in idx], dtype=np.uint64)
-    thumbs = _thumbs([infos[i] for i in idx])
+    """(i, j) index pairs, i < j, of readable files that look alike (vectorised, chunked).
+
+    The list grows with the square of the near-duplicates; near_groups streams instead.
+    """
     pairs: list[tuple[int, int]] = []
-    for start in range(0, len(idx), chunk):
-        block = hashes[start : start + chunk]
-        dist = np.bitwise_count(block[:, None] ^ hashes[None, :])
-        a, b = np.nonzero(dist <= max_distance)
-        a += start
-        keep = b > a
-        a, b = a[keep], b[keep]
-        for k in range(0, a.size, 16_384):  # bounded memory even when many images look alike
-            pa, pb = a[k : k + 16_384], b[k : k + 16_384]
-            ok = np.einsum("ij,ij->i", thumbs[pa], thumbs[pb]) >= min_correlation
-            pairs.extend((idx[x], idx[y]) for x, y in zip(pa[ok].tolist(), pb[ok].tolist(), strict=True))
+    for a, b in _near_pair_blocks(
+        infos, max_distance=max_distance, min_correlation=min_correlation, chunk=chunk
+    ):
+        pairs.extend(zip(a.tolist(), b.tolist(), strict=True))
     return pairs
 
 
+class _Components:
+    """Connected components over 0..n-1, joined block by block of edges (numpy + scipy), so a
+    million pairs cost one pass in C instead of a million Python calls."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.comp = np.arange(n, dtype=np.int64)
+
+    def same(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Mask of pairs already in one component."""
+        return self.comp[a] == self.comp[b]
+
+    def join(self, a: np.ndarray, b: np.ndarray) -> None:
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+
+        ra, rb = self.comp[a], self.comp[b]
+        diff = ra != rb
+        if not diff.any():
+            return
+        edges = np.unique(np.stack([ra[diff], rb[diff]], axis=1), axis=0)
+        graph = coo_matrix(
+            (np.ones(len(edges), dtype=np.int8), (edges[:, 0], edges[:, 1])), shape=(self.n, self.n)
+        )
+        _, labels = connected_components(graph, directed=False)
+        self.comp = labels.astype(np.int64)[self.comp]
+
+    def groups(self) -> list[list[int]]:
+        """Sets with two or more members, each sorted, ordered by first member."""
+        order = np.argsort(self.comp, kind="stable")
+        sorted_comp = self.comp[order]
+        cuts = np.flatnonzero(np.diff(sorted_comp)) + 1
+        out = [g.tolist() for g in np.split(order, cuts) if g.size > 1]
+        return sorted(out, key=lambda g: g[0])
+
+
 def near_groups(infos: Sequence[FileInfo], **kwargs: float) -> list[list[int]]:
-    """Indices of files grouped by exact OR near duplication (union-find), two or more each."""
-    uf = UnionFind(len(infos))
+    """Indices of files grouped by exact OR near duplication, two or more each.
+
+    Pairs are joined into components as they are streamed from the index, never kept, so memory
+    stays linear in the number of files (8,000 copies of one picture: 32 million pairs).
+    """
+    comps = _Components(len(infos))
     for g in exact_groups(infos):
-        for j in g[1:]:
-            uf.union(g[0], j)
-    for a, b in near_pairs(infos, **kwargs):  # type: ignore[arg-type]
-        uf.union(a, b)
-    return uf.groups()
+        comps.join(np.full(len(g) - 1, g[0], dtype=np.int64), np.array(g[1:], dtype=np.int64))
+    for a, b in _near_pair_blocks(infos, joined=comps.same, **kwargs):  # type: ignore[arg-type]
+        comps.join(a, b)
+    return comps.groups()

@@ -110,19 +110,45 @@ def load_rgb_array(src: str | os.PathLike[str] | bytes, *, max_pixels: int = MAX
 def image_size(src: str | os.PathLike[str]) -> tuple[int, int]:
     """(width, height) of the upright image, reading only the header and EXIF.
 
-    A PNG whose EXIF block follows the pixel data is read as unrotated (finding it would mean
-    decoding the whole image).
+    A PNG whose eXIf chunk follows the pixel data is found by walking the chunk headers
+    (seeking past the pixel data, never decoding it), so the size matches load_image's.
     """
     try:
         with Image.open(src) as img:
             w, h = img.size
             if img.format == "PNG" and "exif" not in img.info:
-                orientation = 1  # PngImageFile.getexif() would decode every pixel to look
+                orientation = _png_late_orientation(src)  # getexif() would decode every pixel
             else:
                 orientation = img.getexif().get(0x0112, 1)
     except Exception as exc:  # noqa: BLE001
         raise ImageLoadError(str(src), f"not a readable image ({exc})") from exc
     return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
+
+
+def _png_late_orientation(src: str | os.PathLike[str]) -> int:
+    """The EXIF orientation from a PNG's eXIf chunk, found by seeking chunk to chunk (1: none)."""
+    import struct
+
+    with open(src, "rb") as fh:
+        if fh.read(8) != b"\x89PNG\r\n\x1a\n":
+            return 1
+        while True:
+            head = fh.read(8)
+            if len(head) < 8:
+                return 1
+            length, kind = struct.unpack(">I4s", head)
+            if kind == b"eXIf":
+                data = fh.read(length)
+                exif = Image.Exif()
+                try:
+                    exif.load(data if data.startswith(b"Exif") else b"Exif\x00\x00" + data)
+                except Exception:  # noqa: BLE001 - a broken EXIF block: load_image ignores it too
+                    return 1
+                value = exif.get(0x0112, 1)
+                return value if isinstance(value, int) else 1
+            if kind == b"IEND":
+                return 1
+            fh.seek(length + 4, os.SEEK_CUR)  # data and CRC
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,16 @@
     <workspace>/projects/<name>/annotations.json
 
 Every change is written at once with an atomic rename, so a reload or a crash never loses a
-saved box and never leaves a half-written file.
+saved box and never leaves a half-written file. Every read-modify-write (`Project.edit`) holds
+the project's inter-process lock (core.locking) and re-reads the file under it, so two tabs or
+two processes editing one project never lose each other's boxes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +23,7 @@ from core.errors import FormatError, ImageLoadError, WorkspaceError
 from core.formats.seed_json import load_seed_json, save_seed_json
 from core.fsutil import atomic_write_bytes, ensure_inside, natural_sorted, safe_name
 from core.imaging import IMAGE_EXTENSIONS, image_size, is_image_name, load_image
+from core.locking import folder_lock
 from core.workspace import projects_dir
 
 ANNOTATIONS_FILE = "annotations.json"
@@ -70,21 +74,34 @@ class Project:
 
     # ----- annotations ----------------------------------------------------------------
     def load(self) -> Annotations:
-        """The saved annotations (empty when none are saved yet)."""
+        """The saved annotations (empty when none are saved yet).
+
+        An image key that names no file but matches exactly one of the project's files by
+        normalised name (`IMG_1.JPG` for `IMG_1.jpg`, NFD for NFC, `my photo.jpg` for the stored
+        `my_photo.jpg`) follows that file, so its boxes show and export.
+        """
         if not self.annotations_path.exists():
             return Annotations()
         result = load_seed_json(self.annotations_path)
+        attach_to_files(result.annotations, self.list_images())
         return result.annotations
 
     def save(self, ann: Annotations) -> None:
-        save_seed_json(ann, self.annotations_path)
+        """Replace the saved annotations with `ann` (under the project lock)."""
+        with folder_lock(self.root):
+            save_seed_json(ann, self.annotations_path)
 
     @contextmanager
     def edit(self) -> Iterator[Annotations]:
-        """Load, let the caller change, save atomically. Nothing is saved if the body raises."""
-        ann = self.load()
-        yield ann
-        self.save(ann)
+        """Lock, re-read, let the caller change, save atomically, unlock.
+
+        Nothing is saved if the body raises. Another process or thread editing the same project
+        waits for the lock and then sees this change.
+        """
+        with folder_lock(self.root):
+            ann = self.load()
+            yield ann
+            self.save(ann)
 
     # ----- images ---------------------------------------------------------------------
     def list_images(self) -> list[str]:
@@ -100,8 +117,12 @@ class Project:
         )
 
     def image_path(self, name: str) -> Path:
-        path = ensure_inside(self.images_dir, self.images_dir / name)
-        if not path.is_file():
+        try:
+            path = ensure_inside(self.images_dir, self.images_dir / name)
+            found = path.is_file()
+        except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL, ...
+            raise WorkspaceError(f"no usable image file for {name[:80]!r} ({exc})") from exc
+        if not found:
             raise WorkspaceError(f"no image {name!r} in project {self.name!r}")
         return path
 
@@ -124,6 +145,14 @@ class Project:
             )
         base = safe_name(stem, fallback="image")
         digest = hashlib.sha256(data).hexdigest()
+        keyed = self._annotation_key_for(os.path.basename(filename))
+        if keyed is not None:  # the stored name keeps the annotation's key, so its boxes attach
+            target = self.images_dir / keyed
+            if not target.exists():
+                atomic_write_bytes(target, data)
+                return keyed
+            if hashlib.sha256(target.read_bytes()).hexdigest() == digest:
+                return keyed
         for n in range(0, 10_000):
             candidate = f"{base}{ext}" if n == 0 else f"{base}_{n}{ext}"
             target = self.images_dir / candidate
@@ -133,6 +162,27 @@ class Project:
             if hashlib.sha256(target.read_bytes()).hexdigest() == digest:
                 return candidate
         raise WorkspaceError(f"too many files named like {filename!r}")
+
+    def _annotation_key_for(self, filename: str) -> str | None:
+        """The annotation key an uploaded `filename` matches by normalised name, if exactly one
+        does and it can be stored as a file name here; else None."""
+        if not self.annotations_path.exists():
+            return None
+        try:
+            keys = list(load_seed_json(self.annotations_path).annotations.images)
+        except FormatError:
+            return None
+        wanted = {image_name_key(filename), image_name_key(stored_image_name(filename))}
+        found = [
+            k for k in keys if image_name_key(k) in wanted or image_name_key(stored_image_name(k)) in wanted
+        ]
+        if len(found) != 1 or not is_image_name(found[0]) or found[0].startswith("."):
+            return None
+        try:
+            ensure_inside(self.images_dir, self.images_dir / found[0])
+        except (WorkspaceError, OSError, ValueError):
+            return None
+        return found[0]
 
     def delete_image(self, name: str) -> None:
         """Remove an image file and its boxes."""
@@ -150,6 +200,41 @@ class Project:
             ann.merge_categories(result_annotations.categories)
             for name, entry in result_annotations.images.items():
                 ann.images[name] = entry
+
+
+def image_name_key(name: str) -> str:
+    """How image names are matched: Unicode NFC, case-insensitive (`IMG_1.JPG` ~ `img_1.jpg`)."""
+    return unicodedata.normalize("NFC", str(name)).casefold()
+
+
+def stored_image_name(filename: str) -> str:
+    """The file name add_image stores an upload under when no annotation key claims it."""
+    stem, ext = os.path.splitext(os.path.basename(filename))
+    return safe_name(stem, fallback="image") + ext.lower()
+
+
+def attach_to_files(ann: Annotations, files: list[str]) -> dict[str, str]:
+    """Rename image keys that name no file to the one file they match by normalised name.
+
+    A key matches a file when both are equal after NFC and case folding, or when the file is
+    the name an upload of that key was stored under (`my photo.JPG` -> `my_photo.jpg`). A key
+    with no match, or with several, is left alone; so is a key whose file name is taken by
+    another key. Returns {old key: file name}.
+    """
+    present = set(files)
+    by_key: dict[str, list[str]] = {}
+    for f in files:
+        by_key.setdefault(image_name_key(f), []).append(f)
+    renamed: dict[str, str] = {}
+    for key in list(ann.images):
+        if key in present:
+            continue
+        matches = by_key.get(image_name_key(key)) or by_key.get(image_name_key(stored_image_name(key)))
+        if not matches or len(matches) != 1 or matches[0] in ann.images:
+            continue
+        ann.images[matches[0]] = ann.images.pop(key)
+        renamed[key] = matches[0]
+    return renamed
 
 
 def neighbour(names: list[str], current: str | None, step: int) -> str | None:

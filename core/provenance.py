@@ -62,10 +62,13 @@ def record_sources(dataset_root: Path, records: Mapping[str, Mapping[str, Any]])
     """Merge `records` into the dataset's .sources.json (atomic write)."""
     if not records:
         return
-    current = load_sources(dataset_root)
-    for sha, rec in records.items():
-        add_record(current, sha, rec)
-    atomic_write_json(Path(dataset_root) / SOURCES_FILE, current)
+    from core.locking import folder_lock
+
+    with folder_lock(dataset_root):  # re-read under the dataset's lock: another build's records stay
+        current = load_sources(dataset_root)
+        for sha, rec in records.items():
+            add_record(current, sha, rec)
+        atomic_write_json(Path(dataset_root) / SOURCES_FILE, current)
 
 
 def source_record(source: str, photo: str, photo_sha256: str) -> dict[str, str]:

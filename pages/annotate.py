@@ -192,13 +192,15 @@ def box_list(project: Project, image: str, ann: Annotations) -> None:
             key=f"box-{image}-{i}-{b.xyxy}-{b.label}",
         )
         if new_label != b.label:
-            with project.edit() as saved:
-                saved.set_label(image, i, new_label)
+            with project.edit() as saved:  # locked and re-read: the box is found where it is now
+                if b in saved.boxes(image):
+                    saved.set_label(image, saved.boxes(image).index(b), new_label)
             bump_canvas()
             st.rerun()
         if c_del.button("✕", key=f"del-{image}-{i}-{b.xyxy}", help=f"Delete box {i + 1}"):
             with project.edit() as saved:
-                saved.delete_box(image, i)
+                if b in saved.boxes(image):
+                    saved.delete_box(image, saved.boxes(image).index(b))
             bump_canvas()
             st.rerun()
 

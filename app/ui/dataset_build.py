@@ -11,15 +11,14 @@ from app.ui.common import literal, show_error
 from app.ui.dataset_common import build, target_inputs
 from app.ui.label_map import label_map_editor
 from core.annotations import NONE
-from core.dataset import Dataset
+from core.dataset import Dataset, shared_folders_message
 from core.dataset_build import (
     DEFAULT_SIZE,
     crop_project,
     folder_sources,
     import_folder,
-    import_sources,
     import_voc,
-    zip_sources,
+    import_zip,
 )
 from core.errors import MaskStudioError
 from core.projects import Project, list_projects
@@ -99,6 +98,11 @@ def project_tab(current: Dataset | None, latest: dict[str, str]) -> None:
         show_error(exc, f"Project {project} cannot be read: ")
         return
     st.markdown(line)
+    clash = shared_folders_message(
+        c for c, n in Project.open(str(project)).load().label_counts().items() if n and c != NONE
+    )
+    if clash:  # shown before the build, which refuses it
+        st.error(clash, icon=":material/error:")
     if not labelled:
         st.warning(
             "This project has no labelled box yet: give its boxes a category on the Annotate page "
@@ -187,7 +191,7 @@ def folder_tab(current: Dataset | None, latest: dict[str, str]) -> None:
         if path:
             action = lambda ds, p: import_folder(path, ds, progress=p, label_map=mapping)  # noqa: E731
         else:
-            action = lambda ds, p: import_sources(ds, zip_sources(upload.getvalue()), progress=p)  # noqa: E731
+            action = lambda ds, p: import_zip(upload.getvalue(), ds, progress=p)  # noqa: E731
         build(
             "Importing",
             "Imported",

@@ -16,7 +16,7 @@ from core.formats.common import ImportResult
 from core.formats.seed_json import dumps_seed_json, loads_seed_json
 from core.formats.voc import dumps_voc, loads_voc
 from core.formats.yolo import dumps_yolo, loads_yolo
-from core.projects import Project
+from core.projects import Project, attach_to_files
 
 ANNOTATION_FORMATS = {
     "seed": "Seed JSON",
@@ -79,8 +79,58 @@ def _members(filename: str, data: bytes, suffixes: tuple[str, ...]) -> dict[str,
     return {k: v for k, v in files.items() if k.lower().endswith(suffixes)}
 
 
+def as_format_error(exc: BaseException, *, file: str) -> FormatError:
+    """Any exception from reading an uploaded file, as a FormatError naming the file (and the
+    image and field when the exception carries them)."""
+    if isinstance(exc, FormatError):
+        return exc
+    if isinstance(exc, MaskStudioError):
+        return FormatError(str(exc), file=file)
+    if isinstance(exc, UnicodeError):
+        detail = "text that is not valid Unicode (a lone surrogate or an undecodable byte)"
+    elif isinstance(exc, (OverflowError, MemoryError)):
+        detail = "a number or value too large to read"
+    elif isinstance(exc, RecursionError):
+        detail = "nesting too deep to read"
+    else:
+        text = str(exc).encode("utf-8", "backslashreplace").decode("utf-8")
+        detail = f"cannot read it ({type(exc).__name__}: {text[:200]})"
+    return FormatError(detail, file=file)
+
+
+def clip_to_sizes(result: ImportResult, sizes: dict[str, tuple[int, int]]) -> ImportResult:
+    """Boxes of images whose size is known, clipped to the image (a box larger than its image is
+    never stored); a box left too small is skipped and listed."""
+    ann = result.annotations
+    for name, entry in ann.images.items():
+        size = sizes.get(name)
+        if size is None or all(b.clipped(*size) == b for b in entry.boxes):
+            continue
+        boxes, entry.boxes = entry.boxes, []
+        _, refused = ann.try_add_boxes(name, boxes, image_size=size)
+        result.skipped += [f"{name} box {list(b.xyxy)}: {exc.message} (after clipping)" for b, exc in refused]
+    return result
+
+
 def import_annotations(project: Project, fmt: str, filename: str, data: bytes) -> ImportResult:
-    """Validate an uploaded annotation file. Nothing is saved here: the caller decides."""
+    """Validate an uploaded annotation file. Nothing is saved here: the caller decides.
+
+    Every failure is a FormatError naming the file (and image and field where known); boxes of
+    images the project holds are clipped to the image."""
+    try:
+        result = _import(project, fmt, filename, data)
+    except Exception as exc:  # noqa: BLE001 - every importer failure becomes one clear error
+        raise as_format_error(exc, file=filename) from exc
+    if fmt != "yolo":  # YOLO boxes are made from the image sizes already
+        try:
+            attach_to_files(result.annotations, project.list_images())
+            clip_to_sizes(result, project_sizes(project, [n for n in result.annotations.images]))
+        except MaskStudioError as exc:
+            raise as_format_error(exc, file=filename) from exc
+    return result
+
+
+def _import(project: Project, fmt: str, filename: str, data: bytes) -> ImportResult:
     if fmt == "seed":
         return loads_seed_json(data, file=filename)
     if fmt == "coco":
@@ -111,5 +161,8 @@ def export_categories(categories: list[str], fmt: str) -> tuple[bytes, str]:
 
 
 def import_categories(filename: str, data: bytes) -> list[str]:
-    """Category names from an uploaded JSON or CSV (or XLSX) file."""
-    return cat_fmt.loads_categories(data, filename)
+    """Category names from an uploaded JSON or CSV (or XLSX) file (any failure: FormatError)."""
+    try:
+        return cat_fmt.loads_categories(data, filename)
+    except Exception as exc:  # noqa: BLE001 - every reader failure becomes one clear error
+        raise as_format_error(exc, file=filename) from exc

@@ -31,6 +31,7 @@ _GUARDED = ("=", "+", "-", "@", "'")
 def check_names(values: Iterable[tuple[str, Any]], *, file: str) -> list[str]:
     """Validated names from (field, value) pairs; FormatError names the offending field."""
     out: list[str] = []
+    seen: set[str] = set()
     for fld, value in values:
         if not isinstance(value, str):
             raise FormatError(f"a category name must be text, got {value!r}", file=file, field=fld)
@@ -38,8 +39,9 @@ def check_names(values: Iterable[tuple[str, Any]], *, file: str) -> list[str]:
             name = validate_category_name(value)
         except CategoryError as exc:
             raise FormatError(str(exc), file=file, field=fld) from exc
-        if name in out:
+        if name in seen:
             raise FormatError(f"duplicate category {name!r}", file=file, field=fld)
+        seen.add(name)
         out.append(name)
     if not out:
         raise FormatError("no categories in the file", file=file)

@@ -8,9 +8,22 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
-from core.annotations import NONE, Annotations, Box, ImageAnnotations, validate_category_name
+from core.annotations import (
+    NONE,
+    Annotations,
+    Box,
+    ImageAnnotations,
+    has_surrogates,
+    validate_category_name,
+)
 from core.errors import BoxRejected, CategoryError, FormatError
 from core.fsutil import natural_key
+
+#: Longest image name accepted, in UTF-8 bytes: file systems allow 255, and a stored copy may
+#: need a numbered suffix (`_12`).
+MAX_IMAGE_NAME_BYTES = 200
+#: Largest coordinate accepted (a million pixels is far beyond any image Mask Studio loads).
+MAX_COORDINATE = 1e9
 
 
 @dataclass
@@ -45,15 +58,37 @@ def check_image_name(name: Any, *, file: str) -> str:
         or "\x00" in name
     ):
         raise FormatError("image name must be a plain file name, without folders", file=file, image=name)
+    if has_surrogates(name):
+        raise FormatError("image name holds a lone surrogate (invalid Unicode)", file=file, image=ascii(name))
+    size = len(name.encode("utf-8"))
+    if size > MAX_IMAGE_NAME_BYTES:
+        raise FormatError(
+            f"image name is {size} bytes long; the limit is {MAX_IMAGE_NAME_BYTES} bytes (UTF-8)",
+            file=file,
+            image=name[:60] + "…",
+        )
     return name
 
 
 def check_number(value: Any, *, file: str, image: str, fld: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise FormatError(f"expected a number, got {value!r}", file=file, image=image, field=fld)
+        raise FormatError(f"expected a number, got {_short(value)}", file=file, image=image, field=fld)
+    if isinstance(value, int) and abs(value) > MAX_COORDINATE:
+        raise FormatError(
+            f"number too large (more than {MAX_COORDINATE:.0e})", file=file, image=image, field=fld
+        )
     if not math.isfinite(value):
         raise FormatError(f"expected a finite number, got {value!r}", file=file, image=image, field=fld)
     return float(value)
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    """repr of `value`, cut to `limit` characters (a message never quotes a whole file)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long to print
+        return f"a {type(value).__name__}"
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def check_xyxy(values: Any, *, file: str, image: str, fld: str) -> tuple[float, float, float, float]:
@@ -76,13 +111,15 @@ def check_categories(values: Any, *, file: str, fld: str = "categories") -> list
     if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
         raise FormatError("categories must be a list of names", file=file, field=fld)
     out: list[str] = []
+    seen: set[str] = set()
     for i, v in enumerate(values):
         try:
             name = validate_category_name(v)
         except CategoryError as exc:
             raise FormatError(str(exc), file=file, field=f"{fld}[{i}]") from exc
-        if name in out:
+        if name in seen:
             raise FormatError(f"duplicate category {name!r}", file=file, field=f"{fld}[{i}]")
+        seen.add(name)
         out.append(name)
     return out
 
@@ -110,14 +147,25 @@ def build_annotations(
 ) -> ImportResult:
     """Apply the box rules image by image; boxes that break them are skipped and reported."""
     ann = Annotations(categories, extra=top_extra)
+    known = ann.category_set()
     skipped: list[str] = []
     for name, raw_boxes in images.items():
         ann.images[name] = ImageAnnotations([], dict((extras or {}).get(name, {})))
         size = (sizes or {}).get(name)
+        boxes: list[Box] = []
+        numbers: dict[int, int] = {}  # id(box) -> its index in the file
+        problems: list[tuple[int, str]] = []
         for i, rb in enumerate(raw_boxes):
-            label = rb.label if rb.label in ann.categories else NONE
+            label = rb.label if rb.label in known else NONE
             try:
-                ann.add_box(name, Box.from_xyxy(rb.xyxy, label, rb.score), image_size=size)
+                box = Box.from_xyxy(rb.xyxy, label, rb.score)
             except BoxRejected as exc:
-                skipped.append(f"{name} box {i + 1} {list(rb.xyxy)}: {exc.message}")
+                problems.append((i, exc.message))
+                continue
+            numbers[id(box)] = i
+            boxes.append(box)
+        _, refused = ann.try_add_boxes(name, boxes, image_size=size)
+        problems += [(numbers[id(box)], exc.message) for box, exc in refused]
+        for i, message in sorted(problems, key=lambda p: p[0]):
+            skipped.append(f"{name} box {i + 1} {list(raw_boxes[i].xyxy)}: {message}")
     return ImportResult(ann, skipped)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,12 @@ class _Constant:
         self.token = token
 
 
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
 def _find_constant(data: Any) -> tuple[list[Any], str] | None:
     """(path, token) of the first NaN/Infinity placeholder in `data`, walking without recursion."""
     stack: list[tuple[list[Any], Any]] = [([], data)]
@@ -49,6 +56,37 @@ def _find_constant(data: Any) -> tuple[list[Any], str] | None:
             return path, node.token
         items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
         stack.extend((path + [k], v) for k, v in reversed(list(items)))
+    return None
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_SURROGATE_CHAR = re.compile("[\ud800-\udfff]")
+
+
+def _has_surrogate(text: str) -> bool:
+    return _SURROGATE_CHAR.search(text) is not None
+
+
+def _printable(text: str) -> str:
+    """`text` with lone surrogates written as `\\udXXX` escapes (so a message can be shown)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _find_surrogate(data: Any) -> list[Any] | None:
+    """Path of the first key or string holding a lone surrogate, walking without recursion."""
+    stack: list[tuple[list[Any], Any]] = [([], data)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, str):
+            if _has_surrogate(node):
+                return path
+        elif isinstance(node, dict):
+            for k, v in node.items():
+                if _has_surrogate(k):
+                    return path + [k]
+                stack.append((path + [k], v))
+        elif isinstance(node, list):
+            stack.extend((path + [i], v) for i, v in enumerate(node))
     return None
 
 
@@ -67,10 +105,39 @@ def parse_json_text(text: str | bytes, *, file: str) -> Any:
         found.append(token)
         return _Constant(token)
 
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        out = dict(items)
+        if len(out) != len(items):
+            seen: set[str] = set()
+            key = next(k for k, _ in items if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+            raise _DuplicateKey(key)
+        return out
+
     try:
-        data = json.loads(text, parse_constant=constant)
+        data = json.loads(text, parse_constant=constant, object_pairs_hook=pairs)
+    except _DuplicateKey as dup:
+        raise FormatError(
+            f"the key {dup.key[:100]!r} appears twice in one object; a JSON reader would silently "
+            "keep only the last one, so the file is refused",
+            file=file,
+            field=dup.key[:100],
+        ) from None
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise FormatError(f"not valid JSON ({exc})", file=file) from exc
+    raw = text if isinstance(text, str) else text.decode("utf-8", "replace")
+    if _SURROGATE_ESCAPE.search(raw) or _SURROGATE_CHAR.search(raw):
+        spot = _find_surrogate(data)
+        if spot is not None:
+            path = spot
+            image = ""
+            if len(path) >= 2 and path[0] == "images" and isinstance(path[1], str):
+                image, path = _printable(path[1]), path[2:]
+            raise FormatError(
+                "a lone surrogate escape (such as \\ud800) is not valid Unicode text",
+                file=file,
+                image=image,
+                field=_printable(_path_text(path)) if path else "",
+            )
     if found:
         where = _find_constant(data)
         path, token = where if where else ([], found[0])

@@ -44,10 +44,15 @@ def test_duplicate_name_refused(project: Project) -> None:
         Project.create("Masks_2021")
 
 
-@pytest.mark.parametrize("name", ["", "***", "日本"])
+@pytest.mark.parametrize("name", ["", "***", "😷"])
 def test_create_needs_a_usable_name(workspace: Path, name: str) -> None:
     with pytest.raises(WorkspaceError):
         Project.create(name)
+
+
+@pytest.mark.parametrize("name", ["маска", "口罩", "日本"])
+def test_create_accepts_names_in_non_latin_letters(workspace: Path, name: str) -> None:
+    assert Project.create(name).name == name
 
 
 @pytest.mark.parametrize("name", ["ghost", "../x", "", ".", "Masks_2021/images"])

@@ -259,3 +259,16 @@ def test_voc_preview_and_label_mapping_merge_into_the_chosen_dataset(workspace: 
     button(at, "ds_voc_go").click()
     run(at)
     assert Dataset.open("binary").counts() == {"with_mask": 7, "without_mask": 4}
+
+
+def test_categories_sharing_a_folder_are_shown_and_refused(project: Project) -> None:
+    with project.edit() as ann:
+        ann.add_category("no_mask")
+        ann.images["photo2.png"] = ImageAnnotations([Box(0, 0, 30, 30, "no_mask")])
+    at = run(app())
+    mapping = "'no mask', 'no_mask' -> folder 'no_mask'"
+    assert any(mapping in e.value for e in at.error)  # shown before the build
+    button(at, "ds_crop_go").click()
+    run(at)
+    assert any("Nothing cropped" in e.value and mapping in e.value for e in at.error)
+    assert list_datasets() == []

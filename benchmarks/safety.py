@@ -1,0 +1,239 @@
+"""Benchmark: data safety targets (issue 11); prints one JSON object.
+
+- edits: two processes make 500 box edits each on one project through Project.edit (the
+  Annotate page's path); target: all 1,000 boxes kept.
+- load: a seed file with 2,000 boxes on one image (target <= 0.5 s) and one with 100,000 boxes
+  over 1,000 images (target <= 5 s), parsed and checked as every project load does.
+- health: near-duplicate grouping and the health report on 8,000 near-identical files, in a
+  fresh process; target: peak RSS <= 500 MB.
+- optional (`--page-test N`): run the browser test that once flaked N times and count passes.
+
+Usage: .venv/bin/python benchmarks/safety.py [--page-test 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import multiprocessing
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import emit  # noqa: E402
+
+EDITS_PER_PROCESS = 500
+PAGE_TEST = "tests/e2e/test_predict_browser.py::test_upload_a_scene_and_see_labelled_boxes"
+
+
+def _grid_box(k: int) -> tuple[int, int, int, int]:
+    """The k-th 10x10 box of a grid with 10 px gaps (no two overlap)."""
+    x, y = 20 * (k % 50), 20 * (k // 50)
+    return (x, y, x + 10, y + 10)
+
+
+def _edit_worker(project_root: str, offset: int, count: int) -> None:
+    from core.annotations import Box
+    from core.projects import Project
+
+    project = Project(project_root)
+    for i in range(count):
+        with project.edit() as ann:
+            ann.add_box("shared.png", Box(*_grid_box(offset + i)))
+
+
+def bench_edits(tmp: Path) -> dict[str, object]:
+    from core.projects import Project
+
+    project = Project.create("edits", tmp)
+    ctx = multiprocessing.get_context("spawn")
+    start = time.perf_counter()
+    procs = [
+        ctx.Process(target=_edit_worker, args=(str(project.root), p * EDITS_PER_PROCESS, EDITS_PER_PROCESS))
+        for p in range(2)
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    wall = time.perf_counter() - start
+    kept = len(project.load().boxes("shared.png"))
+    return {
+        "processes": 2,
+        "edits_each": EDITS_PER_PROCESS,
+        "boxes_kept": kept,
+        "target_boxes": 2 * EDITS_PER_PROCESS,
+        "wall_s": round(wall, 2),
+        "exit_codes": [p.exitcode for p in procs],
+        "ok": kept == 2 * EDITS_PER_PROCESS and all(p.exitcode == 0 for p in procs),
+    }
+
+
+def _seed_text(images: int, boxes_each: int) -> str:
+    rects = [[float(v) for v in _grid_box(k)] for k in range(boxes_each)]
+    doc = {
+        "categories": ["None", "mask", "no_mask"],
+        "images": {
+            f"IMG_{i}.jpg": {"rectangles": rects, "rect_to_category": [1 + k % 2 for k in range(boxes_each)]}
+            for i in range(images)
+        },
+    }
+    return json.dumps(doc)
+
+
+def _best_load(text: str, repeat: int = 3) -> tuple[float, int]:
+    from core.formats.seed_json import loads_seed_json
+
+    best, count = float("inf"), 0
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = loads_seed_json(text)
+        best = min(best, time.perf_counter() - start)
+        count = result.box_count
+    return best, count
+
+
+def bench_categories(n: int = 40_000) -> dict[str, object]:
+    """A seed file and a category list with `n` categories, each imported and merged."""
+    from core.annotations import Annotations
+    from core.formats.annotation_io import import_categories
+    from core.formats.seed_json import loads_seed_json
+
+    names = [f"class {i}" for i in range(n)]
+    seed = json.dumps({"categories": ["None", *names], "images": {}})
+    start = time.perf_counter()
+    loads_seed_json(seed)
+    seed_s = time.perf_counter() - start
+    start = time.perf_counter()
+    Annotations().merge_categories(import_categories("c.csv", "\n".join(names).encode()))
+    csv_s = time.perf_counter() - start
+    return {"categories": n, "seed_load_s": round(seed_s, 3), "csv_import_and_merge_s": round(csv_s, 3)}
+
+
+def bench_load() -> dict[str, object]:
+    one_s, one_n = _best_load(_seed_text(1, 2000))
+    many_s, many_n = _best_load(_seed_text(1000, 100), repeat=2)
+    return {
+        "many_categories": bench_categories(),
+        "one_image_2000_boxes": {
+            "boxes": one_n,
+            "load_s": round(one_s, 3),
+            "target_s": 0.5,
+            "ok": one_s <= 0.5,
+        },
+        "1000_images_100000_boxes": {
+            "boxes": many_n,
+            "load_s": round(many_s, 3),
+            "target_s": 5.0,
+            "ok": many_s <= 5.0,
+        },
+    }
+
+
+def health_child(n: int) -> None:
+    """In a fresh process: n near-identical files through the health report; prints JSON."""
+    import numpy as np
+
+    from core.hashing import FileInfo
+    from core.health import build_report
+
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 255, (32, 32)).astype(np.int16)
+    infos = []
+    for i in range(n):
+        thumb = np.clip(base + rng.integers(-3, 4, (32, 32)), 0, 255).astype(np.uint8)
+        infos.append(
+            FileInfo(
+                f"{'ab'[i % 2]}/{i}.png",
+                "ab"[i % 2],
+                f"{i:064x}",
+                1000,
+                64,
+                64,
+                "PNG",
+                f"{0x0F0F0F0F0F0F0F0F ^ (1 << (i % 8)):016x}",
+                base64.b64encode(thumb.tobytes()).decode("ascii"),
+            )
+        )
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    start = time.perf_counter()
+    report = build_report(infos)
+    wall = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    sizes = sorted((len(g.paths) for g in report.near_duplicates), reverse=True)
+    print(
+        json.dumps(
+            {
+                "files": n,
+                "groups": len(sizes),
+                "largest_group": sizes[0] if sizes else 0,
+                "report_s": round(wall, 2),
+                "rss_before_report_mb": round(before, 1),
+                "peak_rss_mb": round(peak, 1),
+            }
+        )
+    )
+
+
+def bench_health(n: int = 8000) -> dict[str, object]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--health-child", str(n)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["target_peak_mb"] = 500
+    result["ok"] = result["peak_rss_mb"] <= 500 and result["largest_group"] == n
+    return result
+
+
+def bench_page_test(times: int) -> dict[str, object]:
+    passed, walls = 0, []
+    for _ in range(times):
+        start = time.perf_counter()
+        rc = subprocess.run(
+            [sys.executable, "-m", "pytest", PAGE_TEST, "-q", "-p", "no:cacheprovider"],
+            cwd=ROOT,
+            capture_output=True,
+        ).returncode
+        walls.append(round(time.perf_counter() - start, 1))
+        passed += rc == 0
+    return {"test": PAGE_TEST, "runs": times, "passed": passed, "wall_s": walls, "ok": passed == times}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--page-test", type=int, default=0, help="also run the flaky page test N times")
+    parser.add_argument("--health-child", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.health_child:
+        health_child(args.health_child)
+        return 0
+    started = time.perf_counter()
+    result: dict[str, object] = {
+        "benchmark": "safety",
+        "machine": {"cpus": os.cpu_count(), "load_avg_start": [round(v, 2) for v in os.getloadavg()]},
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["MASK_STUDIO_WORKSPACE"] = tmp
+        result["edits"] = bench_edits(Path(tmp))
+    result["load"] = bench_load()
+    result["health"] = bench_health()
+    if args.page_test:
+        result["page_test"] = bench_page_test(args.page_test)
+    return emit(result, started)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
