@@ -7,7 +7,7 @@ PORT ?= 8501
 export MASK_STUDIO_WORKSPACE ?= $(CURDIR)/workspace
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format venv test-deps chromium bench clean
+.PHONY: run test lint format venv test-deps chromium bench starter clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ test: test-deps lint
 
 bench: $(VENV)/.app-deps
 	@for f in benchmarks/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+# Remake models/starter/ from ../shared/data (about 10 minutes on 2 cores); see models/starter/card.md.
+starter: $(VENV)/.app-deps
+	$(BIN)/python -m core.starter_build $(STARTER_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
