@@ -12,14 +12,18 @@ SIZES = {"IMG_1.JPG": (200, 100), "IMG_2.png": (50, 50)}
 CLASSES = b"None\nmask\nno_mask\n"
 
 
-def test_export_layout() -> None:
+def test_export_layout_leaves_none_out_unless_asked_then_last() -> None:
     ann = Annotations(["mask", "no_mask"])
     ann.add_box("IMG_1.JPG", Box(10, 20, 50, 60, "no_mask"))
     ann.add_box("IMG_1.JPG", Box(100, 0, 200, 100, "None", 0.875))
-    files = dumps_yolo(ann, SIZES)
+    assert dumps_yolo(ann, SIZES) == {
+        "classes.txt": b"mask\nno_mask\n",
+        "IMG_1.txt": b"1 0.150000 0.400000 0.200000 0.400000\n",
+    }
+    files = dumps_yolo(ann, SIZES, include_none=True)
     assert files == {
-        "classes.txt": CLASSES,
-        "IMG_1.txt": b"2 0.150000 0.400000 0.200000 0.400000\n0 0.750000 0.500000 0.500000 1.000000 0.875000\n",
+        "classes.txt": b"mask\nno_mask\nNone\n",
+        "IMG_1.txt": b"1 0.150000 0.400000 0.200000 0.400000\n2 0.750000 0.500000 0.500000 1.000000 0.875000\n",
     }
 
 
@@ -84,7 +88,7 @@ def test_bad_lines_are_located(line: bytes, field: str) -> None:
 @pytest.mark.parametrize(
     ("files", "file", "field"),
     [
-        ({"IMG_2.txt": b""}, "classes.txt", ""),
+        ({"IMG_2.txt": b""}, "(upload)", ""),
         ({"classes.txt": b"\n\n", "IMG_2.txt": b""}, "classes.txt", ""),
         ({"classes.txt": b"mask\nmask\n"}, "classes.txt", "line[1]"),
         ({"classes.txt": b"mask\n\nno_mask\n"}, "classes.txt", "line[1]"),
