@@ -333,14 +333,19 @@ def loads_coco(text: str | bytes, *, file: str = DEFAULT_FILE, **options: Any) -
     return from_coco_dict(parse_json_text(text, file=file), file=file, **options)
 
 
+#: Above this many annotations the JSON is written compact (Python's C encoder; indenting is
+#: done in pure Python, about 5x slower on 50,000 boxes).
+INDENT_UP_TO = 5000
+
+
+def _json_bytes(data: dict[str, Any]) -> bytes:
+    indent = 2 if len(data["annotations"]) <= INDENT_UP_TO else None
+    return (json.dumps(data, indent=indent, ensure_ascii=False, allow_nan=False) + "\n").encode()
+
+
 def dumps_coco(ann: Annotations, sizes: dict[str, tuple[int, int]], *, include_none: bool = False) -> bytes:
-    """COCO JSON bytes for `ann` (a download)."""
-    return (
-        json.dumps(
-            to_coco_dict(ann, sizes, include_none=include_none), indent=2, ensure_ascii=False, allow_nan=False
-        )
-        + "\n"
-    ).encode()
+    """COCO JSON bytes for `ann` (a download); indented unless it is large (INDENT_UP_TO)."""
+    return _json_bytes(to_coco_dict(ann, sizes, include_none=include_none))
 
 
 def dumps_coco_zip(
@@ -353,7 +358,7 @@ def dumps_coco_zip(
     """A zip of `annotations.coco.json` and `images/<name>` for every image it lists."""
     data = to_coco_dict(ann, sizes, include_none=include_none)
     files = {f"images/{e['file_name']}": read_image(e["file_name"]) for e in data["images"]}
-    files[DEFAULT_FILE] = (json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode()
+    files[DEFAULT_FILE] = _json_bytes(data)
     return zip_files(files)
 
 

@@ -31,6 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from xml.parsers import expat
+from xml.sax.saxutils import escape
 
 from core.annotations import NONE, Annotations, Box, validate_category_name
 from core.errors import CategoryError, FormatError
@@ -247,24 +248,38 @@ def loads_voc(
 
 
 def voc_xml(image: str, size: tuple[int, int], boxes: Iterable[Box]) -> bytes:
-    """One VOC file for `image` of `size` (width, height)."""
-    root = ET.Element("annotation")
-    ET.SubElement(root, "folder").text = "images"
-    ET.SubElement(root, "filename").text = image
-    size_el = ET.SubElement(root, "size")
-    for key, value in zip(("width", "height", "depth"), (*size, 3), strict=True):
-        ET.SubElement(size_el, key).text = str(int(value))
-    ET.SubElement(root, "segmented").text = "0"
+    """One VOC file for `image` of `size` (width, height), indented by two spaces.
+
+    Written as text (the same bytes ElementTree with ET.indent gives, several times faster).
+    """
+    lines = [
+        "<annotation>",
+        "  <folder>images</folder>",
+        f"  <filename>{escape(image)}</filename>",
+        "  <size>",
+        f"    <width>{int(size[0])}</width>",
+        f"    <height>{int(size[1])}</height>",
+        "    <depth>3</depth>",
+        "  </size>",
+        "  <segmented>0</segmented>",
+    ]
     for b in boxes:
-        obj = ET.SubElement(root, "object")
-        ET.SubElement(obj, "name").text = b.label
-        for key, value in (("pose", "Unspecified"), ("truncated", "0"), ("difficult", "0")):
-            ET.SubElement(obj, key).text = value
-        bnd = ET.SubElement(obj, "bndbox")
-        for key, value in zip(_COORDS, (b.x1 + 1, b.y1 + 1, b.x2, b.y2), strict=True):
-            ET.SubElement(bnd, key).text = str(value)
-    ET.indent(root)
-    return ET.tostring(root, encoding="unicode").encode("utf-8") + b"\n"
+        lines += [
+            "  <object>",
+            f"    <name>{escape(b.label)}</name>",
+            "    <pose>Unspecified</pose>",
+            "    <truncated>0</truncated>",
+            "    <difficult>0</difficult>",
+            "    <bndbox>",
+            *(
+                f"      <{k}>{v}</{k}>"
+                for k, v in zip(_COORDS, (b.x1 + 1, b.y1 + 1, b.x2, b.y2), strict=True)
+            ),
+            "    </bndbox>",
+            "  </object>",
+        ]
+    lines.append("</annotation>")
+    return ("\n".join(lines) + "\n").encode("utf-8")
 
 
 def dumps_voc(ann: Annotations, sizes: dict[str, tuple[int, int]]) -> dict[str, bytes]:
