@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import streamlit as st
 
 from app.ui.common import flash, literal, show_error
@@ -108,8 +110,9 @@ class _NotPrepared(Exception):
 def _prepared(project: Project, ann, fmt: str, label: str, options, col):  # noqa: ANN001, ANN202
     """An export that zips the images, made on request and kept for these exact options."""
     key = f"export-{project.name}-{fmt}"
-    saved = project.annotations_path
-    want = (repr(options), saved.stat().st_mtime_ns if saved.exists() else 0, tuple(project.list_images()))
+    saved = project.annotations_path  # its content, not its mtime: the page saves on reruns
+    digest = hashlib.sha1(saved.read_bytes()).hexdigest() if saved.exists() else ""
+    want = (repr(options), digest, tuple(project.list_images()))
     held = st.session_state.get(key)
     if held is not None and held[0] == want:
         return held[1]
