@@ -152,9 +152,10 @@ def coco_annotators(filename: str, data: bytes, known_images: list[str] | None =
     parsed = parse_json_text(text, file=name)
     images = parsed.get("images") if isinstance(parsed, dict) else None
     counts: dict[str, int] = {}
+    known = set(known_images or ())
     for entry in images if isinstance(images, list) else []:
         try:
-            base = base_image_name(entry.get("file_name"), file=name, known=known_images or ())
+            base = base_image_name(entry.get("file_name"), file=name, known=known)
         except (FormatError, AttributeError):
             continue
         counts[base] = counts.get(base, 0) + 1

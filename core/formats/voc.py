@@ -132,22 +132,33 @@ class VocFile:
     dropped: Counter[str] = field(default_factory=Counter)
 
 
-def _image_name(root: ET.Element, *, file: str, known: Iterable[str]) -> str:
+def stems_of(names: Iterable[str]) -> dict[str, list[str]]:
+    """{stem: names with that stem}, to match image names written without extension."""
+    out: dict[str, list[str]] = {}
+    for name in names:
+        out.setdefault(PurePosixPath(name).stem, []).append(name)
+    return out
+
+
+def _image_name(root: ET.Element, *, file: str, known_stems: dict[str, list[str]]) -> str:
     """<filename>, or the XML's own stem when absent; a name without extension matched by stem."""
     written = _text(root, "filename")
     stem = written if written else PurePosixPath(file.replace("\\", "/")).stem
     if written and PurePosixPath(written).suffix:
         return check_image_name(written, file=file)
-    matches = [k for k in known if PurePosixPath(k).stem == stem]
+    matches = known_stems.get(stem, [])
     return check_image_name(matches[0] if len(matches) == 1 else (written or f"{stem}.jpg"), file=file)
 
 
-def read_voc_file(data: bytes, *, file: str, known: Iterable[str] = ()) -> VocFile:
-    """Parse one VOC file; boxes keep the file's own numbers (see parse_voc_xml for pixels)."""
+def read_voc_file(data: bytes, *, file: str, known_stems: dict[str, list[str]] | None = None) -> VocFile:
+    """Parse one VOC file; boxes keep the file's own numbers (see parse_voc_xml for pixels).
+
+    `known_stems` (see stems_of) name the image of a file without an extension in <filename>.
+    """
     root = parse_untrusted_xml(data, file=file)
     if root.tag != "annotation":
         raise FormatError(f"root element must be <annotation>, got <{root.tag}>", file=file)
-    image = _image_name(root, file=file, known=known)
+    image = _image_name(root, file=file, known_stems=known_stems or {})
     out = VocFile(image, _size(root, file=file, image=image), [])
     out.label_studio = _text(root, "owner/name") == "Label Studio"
     for i, obj in enumerate(root.findall("object")):
@@ -218,14 +229,14 @@ def loads_voc(
     if origin not in ORIGINS:
         raise FormatError(f"unknown origin {origin!r}; use one of {', '.join(ORIGINS)}")
     cats = list(categories)
-    known = list(known_images)
+    known = stems_of(known_images)
     parsed: dict[str, VocFile] = {}
     source: dict[str, str] = {}
     names = sorted((n for n in files if n.lower().endswith(".xml")), key=natural_key)
     if not names:
         raise FormatError("no .xml files found", file="(upload)")
     for fname in names:
-        vf = read_voc_file(files[fname], file=fname, known=known)
+        vf = read_voc_file(files[fname], file=fname, known_stems=known)
         if vf.image in parsed:
             raise FormatError(f"image also described by {source[vf.image]}", file=fname, image=vf.image)
         source[vf.image] = fname

@@ -379,6 +379,12 @@ def read_class_list(files: dict[str, bytes]) -> tuple[list[str], set[str], list[
     return parse_classes(files[names_file], file=names_file), used, notes
 
 
+def _is_list(data: bytes) -> bool:
+    """True when the first non-blank line names an image file (a list, not a label file)."""
+    first = next((line.strip() for line in data.decode("utf-8", "replace").splitlines() if line.strip()), "")
+    return PurePosixPath(first).suffix.lower() in _IMAGE_SUFFIXES
+
+
 def _list_names(files: dict[str, bytes], lists: set[str]) -> dict[str, str]:
     """{stem: image base name} from image lists such as darknet's train.txt."""
     out: dict[str, str] = {}
@@ -398,7 +404,7 @@ def loads_yolo(
     `sizes` holds the images a label file can name (the project's, plus any in the upload).
     """
     classes, used, notes = read_class_list(files)
-    lists = {k for k in files if _base(k) in _LIST_NAMES and k not in used} | {
+    lists = {k for k in files if _base(k) in _LIST_NAMES and k not in used and _is_list(files[k])} | {
         k for k in used if k.endswith(".txt") and _base(k) != CLASSES_FILE and not k.endswith(".names")
     }
     listed = _list_names(files, lists)

@@ -122,3 +122,9 @@ def test_an_image_named_classes_cannot_be_exported() -> None:
     with pytest.raises(FormatError) as info:
         dumps_yolo(ann, {"classes.jpg": (10, 10)})
     assert info.value.image == "classes.jpg"
+
+
+def test_a_label_file_named_like_a_list_is_still_a_label_file() -> None:
+    files = {"classes.txt": b"a\n", "labels/train.txt": b"0 0.5 0.5 0.6 0.6\n", "train.txt": b"x/train.jpg\n"}
+    ann = loads_yolo(files, {"train.jpg": (100, 100)}).annotations
+    assert ann.boxes("train.jpg") == [Box(20, 20, 80, 80, "a")]
