@@ -268,3 +268,16 @@ def test_coco_zip_with_images_reimports(project: Project) -> None:
     assert name.endswith(".zip") and mime == "application/zip"
     result = annotation_io.import_annotations(project, "coco", name, data)
     assert boxes(result.annotations) == {"IMG_1.jpg": [IMG_1[0]]}
+
+
+@pytest.mark.parametrize("replace", [True, False])
+def test_a_coco_import_into_a_project_keeps_its_ids_for_the_export(workspace: Path, replace: bool) -> None:
+    p = Project.create("cocoids")
+    p.add_image("000000255917.jpg", jpeg(64, 48))
+    p.add_image("000000397133.jpg", jpeg(80, 60))
+    result = annotation_io.import_annotations(p, "coco", "c.json", COCO_SOURCE.read_bytes())
+    p.import_annotations(result.annotations, replace=replace)
+    data, _name, _mime = annotation_io.export_annotations(p, p.load(), "coco")
+    out = json.loads(data)
+    assert [(c["id"], c["name"]) for c in out["categories"]] == [(1, "person"), (3, "car"), (6, "bus")]
+    assert [i["id"] for i in out["images"]] == [255917, 397133]
