@@ -310,6 +310,17 @@ def from_coco_dict(
             continue  # the same box from two annotators, merged
         seen.setdefault(image, set()).add(key)
         raw[image].append(RawBox((x, y, x + w, y + h), categories[cid], score))
+    used_cids = {e.get("category_id") for e in _list(data, "annotations", file)}
+    head = kept_categories[0]
+    if (
+        len(kept_categories) > 1
+        and head["supercategory"] == "none"
+        and head["id"] not in used_cids
+        and all(k["supercategory"] == head["name"] for k in kept_categories[1:])
+    ):  # Roboflow's export lists the dataset itself as category 0, the parent of the others
+        notes.append(f"Roboflow's dataset category {head['name']!r} (no boxes) left out.")
+        del categories[head["id"]]
+        kept_categories = kept_categories[1:]
     extras = {name: {IMAGE_ID_KEY: ids[0]} for name, ids in entries_of.items()}
     if annotator != MERGE:
         extras = {n: {IMAGE_ID_KEY: next(i for i in ids if i in chosen)} for n, ids in entries_of.items()}

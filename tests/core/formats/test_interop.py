@@ -95,6 +95,7 @@ def test_other_tools_files_import_exactly(
     assert result.skipped == []
     if note:
         assert any(note in n for n in result.notes), result.notes
+    assert sorted(result.annotations.categories) == ["None", "mask", "no_mask"]  # Roboflow: no dataset class
 
 
 def test_voc_origin_can_be_forced(project: Project) -> None:
