@@ -25,6 +25,7 @@ import json
 import os
 import random
 import re
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -193,9 +194,19 @@ def _number(token: str, *, file: str, image: str, fld: str) -> float:
 
 
 def parse_label_file(
-    data: bytes, *, file: str, image: str, size: tuple[int, int], classes: list[str]
+    data: bytes,
+    *,
+    file: str,
+    image: str,
+    size: tuple[int, int],
+    classes: list[str],
+    dropped: Counter[str] | None = None,
 ) -> list[RawBox]:
-    """Raw pixel boxes from one label file."""
+    """Raw pixel boxes from one label file.
+
+    A segmentation line (`class x1 y1 x2 y2 x3 y3 ...`, Ultralytics) gives its polygon's
+    bounding box; the polygon is counted in `dropped["segmentation"]`.
+    """
     w, h = size
     boxes: list[RawBox] = []
     for n, line in enumerate(_decode(data, file).splitlines(), start=1):
@@ -203,18 +214,30 @@ def parse_label_file(
         if not tokens:
             continue
         fld = f"line {n}"
-        if len(tokens) not in (5, 6):
+        polygon = len(tokens) >= 7 and len(tokens) % 2 == 1
+        if len(tokens) not in (5, 6) and not polygon:
             raise FormatError(
-                f"expected 'class cx cy w h [score]', got {line!r}", file=file, image=image, field=fld
+                f"expected 'class cx cy w h [score]' or a polygon, got {line!r}",
+                file=file,
+                image=image,
+                field=fld,
             )
         if not (tokens[0].isascii() and tokens[0].isdigit()) or int(tokens[0]) >= len(classes):
             raise FormatError(
                 f"class {tokens[0]!r} is not an index below {len(classes)}", file=file, image=image, field=fld
             )
-        cx, cy, bw, bh = (_number(t, file=file, image=image, fld=fld) for t in tokens[1:5])
-        if bw <= 0 or bh <= 0:
-            raise FormatError("width and height must be positive", file=file, image=image, field=fld)
-        x1, y1, x2, y2 = cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2
+        if polygon:
+            pts = [_number(t, file=file, image=image, fld=fld) for t in tokens[1:]]
+            x1, y1, x2, y2 = min(pts[0::2]), min(pts[1::2]), max(pts[0::2]), max(pts[1::2])
+            if x2 <= x1 or y2 <= y1:
+                raise FormatError("the polygon encloses no area", file=file, image=image, field=fld)
+            if dropped is not None:
+                dropped["segmentation"] += 1
+        else:
+            cx, cy, bw, bh = (_number(t, file=file, image=image, fld=fld) for t in tokens[1:5])
+            if bw <= 0 or bh <= 0:
+                raise FormatError("width and height must be positive", file=file, image=image, field=fld)
+            x1, y1, x2, y2 = cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2
         if min(x1, y1) < -_EPS or max(x2, y2) > 1 + _EPS:
             raise FormatError("box is not inside the image (0..1)", file=file, image=image, field=fld)
         score = _number(tokens[5], file=file, image=image, fld=fld) if len(tokens) == 6 else None
@@ -414,6 +437,7 @@ def loads_yolo(
     raw: dict[str, list[RawBox]] = {}
     source: dict[str, str] = {}
     ignored: list[str] = []
+    dropped: Counter[str] = Counter()
     same = 0
     for key in sorted(files, key=natural_key):
         if not key.lower().endswith(".txt") or key in used or key in lists:
@@ -439,7 +463,9 @@ def loads_yolo(
                 image=image,
             )
         source[image] = key
-        raw[image] = parse_label_file(files[key], file=key, image=image, size=sizes[image], classes=classes)
+        raw[image] = parse_label_file(
+            files[key], file=key, image=image, size=sizes[image], classes=classes, dropped=dropped
+        )
     if not raw and ignored:
         raise FormatError(
             f"none of the {len(ignored)} label files names an image of this project or of the upload; "
@@ -455,6 +481,7 @@ def loads_yolo(
             f"{len(ignored)} text files name no known image and were ignored: {', '.join(ignored[:5])}."
         )
     result = build_annotations(classes, raw, sizes=sizes, rules=rules)
+    result.dropped.update(dropped)
     result.notes.extend(notes)
     return result
 

@@ -128,3 +128,12 @@ def test_a_label_file_named_like_a_list_is_still_a_label_file() -> None:
     files = {"classes.txt": b"a\n", "labels/train.txt": b"0 0.5 0.5 0.6 0.6\n", "train.txt": b"x/train.jpg\n"}
     ann = loads_yolo(files, {"train.jpg": (100, 100)}).annotations
     assert ann.boxes("train.jpg") == [Box(20, 20, 80, 80, "a")]
+
+
+def test_an_ultralytics_segmentation_line_gives_its_polygons_box_and_is_counted() -> None:
+    files = {"classes.txt": b"a\n", "IMG_2.txt": b"0 0.2 0.1 0.8 0.3 0.5 0.9 0.3 0.5\n"}
+    result = loads_yolo(files, SIZES)  # IMG_2.png is 50 x 50
+    assert result.annotations.boxes("IMG_2.png") == [Box(10, 5, 40, 45, "a")]
+    assert result.dropped["segmentation"] == 1
+    with pytest.raises(FormatError, match="no area"):
+        loads_yolo({"classes.txt": b"a\n", "IMG_2.txt": b"0 0.2 0.1 0.2 0.3 0.2 0.9\n"}, SIZES)
