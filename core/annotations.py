@@ -24,11 +24,20 @@ MIN_AREA = 40  # px²: a smaller box is refused
 MIN_SIDE = 5  # px: a side of this length or less is refused
 MAX_OVERLAP = 0.20  # intersection over the smaller box's area: more is refused
 MAX_CATEGORY_LEN = 100
+#: What each rule name a box can be flagged with means (see Annotations.add_box_or_flag).
+RULE_TEXT = {
+    "min_side": f"a side of {MIN_SIDE} px or less",
+    "min_area": f"area under {MIN_AREA} px²",
+    "overlap": f"overlaps another box by more than {MAX_OVERLAP:.0%}",
+}
 
 
 @dataclass(frozen=True)
 class Box:
-    """An axis-aligned box in original-image pixels, with its category and optional score."""
+    """An axis-aligned box in original-image pixels, with its category and optional score.
+
+    `flag` names the rule (a RULE_TEXT key) an imported box breaks when it was kept anyway.
+    """
 
     x1: int
     y1: int
@@ -36,6 +45,7 @@ class Box:
     y2: int
     label: str = NONE
     score: float | None = None
+    flag: str | None = None
 
     @classmethod
     def from_xyxy(cls, xyxy: Iterable[float], label: str = NONE, score: float | None = None) -> Box:
@@ -273,6 +283,25 @@ class Annotations:
         check_box(box, self.boxes(image))
         self._ann(image).boxes.append(box)
         return box
+
+    def add_box_or_flag(self, image: str, box: Box, *, image_size: tuple[int, int] | None = None) -> Box:
+        """add_box, but a box that breaks a rule is kept with `flag` set to the rule's name.
+
+        A box that is empty after clipping, or whose label is unknown, still raises.
+        """
+        try:
+            return self.add_box(image, box, image_size=image_size)
+        except BoxRejected as exc:
+            if image_size is not None:
+                box = box.clipped(*image_size)
+            if box.width <= 0 or box.height <= 0:
+                raise
+            flagged = replace(box, flag=exc.rule)
+            self._ann(image).boxes.append(flagged)
+            return flagged
+
+    def flagged_count(self) -> int:
+        return sum(b.flag is not None for a in self.images.values() for b in a.boxes)
 
     def try_add_boxes(
         self, image: str, boxes: Iterable[Box], *, image_size: tuple[int, int] | None = None

@@ -212,8 +212,12 @@ def crop_project(
     size: int = DEFAULT_SIZE,
     min_side: int = 0,
     progress: Progress | None = None,
+    include_flagged: bool = False,
 ) -> BuildReport:
-    """Crop every labelled box of an annotation project into `dataset`."""
+    """Crop every labelled box of an annotation project into `dataset`.
+
+    Boxes imported as breaking a box rule (`Box.flag`) are skipped unless `include_flagged`.
+    """
     if size < 8 or size > 2048:
         raise DatasetError(f"crop size must be 8..2048 px, got {size}")
     ann = project.load()
@@ -231,7 +235,7 @@ def crop_project(
             except (ImageLoadError, WorkspaceError, OSError) as exc:
                 report.skipped.append(f"{name}: {exc}")
                 continue
-            boxes = [(b.xyxy, b.label) for b in ann.boxes(name)]
+            boxes = [(b.xyxy, b.label if include_flagged or b.flag is None else NONE) for b in ann.boxes(name)]
             crop_boxes(
                 dataset,
                 image,

@@ -198,6 +198,8 @@ class Project:
             return
         with self.edit() as ann:
             ann.merge_categories(result_annotations.categories)
+            # Top-level keys the project lacks (a COCO source's categories and ids) come along.
+            ann.extra.update({k: v for k, v in result_annotations.extra.items() if k not in ann.extra})
             for name, entry in result_annotations.images.items():
                 ann.images[name] = entry
 

@@ -20,7 +20,7 @@ from PIL import Image  # noqa: E402
 
 from app.ui.annotate_io import categories_panel, import_export_panel  # noqa: E402
 from app.ui.common import colour_for, flash, literal, show_error, show_flashes  # noqa: E402
-from core.annotations import Annotations  # noqa: E402
+from core.annotations import RULE_TEXT, Annotations  # noqa: E402
 from core.canvas import CanvasView, apply_drawing  # noqa: E402
 from core.errors import MaskStudioError  # noqa: E402
 from core.imaging import IMAGE_EXTENSIONS, load_image  # noqa: E402
@@ -160,6 +160,8 @@ def canvas_drawing(project: Project, image: str, ann: Annotations, view: CanvasV
                 "fill": "rgba(0, 0, 0, 0)",
                 "lockRotation": True,
                 "strokeUniform": True,
+                # A box kept on import although it breaks a box rule: dashed.
+                **({"strokeDashArray": [8, 5], "strokeWidth": 3} if b.flag else {}),
             }
         )
     key = f"canvas-{project.name}-{image}-{st.session_state.get('canvas_rev', 0)}"
@@ -185,8 +187,9 @@ def box_list(project: Project, image: str, ann: Annotations) -> None:
     for i, b in enumerate(boxes):
         c_label, c_del = st.columns([4, 1], vertical_alignment="bottom")
         score = "" if b.score is None else f" · {b.score:.2f}"
+        flag = f" · ⚠ breaks a rule: {RULE_TEXT.get(b.flag, b.flag)} (dashed)" if b.flag else ""
         new_label = c_label.selectbox(
-            f"#{i + 1} [{b.x1}, {b.y1}, {b.x2}, {b.y2}]{score}",
+            f"#{i + 1} [{b.x1}, {b.y1}, {b.x2}, {b.y2}]{score}{flag}",
             ann.categories,
             index=ann.categories.index(b.label),
             key=f"box-{image}-{i}-{b.xyxy}-{b.label}",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import streamlit as st
 
 from app.ui.common import flash, literal, show_error
@@ -76,18 +78,72 @@ def _change(project: Project, action, message: str) -> None:  # noqa: ANN001
     st.rerun()
 
 
+_RULE_CHOICES = {
+    "apply": "Apply the box rules (skip boxes that break them)",
+    "flag": "Keep all boxes, flag rule breakers (nested, overlapping or tiny objects)",
+}
+
+
+def _export_options() -> annotation_io.ExportOptions:
+    c_none, c_val, c_seed, c_img = st.columns(4)
+    include_none = c_none.checkbox(
+        "Include “None” boxes", help="Written as the last class, so other class indices do not move."
+    )
+    val = c_val.number_input(
+        "YOLO val fraction",
+        min_value=0.0,
+        max_value=0.9,
+        value=0.0,
+        step=0.05,
+        help="0 puts every image in train (data.yaml then uses train for val too); otherwise a seeded "
+        "random share of the images goes to val. Annotation projects have no split manifest.",
+    )
+    seed = c_seed.number_input("Split seed", min_value=0, value=0, step=1)
+    with_images = c_img.checkbox("COCO: images in a zip")
+    return annotation_io.ExportOptions(include_none, float(val), int(seed), with_images)
+
+
+class _NotPrepared(Exception):
+    pass
+
+
+def _prepared(project: Project, ann, fmt: str, label: str, options, col):  # noqa: ANN001, ANN202
+    """An export that zips the images, made on request and kept for these exact options."""
+    key = f"export-{project.name}-{fmt}"
+    saved = project.annotations_path  # its content, not its mtime: the page saves on reruns
+    digest = hashlib.sha1(saved.read_bytes()).hexdigest() if saved.exists() else ""
+    want = (repr(options), digest, tuple(project.list_images()))
+    held = st.session_state.get(key)
+    if held is not None and held[0] == want:
+        return held[1]
+    if not col.button(f"Prepare {label}", key=f"prepare-{fmt}"):
+        raise _NotPrepared
+    out = annotation_io.export_annotations(project, ann, fmt, options)
+    st.session_state[key] = (want, out)
+    return out
+
+
 def import_export_panel(project: Project) -> None:
     ann = project.load()
     names = project.list_images()
     st.markdown("**Export annotations**")
+    options = _export_options()
     cols = st.columns(len(annotation_io.ANNOTATION_FORMATS))
     for col, (fmt, label) in zip(cols, annotation_io.ANNOTATION_FORMATS.items(), strict=True):
+        heavy = fmt == "yolo" or (fmt == "coco" and options.with_images)  # zips the images
         try:
-            data, file_name, mime = annotation_io.export_annotations(project, ann, fmt)
+            if heavy:
+                data, file_name, mime = _prepared(project, ann, fmt, label, options, col)
+            else:
+                data, file_name, mime = annotation_io.export_annotations(project, ann, fmt, options)
+        except _NotPrepared:
+            continue
         except MaskStudioError as exc:
             col.caption(f"{label}: {exc}")
             continue
         col.download_button(label, data, file_name=file_name, mime=mime, key=f"export-{fmt}")
+    if ann.flagged_count():
+        st.caption(f"{ann.flagged_count()} boxes are flagged as breaking a box rule; exports write them.")
 
     st.markdown("**Import annotations**")
     fmt = st.selectbox(
@@ -95,18 +151,51 @@ def import_export_panel(project: Project) -> None:
     )
     st.caption(annotation_io.IMPORT_HELP[fmt])
     up = st.file_uploader("Annotation file", type=annotation_io.IMPORT_TYPES[fmt], key=f"ann_upload_{fmt}")
+    rules = st.radio("Box rules", list(_RULE_CHOICES), format_func=_RULE_CHOICES.get, key="import_rules")
+    origin = "auto"
+    if fmt == "voc":
+        origin = st.selectbox(
+            "VOC coordinates",
+            list(annotation_io.VOC_ORIGINS),
+            format_func=annotation_io.VOC_ORIGINS.get,
+            key="import_voc_origin",
+        )
+    annotator: str | int = "merge"
+    if fmt == "coco" and up is not None:
+        try:
+            count = annotation_io.coco_annotators(up.name, up.getvalue(), names)
+        except MaskStudioError:
+            count = 1  # the import below reports the error
+        if count > 1:
+            choices: list[str | int] = ["merge", *range(1, count + 1)]
+            annotator = st.radio(
+                f"Images are listed up to {count} times (Label Studio: one entry per annotator)",
+                choices,
+                format_func=lambda c: (
+                    "Merge the annotators' boxes" if c == "merge" else f"Annotator {c} only"
+                ),
+                horizontal=True,
+                key="import_annotator",
+            )
     mode = st.radio("Existing boxes", ["Replace all", "Replace only the imported images"], horizontal=True)
     if up is not None and st.button("Import"):
+        opts = annotation_io.ImportOptions(rules=rules, annotator=annotator, voc_origin=origin)
         try:
-            result: ImportResult = annotation_io.import_annotations(project, fmt, up.name, up.getvalue())
+            result: ImportResult = annotation_io.import_annotations(
+                project, fmt, up.name, up.getvalue(), opts
+            )
         except MaskStudioError as exc:
             show_error(exc, "Nothing imported, your annotations are unchanged: ")
             return
         project.import_annotations(result.annotations, replace=mode == "Replace all")
         unknown = sorted(set(result.annotations.images) - set(names))
-        flash("success", f"Imported {result.box_count} boxes on {len(result.annotations.images)} images.")
+        flash("success", f"Imported {result.summary()}")
+        for note in result.notes:
+            flash("info", note)
         if unknown:
             flash("info", f"{len(unknown)} annotated image(s) are not in this project yet: add the files.")
         for msg in result.skipped[:20]:
             flash("warning", f"Skipped {msg}")
+        if len(result.skipped) > 20:
+            flash("warning", f"… and {len(result.skipped) - 20} more skipped.")
         st.rerun()

@@ -109,6 +109,12 @@ def project_tab(current: Dataset | None, latest: dict[str, str]) -> None:
             "(boxes labelled “None” are not cropped)."
         )
     size, min_side = crop_inputs("ds_crop")
+    flagged = Project.open(str(project)).load().flagged_count()
+    keep_flagged = flagged > 0 and st.checkbox(
+        f"Also crop the {flagged} boxes flagged as breaking a box rule",
+        key="ds_crop_flagged",
+        help="Boxes imported with “keep all boxes, flag rule breakers” (nested, overlapping, tiny).",
+    )
     name, add = target_inputs("ds_crop", f"{project}_crops", current, latest)
     if st.button("Crop boxes", key="ds_crop_go", type="primary", disabled=not labelled):
         build(
@@ -118,7 +124,12 @@ def project_tab(current: Dataset | None, latest: dict[str, str]) -> None:
             add,
             current,
             lambda ds, p: crop_project(
-                Project.open(str(project)), ds, size=size, min_side=min_side, progress=p
+                Project.open(str(project)),
+                ds,
+                size=size,
+                min_side=min_side,
+                progress=p,
+                include_flagged=keep_flagged,
             ),
             name_field=("ds_crop", f"{project}_crops"),
         )

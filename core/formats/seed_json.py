@@ -7,7 +7,8 @@
 
 Extra per-image keys (`dst`, `src`, ...) are kept as they came; `src` is informational and
 never read. Mask Studio adds an optional `rect_scores` list (detector or model confidence,
-null for hand-drawn boxes), which other readers of the layout ignore.
+null for hand-drawn boxes) and an optional `rect_flags` list (null, or the name of the box rule
+a box imported with "keep all boxes, flag rule breakers" breaks), which other readers ignore.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from core.annotations import Annotations
+from core.annotations import RULE_TEXT, Annotations
 from core.errors import FormatError
 from core.formats.common import (
     ImportResult,
@@ -31,7 +32,7 @@ from core.formats.common import (
 )
 from core.fsutil import atomic_write_json, finite_number, natural_key
 
-_BOX_KEYS = {"rectangles", "rect_to_category", "rect_scores"}
+_BOX_KEYS = {"rectangles", "rect_to_category", "rect_scores", "rect_flags"}
 
 
 class _Constant:
@@ -150,8 +151,12 @@ def parse_json_text(text: str | bytes, *, file: str) -> Any:
     return data
 
 
-def from_seed_dict(data: Any, *, file: str = "annotations.json") -> ImportResult:
-    """Validate a seed-layout dict and build annotations. Raises FormatError on bad structure."""
+def from_seed_dict(data: Any, *, file: str = "annotations.json", rules: str = "apply") -> ImportResult:
+    """Validate a seed-layout dict and build annotations. Raises FormatError on bad structure.
+
+    Boxes listed in `rect_flags` stay flagged; `rules` decides about the others (see
+    build_annotations).
+    """
     if not isinstance(data, dict):
         raise FormatError("top level must be an object with 'categories' and 'images'", file=file)
     if "categories" not in data:
@@ -186,6 +191,18 @@ def from_seed_dict(data: Any, *, file: str = "annotations.json") -> ImportResult
             raise FormatError(
                 "must be a list as long as rectangles", file=file, image=name, field="rect_scores"
             )
+        flags = entry.get("rect_flags")
+        if flags is not None and (
+            not isinstance(flags, list)
+            or len(flags) != len(rects)
+            or not all(f is None or f in RULE_TEXT for f in flags)
+        ):
+            raise FormatError(
+                f"must be a list as long as rectangles of null or one of {', '.join(RULE_TEXT)}",
+                file=file,
+                image=name,
+                field="rect_flags",
+            )
         boxes: list[RawBox] = []
         for i, (rect, cat) in enumerate(zip(rects, cats, strict=True)):
             xyxy = check_xyxy(rect, file=file, image=name, fld=f"rectangles[{i}]")
@@ -206,11 +223,11 @@ def from_seed_dict(data: Any, *, file: str = "annotations.json") -> ImportResult
             score = None
             if scores is not None and scores[i] is not None:
                 score = check_number(scores[i], file=file, image=name, fld=f"rect_scores[{i}]")
-            boxes.append(RawBox(xyxy, categories[cat], score))
+            boxes.append(RawBox(xyxy, categories[cat], score, flags[i] if flags is not None else None))
         raw[name] = boxes
         extras[name] = {k: v for k, v in entry.items() if k not in _BOX_KEYS}
     top_extra = {k: v for k, v in data.items() if k not in {"categories", "images"}}
-    return build_annotations(categories, raw, extras=extras, top_extra=top_extra)
+    return build_annotations(categories, raw, extras=extras, top_extra=top_extra, rules=rules)
 
 
 def to_seed_dict(ann: Annotations) -> dict[str, Any]:
@@ -228,6 +245,8 @@ def to_seed_dict(ann: Annotations) -> dict[str, Any]:
                 round(float(b.score), 4) if b.score is not None and finite_number(b.score) else None
                 for b in entry.boxes
             ]
+        if any(b.flag is not None for b in entry.boxes):
+            out["rect_flags"] = [b.flag for b in entry.boxes]
         out.update(entry.extra)
         images[name] = out
     result: dict[str, Any] = {"categories": list(ann.categories), "images": images}
@@ -246,9 +265,11 @@ def load_seed_json(path: str | os.PathLike[str]) -> ImportResult:
     return from_seed_dict(parse_json_text(text, file=p.name), file=p.name)
 
 
-def loads_seed_json(text: str | bytes, *, file: str = "annotations.json") -> ImportResult:
+def loads_seed_json(
+    text: str | bytes, *, file: str = "annotations.json", rules: str = "apply"
+) -> ImportResult:
     """Validate seed-layout JSON text (an upload)."""
-    return from_seed_dict(parse_json_text(text, file=file), file=file)
+    return from_seed_dict(parse_json_text(text, file=file), file=file, rules=rules)
 
 
 def save_seed_json(ann: Annotations, path: str | os.PathLike[str]) -> Path:

@@ -155,3 +155,18 @@ def test_copy_is_independent() -> None:
     twin.add_category("ffp2")
     assert len(ann.boxes("a.jpg")) == 2
     assert "ffp2" not in ann.categories
+
+
+def test_add_box_or_flag_keeps_rule_breakers_with_their_rule() -> None:
+    ann = Annotations(["car"])
+    assert ann.add_box_or_flag("a.jpg", Box(0, 0, 50, 50, "car")).flag is None
+    assert ann.add_box_or_flag("a.jpg", Box(10, 10, 20, 20, "car")).flag == "overlap"
+    assert ann.add_box_or_flag("a.jpg", Box(60, 0, 63, 3, "car")).flag == "min_side"
+    assert ann.add_box_or_flag("a.jpg", Box(60, 60, 75, 62, "car"), image_size=(100, 100)).flag == "min_side"
+    assert ann.flagged_count() == 3
+    assert ann.add_box_or_flag("a.jpg", Box(0, 0, 50, 50)).with_label("car").flag == "overlap"  # kept
+    with pytest.raises(BoxRejected):  # nothing left inside the image: never kept
+        ann.add_box_or_flag("a.jpg", Box(200, 200, 250, 250, "car"), image_size=(100, 100))
+    with pytest.raises(CategoryError):
+        ann.add_box_or_flag("a.jpg", Box(0, 0, 50, 50, "bus"))
+    assert len(ann.boxes("a.jpg")) == 5

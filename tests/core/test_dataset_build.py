@@ -215,3 +215,13 @@ def test_import_voc_crops_every_box(workspace: Path, tmp_path: Path) -> None:
     assert sorted(s.split(":")[0] for s in report.skipped) == ["bad.xml", "scene2.xml"]
     with pytest.raises(DatasetError):
         import_voc(tmp_path / "images-only", ds)
+
+
+def test_crop_project_skips_flagged_boxes_unless_asked(project: Project) -> None:
+    with project.edit() as ann:
+        ann.add_box_or_flag("Shot_1.png", Box(2, 2, 12, 8, "mask"))  # inside box 1: flagged, box 5
+    assert project.load().flagged_count() == 1
+    skipped = crop_project(project, Dataset.create("a"), size=16)
+    assert "mask/Shot_1_5.png" not in skipped.written and len(skipped.written) == 3
+    kept = crop_project(project, Dataset.create("b"), size=16, include_flagged=True)
+    assert sorted(kept.written) == sorted([*skipped.written, "mask/Shot_1_5.png"])

@@ -52,7 +52,7 @@ def tiny_keras() -> bytes:
 
 
 @pytest.fixture
-def starter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_keras: bytes) -> Path:
+def starter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_keras: bytes, workspace: Path) -> Path:
     folder = make_starter(
         tmp_path / "starter",
         tiny_keras,

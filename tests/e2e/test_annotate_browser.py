@@ -122,3 +122,29 @@ def test_a_new_project_opens_while_another_with_boxes_is_shown(app_server: AppSe
     expect(sidebar.get_by_label("Open project")).to_have_value("zz_fresh")
     expect(page).to_have_url(re.compile(r"project=zz_fresh"))
     expect(page.get_by_text("This project has no images yet", exact=False).first).to_be_visible()
+
+
+def test_a_flagged_box_is_shown_with_its_rule_and_survives_the_canvas(app_server: AppServer, page) -> None:  # noqa: ANN001
+    """A box kept on import although it breaks the overlap rule loads into the canvas (dashed),
+    the box list names the rule, and the canvas's own reruns neither drop nor unflag it."""
+    from core.annotations import Box
+    from core.projects import Project
+
+    project = Project.create("flagged", app_server.workspace)
+    buf = io.BytesIO()
+    Image.fromarray(np.full((300, 400, 3), 90, np.uint8)).save(buf, format="PNG")
+    image = project.add_image("scene.png", buf.getvalue())
+    with project.edit() as ann:
+        ann.add_category("car")
+        ann.add_box(image, Box(20, 20, 220, 200, "car"))
+        assert ann.add_box_or_flag(image, Box(40, 150, 90, 190, "car")).flag == "overlap"  # a wheel
+    page.goto(f"{app_server.url}/?project={project.name}&image={image}")
+    wait_for_app(page)
+    canvas_box(page)
+    page.get_by_text("Boxes on this image: 2").wait_for(timeout=30_000)
+    expect(page.get_by_text(re.compile("breaks a rule: overlaps another box")).first).to_be_visible()
+    page.wait_for_timeout(2000)  # the canvas reports its drawing back
+    wait_for_app(page)
+    data = json.loads(project.annotations_path.read_text())
+    assert data["images"][image]["rect_flags"] == [None, "overlap"]
+    assert len(data["images"][image]["rectangles"]) == 2

@@ -10,6 +10,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from core.annotations import Box
+from core.formats.archive import read_zip
 from core.projects import Project
 from tests.pages.conftest import page_path
 
@@ -158,3 +159,20 @@ def test_duplicate_category_is_refused_with_a_message(project: Project) -> None:
 def test_classify_unlabelled_boxes_without_an_active_model_says_what_to_do(project: Project) -> None:
     at = run(app())
     assert any("No active model" in c.value and "Experiments" in c.value for c in at.caption)
+
+
+def test_flagged_boxes_name_their_rule_and_the_yolo_zip_is_prepared_on_request(project: Project) -> None:
+    with project.edit() as ann:
+        ann.add_box_or_flag("IMG_1.png", Box(120, 120, 200, 200, "mask"))  # inside box 1
+    at = run(app())
+    flagged = next(s for s in at.selectbox if s.label.startswith("#2 ["))
+    assert "breaks a rule: overlaps another box by more than 20%" in flagged.label
+    assert any(r.label == "Box rules" for r in at.radio)
+    prepare = next(b for b in at.button if b.label.startswith("Prepare YOLO"))
+    prepare.click()
+    run(at)
+    _held, (data, name, _mime) = at.session_state["export-demo-yolo"]
+    assert name == "demo_yolo.zip" and "data.yaml" in read_zip(data)
+    run(at)  # kept while nothing changes: a download button, no prepare button
+    assert not any(b.label.startswith("Prepare YOLO") for b in at.button)
+    assert project.load().flagged_count() == 1  # nothing about the export changed the project

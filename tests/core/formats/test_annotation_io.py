@@ -36,7 +36,8 @@ def project(workspace) -> Project:  # noqa: ANN001
 @pytest.mark.parametrize("fmt", list(annotation_io.ANNOTATION_FORMATS))
 def test_export_then_import_gives_the_same_boxes(project: Project, fmt: str) -> None:
     ann = project.load()
-    data, file_name, _mime = annotation_io.export_annotations(project, ann, fmt)
+    options = annotation_io.ExportOptions(include_none=True)
+    data, file_name, _mime = annotation_io.export_annotations(project, ann, fmt, options)
     result = annotation_io.import_annotations(project, fmt, file_name, data)
     assert not result.skipped
     for name in ("IMG_1.png", "IMG_2.png"):
@@ -45,10 +46,16 @@ def test_export_then_import_gives_the_same_boxes(project: Project, fmt: str) -> 
         ]
 
 
-def test_zip_with_duplicate_label_files_in_folders_is_refused(project: Project) -> None:
-    data = zip_files({"classes.txt": b"None\nmask\n", "a/IMG_1.txt": b"", "b/IMG_1.txt": b""})
-    with pytest.raises(FormatError):
-        annotation_io.import_annotations(project, "yolo", "labels.zip", data)
+def test_same_stem_in_two_splits_is_read_once_when_equal_and_refused_when_not(project: Project) -> None:
+    line = b"1 0.5 0.5 0.2 0.2\n"
+    same = zip_files({"classes.txt": b"None\nmask\n", "train/IMG_1.txt": line, "val/IMG_1.txt": line})
+    result = annotation_io.import_annotations(project, "yolo", "labels.zip", same)
+    assert [b.label for b in result.annotations.boxes("IMG_1.png")] == ["mask"]
+    assert any("read once" in n for n in result.notes)
+    differ = zip_files({"classes.txt": b"None\nmask\n", "a/IMG_1.txt": line, "b/IMG_1.txt": b""})
+    with pytest.raises(FormatError) as info:
+        annotation_io.import_annotations(project, "yolo", "labels.zip", differ)
+    assert info.value.image == "IMG_1.png" and "differ" in info.value.detail
 
 
 def test_a_failed_import_leaves_saved_annotations_untouched(project: Project) -> None:

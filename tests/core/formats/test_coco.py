@@ -30,24 +30,36 @@ def test_export_layout() -> None:
     ann = Annotations(["mask"])
     ann.add_box("IMG_10.jpg", Box(5, 6, 25, 36, "mask", 0.5))
     ann.add_box("IMG_2.jpg", Box(0, 0, 10, 10))
-    data = to_coco_dict(ann, {"IMG_10.jpg": (640, 480), "IMG_2.jpg": (20, 20)})
+    assert [
+        c["name"] for c in to_coco_dict(ann, {"IMG_10.jpg": (640, 480), "IMG_2.jpg": (20, 20)})["categories"]
+    ] == ["mask"]
+    data = to_coco_dict(ann, {"IMG_10.jpg": (640, 480), "IMG_2.jpg": (20, 20)}, include_none=True)
     assert data["categories"] == [
-        {"id": 1, "name": "None", "supercategory": "face"},
-        {"id": 2, "name": "mask", "supercategory": "face"},
+        {"id": 1, "name": "mask", "supercategory": "face"},
+        {"id": 2, "name": "None", "supercategory": "face"},
     ]
     assert [(i["id"], i["file_name"], i["width"], i["height"]) for i in data["images"]] == [
         (1, "IMG_2.jpg", 20, 20),
         (2, "IMG_10.jpg", 640, 480),
     ]
     assert data["annotations"] == [
-        {"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 10, 10], "area": 100, "iscrowd": 0},
+        {
+            "id": 1,
+            "image_id": 1,
+            "category_id": 2,
+            "bbox": [0, 0, 10, 10],
+            "area": 100,
+            "iscrowd": 0,
+            "segmentation": [],
+        },
         {
             "id": 2,
             "image_id": 2,
-            "category_id": 2,
+            "category_id": 1,
             "bbox": [5, 6, 20, 30],
             "area": 600,
             "iscrowd": 0,
+            "segmentation": [],
             "score": 0.5,
         },
     ]
@@ -107,9 +119,10 @@ def _bad(path: str, value: Any) -> dict[str, Any]:
         (_bad("categories.1.id", True), "", "categories[1].id"),
         (_bad("images.0.id", None), "", "images[0].id"),
         (_bad("images.1.id", 7), "IMG_2.JPG", "images[1].id"),
-        (_bad("images.1.file_name", "IMG_1.JPG"), "IMG_1.JPG", "images[1].file_name"),
-        (_bad("images.0.file_name", "../evil.jpg"), "../evil.jpg", ""),
-        (_bad("images.0.file_name", "/abs/evil.jpg"), "/abs/evil.jpg", ""),
+        (_bad("images.1.file_name", "IMG_1.JPG"), "IMG_1.JPG", "images[1]"),
+        (_bad("images.0.file_name", "images/.."), "..", ""),
+        (_bad("images.0.file_name", "a/\x00.jpg"), "\x00.jpg", ""),
+        (_bad("images.0.file_name", ""), "", ""),
         (_bad("images.0.width", 0), "IMG_1.JPG", "images[0].width"),
         (_bad("images.0.width", "400"), "IMG_1.JPG", "images[0].width"),
         (_bad("images.0.height", 300.5), "IMG_1.JPG", "images[0].height"),

@@ -47,11 +47,11 @@ def _via_seed_file(ann: Annotations, tmp: Path) -> ImportResult:
 
 
 def _via_coco(ann: Annotations, tmp: Path) -> ImportResult:
-    return coco.loads_coco(coco.dumps_coco(ann, SIZES))
+    return coco.loads_coco(coco.dumps_coco(ann, SIZES, include_none=True))
 
 
 def _via_coco_file(ann: Annotations, tmp: Path) -> ImportResult:
-    coco.save_coco(ann, SIZES, tmp / "coco.json")
+    coco.save_coco(ann, SIZES, tmp / "coco.json", include_none=True)
     return coco.load_coco(tmp / "coco.json")
 
 
@@ -65,11 +65,11 @@ def _via_voc_dir(ann: Annotations, tmp: Path) -> ImportResult:
 
 
 def _via_yolo_zip(ann: Annotations, tmp: Path) -> ImportResult:
-    return yolo.loads_yolo(read_zip(zip_files(yolo.dumps_yolo(ann, SIZES))), SIZES)
+    return yolo.loads_yolo(read_zip(zip_files(yolo.dumps_yolo(ann, SIZES, include_none=True))), SIZES)
 
 
 def _via_yolo_dir(ann: Annotations, tmp: Path) -> ImportResult:
-    yolo.save_yolo_dir(ann, SIZES, tmp)
+    yolo.save_yolo_dir(ann, SIZES, tmp, include_none=True)
     return yolo.load_yolo_dir(tmp, SIZES)
 
 

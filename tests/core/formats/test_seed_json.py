@@ -136,3 +136,34 @@ def test_boxes_breaking_rules_are_skipped_and_reported() -> None:
     assert [b.xyxy for b in result.annotations.boxes("a.jpg")] == [(10, 10, 60, 60)]
     assert len(result.skipped) == 2
     assert "a.jpg box 2" in result.skipped[0] and "a.jpg box 3" in result.skipped[1]
+
+
+@pytest.mark.parametrize("flags", ["overlap", [None], [None, "too_big"], [None, 3]])
+def test_bad_rect_flags_are_located(flags: Any) -> None:
+    data = {
+        "categories": ["None"],
+        "images": {"a.jpg": {"rectangles": [[0, 0, 10, 10], [20, 20, 30, 30]], "rect_to_category": [0, 0]}},
+    }
+    data["images"]["a.jpg"]["rect_flags"] = flags
+    with pytest.raises(FormatError) as info:
+        from_seed_dict(data)
+    assert (info.value.image, info.value.field) == ("a.jpg", "rect_flags")
+
+
+def test_rect_flags_are_written_only_when_a_box_is_flagged_and_kept_on_load() -> None:
+    data = {
+        "categories": ["None"],
+        "images": {
+            "a.jpg": {
+                "rectangles": [[0, 0, 40, 40], [5, 5, 20, 20]],
+                "rect_to_category": [0, 0],
+                "rect_flags": [None, "overlap"],
+            },
+            "b.jpg": {"rectangles": [[0, 0, 40, 40]], "rect_to_category": [0]},
+        },
+    }
+    ann = from_seed_dict(data).annotations
+    assert [b.flag for b in ann.boxes("a.jpg")] == [None, "overlap"]
+    out = to_seed_dict(ann)
+    assert out["images"]["a.jpg"]["rect_flags"] == [None, "overlap"]
+    assert "rect_flags" not in out["images"]["b.jpg"]

@@ -12,14 +12,18 @@ SIZES = {"IMG_1.JPG": (200, 100), "IMG_2.png": (50, 50)}
 CLASSES = b"None\nmask\nno_mask\n"
 
 
-def test_export_layout() -> None:
+def test_export_layout_leaves_none_out_unless_asked_then_last() -> None:
     ann = Annotations(["mask", "no_mask"])
     ann.add_box("IMG_1.JPG", Box(10, 20, 50, 60, "no_mask"))
     ann.add_box("IMG_1.JPG", Box(100, 0, 200, 100, "None", 0.875))
-    files = dumps_yolo(ann, SIZES)
+    assert dumps_yolo(ann, SIZES) == {
+        "classes.txt": b"mask\nno_mask\n",
+        "IMG_1.txt": b"1 0.150000 0.400000 0.200000 0.400000\n",
+    }
+    files = dumps_yolo(ann, SIZES, include_none=True)
     assert files == {
-        "classes.txt": CLASSES,
-        "IMG_1.txt": b"2 0.150000 0.400000 0.200000 0.400000\n0 0.750000 0.500000 0.500000 1.000000 0.875000\n",
+        "classes.txt": b"mask\nno_mask\nNone\n",
+        "IMG_1.txt": b"1 0.150000 0.400000 0.200000 0.400000\n2 0.750000 0.500000 0.500000 1.000000 0.875000\n",
     }
 
 
@@ -84,7 +88,7 @@ def test_bad_lines_are_located(line: bytes, field: str) -> None:
 @pytest.mark.parametrize(
     ("files", "file", "field"),
     [
-        ({"IMG_2.txt": b""}, "classes.txt", ""),
+        ({"IMG_2.txt": b""}, "(upload)", ""),
         ({"classes.txt": b"\n\n", "IMG_2.txt": b""}, "classes.txt", ""),
         ({"classes.txt": b"mask\nmask\n"}, "classes.txt", "line[1]"),
         ({"classes.txt": b"mask\n\nno_mask\n"}, "classes.txt", "line[1]"),
@@ -118,3 +122,18 @@ def test_an_image_named_classes_cannot_be_exported() -> None:
     with pytest.raises(FormatError) as info:
         dumps_yolo(ann, {"classes.jpg": (10, 10)})
     assert info.value.image == "classes.jpg"
+
+
+def test_a_label_file_named_like_a_list_is_still_a_label_file() -> None:
+    files = {"classes.txt": b"a\n", "labels/train.txt": b"0 0.5 0.5 0.6 0.6\n", "train.txt": b"x/train.jpg\n"}
+    ann = loads_yolo(files, {"train.jpg": (100, 100)}).annotations
+    assert ann.boxes("train.jpg") == [Box(20, 20, 80, 80, "a")]
+
+
+def test_an_ultralytics_segmentation_line_gives_its_polygons_box_and_is_counted() -> None:
+    files = {"classes.txt": b"a\n", "IMG_2.txt": b"0 0.2 0.1 0.8 0.3 0.5 0.9 0.3 0.5\n"}
+    result = loads_yolo(files, SIZES)  # IMG_2.png is 50 x 50
+    assert result.annotations.boxes("IMG_2.png") == [Box(10, 5, 40, 45, "a")]
+    assert result.dropped["segmentation"] == 1
+    with pytest.raises(FormatError, match="no area"):
+        loads_yolo({"classes.txt": b"a\n", "IMG_2.txt": b"0 0.2 0.1 0.2 0.3 0.2 0.9\n"}, SIZES)
