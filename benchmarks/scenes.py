@@ -214,12 +214,40 @@ def five_class(root: Path, quick: bool) -> dict[str, Any]:
     return out
 
 
+def latency(root: Path, quick: bool) -> dict[str, Any]:
+    """Predict p50 on 640x480 frames (default detector, fast backend): the starter model against
+    a MobileNetV2 run with the old default settings, taking turns frame by frame (same load)."""
+    from benchmarks.predict import crop_frames, load_scenes, speed_report
+    from core.classifier import Classifier
+    from core.inference import DEFAULT_PREDICT_DETECTOR, Predictor, make_detector
+    from core.runs import list_runs
+    from core.starter import starter_classifier, starter_threshold
+
+    runs = [r for r in list_runs(root) if r.state == "done" and r.config.get("model") == "mobilenet_v2"]
+    plain = [
+        r for r in runs if not r.config.get("degrade") and r.config.get("class_weight") in (None, "none")
+    ]
+    if not (plain or runs):
+        return {"error": "no finished MobileNetV2 run in the workspace to compare with"}
+    run = (plain or runs)[0]
+    det = make_detector(DEFAULT_PREDICT_DETECTOR)
+    predictors = {
+        "starter": Predictor(det, starter_classifier(root=root), starter_threshold()),
+        f"run {run.run_id}": Predictor(det, Classifier.from_run(run.run_id, root), 0.6),
+    }
+    frames = crop_frames(load_scenes(None), 10 if quick else 40)
+    out = speed_report(predictors, {"frames_640x480": frames}, 1 if quick else 3)["frames_640x480"]
+    out["backends"] = {k: p.model.backend for k, p in predictors.items()}
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="2 folds of 10 scenes, 5 epochs")
     parser.add_argument("--variants", default="binary,scenes,balanced,degrade,recipe")
     parser.add_argument("--five-class", action="store_true")
     parser.add_argument("--workspace", type=Path, default=None)
+    parser.add_argument("--latency", action="store_true", help="Predict p50: starter vs a default run")
     args = parser.parse_args()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-scenes-") as tmp:
@@ -252,6 +280,8 @@ def main() -> int:
             }
         if args.five_class:
             result["five_class"] = five_class(root, args.quick)
+        if args.latency:
+            result["predict_latency_ms"] = latency(root, args.quick)
     return emit(result, started)
 
 
