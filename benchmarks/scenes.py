@@ -13,8 +13,10 @@ Crop accuracy is the run's accuracy on the test files that came from face_mask_b
 
 Variants: `binary` (no scene crops: the old default), `scenes` (+ scene crops), `balanced`
 (+ class weights), `degrade` (+ one degraded copy), `recipe` (balanced + degrade), `source`
-(weights balancing every (source, class) cell), `source_degrade` (source + degrade). Each fold is
-also scored by top label (no threshold), from the same predictions. `--five-class`: MobileNetV2 head vs head + fine-tuning on face_mask_types_5class.
+(weights balancing every (source, class) cell), `source_degrade` (source + degrade), and `det_*`
+/ `both_*` (scene crops cut from the detector's box where it finds the face, instead of or
+besides the labelled box). Each fold is also scored by top label (no threshold), from the same
+predictions. `--five-class`: MobileNetV2 head vs head + fine-tuning on face_mask_types_5class.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from benchmarks.common import SHARED, emit, seed_env  # noqa: E402
 
 VOC = SHARED / "face_mask_detection_voc"
 BASE = {"model": "mobilenet_v2", "seed": 0}
-VARIANTS: dict[str, tuple[bool, dict[str, Any]]] = {
+VARIANTS: dict[str, tuple[bool | str, dict[str, Any]]] = {
     "binary": (False, {}),
     "scenes": (True, {}),
     "balanced": (True, {"class_weight": "balanced"}),
@@ -146,10 +148,13 @@ def run_variant(name: str, fold_sets: list[list[str]], root: Path, tmp: Path, qu
     for k, test_names in enumerate(fold_sets):
         t0 = time.perf_counter()
         train_names = [n for n in all_names if n not in set(test_names)]
-        ds_name = f"fold{k}" if with_scenes else "binary"
+        crops = with_scenes if isinstance(with_scenes, str) else "truth"
+        ds_name = (f"fold{k}" + ("" if crops == "truth" else f"_{crops}")) if with_scenes else "binary"
         version = _versions.get(ds_name) or dict(list_versions(root)).get(ds_name)
         if version is None:
-            version = build_dataset(ds_name, root, scenes=train_names if with_scenes else [], tmp=tmp)
+            version = build_dataset(
+                ds_name, root, scenes=train_names if with_scenes else [], tmp=tmp, voc_crops=crops
+            )
             _versions[ds_name] = version
         recipe = {**BASE, **extra}
         if quick:

@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -46,6 +47,8 @@ DEFAULT_SIZE = 240
 KERAS_FORMATS = {"JPEG": (".jpg", ".jpeg"), "PNG": (".png",), "BMP": (".bmp",), "GIF": (".gif",)}
 MAX_ZIP_BYTES = 4 * 1024**3
 MAX_MEMBER_BYTES = 100 * 1024**2
+VOC_CROPS_TRUTH, VOC_CROPS_DETECTOR, VOC_CROPS_BOTH = "truth", "detector", "both"
+VOC_CROP_MODES = (VOC_CROPS_TRUTH, VOC_CROPS_DETECTOR, VOC_CROPS_BOTH)
 
 
 @dataclass
@@ -235,7 +238,9 @@ def crop_project(
             except (ImageLoadError, WorkspaceError, OSError) as exc:
                 report.skipped.append(f"{name}: {exc}")
                 continue
-            boxes = [(b.xyxy, b.label if include_flagged or b.flag is None else NONE) for b in ann.boxes(name)]
+            boxes = [
+                (b.xyxy, b.label if include_flagged or b.flag is None else NONE) for b in ann.boxes(name)
+            ]
             crop_boxes(
                 dataset,
                 image,
@@ -438,6 +443,17 @@ def import_zip(data: bytes, dataset: Dataset, *, progress: Progress | None = Non
 
 
 # ----- Pascal VOC scene sets -----------------------------------------------------------
+def _detected_boxes(
+    detector: Any, image: np.ndarray, boxes: Sequence[tuple[tuple[float, float, float, float], str]]
+) -> dict[int, tuple[float, float, float, float]]:
+    """{index of a labelled box: the detector's box matching it at IoU >= 0.5}."""
+    from core.matching import match_boxes
+
+    dets = detector.detect(image)
+    result = match_boxes([d.xyxy for d in dets], [xyxy for xyxy, _ in boxes])
+    return {t: tuple(float(v) for v in dets[p].xyxy) for p, t, _ in result.pairs}
+
+
 def import_voc(
     src: str | os.PathLike[str],
     dataset: Dataset,
@@ -446,12 +462,28 @@ def import_voc(
     min_side: int = 0,
     progress: Progress | None = None,
     label_map: Mapping[str, str | None] | None = None,
+    detector_crops: str = VOC_CROPS_TRUTH,
+    detector: Any = None,
 ) -> BuildReport:
     """Crop every box of a Pascal VOC set (XML files and images anywhere under `src`).
 
     `label_map` renames classes ({"mask_weared_incorrect": "with_mask"}; a class mapped to None
-    or "" is left out). Each crop's source photo is recorded (core.provenance)."""
+    or "" is left out). Each crop's source photo is recorded (core.provenance).
+
+    `detector_crops`: "truth" crops the labelled boxes; "detector" crops, for each labelled box
+    that the face detector finds (IoU >= 0.5), the detector's box instead, as Predict will crop
+    that face; "both" keeps the labelled crop and adds the detector's (`<photo>_det_<n>.png`).
+    `detector` defaults to Predict's default detector."""
     from core.formats.voc import parse_voc_xml
+
+    if detector_crops not in VOC_CROP_MODES:
+        raise DatasetError(
+            f"detector_crops must be one of {', '.join(VOC_CROP_MODES)}, got {detector_crops!r}"
+        )
+    if detector_crops != VOC_CROPS_TRUTH and detector is None:
+        from core.inference import make_detector
+
+        detector = make_detector()
 
     root = Path(src).expanduser()
     if not root.is_dir():
@@ -493,18 +525,20 @@ def import_voc(
             # after the mapping: merging on purpose is fine, two names for one folder are not
             labels.update(dict.fromkeys(t for _, t in boxes if t != NONE))
             refuse_shared_folders(labels, what="VOC object names")  # before any file is moved in
-            crop_boxes(
-                dataset,
-                image,
-                Path(name).stem,
-                boxes,
-                report,
-                size=size,
-                min_side=min_side,
-                stage=stage,
-                provenance=provenance,
-                origin=origin,
-            )
+            found = _detected_boxes(detector, image, boxes) if detector_crops != VOC_CROPS_TRUTH else {}
+            if detector_crops == VOC_CROPS_DETECTOR:
+                boxes = [(found.get(n, xyxy), label) for n, (xyxy, label) in enumerate(boxes)]
+            crop = {
+                "size": size,
+                "min_side": min_side,
+                "stage": stage,
+                "provenance": provenance,
+                "origin": origin,
+            }
+            crop_boxes(dataset, image, Path(name).stem, boxes, report, **crop)
+            if detector_crops == VOC_CROPS_BOTH:  # plus the detector's crop of each face it finds
+                det = [(found[n], lb) if n in found else (xy, NONE) for n, (xy, lb) in enumerate(boxes)]
+                crop_boxes(dataset, image, f"{Path(name).stem}_det", det, report, **crop)
             if progress:
                 progress(i + 1, len(xmls))
     if report.written or report.unchanged:

@@ -72,8 +72,10 @@ def build_dataset(
     voc: Path | None = VOC,
     scenes: Sequence[str] | None = None,
     tmp: Path | None = None,
+    voc_crops: str = "truth",
 ) -> str:
-    """A dataset of `binary` plus the crops of the VOC `scenes` (all when None), split; its version."""
+    """A dataset of `binary` plus the crops of the VOC `scenes` (all when None), split; its version.
+    `voc_crops`: core.dataset_build.import_voc's `detector_crops`."""
     from core.dataset import Dataset
     from core.dataset_build import import_folder, import_voc
     from core.split import split_dataset
@@ -83,7 +85,12 @@ def build_dataset(
         import_folder(binary, ds)
     if voc is not None and (scenes is None or scenes):
         with tempfile.TemporaryDirectory(dir=tmp) as t:
-            import_voc(link_scenes(voc, scenes, Path(t) / "voc"), ds, label_map=VOC_LABEL_MAP)
+            import_voc(
+                link_scenes(voc, scenes, Path(t) / "voc"),
+                ds,
+                label_map=VOC_LABEL_MAP,
+                detector_crops=voc_crops,
+            )
     return split_dataset(ds, seed=SPLIT_SEED).manifest.version
 
 

@@ -111,3 +111,33 @@ def test_damaged_sources_file_reads_as_empty(tmp_path: Path) -> None:
     assert load_sources(tmp_path) == {}
     (tmp_path / SOURCES_FILE).write_text(json.dumps([1, 2]))
     assert load_sources(tmp_path) == {}
+
+
+class ShiftedDetector:
+    """Finds every face of voc_set's scenes 4 px lower than its label, and one face too many."""
+
+    def detect(self, image):  # noqa: ANN001, ANN201
+        from core.faces import Detection
+
+        faces = image.shape[1] // 60
+        out = [Detection(60 * i + 5, 13, 60 * i + 50, 64, 0.9) for i in range(faces)]
+        return out + [Detection(0, 70, 20, 99, 0.5)]
+
+
+def test_voc_crops_can_follow_the_detector(tmp_path: Path, workspace: Path) -> None:
+    src = voc_set(tmp_path / "voc", n_photos=2, faces=2)
+    truth = Dataset.create("truth")
+    import_voc(src, truth)
+    det = Dataset.create("det")
+    import_voc(src, det, detector_crops="detector", detector=ShiftedDetector())
+    both = Dataset.create("both")
+    import_voc(src, both, detector_crops="both", detector=ShiftedDetector())
+    assert sum(truth.counts().values()) == sum(det.counts().values()) == 4
+    assert sum(both.counts().values()) == 8
+    assert sorted(both.files("with_mask"))[:2] == ["with_mask/p0_1.png", "with_mask/p0_det_1.png"]
+    # the detector's crops differ from the labelled ones, and still name their photo
+    assert {f for f in det.all_files()} == {f for f in truth.all_files()}
+    assert (det.root / "with_mask" / "p0_1.png").read_bytes() != (
+        truth.root / "with_mask" / "p0_1.png"
+    ).read_bytes()
+    assert len({r["photo_sha256"] for r in load_sources(both.root).values()}) == 2
