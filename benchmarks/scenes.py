@@ -201,7 +201,7 @@ def five_class(root: Path, quick: bool) -> dict[str, Any]:
     from core.runs import load_run
     from core.training import run_here
 
-    version = prepare_dataset(root, "five")
+    version = prepare_dataset(root, "types5")
     out = {}
     for label, extra in {
         "head": {},
