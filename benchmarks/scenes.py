@@ -203,14 +203,20 @@ def five_class(root: Path, quick: bool) -> dict[str, Any]:
 
     version = prepare_dataset(root, "types5")
     out = {}
+    ft = {"fine_tune_epochs": 2 if quick else 8, "fine_tune_learning_rate": 1e-4}
     for label, extra in {
         "head": {},
-        "fine_tune_2_blocks": {"fine_tune_blocks": 2, "fine_tune_epochs": 2 if quick else 4},
+        "fine_tune_2_blocks_lr1e-5": {"fine_tune_blocks": 2, "fine_tune_epochs": 2 if quick else 4},
+        "fine_tune_3_blocks_lr1e-4": {"fine_tune_blocks": 3, **ft},
+        "fine_tune_6_blocks_lr1e-4": {"fine_tune_blocks": 6, **ft},
     }.items():
         t0 = time.perf_counter()
         run_id = run_here({"model": "mobilenet_v2", "dataset_version": version, "seed": 0, **extra}, root)
         m = load_run(run_id, root).metrics or {}
         out[label] = {
+            "config": extra,
+            "best_epoch": m.get("best_epoch"),
+            "best_val_accuracy": m.get("best_val_accuracy"),
             "test_accuracy": m.get("accuracy"),
             "test_macro_f1": m.get("macro_f1"),
             "wall_s": round(time.perf_counter() - t0, 1),
