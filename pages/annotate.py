@@ -19,13 +19,15 @@ import streamlit as st  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from app.ui.annotate_io import categories_panel, import_export_panel  # noqa: E402
-from app.ui.common import colour_for, flash, literal, show_error, show_flashes  # noqa: E402
-from core.annotations import Annotations  # noqa: E402
-from core.canvas import CanvasView, apply_drawing  # noqa: E402
+from app.ui.common import colour_for, flash, literal, section_switch, show_error, show_flashes  # noqa: E402
+from core.annotations import NONE, Annotations  # noqa: E402
+from core.canvas import CanvasView, StaleDrawing, apply_drawing, drawing_token  # noqa: E402
 from core.errors import MaskStudioError  # noqa: E402
 from core.imaging import IMAGE_EXTENSIONS, load_image  # noqa: E402
 from core.projects import Project, list_projects, neighbour  # noqa: E402
 
+#: The categories a new project starts with when no project was used before (editable at creation).
+PRESET_CATEGORIES = ["with_mask", "without_mask", "mask_worn_incorrectly"]
 CANVAS_DEFAULT_W = 720
 CANVAS_MAX_H = 650
 UPLOAD_TYPES = [e.lstrip(".") for e in IMAGE_EXTENSIONS]
@@ -40,8 +42,16 @@ def display_jpeg(path: str, mtime: float, width: int, height: int) -> bytes:
     return buf.getvalue()
 
 
+SECTIONS = ["Boxes", "Categories", "Import / export"]
+REFUSAL_KEY = "canvas_refusal"
+
+
 def bump_canvas() -> None:
-    """Remount the canvas so it shows exactly the saved boxes."""
+    """Remount the canvas so it shows exactly the saved boxes.
+
+    The canvas is also keyed by `drawing_token` (the saved boxes it shows), so any change of
+    them, made anywhere, remounts it; this is for a refused drawing, which changes nothing.
+    """
     st.session_state["canvas_rev"] = st.session_state.get("canvas_rev", 0) + 1
 
 
@@ -69,9 +79,18 @@ def choose_project() -> Project | None:
         st.sidebar.info("No project yet: create one below.")
     with st.sidebar.form("new_project", clear_on_submit=True):
         new_name = st.text_input("New project name")
+        cats = st.text_input(
+            "Its categories",
+            value=", ".join(starting_categories(name)),
+            help='Comma-separated; "None" is always there. From the project open now, else a preset.',
+        )
         if st.form_submit_button("Create project") and new_name.strip():
             try:
                 created = Project.create(new_name)
+                with created.edit() as ann:
+                    for cat in (c.strip() for c in cats.split(",")):
+                        if cat and cat not in ann.categories:
+                            ann.add_category(cat)
                 st.query_params["project"] = created.name
                 st.query_params.pop("image", None)
                 st.session_state["project_created"] = created.name
@@ -85,6 +104,18 @@ def choose_project() -> Project | None:
         st.query_params["project"] = name
         st.query_params.pop("image", None)
     return Project.open(name)
+
+
+def starting_categories(open_project: str | None) -> list[str]:
+    """A new project's categories: those of the project open now (the last used), else the preset."""
+    if open_project:
+        try:
+            cats = [c for c in Project.open(open_project).load().categories if c != NONE]
+        except MaskStudioError:
+            cats = []
+        if cats:
+            return cats
+    return PRESET_CATEGORIES
 
 
 def upload_images(project: Project) -> None:
@@ -101,19 +132,26 @@ def upload_images(project: Project) -> None:
             added.append(project.add_image(f.name, f.getvalue()))
         except MaskStudioError as exc:
             failed.append(str(exc))
-    if added:
-        st.query_params["image"] = added[0]
+    if added:  # open the first new image in the project's order, not the browser's upload order
+        order = {n: i for i, n in enumerate(project.list_images())}
+        st.query_params["image"] = min(added, key=lambda n: order.get(n, len(order)))
         st.sidebar.success(f"Added {len(added)} image(s).")
     for msg in failed:
         st.sidebar.error(f"Not added: {msg}")
 
 
 # ----- navigation ------------------------------------------------------------------------
+def is_annotated(ann: Annotations, image: str) -> bool:
+    """An image is annotated when it has boxes and every one has a category other than None."""
+    boxes = ann.boxes(image)
+    return bool(boxes) and all(b.label != NONE for b in boxes)
+
+
 def choose_image(project: Project, names: list[str], ann: Annotations) -> str:
     current = st.query_params.get("image")
     if current not in names:
         current = names[0]
-    annotated = sum(1 for n in names if ann.boxes(n))
+    annotated = sum(1 for n in names if is_annotated(ann, n))
     c_prev, c_pick, c_next, c_count = st.columns([1, 4, 1, 3], vertical_alignment="bottom")
     if c_prev.button("◀ Previous", width="stretch", disabled=current == names[0]):
         current = neighbour(names, current, -1)
@@ -123,7 +161,9 @@ def choose_image(project: Project, names: list[str], ann: Annotations) -> str:
         "Image",
         names,
         index=names.index(current),
-        format_func=lambda n: f"{names.index(n) + 1}/{len(names)} · {n}" + (" ✓" if ann.boxes(n) else ""),
+        format_func=lambda n: (
+            f"{names.index(n) + 1}/{len(names)} · {n}" + (" ✓" if is_annotated(ann, n) else "")
+        ),
         key=f"pick-{project.name}-{current}",
     )
     current = picked or current
@@ -134,7 +174,7 @@ def choose_image(project: Project, names: list[str], ann: Annotations) -> str:
 
 
 # ----- the canvas ------------------------------------------------------------------------
-def canvas_drawing(project: Project, image: str, ann: Annotations, view: CanvasView, label: str):
+def canvas_drawing(project: Project, image: str, ann: Annotations, view: CanvasView, label: str, token: str):
     from streamlit_drawable_canvas import st_canvas  # only inside a Streamlit runtime
 
     path = project.image_path(image)
@@ -162,7 +202,8 @@ def canvas_drawing(project: Project, image: str, ann: Annotations, view: CanvasV
                 "strokeUniform": True,
             }
         )
-    key = f"canvas-{project.name}-{image}-{st.session_state.get('canvas_rev', 0)}"
+    # Keyed by what it shows: a drawing made on other boxes can never come back from it.
+    key = f"canvas-{project.name}-{image}-{token}-{st.session_state.get('canvas_rev', 0)}"
     return st_canvas(
         fill_color="rgba(255, 255, 255, 0.0)",
         stroke_width=2,
@@ -246,8 +287,13 @@ def annotate_tab(project: Project) -> None:
         return
     max_w = st.session_state.get("canvas_width", CANVAS_DEFAULT_W)
     view = CanvasView.fit(width, height, max_w, CANVAS_MAX_H)
+    token = drawing_token(ann, image)
     c_canvas, c_side = st.columns([3, 1])
     with c_side:
+        refusal = st.session_state.get(REFUSAL_KEY)
+        if refusal and refusal["where"] == (project.name, image):
+            for msg in refusal["messages"]:
+                st.warning(msg, icon=":material/block:")
         label = st.selectbox(
             "Category for new boxes",
             ann.categories,
@@ -264,12 +310,18 @@ def annotate_tab(project: Project) -> None:
         classify_boxes_panel(project, image, names)
         box_list(project, image, ann)
     with c_canvas:
-        result = canvas_drawing(project, image, ann, view, label)
+        result = canvas_drawing(project, image, ann, view, label, token)
     drawn = [] if result.json_data is None else result.boxes
-    with project.edit() as saved:
-        changes = apply_drawing(saved, image, drawn, view, default_label=label)
-    for msg in changes.refused:
-        flash("warning", msg)
+    try:
+        with project.edit() as saved:
+            changes = apply_drawing(saved, image, drawn, view, default_label=label, made_on=token)
+    except StaleDrawing as exc:  # saved boxes changed since this run loaded them
+        flash("warning", str(exc))
+        st.rerun()
+    if changes.refused:  # shown beside the canvas until the next drawing
+        st.session_state[REFUSAL_KEY] = {"where": (project.name, image), "messages": changes.refused}
+    elif changes.changed:
+        st.session_state.pop(REFUSAL_KEY, None)
     if changes.changed or changes.refused:
         bump_canvas()
         st.rerun()
@@ -277,7 +329,7 @@ def annotate_tab(project: Project) -> None:
 
 # ----- page ------------------------------------------------------------------------------
 st.title("Annotate")
-show_flashes()
+show_flashes(st.container())  # one fixed place: what follows keeps its position on every run
 project = choose_project()
 if project is None:
     st.write("Create a project in the sidebar, then add images to annotate.")
@@ -287,12 +339,14 @@ st.sidebar.slider(
     "Canvas width (px)", 320, 1600, CANVAS_DEFAULT_W, step=20, key="canvas_width",
     help="How wide the image is shown. Boxes are always saved in the image's own pixels.",
 )  # fmt: skip
-tab_boxes, tab_categories, tab_io = st.tabs(["Boxes", "Categories", "Import / export"])
-with tab_categories:
+# A keyed section switch, not st.tabs: an action in one section reruns into the same section,
+# and only the shown section runs (the canvas is mounted afresh from the saved file on return).
+section = section_switch(SECTIONS, key="annotate_section")
+if section == "Categories":
     categories_panel(project)
-with tab_io:
+elif section == "Import / export":
     import_export_panel(project)
-with tab_boxes:
+else:
     try:
         annotate_tab(project)
     except MaskStudioError as exc:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from core.annotations import NONE, Annotations, Box
-from core.canvas import CanvasView, apply_drawing
+from core.canvas import CanvasView, StaleDrawing, apply_drawing, drawing_token
 
 
 def drawn(view: CanvasView, *boxes: Box) -> list[dict]:
@@ -124,3 +124,37 @@ def test_malformed_canvas_items_are_ignored() -> None:
         ann, "a.jpg", [{"left": "x"}, {"left": float("nan"), "top": 1, "width": 1, "height": 1}], view
     )
     assert not changes.changed and ann.boxes("a.jpg") == []
+
+
+def test_drawing_token_names_the_boxes_and_categories_the_canvas_shows() -> None:
+    ann = Annotations(["mask"])
+    ann.add_box("a.jpg", Box(10, 10, 110, 110, "mask"))
+    token = drawing_token(ann, "a.jpg")
+    ann.add_box("b.jpg", Box(10, 10, 110, 110))  # another image: same canvas
+    assert drawing_token(ann, "a.jpg") == token
+    ann.set_label("a.jpg", 0, NONE)
+    assert drawing_token(ann, "a.jpg") != token
+    ann.set_label("a.jpg", 0, "mask")
+    assert drawing_token(ann, "a.jpg") == token
+    ann.add_category("no_mask")
+    assert drawing_token(ann, "a.jpg") != token
+
+
+def test_a_drawing_made_on_other_boxes_is_refused_and_changes_nothing() -> None:
+    """An import replaced the boxes after the canvas was drawn: its old boxes must not come back
+    as moves or additions (issue 12: lost, relabelled and revived boxes)."""
+    view = CanvasView.fit(400, 267, 720, 650)
+    before = Annotations(["mask"])
+    before.add_box("a.jpg", Box(10, 10, 40, 50))
+    before.add_box("a.jpg", Box(60, 10, 95, 50))
+    token = drawing_token(before, "a.jpg")
+    imported = Annotations(["mask"])
+    imported.add_box("a.jpg", Box(177, 142, 213, 202, "mask"))
+    imported.add_box("a.jpg", Box(279, 102, 312, 145, "mask"))
+    with pytest.raises(StaleDrawing):
+        apply_drawing(imported, "a.jpg", drawn(view, *before.boxes("a.jpg")), view, made_on=token)
+    assert imported.boxes("a.jpg") == [Box(177, 142, 213, 202, "mask"), Box(279, 102, 312, 145, "mask")]
+    # Against the boxes it was made on, the same drawing applies.
+    assert not apply_drawing(
+        before, "a.jpg", drawn(view, *before.boxes("a.jpg")), view, made_on=token
+    ).changed

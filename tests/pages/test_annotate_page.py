@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from core.annotations import Box
+from core.annotations import Annotations, Box
+from core.canvas import drawing_token
 from core.projects import Project
 from tests.pages.conftest import page_path
 
@@ -96,7 +97,7 @@ def test_canvas_drawing_is_saved_in_original_pixels_and_refusals_explained(proje
     at.query_params["image"] = "IMG_2.png"
     run(at)
     # 1600 px shown 720 wide: scale 0.45. Feed the canvas a drawing as the browser would.
-    key = "canvas-demo-IMG_2.png-0"
+    key = f"canvas-demo-IMG_2.png-{drawing_token(project.load(), 'IMG_2.png')}-0"
     objects = [
         {"type": "LabeledRect", "label": "mask", "left": 45, "top": 90, "width": 90, "height": 45},
         {"type": "LabeledRect", "label": "mask", "left": 300, "top": 300, "width": 1, "height": 40},
@@ -107,6 +108,60 @@ def test_canvas_drawing_is_saved_in_original_pixels_and_refusals_explained(proje
     assert saved["images"]["IMG_2.png"]["rectangles"] == [[100.0, 200.0, 300.0, 300.0]]
     assert saved["images"]["IMG_2.png"]["rect_to_category"] == [1]
     assert any("a side of 5 px or less" in w.value for w in at.warning)
+
+
+def open_section(at: AppTest, name: str) -> None:
+    at.get("button_group")[0].set_value(name)
+    run(at)
+
+
+def canvas_state(*boxes: Box, scale: float = 0.45) -> dict:
+    objects = [
+        {
+            "type": "LabeledRect",
+            "label": b.label,
+            "left": b.x1 * scale,
+            "top": b.y1 * scale,
+            "width": b.width * scale,
+            "height": b.height * scale,
+        }
+        for b in boxes
+    ]
+    return {"drawing": {"raw": {"objects": objects}, "data": None}, "backgroundFit": None}
+
+
+def test_a_canvas_drawn_before_an_import_writes_nothing_back(project: Project) -> None:
+    """The canvas still holds the boxes it showed before an import: they must not come back as
+    moves or new boxes (issue 12), and the imported boxes stay exactly as imported."""
+    at = app()
+    at.query_params["project"] = "demo"
+    at.query_params["image"] = "IMG_1.png"
+    run(at)
+    old = project.load().boxes("IMG_1.png")
+    stale = canvas_state(*old, Box(600, 600, 800, 800, "mask"))  # plus one drawn, not yet sent
+    at.session_state["canvas-demo-IMG_1.png-0"] = stale  # the key before canvases were keyed by content
+    at.session_state[f"canvas-demo-IMG_1.png-{drawing_token(project.load(), 'IMG_1.png')}-0"] = stale
+    imported = Annotations(["mask"])
+    imported.add_box("IMG_1.png", Box(900, 100, 1100, 300, "mask"))
+    imported.add_box("IMG_1.png", Box(1200, 100, 1400, 300))
+    project.import_annotations(imported, replace=True)  # another tab, or the Import section
+    run(at)
+    run(at)
+    assert project.load().boxes("IMG_1.png") == imported.boxes("IMG_1.png")
+
+
+def test_messages_survive_the_reruns_that_follow_an_action(project: Project) -> None:
+    at = app()
+    at.query_params["project"] = "demo"
+    run(at)
+    open_section(at, "Categories")
+    new_cat = next(t for t in at.text_input if t.label == "New category")
+    new_cat.input("no_mask")
+    next(b for b in at.button if b.label == "Add category").click()
+    run(at)
+    run(at)  # a rerun no one asked for (the canvas reporting, the URL)
+    assert any("Added category no\\_mask" in s.value for s in at.success)
+    assert at.get("button_group")[0].value == "Categories"  # the section kept its place
 
 
 def test_relabel_and_delete_from_box_list(project: Project) -> None:
@@ -125,6 +180,7 @@ def test_relabel_and_delete_from_box_list(project: Project) -> None:
 
 def test_categories_add_rename_delete(project: Project) -> None:
     at = run(app())
+    open_section(at, "Categories")
     new_cat = next(t for t in at.text_input if t.label == "New category")
     new_cat.input("<b>x</b>")
     next(b for b in at.button if b.label == "Add category").click()
@@ -148,6 +204,7 @@ def test_categories_add_rename_delete(project: Project) -> None:
 
 def test_duplicate_category_is_refused_with_a_message(project: Project) -> None:
     at = run(app())
+    open_section(at, "Categories")
     next(t for t in at.text_input if t.label == "New category").input("mask")
     next(b for b in at.button if b.label == "Add category").click()
     run(at)

@@ -1,0 +1,71 @@
+"""The canvas never writes stale boxes back: changes made outside it (an import) remount it
+from the saved file, so every saved box equals the imported file's (issue 12, "never lose a box")."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from core.annotations import Box
+from core.formats.seed_json import load_seed_json
+from core.formats.voc import loads_voc
+from core.projects import Project
+from tests.e2e.conftest import AppServer, canvas_box, wait_for_app
+
+pytestmark = pytest.mark.e2e
+
+SCENE = "maksssksksss105.jpg"  # 9 annotated faces, 400x267
+
+
+def test_import_voc_while_an_image_is_open_keeps_every_box(
+    app_server: AppServer,
+    page,  # noqa: ANN001
+    shared_data: Path,
+    tmp_path: Path,
+) -> None:
+    voc = shared_data / "face_mask_detection_voc"
+    xml = (voc / "annotations" / SCENE.replace(".jpg", ".xml")).read_bytes()
+    project = Project.create("voc while open", app_server.workspace)
+    image = project.add_image(SCENE, (voc / "images" / SCENE).read_bytes())
+    with project.edit() as ann:  # hand-made boxes the import replaces: two "None", one labelled
+        ann.add_category("with_mask")
+        ann.add_box(image, Box(10, 10, 40, 50))
+        ann.add_box(image, Box(60, 10, 95, 50))
+        ann.add_box(image, Box(330, 200, 380, 250, "with_mask"))
+    page.goto(f"{app_server.url}/?project={project.name}&image={image}")
+    wait_for_app(page)
+    canvas_box(page)
+    expect(page.get_by_text("Boxes on this image: 3").first).to_be_visible()
+    page.wait_for_timeout(1500)  # the canvas has reported its drawing (the old boxes)
+    wait_for_app(page)
+
+    archive = tmp_path / "voc.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr(SCENE.replace(".jpg", ".xml"), xml)
+    page.get_by_role("tab", name="Import / export").or_(page.get_by_text("Import / export", exact=True)).first.click()
+    wait_for_app(page)
+    page.get_by_label("Format").filter(visible=True).first.click()
+    page.get_by_role("option", name="Pascal VOC (zip of XML)").click()
+    wait_for_app(page)
+    page.get_by_test_id("stMain").locator("input[type=file]").last.set_input_files(str(archive))
+    wait_for_app(page)
+    page.get_by_role("button", name="Import", exact=True).click()
+    expect(page.get_by_text("Imported 9 boxes on 1 images.").first).to_be_visible(timeout=60_000)
+    # Back to the boxes: the canvas shows the imported boxes and writes nothing stale back.
+    page.get_by_role("tab", name="Boxes").or_(page.get_by_text("Boxes", exact=True)).first.click()
+    wait_for_app(page)
+    expect(page.get_by_text("Boxes on this image: 9").first).to_be_visible(timeout=60_000)
+    canvas_box(page)
+    page.wait_for_timeout(3000)  # time for a stale canvas to send its old drawing
+    wait_for_app(page)
+
+    expected = loads_voc({SCENE.replace(".jpg", ".xml"): xml}, categories=["None", "with_mask"]).annotations
+    saved = load_seed_json(project.annotations_path).annotations
+    want = sorted((b.xyxy, b.label) for b in expected.boxes(SCENE))
+    got = sorted((b.xyxy, b.label) for b in saved.boxes(image))
+    assert got == want
+    expect(page.get_by_text("keeps its old place")).to_have_count(0)
