@@ -3,7 +3,6 @@ from the saved file, so every saved box equals the imported file's (issue 12, "n
 
 from __future__ import annotations
 
-import io
 import zipfile
 from pathlib import Path
 
@@ -46,7 +45,9 @@ def test_import_voc_while_an_image_is_open_keeps_every_box(
     archive = tmp_path / "voc.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr(SCENE.replace(".jpg", ".xml"), xml)
-    page.get_by_role("tab", name="Import / export").or_(page.get_by_text("Import / export", exact=True)).first.click()
+    page.get_by_role("tab", name="Import / export").or_(
+        page.get_by_text("Import / export", exact=True)
+    ).first.click()
     wait_for_app(page)
     page.get_by_label("Format").filter(visible=True).first.click()
     page.get_by_role("option", name="Pascal VOC (zip of XML)").click()
