@@ -16,6 +16,7 @@ from tests.e2e.conftest import (
     AppServer,
     canvas_box,
     create_project,
+    open_section,
     select_option,
     upload_to_sidebar,
     wait_for_app,
@@ -37,15 +38,15 @@ def test_draw_categorise_reload_and_saved_json(app_server: AppServer, page, tmp_
     page.goto(app_server.url)
     wait_for_app(page)
 
-    create_project(page, "browser test", "browser_test")
+    create_project(page, "browser test", "browser_test", categories="")
 
-    page.get_by_role("tab", name="Categories").filter(visible=True).first.click()
+    open_section(page, "Categories")
     for name in ("mask", "no_mask"):
         page.get_by_label("New category").filter(visible=True).fill(name)
         page.get_by_role("button", name="Add category").filter(visible=True).click()
         expect(page.get_by_text(f"Added category {name}.")).to_be_visible(timeout=60_000)
         wait_for_app(page)
-    page.get_by_role("tab", name="Boxes").filter(visible=True).first.click()
+    open_section(page, "Boxes")
 
     upload_to_sidebar(page, str(make_photo(tmp_path / "IMG_0001.jpg")))
     select_option(page, "Category for new boxes", "mask")

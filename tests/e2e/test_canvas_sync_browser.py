@@ -13,7 +13,7 @@ from core.annotations import Box
 from core.formats.seed_json import load_seed_json
 from core.formats.voc import loads_voc
 from core.projects import Project
-from tests.e2e.conftest import AppServer, canvas_box, wait_for_app
+from tests.e2e.conftest import AppServer, canvas_box, open_section, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -45,10 +45,7 @@ def test_import_voc_while_an_image_is_open_keeps_every_box(
     archive = tmp_path / "voc.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr(SCENE.replace(".jpg", ".xml"), xml)
-    page.get_by_role("tab", name="Import / export").or_(
-        page.get_by_text("Import / export", exact=True)
-    ).first.click()
-    wait_for_app(page)
+    open_section(page, "Import / export")
     page.get_by_label("Format").filter(visible=True).first.click()
     page.get_by_role("option", name="Pascal VOC (zip of XML)").click()
     wait_for_app(page)
@@ -57,8 +54,7 @@ def test_import_voc_while_an_image_is_open_keeps_every_box(
     page.get_by_role("button", name="Import", exact=True).click()
     expect(page.get_by_text("Imported 9 boxes on 1 images.").first).to_be_visible(timeout=60_000)
     # Back to the boxes: the canvas shows the imported boxes and writes nothing stale back.
-    page.get_by_role("tab", name="Boxes").or_(page.get_by_text("Boxes", exact=True)).first.click()
-    wait_for_app(page)
+    open_section(page, "Boxes")
     expect(page.get_by_text("Boxes on this image: 9").first).to_be_visible(timeout=60_000)
     canvas_box(page)
     page.wait_for_timeout(3000)  # time for a stale canvas to send its old drawing
