@@ -84,6 +84,9 @@ def section_switch(names: Sequence[str], key: str, param: str = "section") -> st
     The choice is kept in session state (actions that rerun keep it) and in the URL as
     ?<param>=<name> (a reload or a link opens the same section).
     """
+    goto = st.session_state.pop(f"{key}__goto", None)  # set by go_to_section
+    if goto in names:
+        st.session_state[key] = goto
     if st.session_state.get(key) not in names:
         wanted = str(st.query_params.get(param, "")).lower()
         by_param = {n.lower(): n for n in names}
@@ -95,3 +98,9 @@ def section_switch(names: Sequence[str], key: str, param: str = "section") -> st
     if st.query_params.get(param) != section.lower():
         st.query_params[param] = section.lower()
     return section
+
+
+def go_to_section(key: str, name: str) -> None:
+    """Open section `name` of the `section_switch` keyed `key` (reruns the whole page)."""
+    st.session_state[f"{key}__goto"] = name
+    st.rerun(scope="app")
