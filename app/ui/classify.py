@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from app.ui.common import flash, show_error
-from app.ui.models import active_classifier
+from app.ui.models import active_classifier, suggested_threshold
+from core.active_model import active_status
 from core.classify_boxes import classify_unlabelled, map_labels
 from core.errors import MaskStudioError
 from core.inference import DEFAULT_THRESHOLD
@@ -25,14 +26,18 @@ def classify_panel(project: Project, image: str, names: list[str]) -> bool:
     mapping = map_labels(classifier.labels, project.load().categories)
     if mapping.message:
         (st.error if not mapping.matched else st.warning)(mapping.message)
+    run_id = active_status().run_id
+    suggested = suggested_threshold(run_id, classifier) if run_id else None
+    default = DEFAULT_THRESHOLD if suggested is None else suggested
     threshold = st.slider(
         "Confidence threshold",
         0.0,
         1.0,
-        DEFAULT_THRESHOLD,
-        0.05,
-        key="classify_threshold",
-        help='Boxes predicted with less confidence stay "None".',
+        float(default),
+        0.01,
+        key=f"classify_threshold:{run_id}",
+        help='Boxes predicted with less confidence stay "None". Starts at the threshold suggested '
+        f"for this model from its test split ({default:.2f}), as on Predict.",
     )
     c1, c2 = st.columns(2)
     targets = None

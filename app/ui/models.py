@@ -30,3 +30,21 @@ def active_classifier() -> tuple[Classifier | None, str]:
         why = status.reason or "no model is active yet"
         return None, f"No active model: {why}. Make a finished run active on the **Experiments** page."
     return run_classifier(status.run_id), f"Active model: run {status.run_id}."
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _suggested(run_id: str, backend: str, model_mtime: float, _classifier: Classifier) -> float | None:
+    from core.errors import MaskStudioError
+    from core.thresholds import run_threshold_report
+
+    try:
+        return run_threshold_report(_classifier, run_id).suggestion.threshold
+    except MaskStudioError:
+        return None
+
+
+def suggested_threshold(run_id: str, classifier: Classifier) -> float | None:
+    """The run's suggested 'uncertain' threshold (from its test split), None when unavailable."""
+    mtime = run_model_path(run_path(run_id)).stat().st_mtime
+    with st.spinner("Measuring the model's suggested threshold on its test split…"):
+        return _suggested(run_id, classifier.backend, mtime, classifier)

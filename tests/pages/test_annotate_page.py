@@ -215,3 +215,31 @@ def test_duplicate_category_is_refused_with_a_message(project: Project) -> None:
 def test_classify_unlabelled_boxes_without_an_active_model_says_what_to_do(project: Project) -> None:
     at = run(app())
     assert any("No active model" in c.value and "Experiments" in c.value for c in at.caption)
+
+
+def test_classify_threshold_starts_at_the_active_runs_suggested_threshold(
+    project: Project,
+    tiny_model_files: tuple[bytes, bytes],  # noqa: ANN001
+) -> None:
+    """Issue 12: the annotator started at 0.60 while Predict suggested 0.85 for the same model."""
+    from core.active_model import set_active
+    from core.classifier import Classifier
+    from core.inference import DEFAULT_THRESHOLD
+    from core.runs import run_path
+    from core.thresholds import run_threshold_report
+    from tests.core.test_active_model import make_run
+    from tests.models.synth import CLASSES, make_dataset_version
+
+    workspace = project.root.parents[1]
+    keras_bytes, tflite = tiny_model_files
+    version = make_dataset_version(workspace, per_split=(1, 1, 4))
+    run_id = make_run(workspace, model=keras_bytes, labels=CLASSES, dataset_version=version)
+    (run_path(run_id, workspace) / "best.tflite").write_bytes(tflite)
+    set_active(run_id)
+    at = app()
+    at.query_params["project"] = "demo"
+    run(at)
+    slider = at.slider(key=f"classify_threshold:{run_id}")
+    expected = run_threshold_report(Classifier.from_run(run_id), run_id).suggestion.threshold
+    assert slider.value == pytest.approx(expected)
+    assert expected != pytest.approx(DEFAULT_THRESHOLD)  # else this test could not tell them apart
