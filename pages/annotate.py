@@ -20,6 +20,7 @@ from PIL import Image  # noqa: E402
 
 from app.ui.annotate_io import categories_panel, import_export_panel  # noqa: E402
 from app.ui.common import colour_for, flash, literal, section_switch, show_error, show_flashes  # noqa: E402
+from app.ui.start_here import start_here_panel  # noqa: E402
 from core.annotations import NONE, Annotations  # noqa: E402
 from core.canvas import CanvasView, StaleDrawing, apply_drawing, drawing_token  # noqa: E402
 from core.errors import MaskStudioError  # noqa: E402
@@ -330,6 +331,8 @@ def annotate_tab(project: Project) -> None:
 # ----- page ------------------------------------------------------------------------------
 st.title("Annotate")
 show_flashes(st.container())  # one fixed place: what follows keeps its position on every run
+with st.container():  # the first-run guide, also in a fixed place
+    start_here_panel()
 project = choose_project()
 if project is None:
     st.write("Create a project in the sidebar, then add images to annotate.")

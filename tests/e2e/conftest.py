@@ -193,6 +193,17 @@ def canvas_box(pg, timeout_ms: int = 60_000) -> dict[str, float]:  # noqa: ANN00
     raise TimeoutError("no drawing canvas appeared")
 
 
+def canvas_counts(pg, seconds: float = 4.0, every_ms: int = 150) -> list[int]:  # noqa: ANN001
+    """How many drawing canvases the page shows, sampled for `seconds` (a stale copy left
+    mounted beside the live one shows as 2)."""
+    counts = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        counts.append(pg.locator("canvas.upper-canvas").count())
+        pg.wait_for_timeout(every_ms)
+    return counts
+
+
 def select_option(pg, label, option: str, attempts: int = 6) -> None:  # noqa: ANN001
     """Open the Streamlit selectbox labelled `label` (text or regex) and choose `option`."""
     for _ in range(attempts):

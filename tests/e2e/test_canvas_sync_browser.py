@@ -13,7 +13,7 @@ from core.annotations import Box
 from core.formats.seed_json import load_seed_json
 from core.formats.voc import loads_voc
 from core.projects import Project
-from tests.e2e.conftest import AppServer, canvas_box, open_section, wait_for_app
+from tests.e2e.conftest import AppServer, canvas_box, canvas_counts, open_section, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -57,7 +57,8 @@ def test_import_voc_while_an_image_is_open_keeps_every_box(
     open_section(page, "Boxes")
     expect(page.get_by_text("Boxes on this image: 9").first).to_be_visible(timeout=60_000)
     canvas_box(page)
-    page.wait_for_timeout(3000)  # time for a stale canvas to send its old drawing
+    counts = canvas_counts(page, 3.0)  # time for a stale canvas to send its old drawing
+    assert max(counts) == 1, counts  # never a stale canvas left mounted beside the new one
     wait_for_app(page)
 
     expected = loads_voc({SCENE.replace(".jpg", ".xml"): xml}, categories=["None", "with_mask"]).annotations

@@ -243,3 +243,15 @@ def test_classify_threshold_starts_at_the_active_runs_suggested_threshold(
     expected = run_threshold_report(Classifier.from_run(run_id), run_id).suggestion.threshold
     assert slider.value == pytest.approx(expected)
     assert expected != pytest.approx(DEFAULT_THRESHOLD)  # else this test could not tell them apart
+
+
+def test_start_here_guide_shows_both_paths_until_a_run_exists(workspace) -> None:  # noqa: ANN001
+    from tests.fake_runs import finished_run, make_manifest
+
+    at = run(app())
+    assert [e.label for e in at.expander if "Start here" in e.label]
+    text = "\n".join(m.value for m in at.markdown)
+    assert "Annotate your own scenes" in text and "Start from a folder dataset" in text
+    finished_run(make_manifest(), "lenet", 8, 0.8)
+    run(at)
+    assert not [e.label for e in at.expander if "Start here" in e.label]
