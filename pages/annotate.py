@@ -19,6 +19,12 @@ import streamlit as st  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from app.ui.annotate_io import categories_panel, import_export_panel  # noqa: E402
+from app.ui.annotate_keys import (  # noqa: E402
+    delete_image_button,
+    delete_project_button,
+    keyboard_labelling,
+    shortcuts_help,
+)
 from app.ui.common import colour_for, flash, literal, section_switch, show_error, show_flashes  # noqa: E402
 from app.ui.start_here import start_here_panel  # noqa: E402
 from core.annotations import NONE, Annotations  # noqa: E402
@@ -101,6 +107,7 @@ def choose_project() -> Project | None:
                 show_error(exc)
     if name is None:
         return None
+    delete_project_button(name)
     if st.query_params.get("project") != name:
         st.query_params["project"] = name
         st.query_params.pop("image", None)
@@ -154,9 +161,9 @@ def choose_image(project: Project, names: list[str], ann: Annotations) -> str:
         current = names[0]
     annotated = sum(1 for n in names if is_annotated(ann, n))
     c_prev, c_pick, c_next, c_count = st.columns([1, 4, 1, 3], vertical_alignment="bottom")
-    if c_prev.button("◀ Previous", width="stretch", disabled=current == names[0]):
+    if c_prev.button("◀ Previous", width="stretch", disabled=current == names[0], shortcut="Left"):
         current = neighbour(names, current, -1)
-    if c_next.button("Next ▶", width="stretch", disabled=current == names[-1]):
+    if c_next.button("Next ▶", width="stretch", disabled=current == names[-1], shortcut="Right"):
         current = neighbour(names, current, +1)
     picked = c_pick.selectbox(
         "Image",
@@ -307,9 +314,15 @@ def annotate_tab(project: Project) -> None:
             "original pixels. Refused: area under 40 px², a side of 5 px or less, or overlap "
             "over 20% of the smaller box."
         )
+        keyboard_labelling(project, image, ann)
         preannotate(project, image, names)
         classify_boxes_panel(project, image, names)
         box_list(project, image, ann)
+        c_keys, c_del = st.columns(2)
+        with c_keys:
+            shortcuts_help()
+        with c_del:
+            delete_image_button(project, image, names)
     with c_canvas:
         result = canvas_drawing(project, image, ann, view, label, token)
     drawn = [] if result.json_data is None else result.boxes

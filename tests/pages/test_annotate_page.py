@@ -255,3 +255,44 @@ def test_start_here_guide_shows_both_paths_until_a_run_exists(workspace) -> None
     finished_run(make_manifest(), "lenet", 8, 0.8)
     run(at)
     assert not [e.label for e in at.expander if "Start here" in e.label]
+
+
+def test_number_keys_label_the_selected_box_and_move_to_the_next_none(project: Project) -> None:
+    with project.edit() as ann:
+        ann.add_category("no_mask")
+        for k in range(3):
+            ann.add_box("IMG_2.png", Box(100 + 300 * k, 100, 300 + 300 * k, 300))
+    at = app()
+    at.query_params["project"] = "demo"
+    at.query_params["image"] = "IMG_2.png"
+    run(at)
+    assert at.selectbox(key="selbox-demo-IMG_2.png").value == 0  # the first "None" box
+    assert at.button(key="qk-2").proto.shortcut == "2"
+    at.button(key="qk-2").click()  # "2 no_mask", as the key 2 does
+    run(at)
+    assert [b.label for b in project.load().boxes("IMG_2.png")] == ["no_mask", "None", "None"]
+    assert at.selectbox(key="selbox-demo-IMG_2.png").value == 1
+    at.button(key="qk-1").click()
+    run(at)
+    at.button(key="qk-del").click()  # Delete: the selected (third) box
+    run(at)
+    assert [b.label for b in project.load().boxes("IMG_2.png")] == ["no_mask", "mask"]
+
+
+def test_delete_image_and_delete_project_after_confirmation(project: Project) -> None:
+    at = app()
+    at.query_params["project"] = "demo"
+    at.query_params["image"] = "IMG_1.png"
+    run(at)
+    at.button(key="confirm_delete_image").click()
+    run(at)
+    assert project.list_images() == ["IMG_2.png", "IMG_10.png"]
+    assert "IMG_1.png" not in project.load().images
+    assert at.query_params["image"] in ("IMG_2.png", ["IMG_2.png"])
+    assert at.button(key="confirm_delete_project").disabled  # until the name is typed
+    at.text_input(key="confirm_project_name-demo").input("demo")
+    run(at)
+    at.button(key="confirm_delete_project").click()
+    run(at)
+    assert not project.root.exists()
+    assert any("Deleted project demo" in s.value for s in at.success)
