@@ -196,3 +196,16 @@ def _relabel(box: Box, label: str, ann: Annotations, changes: DrawingChanges) ->
         changes.relabelled += 1
         return box.with_label(label)
     return box
+
+
+#: Box captions on the canvas: between these sizes (px), scaled with the boxes.
+LABEL_FONT_MIN, LABEL_FONT_MAX = 9, 14
+
+
+def label_font_px(boxes: list[Box], view: CanvasView) -> int:
+    """The caption size for an image's boxes: a third of the smallest shown box height,
+    within LABEL_FONT_MIN..LABEL_FONT_MAX, so captions of small, close faces stay small."""
+    if not boxes:
+        return LABEL_FONT_MAX
+    smallest = min(b.height for b in boxes) * view.sy
+    return int(min(LABEL_FONT_MAX, max(LABEL_FONT_MIN, round(smallest / 3))))

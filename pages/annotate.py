@@ -28,14 +28,15 @@ from app.ui.annotate_keys import (  # noqa: E402
 from app.ui.common import colour_for, flash, literal, section_switch, show_error, show_flashes  # noqa: E402
 from app.ui.start_here import start_here_panel  # noqa: E402
 from core.annotations import NONE, Annotations  # noqa: E402
-from core.canvas import CanvasView, StaleDrawing, apply_drawing, drawing_token  # noqa: E402
+from core.canvas import CanvasView, StaleDrawing, apply_drawing, drawing_token, label_font_px  # noqa: E402
 from core.errors import MaskStudioError  # noqa: E402
 from core.imaging import IMAGE_EXTENSIONS, load_image  # noqa: E402
 from core.projects import Project, list_projects, neighbour  # noqa: E402
 
 #: The categories a new project starts with when no project was used before (editable at creation).
 PRESET_CATEGORIES = ["with_mask", "without_mask", "mask_worn_incorrectly"]
-CANVAS_DEFAULT_W = 720
+# 600 px fits the canvas column with no clipping from a 1280 px wide window up (tests/e2e).
+CANVAS_DEFAULT_W = 600
 CANVAS_MAX_H = 650
 UPLOAD_TYPES = [e.lstrip(".") for e in IMAGE_EXTENSIONS]
 
@@ -222,7 +223,7 @@ def canvas_drawing(project: Project, image: str, ann: Annotations, view: CanvasV
         height=view.display_h,
         drawing_mode="labeled_rect",
         label=label,
-        font_size=14,
+        font_size=label_font_px(ann.boxes(image), view),
         initial_drawing={"objects": objects},
         key=key,
     )
@@ -296,7 +297,7 @@ def annotate_tab(project: Project) -> None:
     max_w = st.session_state.get("canvas_width", CANVAS_DEFAULT_W)
     view = CanvasView.fit(width, height, max_w, CANVAS_MAX_H)
     token = drawing_token(ann, image)
-    c_canvas, c_side = st.columns([3, 1])
+    c_canvas, c_side = st.columns([7, 2])
     with c_side:
         refusal = st.session_state.get(REFUSAL_KEY)
         if refusal and refusal["where"] == (project.name, image):

@@ -55,10 +55,10 @@ def keyboard_labelling(project: Project, image: str, ann: Annotations) -> None:
         help="The category keys and Delete act on this box.",
     )
     numbered = [c for c in ann.categories if c != NONE][:9]
-    cols = st.columns(3)
+    cols = st.columns(2)
     choice = None
     for n, cat in enumerate(numbered, 1):
-        if cols[(n - 1) % 3].button(f"{n} {cat}", key=f"qk-{n}", shortcut=str(n), width="stretch"):
+        if cols[(n - 1) % 2].button(f"{n} {cat}", key=f"qk-{n}", shortcut=str(n), width="stretch"):
             choice = cat
     c_none, c_del = st.columns(2)
     if c_none.button("0 None", key="qk-0", shortcut="0", width="stretch"):

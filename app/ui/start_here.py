@@ -6,6 +6,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from app.ui.common import ROOT
+from core.projects import list_projects
 from core.runs import list_runs
 
 PAGES = ROOT / "pages"
@@ -43,9 +44,9 @@ def start_here_panel() -> None:
     """Shown while the workspace has no run; gone once one exists."""
     if list_runs():
         return
-    with st.expander(
-        "**Start here**: two ways from photos to a mask detector", expanded=True, icon=":material/flag:"
-    ):
+    fresh = not list_projects()  # open on an empty workspace, a click away once a project exists
+    title = "**Start here**: two ways from photos to a mask detector"
+    with st.expander(title, expanded=fresh, icon=":material/flag:"):
         left, right = st.columns(2)
         for col, title, steps in (
             (left, "**A. Annotate your own scenes**", ANNOTATE_PATH),

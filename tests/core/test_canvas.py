@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from core.annotations import NONE, Annotations, Box
-from core.canvas import CanvasView, StaleDrawing, apply_drawing, drawing_token
+from core.canvas import CanvasView, StaleDrawing, apply_drawing, drawing_token, label_font_px
 
 
 def drawn(view: CanvasView, *boxes: Box) -> list[dict]:
@@ -158,3 +158,11 @@ def test_a_drawing_made_on_other_boxes_is_refused_and_changes_nothing() -> None:
     assert not apply_drawing(
         before, "a.jpg", drawn(view, *before.boxes("a.jpg")), view, made_on=token
     ).changed
+
+
+def test_caption_size_follows_the_smallest_box() -> None:
+    view = CanvasView.fit(400, 267, 720, 650)  # 1.8x
+    assert label_font_px([], view) == 14
+    assert label_font_px([Box(0, 0, 100, 100)], view) == 14
+    assert label_font_px([Box(0, 0, 100, 100), Box(200, 0, 215, 10)], view) == 9  # 18 px high shown
+    assert label_font_px([Box(0, 0, 20, 20)], view) == 12

@@ -24,7 +24,7 @@ from tests.e2e.conftest import (
 
 pytestmark = pytest.mark.e2e
 
-IMAGE_W, IMAGE_H = 1600, 1200  # shown at 720/1600 = 0.45
+IMAGE_W, IMAGE_H = 1600, 1200  # shown at 600/1600 = 0.375
 
 
 def make_photo(path: Path) -> Path:
@@ -51,7 +51,7 @@ def test_draw_categorise_reload_and_saved_json(app_server: AppServer, page, tmp_
     upload_to_sidebar(page, str(make_photo(tmp_path / "IMG_0001.jpg")))
     select_option(page, "Category for new boxes", "mask")
     bb = canvas_box(page)
-    assert bb["width"] == pytest.approx(720, abs=2)
+    assert bb["width"] == pytest.approx(600, abs=2)
     scale = bb["width"] / IMAGE_W
     start, end = (90, 60), (360, 330)  # canvas pixels
     page.mouse.move(bb["x"] + start[0], bb["y"] + start[1])
@@ -123,3 +123,32 @@ def test_a_new_project_opens_while_another_with_boxes_is_shown(app_server: AppSe
     expect(sidebar.get_by_label("Open project")).to_have_value("zz_fresh")
     expect(page).to_have_url(re.compile(r"project=zz_fresh"))
     expect(page.get_by_text("This project has no images yet", exact=False).first).to_be_visible()
+
+
+@pytest.mark.parametrize(("width", "height"), [(1400, 1000), (1280, 800)])
+def test_the_canvas_fits_its_column(app_server: AppServer, browser, width: int, height: int) -> None:  # noqa: ANN001
+    """Issue 12: about 24 px of the image and its labels were hidden under the right column."""
+    from core.projects import Project
+
+    name = f"fit_{width}"
+    project = Project.create(name, app_server.workspace)
+    buf = io.BytesIO()
+    Image.fromarray(np.full((267, 400, 3), 120, np.uint8)).save(buf, format="PNG")  # enlarged to fit
+    image = project.add_image("wide.png", buf.getvalue())
+    context = browser.new_context(viewport={"width": width, "height": height})
+    pg = context.new_page()
+    try:
+        pg.goto(f"{app_server.url}/?project={name}&image={image}")
+        wait_for_app(pg)
+        bb = canvas_box(pg)
+        columns = pg.get_by_test_id("stColumn").filter(has=pg.locator("canvas.upper-canvas"))
+        column = columns.last.bounding_box()
+        assert column is not None
+        assert bb["x"] >= column["x"] - 1 and bb["x"] + bb["width"] <= column["x"] + column["width"] + 1, (
+            bb,
+            column,
+        )
+        side = pg.get_by_text("Category for new boxes").first.bounding_box()
+        assert side is not None and side["x"] >= bb["x"] + bb["width"], (bb, side)
+    finally:
+        context.close()

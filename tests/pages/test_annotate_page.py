@@ -96,10 +96,10 @@ def test_canvas_drawing_is_saved_in_original_pixels_and_refusals_explained(proje
     at.query_params["project"] = "demo"
     at.query_params["image"] = "IMG_2.png"
     run(at)
-    # 1600 px shown 720 wide: scale 0.45. Feed the canvas a drawing as the browser would.
+    # 1600 px shown 600 wide: scale 0.375. Feed the canvas a drawing as the browser would.
     key = f"canvas-demo-IMG_2.png-{drawing_token(project.load(), 'IMG_2.png')}-0"
     objects = [
-        {"type": "LabeledRect", "label": "mask", "left": 45, "top": 90, "width": 90, "height": 45},
+        {"type": "LabeledRect", "label": "mask", "left": 37.5, "top": 75, "width": 75, "height": 37.5},
         {"type": "LabeledRect", "label": "mask", "left": 300, "top": 300, "width": 1, "height": 40},
     ]
     at.session_state[key] = {"drawing": {"raw": {"objects": objects}, "data": None}, "backgroundFit": None}
@@ -115,7 +115,7 @@ def open_section(at: AppTest, name: str) -> None:
     run(at)
 
 
-def canvas_state(*boxes: Box, scale: float = 0.45) -> dict:
+def canvas_state(*boxes: Box, scale: float = 0.375) -> dict:
     objects = [
         {
             "type": "LabeledRect",
