@@ -203,9 +203,14 @@ LABEL_FONT_MIN, LABEL_FONT_MAX = 9, 14
 
 
 def label_font_px(boxes: list[Box], view: CanvasView) -> int:
-    """The caption size for an image's boxes: a third of the smallest shown box height,
-    within LABEL_FONT_MIN..LABEL_FONT_MAX, so captions of small, close faces stay small."""
+    """The caption size for an image's boxes, within LABEL_FONT_MIN..LABEL_FONT_MAX: at most a
+    third of the smallest shown box height, and small enough that each caption is about as wide
+    as its box, so the captions of small, close faces stay small and apart."""
     if not boxes:
         return LABEL_FONT_MAX
-    smallest = min(b.height for b in boxes) * view.sy
-    return int(min(LABEL_FONT_MAX, max(LABEL_FONT_MIN, round(smallest / 3))))
+    fits = []
+    for b in boxes:
+        by_height = b.height * view.sy / 3
+        by_width = b.width * view.sx / (0.6 * max(len(b.label), 1))  # ~0.6 em per character
+        fits.append(min(by_height, by_width))
+    return int(min(LABEL_FONT_MAX, max(LABEL_FONT_MIN, round(min(fits)))))

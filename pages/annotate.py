@@ -161,10 +161,10 @@ def choose_image(project: Project, names: list[str], ann: Annotations) -> str:
     if current not in names:
         current = names[0]
     annotated = sum(1 for n in names if is_annotated(ann, n))
-    c_prev, c_pick, c_next, c_count = st.columns([1, 4, 1, 3], vertical_alignment="bottom")
-    if c_prev.button("◀ Previous", width="stretch", disabled=current == names[0], shortcut="Left"):
+    c_prev, c_pick, c_next, c_count = st.columns([3, 7, 3, 4], vertical_alignment="bottom")
+    if c_prev.button("Previous", width="stretch", disabled=current == names[0], shortcut="Left"):
         current = neighbour(names, current, -1)
-    if c_next.button("Next ▶", width="stretch", disabled=current == names[-1], shortcut="Right"):
+    if c_next.button("Next", width="stretch", disabled=current == names[-1], shortcut="Right"):
         current = neighbour(names, current, +1)
     picked = c_pick.selectbox(
         "Image",
@@ -209,6 +209,7 @@ def canvas_drawing(project: Project, image: str, ann: Annotations, view: CanvasV
                 "fill": "rgba(0, 0, 0, 0)",
                 "lockRotation": True,
                 "strokeUniform": True,
+                "fontSize": label_font_px([b], view),  # each caption scaled to its own box
             }
         )
     # Keyed by what it shows: a drawing made on other boxes can never come back from it.

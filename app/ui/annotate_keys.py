@@ -55,15 +55,13 @@ def keyboard_labelling(project: Project, image: str, ann: Annotations) -> None:
         help="The category keys and Delete act on this box.",
     )
     numbered = [c for c in ann.categories if c != NONE][:9]
-    cols = st.columns(2)
     choice = None
-    for n, cat in enumerate(numbered, 1):
-        if cols[(n - 1) % 2].button(f"{n} {cat}", key=f"qk-{n}", shortcut=str(n), width="stretch"):
+    for n, cat in enumerate(numbered, 1):  # the button shows its key
+        if st.button(cat, key=f"qk-{n}", shortcut=str(n), width="stretch"):
             choice = cat
-    c_none, c_del = st.columns(2)
-    if c_none.button("0 None", key="qk-0", shortcut="0", width="stretch"):
+    if st.button(NONE, key="qk-0", shortcut="0", width="stretch"):
         choice = NONE
-    if c_del.button("Delete box", key="qk-del", shortcut="Delete", width="stretch", icon=":material/delete:"):
+    if st.button("Delete box", key="qk-del", shortcut="Delete", width="stretch", icon=":material/delete:"):
         with project.edit() as saved:
             saved.delete_box(image, selected)
         st.session_state[f"{key}-next"] = max(0, selected - 1)

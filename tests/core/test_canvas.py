@@ -165,4 +165,5 @@ def test_caption_size_follows_the_smallest_box() -> None:
     assert label_font_px([], view) == 14
     assert label_font_px([Box(0, 0, 100, 100)], view) == 14
     assert label_font_px([Box(0, 0, 100, 100), Box(200, 0, 215, 10)], view) == 9  # 18 px high shown
-    assert label_font_px([Box(0, 0, 20, 20)], view) == 12
+    assert label_font_px([Box(0, 0, 20, 20)], view) == 12  # 36 px high: a third
+    assert label_font_px([Box(0, 0, 30, 60, "with_mask")], view) == 10  # 54 px wide, 9 characters

@@ -85,7 +85,7 @@ def test_images_in_natural_order_and_progress(project: Project) -> None:
         "IMG_10.png",
     ]
     assert any("1 of 3" in m.value for m in at.markdown)
-    next_btn = next(b for b in at.button if b.label == "Next ▶")
+    next_btn = next(b for b in at.button if b.label == "Next")
     next_btn.click()
     run(at)
     assert at.query_params["image"] in ("IMG_2.png", ["IMG_2.png"])
