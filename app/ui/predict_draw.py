@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from app.ui.common import PALETTE
 from core.inference import FACE, UNCERTAIN, Face
-from core.thresholds import ThresholdReport
+from core.thresholds import ThresholdReport, curve_window
 
 UNCERTAIN_COLOUR = "#f9a825"  # amber: look again
 FACE_COLOUR = "#1565c0"
@@ -65,6 +65,7 @@ def threshold_figure(report: ThresholdReport, current: float | None = None) -> g
     """Accuracy on the labelled faces and coverage against the threshold, with the suggestion
     (and the current slider value) marked."""
     xs = [p.threshold for p in report.points]
+    x_lo, x_hi, y_lo = curve_window(report.points)
     fig = go.Figure()
     fig.add_scatter(
         x=xs,
@@ -80,7 +81,7 @@ def threshold_figure(report: ThresholdReport, current: float | None = None) -> g
     s = report.suggestion
     fig.add_vline(
         x=s.threshold, line_dash="dash", line_color="#555",
-        annotation_text=f"suggested {s.threshold:.2f}", annotation_position="top left",
+        annotation_text=f"suggested {s.threshold:.2f}", annotation_position="bottom left",
     )  # fmt: skip
     if current is not None and abs(current - s.threshold) > 1e-9:
         fig.add_vline(x=current, line_dash="dot", line_color=UNCERTAIN_COLOUR)
@@ -88,7 +89,8 @@ def threshold_figure(report: ThresholdReport, current: float | None = None) -> g
         title=f"Threshold vs coverage: {report.source} ({report.faces} faces)",
         xaxis_title="threshold (top probability needed to label a face)",
         yaxis_title="share",
-        yaxis_range=[0, 1.02],
+        xaxis_range=[x_lo, x_hi],  # zoomed to where the curves move
+        yaxis_range=[y_lo, 1.005],
         height=340,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         legend={"orientation": "h", "y": -0.25},

@@ -93,7 +93,7 @@ def test_active_model_labels_faces_and_the_threshold_makes_them_uncertain(
     assert set(table(at)["label"]) == {"uncertain"}
     # The curve of the run's test split, with the suggested threshold.
     assert at.get("plotly_chart")
-    assert any("Suggested default" in m.value for m in at.markdown)
+    assert any("Suggested threshold" in m.value for m in at.markdown)
 
 
 def test_send_to_annotator_creates_the_project_with_the_boxes(active_run: str, scene: bytes) -> None:
