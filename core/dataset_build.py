@@ -227,7 +227,7 @@ def import_folder(
         raise DatasetError("cannot import a dataset into itself")
     sources, ignored = folder_sources(src)
     report = import_sources(dataset, sources, progress=progress)
-    report.skipped += [f"{name}: not an image in a class folder" for name in ignored]
+    report.skipped += [f"{name}: {IGNORED_REASON}" for name in ignored]
     return report
 
 
@@ -253,6 +253,48 @@ def zip_sources(data: bytes) -> list[Source]:
 
 
 # ----- Pascal VOC scene sets -----------------------------------------------------------
+#: Why a file of a class-folder dataset is not imported (the preview already lists them).
+IGNORED_REASON = "not an image in a class folder"
+
+
+@dataclass
+class VocSummary:
+    """What a Pascal VOC folder holds, before importing it."""
+
+    xml_files: int = 0
+    images_found: int = 0
+    boxes_per_class: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def voc_summary(src: str | os.PathLike[str]) -> VocSummary:
+    """Count the XML files, the images they name that exist, and the boxes per class."""
+    from core.formats.voc import parse_voc_xml
+
+    root = Path(src).expanduser()
+    if not root.is_dir():
+        raise DatasetError(f"{src} is not a folder")
+    names: set[str] = set()
+    for p in root.rglob("*"):
+        if p.is_file() and is_image_name(p.name):
+            names.update((p.name, p.stem))
+    out = VocSummary()
+    for xml in sorted(root.rglob("*.xml"), key=lambda p: natural_key(p.name)):
+        out.xml_files += 1
+        try:
+            name, _, raw = parse_voc_xml(xml.read_bytes(), file=xml.name)
+        except (OSError, FormatError) as exc:
+            out.problems.append(f"{xml.name}: {exc}")
+            continue
+        if name in names or Path(name).stem in names or xml.stem in names:
+            out.images_found += 1
+        else:
+            out.problems.append(f"{xml.name}: image {name} not found")
+        for b in raw:
+            out.boxes_per_class[b.label] = out.boxes_per_class.get(b.label, 0) + 1
+    return out
+
+
 def import_voc(
     src: str | os.PathLike[str],
     dataset: Dataset,

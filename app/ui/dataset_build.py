@@ -18,6 +18,7 @@ from core.dataset_build import (
     import_folder,
     import_sources,
     import_voc,
+    voc_summary,
     zip_sources,
 )
 from core.errors import MaskStudioError
@@ -140,6 +141,25 @@ def folder_preview(path: str) -> bool:
     return True
 
 
+def voc_preview(path: str) -> None:
+    """Say what a VOC folder holds (images, boxes per class) before it is imported."""
+    try:
+        summary = voc_summary(path)
+    except MaskStudioError as exc:
+        show_error(exc)
+        return
+    per_class = ", ".join(f"{literal(c)}: {n}" for c, n in sorted(summary.boxes_per_class.items()))
+    boxes = sum(summary.boxes_per_class.values())
+    st.markdown(
+        f"Found {summary.xml_files} XML file(s) describing {summary.images_found} image(s) that are "
+        f"there, with {boxes} box(es): {per_class or 'none'}."
+    )
+    if summary.problems:
+        st.caption(
+            f"{len(summary.problems)} XML file(s) will be skipped, e.g. {literal(summary.problems[0])}"
+        )
+
+
 def folder_tab(current: Dataset | None, latest: dict[str, str]) -> None:
     st.caption(
         "One sub-folder per class (`with_mask/…`, `without_mask/…`). It is copied into the "
@@ -182,6 +202,8 @@ def voc_tab(current: Dataset | None, latest: dict[str, str]) -> None:
     ).strip()
     if path and not Path(path).expanduser().is_dir():
         st.error(f"{path} is not a folder", icon=":material/error:")
+    elif path:
+        voc_preview(path)
     size, min_side = crop_inputs("ds_voc")
     base = f"{Path(path).name or 'voc'}_crops"
     name, add = target_inputs("ds_voc", base, current, latest)
