@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.annotations import NONE, Annotations, Box, ImageAnnotations, check_box
+from core.captions import caption_px
 from core.errors import BoxRejected, MaskStudioError
 
 #: Said when a drawing was made on boxes that have changed since (an import, another tab).
@@ -203,14 +204,10 @@ LABEL_FONT_MIN, LABEL_FONT_MAX = 9, 14
 
 
 def label_font_px(boxes: list[Box], view: CanvasView) -> int:
-    """The caption size for an image's boxes, within LABEL_FONT_MIN..LABEL_FONT_MAX: at most a
-    third of the smallest shown box height, and small enough that each caption is about as wide
-    as its box, so the captions of small, close faces stay small and apart."""
+    """The caption size for these boxes on the canvas: the smallest `caption_px` among them."""
     if not boxes:
         return LABEL_FONT_MAX
-    fits = []
-    for b in boxes:
-        by_height = b.height * view.sy / 3
-        by_width = b.width * view.sx / (0.6 * max(len(b.label), 1))  # ~0.6 em per character
-        fits.append(min(by_height, by_width))
-    return int(min(LABEL_FONT_MAX, max(LABEL_FONT_MIN, round(min(fits)))))
+    return min(
+        caption_px(b.width * view.sx, b.height * view.sy, len(b.label), LABEL_FONT_MIN, LABEL_FONT_MAX)
+        for b in boxes
+    )

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 from PIL import Image, ImageDraw, ImageFont
 
 from app.ui.common import PALETTE
+from core.captions import caption_px
 from core.inference import FACE, UNCERTAIN, Face
 from core.thresholds import ThresholdReport, curve_window
 
@@ -46,12 +47,14 @@ def draw_faces(image: Image.Image, faces: Sequence[Face], colours: dict[str, str
         img = img.copy()
     draw = ImageDraw.Draw(img)
     width = max(2, round(max(img.size) / 300))
-    font = ImageFont.load_default(size=max(11, round(max(img.size) / 45)))
+    largest = max(11, round(max(img.size) / 45))
     for face in faces:
         colour = colours.get(face.label, FACE_COLOUR)
         x1, y1, x2, y2 = (v * scale for v in face.xyxy)
         draw.rectangle([x1, y1, x2, y2], outline=colour, width=width)
         text = caption(face)
+        # The canvas's caption rule (core.captions): small faces get small captions.
+        font = ImageFont.load_default(size=caption_px(x2 - x1, y2 - y1, len(text), 10, largest))
         left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
         tw, th = right - left + 6, bottom - top + 4
         ty = y1 - th if y1 - th >= 0 else min(y2, img.height - th)
