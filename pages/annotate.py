@@ -326,6 +326,7 @@ def annotate_tab(project: Project) -> None:
         with c_del:
             delete_image_button(project, image, names)
     with c_canvas:
+        st.space(24)  # room for the canvas toolbar, which shows above it on hover
         result = canvas_drawing(project, image, ann, view, label, token)
     drawn = [] if result.json_data is None else result.boxes
     try:

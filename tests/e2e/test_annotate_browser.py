@@ -150,5 +150,24 @@ def test_the_canvas_fits_its_column(app_server: AppServer, browser, width: int, 
         )
         side = pg.get_by_text("Category for new boxes").first.bounding_box()
         assert side is not None and side["x"] >= bb["x"] + bb["width"], (bb, side)
+        # On hover the canvas toolbar shows above the image: it must not cover Next or the counter.
+        pg.mouse.move(bb["x"] + bb["width"] / 2, bb["y"] + 20)
+        tool = pg.get_by_role("button", name="Edit").first
+        expect(tool).to_be_visible()
+        t = tool.evaluate(  # the whole toolbar: the first ancestor holding several buttons
+            """e => { let p = e.parentElement;
+                while (p && p.querySelectorAll('button').length < 3) p = p.parentElement;
+                const r = p.getBoundingClientRect();
+                return {x: r.x, y: r.y, width: r.width, height: r.height}; }"""
+        )
+        for control in (
+            pg.get_by_role("button", name="Next").first,
+            pg.get_by_text("images annotated").first,
+        ):
+            c = control.bounding_box()
+            assert t is not None and c is not None
+            apart = t["y"] >= c["y"] + c["height"] or c["y"] >= t["y"] + t["height"]
+            apart = apart or t["x"] >= c["x"] + c["width"] or c["x"] >= t["x"] + t["width"]
+            assert apart, (t, c)
     finally:
         context.close()
