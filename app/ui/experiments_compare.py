@@ -148,7 +148,7 @@ def _actions(records: list[RunRecord], active: str | None) -> None:
     box = st.container(border=True)
     box.markdown("**Run actions**")
     by_id = {r.run_id: r for r in records}
-    c_run, c_name = box.columns([3, 2], vertical_alignment="bottom")
+    c_run, c_name = box.columns([1, 1], vertical_alignment="bottom")
     run_id = c_run.selectbox(
         "Run",
         list(by_id),
