@@ -296,3 +296,38 @@ def test_delete_image_and_delete_project_after_confirmation(project: Project) ->
     run(at)
     assert not project.root.exists()
     assert any("Deleted project demo" in s.value for s in at.success)
+
+
+def test_a_new_project_starts_with_the_open_projects_categories(project: Project) -> None:
+    at = app()
+    at.query_params["project"] = "demo"
+    run(at)
+    cats = next(t for t in at.sidebar.text_input if t.label == "Its categories")
+    assert cats.value == "mask"  # the project open now (the last used), not only "None"
+    next(t for t in at.sidebar.text_input if t.label == "New project name").input("second")
+    cats.input("mask, no_mask")
+    next(b for b in at.sidebar.button if b.label == "Create project").click()
+    run(at)
+    assert Project.open("second").load().categories == ["None", "mask", "no_mask"]
+
+
+def test_a_first_project_starts_with_the_preset(workspace) -> None:  # noqa: ANN001
+    at = run(app())
+    next(t for t in at.sidebar.text_input if t.label == "New project name").input("first")
+    next(b for b in at.sidebar.button if b.label == "Create project").click()
+    run(at)
+    assert Project.open("first").load().categories == [
+        "None",
+        "with_mask",
+        "without_mask",
+        "mask_worn_incorrectly",
+    ]
+
+
+def test_annotated_means_no_none_box(project: Project) -> None:
+    with project.edit() as ann:
+        ann.add_box("IMG_2.png", Box(10, 10, 200, 200))  # pre-annotated, still "None"
+    at = app()
+    at.query_params["project"] = "demo"
+    run(at)
+    assert any("1 of 3" in m.value for m in at.markdown)  # IMG_1 only
