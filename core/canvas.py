@@ -211,3 +211,13 @@ def label_font_px(boxes: list[Box], view: CanvasView) -> int:
         caption_px(b.width * view.sx, b.height * view.sy, len(b.label), LABEL_FONT_MIN, LABEL_FONT_MAX)
         for b in boxes
     )
+
+
+def drawing_differs(
+    boxes: list[Box], drawn: list[dict[str, Any]], view: CanvasView, categories: list[str]
+) -> bool:
+    """Whether a canvas drawing holds changes to `boxes` (the boxes the canvas was given)."""
+    scratch = Annotations(categories)
+    scratch.images["_"] = ImageAnnotations(list(boxes))
+    changes = apply_drawing(scratch, "_", drawn, view)
+    return changes.changed or bool(changes.refused)

@@ -28,7 +28,15 @@ from app.ui.annotate_keys import (  # noqa: E402
 from app.ui.common import colour_for, flash, literal, section_switch, show_error, show_flashes  # noqa: E402
 from app.ui.start_here import start_here_panel  # noqa: E402
 from core.annotations import NONE, Annotations  # noqa: E402
-from core.canvas import CanvasView, StaleDrawing, apply_drawing, drawing_token, label_font_px  # noqa: E402
+from core.canvas import (  # noqa: E402
+    STALE_MESSAGE,
+    CanvasView,
+    StaleDrawing,
+    apply_drawing,
+    drawing_differs,
+    drawing_token,
+    label_font_px,
+)
 from core.errors import MaskStudioError  # noqa: E402
 from core.imaging import IMAGE_EXTENSIONS, load_image  # noqa: E402
 from core.projects import Project, list_projects, neighbour  # noqa: E402
@@ -52,6 +60,7 @@ def display_jpeg(path: str, mtime: float, width: int, height: int) -> bytes:
 
 SECTIONS = ["Boxes", "Categories", "Import / export"]
 REFUSAL_KEY = "canvas_refusal"
+LAST_CANVAS = "canvas_last"  # the canvas of the last run: its key and the boxes it was given
 
 
 def bump_canvas() -> None:
@@ -183,7 +192,31 @@ def choose_image(project: Project, names: list[str], ann: Annotations) -> str:
 
 
 # ----- the canvas ------------------------------------------------------------------------
-def canvas_drawing(project: Project, image: str, ann: Annotations, view: CanvasView, label: str, token: str):
+def canvas_key(project: Project, image: str, token: str) -> str:
+    """Keyed by what the canvas shows: a drawing made on other boxes can never come back from it."""
+    return f"canvas-{project.name}-{image}-{token}-{st.session_state.get('canvas_rev', 0)}"
+
+
+def say_if_a_drawing_was_dropped(project: Project, image: str, key: str) -> None:
+    """The boxes changed elsewhere (another tab) after the last canvas was drawn on: its drawing
+    was made on other boxes and is dropped with the canvas. Say so, once."""
+    from streamlit_drawable_canvas import CanvasResult
+
+    last = st.session_state.get(LAST_CANVAS)
+    if not last or last["key"] == key or last["where"] != (project.name, image):
+        return
+    st.session_state.pop(LAST_CANVAS, None)
+    try:
+        value = st.session_state[last["key"]]
+        drawn = CanvasResult(value["drawing"]["raw"], None, False).boxes
+    except Exception:  # noqa: BLE001 - no state left for that canvas: nothing was pending
+        return
+    if drawing_differs(last["boxes"], drawn, last["view"], last["categories"]):
+        flash("warning", STALE_MESSAGE)
+        st.rerun()
+
+
+def canvas_drawing(project: Project, image: str, ann: Annotations, view: CanvasView, label: str, key: str):
     from streamlit_drawable_canvas import st_canvas  # only inside a Streamlit runtime
 
     path = project.image_path(image)
@@ -212,8 +245,6 @@ def canvas_drawing(project: Project, image: str, ann: Annotations, view: CanvasV
                 "fontSize": label_font_px([b], view),  # each caption scaled to its own box
             }
         )
-    # Keyed by what it shows: a drawing made on other boxes can never come back from it.
-    key = f"canvas-{project.name}-{image}-{token}-{st.session_state.get('canvas_rev', 0)}"
     return st_canvas(
         fill_color="rgba(255, 255, 255, 0.0)",
         stroke_width=2,
@@ -298,6 +329,8 @@ def annotate_tab(project: Project) -> None:
     max_w = st.session_state.get("canvas_width", CANVAS_DEFAULT_W)
     view = CanvasView.fit(width, height, max_w, CANVAS_MAX_H)
     token = drawing_token(ann, image)
+    key = canvas_key(project, image, token)
+    say_if_a_drawing_was_dropped(project, image, key)
     c_canvas, c_side = st.columns([7, 2])
     with c_side:
         refusal = st.session_state.get(REFUSAL_KEY)
@@ -327,12 +360,20 @@ def annotate_tab(project: Project) -> None:
             delete_image_button(project, image, names)
     with c_canvas:
         st.space(24)  # room for the canvas toolbar, which shows above it on hover
-        result = canvas_drawing(project, image, ann, view, label, token)
+        result = canvas_drawing(project, image, ann, view, label, key)
+    st.session_state[LAST_CANVAS] = {
+        "key": key,
+        "where": (project.name, image),
+        "boxes": ann.boxes(image),
+        "view": view,
+        "categories": list(ann.categories),
+    }
     drawn = [] if result.json_data is None else result.boxes
     try:
         with project.edit() as saved:
             changes = apply_drawing(saved, image, drawn, view, default_label=label, made_on=token)
     except StaleDrawing as exc:  # saved boxes changed since this run loaded them
+        st.session_state.pop(LAST_CANVAS, None)
         flash("warning", str(exc))
         st.rerun()
     if changes.refused:  # shown beside the canvas until the next drawing
@@ -340,6 +381,7 @@ def annotate_tab(project: Project) -> None:
     elif changes.changed:
         st.session_state.pop(REFUSAL_KEY, None)
     if changes.changed or changes.refused:
+        st.session_state.pop(LAST_CANVAS, None)  # this drawing was used: nothing is pending
         bump_canvas()
         st.rerun()
 

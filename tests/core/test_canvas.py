@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from core.annotations import NONE, Annotations, Box
-from core.canvas import CanvasView, StaleDrawing, apply_drawing, drawing_token, label_font_px
+from core.canvas import CanvasView, StaleDrawing, apply_drawing, drawing_differs, drawing_token, label_font_px
 
 
 def drawn(view: CanvasView, *boxes: Box) -> list[dict]:
@@ -167,3 +167,11 @@ def test_caption_size_follows_the_smallest_box() -> None:
     assert label_font_px([Box(0, 0, 100, 100), Box(200, 0, 215, 10)], view) == 9  # 18 px high shown
     assert label_font_px([Box(0, 0, 20, 20)], view) == 12  # 36 px high: a third
     assert label_font_px([Box(0, 0, 30, 60, "with_mask")], view) == 10  # 54 px wide, 9 characters
+
+
+def test_drawing_differs_only_when_the_user_changed_something() -> None:
+    view = CanvasView.fit(400, 267, 720, 650)
+    boxes = [Box(10, 10, 40, 50, "mask"), Box(60, 10, 95, 50)]
+    assert not drawing_differs(boxes, drawn(view, *boxes), view, ["mask"])
+    assert drawing_differs(boxes, drawn(view, *boxes, Box(200, 100, 260, 180)), view, ["mask"])
+    assert drawing_differs(boxes, drawn(view, boxes[0]), view, ["mask"])  # one removed

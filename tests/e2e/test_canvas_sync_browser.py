@@ -67,3 +67,34 @@ def test_import_voc_while_an_image_is_open_keeps_every_box(
     got = sorted((b.xyxy, b.label) for b in saved.boxes(image))
     assert got == want
     expect(page.get_by_text("keeps its old place")).to_have_count(0)
+    expect(page.get_by_text("was not applied")).to_have_count(0)  # nothing was drawn: nothing to say
+
+
+def test_a_box_drawn_on_boxes_changed_elsewhere_is_dropped_and_said(
+    app_server: AppServer,
+    page,  # noqa: ANN001
+    shared_data: Path,
+) -> None:
+    """Another tab changed the boxes while this one showed the old ones: a box drawn here was
+    drawn on boxes that no longer exist, so it is not applied, and the page says so."""
+    voc = shared_data / "face_mask_detection_voc"
+    project = Project.create("two tabs", app_server.workspace)
+    image = project.add_image(SCENE, (voc / "images" / SCENE).read_bytes())
+    with project.edit() as ann:
+        ann.add_box(image, Box(10, 10, 40, 50))
+    page.goto(f"{app_server.url}/?project={project.name}&image={image}")
+    wait_for_app(page)
+    bb = canvas_box(page)
+    wait_for_app(page)
+    with project.edit() as ann:  # the other tab: a box elsewhere
+        ann.add_box(image, Box(300, 200, 350, 250))
+    page.mouse.move(bb["x"] + 200, bb["y"] + 150)
+    page.mouse.down()
+    page.mouse.move(bb["x"] + 240, bb["y"] + 190, steps=5)
+    page.mouse.move(bb["x"] + 280, bb["y"] + 230, steps=5)
+    page.mouse.up()
+    expect(page.get_by_text("was not applied").first).to_be_visible(timeout=60_000)
+    wait_for_app(page)
+    saved = load_seed_json(project.annotations_path).annotations
+    assert [b.xyxy for b in saved.boxes(image)] == [(10, 10, 40, 50), (300, 200, 350, 250)]
+    expect(page.get_by_text("Boxes on this image: 2").first).to_be_visible()

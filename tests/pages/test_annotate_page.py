@@ -146,6 +146,7 @@ def test_a_canvas_drawn_before_an_import_writes_nothing_back(project: Project) -
     imported.add_box("IMG_1.png", Box(1200, 100, 1400, 300))
     project.import_annotations(imported, replace=True)  # another tab, or the Import section
     run(at)
+    assert any("was not applied" in w.value for w in at.warning)  # the dropped drawing is said
     run(at)
     assert project.load().boxes("IMG_1.png") == imported.boxes("IMG_1.png")
 
@@ -331,3 +332,17 @@ def test_annotated_means_no_none_box(project: Project) -> None:
     at.query_params["project"] = "demo"
     run(at)
     assert any("1 of 3" in m.value for m in at.markdown)  # IMG_1 only
+
+
+def test_a_change_elsewhere_with_nothing_drawn_says_nothing(project: Project) -> None:
+    at = app()
+    at.query_params["project"] = "demo"
+    at.query_params["image"] = "IMG_1.png"
+    run(at)
+    key = f"canvas-demo-IMG_1.png-{drawing_token(project.load(), 'IMG_1.png')}-0"
+    at.session_state[key] = canvas_state(*project.load().boxes("IMG_1.png"))  # as it was given
+    with project.edit() as ann:  # another tab adds a box
+        ann.add_box("IMG_1.png", Box(900, 100, 1100, 300))
+    run(at)
+    assert not any("was not applied" in w.value for w in at.warning)
+    assert len(project.load().boxes("IMG_1.png")) == 2
