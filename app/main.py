@@ -13,6 +13,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import streamlit as st  # noqa: E402
+from PIL import Image, ImageDraw  # noqa: E402
 
 from core.live_rtc import preload_srtp  # noqa: E402
 from core.workspace import workspace_root  # noqa: E402
@@ -32,8 +33,20 @@ PAGES: list[tuple[str, str, str]] = [
 ]
 
 
+def favicon() -> Image.Image:
+    """The tab icon, drawn here: a `:material/...` icon is fetched from fonts.gstatic.com, which
+    fails offline (and every request must stay on this machine)."""
+    img = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(img)
+    draw.ellipse((4, 2, 60, 62), fill="#f2c29b")  # a face
+    draw.ellipse((17, 16, 25, 24), fill="#3a3a3a")
+    draw.ellipse((39, 16, 47, 24), fill="#3a3a3a")
+    draw.rounded_rectangle((10, 30, 54, 54), radius=9, fill="#1565c0")  # its mask
+    return img
+
+
 def main() -> None:
-    st.set_page_config(page_title="Mask Studio", page_icon=":material/masks:", layout="wide")
+    st.set_page_config(page_title="Mask Studio", page_icon=favicon(), layout="wide")
     workspace_root()  # created on first start
     nav = st.navigation(
         [

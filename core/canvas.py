@@ -8,16 +8,49 @@ The canvas returns every box it shows, the saved ones it was given first, in ord
 ones the user drew. `apply_drawing` turns that list into changes: new boxes are checked
 against the rules, moved or resized ones too (a refused move keeps the old box), boxes the
 user removed on the canvas are deleted, and a relabelled chip changes the box's category.
+
+A drawing is only meaningful against the boxes it was made on. `drawing_token` names what the
+canvas shows (the image's boxes and the category list); the page keys the canvas by it, so any
+change made outside the canvas remounts it from the saved file, and refuses to apply a drawing
+whose token no longer matches the saved boxes (`StaleDrawing`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from core.annotations import NONE, Annotations, Box, ImageAnnotations, check_box
-from core.errors import BoxRejected
+from core.captions import caption_px
+from core.errors import BoxRejected, MaskStudioError
+
+#: Said when a drawing was made on boxes that have changed since (an import, another tab).
+STALE_MESSAGE = (
+    "The boxes of this image changed outside the canvas (an import, pre-annotation, another tab), "
+    "so your last drawing was not applied. The canvas now shows the saved boxes: draw it again."
+)
+
+
+class StaleDrawing(MaskStudioError):
+    """A drawing made on boxes that are no longer the saved ones; it was not applied."""
+
+    def __init__(self) -> None:
+        super().__init__(STALE_MESSAGE)
+
+
+def drawing_token(ann: Annotations, image: str) -> str:
+    """A short name for what the canvas of `image` shows: its boxes and the category list.
+
+    Two annotations give the same token exactly when the canvas would show the same thing.
+    """
+    h = hashlib.sha1(usedforsecurity=False)
+    h.update(repr(list(ann.categories)).encode())
+    for b in ann.boxes(image):
+        h.update(repr((b.xyxy, b.label)).encode())
+    return h.hexdigest()[:12]
+
 
 #: Tolerance in original pixels when deciding that a drawn box is an unchanged saved box.
 MATCH_TOLERANCE = 1.0
@@ -95,9 +128,21 @@ def _close(a: tuple[float, float, float, float], b: Box) -> bool:
 
 
 def apply_drawing(
-    ann: Annotations, image: str, drawn: list[dict[str, Any]], view: CanvasView, default_label: str = NONE
+    ann: Annotations,
+    image: str,
+    drawn: list[dict[str, Any]],
+    view: CanvasView,
+    default_label: str = NONE,
+    *,
+    made_on: str | None = None,
 ) -> DrawingChanges:
-    """Apply the canvas's boxes (display pixels, saved ones first) to `image` in `ann`."""
+    """Apply the canvas's boxes (display pixels, saved ones first) to `image` in `ann`.
+
+    `made_on` is the `drawing_token` of the boxes the canvas was given; if `ann` no longer
+    has them, nothing changes and `StaleDrawing` is raised.
+    """
+    if made_on is not None and drawing_token(ann, image) != made_on:
+        raise StaleDrawing()
     saved = ann.boxes(image)
     coords = [view.to_image(d) for d in drawn]
     labels = [str(d.get("label") or "") for d in drawn]
@@ -152,3 +197,27 @@ def _relabel(box: Box, label: str, ann: Annotations, changes: DrawingChanges) ->
         changes.relabelled += 1
         return box.with_label(label)
     return box
+
+
+#: Box captions on the canvas: between these sizes (px), scaled with the boxes.
+LABEL_FONT_MIN, LABEL_FONT_MAX = 9, 14
+
+
+def label_font_px(boxes: list[Box], view: CanvasView) -> int:
+    """The caption size for these boxes on the canvas: the smallest `caption_px` among them."""
+    if not boxes:
+        return LABEL_FONT_MAX
+    return min(
+        caption_px(b.width * view.sx, b.height * view.sy, len(b.label), LABEL_FONT_MIN, LABEL_FONT_MAX)
+        for b in boxes
+    )
+
+
+def drawing_differs(
+    boxes: list[Box], drawn: list[dict[str, Any]], view: CanvasView, categories: list[str]
+) -> bool:
+    """Whether a canvas drawing holds changes to `boxes` (the boxes the canvas was given)."""
+    scratch = Annotations(categories)
+    scratch.images["_"] = ImageAnnotations(list(boxes))
+    changes = apply_drawing(scratch, "_", drawn, view)
+    return changes.changed or bool(changes.refused)

@@ -18,7 +18,6 @@ by a lock, so one Classifier can serve a video thread and the page at once.
 from __future__ import annotations
 
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -30,6 +29,7 @@ import numpy as np
 
 from core.errors import ClassifierError, MaskStudioError, TrainingError
 from core.fsutil import atomic_write_bytes
+from core.workspace import workspace_temp_dir
 
 if TYPE_CHECKING:
     import keras
@@ -168,8 +168,8 @@ def export_litert(model: keras.Model, *, int8: bool = False) -> bytes:
         import tensorflow as tf
 
         options["optimizations"] = [tf.lite.Optimize.DEFAULT]
-    with tempfile.TemporaryDirectory(prefix="mask-studio-litert-") as tmp:
-        path = Path(tmp) / "model.tflite"
+    with workspace_temp_dir() as tmp:  # Keras' own temporary SavedModel goes there too
+        path = tmp / "model.tflite"
         try:
             model.export(str(path), format="litert", verbose=False, **options)
             return path.read_bytes()

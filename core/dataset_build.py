@@ -392,7 +392,7 @@ def import_folder(
     sources, ignored = folder_sources(src)
     origin = f"folder:{Path(src).expanduser().resolve().name}"
     report = import_sources(dataset, sources, progress=progress, label_map=label_map, origin=origin)
-    report.skipped += [f"{name}: not an image in a class folder" for name in ignored]
+    report.skipped += [f"{name}: {IGNORED_REASON}" for name in ignored]
     return report
 
 
@@ -452,6 +452,10 @@ def _detected_boxes(
     dets = detector.detect(image)
     result = match_boxes([d.xyxy for d in dets], [xyxy for xyxy, _ in boxes])
     return {t: tuple(float(v) for v in dets[p].xyxy) for p, t, _ in result.pairs}
+
+
+#: Why a file of a class-folder dataset is not imported (the preview already lists them).
+IGNORED_REASON = "not an image in a class folder"
 
 
 def import_voc(

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from core.errors import ConfigError, MaskStudioError
+from core.fsutil import atomic_write_bytes
 from core.runconfig import RunConfig
 from core.runs import RunRecord, rows_to_csv_text
 
@@ -183,24 +184,66 @@ def _elapsed(record: RunRecord, now: float | None) -> float | None:
 CONFIG_COLUMNS = ("model", "dataset_version", *SWEEP_KEYS, "optimizer", "seed")
 
 
+#: The user-given name of a run, beside its files (the config stays what was trained).
+RUN_NAME_FILE = "name.txt"
+MAX_RUN_NAME = 80
+
+
+def run_name(record: RunRecord) -> str:
+    """The run's user-given name ("" when none): renamed on Compare, else set at launch."""
+    try:
+        name = (record.path / RUN_NAME_FILE).read_text(encoding="utf-8").strip()
+    except OSError:
+        name = ""
+    return name or str(record.config.get("name") or "")
+
+
+def rename_run(record: RunRecord, name: str) -> str:
+    """Give a run a readable name (empty clears it); returns the stored name."""
+    clean = " ".join(str(name).split())
+    if len(clean) > MAX_RUN_NAME:
+        raise ConfigError(f"a run name has at most {MAX_RUN_NAME} characters")
+    atomic_write_bytes(record.path / RUN_NAME_FILE, clean.encode("utf-8"))
+    return clean
+
+
+def dataset_name(version: Any) -> str:
+    """The name of the dataset a split version belongs to ("" when it is gone)."""
+    from core.manifest import find_manifest
+
+    try:
+        return find_manifest(str(version))[1].name if version else ""
+    except MaskStudioError:
+        return ""
+
+
 def run_label(record: RunRecord) -> str:
     """A short readable name: the run id (it holds the model), after the run's name if any."""
-    name = record.config.get("name")
+    name = run_name(record)
     return f"{name} · {record.run_id}" if name else record.run_id
 
 
 def comparison_rows(records: Sequence[RunRecord]) -> list[dict[str, Any]]:
-    """One flat row per run: config, state and headline metrics (the runs table and CSV)."""
+    """One flat row per run, headline metrics first, then config (the runs table and CSV)."""
     rows = []
+    datasets: dict[str, str] = {}
     for r in records:
         m = r.metrics or {}
-        row: dict[str, Any] = {"run": r.run_id, "name": r.config.get("name") or "", "state": r.state}
+        version = str(r.config.get("dataset_version") or "")
+        if version not in datasets:
+            datasets[version] = dataset_name(version)
+        row: dict[str, Any] = {
+            "name": run_name(r),
+            "test_accuracy": m.get("accuracy"),
+            "test_macro_f1": m.get("macro_f1"),
+            "best_val_accuracy": m.get("best_val_accuracy"),
+            "state": r.state,
+            "run": r.run_id,
+            "dataset": datasets[version],
+        }
         row.update({k: r.config.get(k) for k in CONFIG_COLUMNS})
         row.update(
             {
-                "best_val_accuracy": m.get("best_val_accuracy"),
-                "test_accuracy": m.get("accuracy"),
-                "test_macro_f1": m.get("macro_f1"),
                 "params": m.get("params_total"),
                 "train_seconds": m.get("train_seconds"),
                 "total_seconds": m.get("total_seconds"),
@@ -219,13 +262,35 @@ def rows_to_csv(rows: Sequence[dict[str, Any]]) -> bytes:
 
 
 def varying_keys(records: Sequence[RunRecord]) -> list[str]:
-    """Sweep keys whose value differs between the runs (candidates for a sweep chart's x)."""
+    """Sweep keys that vary within one model family: two runs of the same model differ in it.
+
+    A key that differs only between families (LeNet's 128 neurons, MobileNetV2's 256) was never
+    swept: plotting it would compare architectures, not the parameter.
+    """
+    by_model: dict[str, list[RunRecord]] = {}
+    for r in records:
+        by_model.setdefault(str(r.config.get("model")), []).append(r)
     out = []
     for key in SWEEP_KEYS:
-        values = {repr(r.config.get(key)) for r in records}
-        if len(values) > 1:
-            out.append(key)
+        for runs in by_model.values():
+            if len({repr(r.config.get(key)) for r in runs}) > 1:
+                out.append(key)
+                break
     return out
+
+
+def no_sweep_reason(records: Sequence[RunRecord]) -> str:
+    """Why the selected runs give no sweep chart (call when `varying_keys` is empty)."""
+    models = {str(r.config.get("model")) for r in records}
+    if len(records) < 2:
+        return "A sweep chart needs at least two runs of one model that differ in one setting."
+    if len(models) == len(records):
+        return (
+            "Each selected run is a different model, so no setting was swept within one model: "
+            "compare them in the charts above. Select two or more runs of one model that differ "
+            "in a setting (batch size, neurons, ...) for a sweep chart."
+        )
+    return "The runs of each model share every sweep setting: no sweep chart."
 
 
 def sweep_points(records: Sequence[RunRecord], key: str) -> list[dict[str, Any]]:

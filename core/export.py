@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from core.errors import ModelLoadError, TrainingError
 from core.fsutil import atomic_write_bytes
 from core.runs import load_run
+from core.workspace import workspace_temp_dir
 
 if TYPE_CHECKING:
     import keras
@@ -81,8 +82,8 @@ def export_run(run_id: str, root: Path | None = None, *, which: str = "best") ->
     paths = {"keras": out / "model.keras", "tflite": out / "model.tflite", "labels": out / "labels.txt"}
     atomic_write_bytes(paths["keras"], source.read_bytes())
     atomic_write_bytes(paths["labels"], (record.path / "labels.txt").read_bytes())
-    with tempfile.TemporaryDirectory(prefix="mask-studio-export-") as tmp:
-        tflite = Path(tmp) / "model.tflite"
+    with workspace_temp_dir(root) as tmp:  # Keras' own temporary SavedModel goes there too
+        tflite = tmp / "model.tflite"
         try:
             model.export(str(tflite), format="litert", verbose=False)
         except Exception as exc:  # noqa: BLE001 - converter failures become a clear error

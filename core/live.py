@@ -34,6 +34,7 @@ import numpy as np
 from PIL import Image
 
 from core.annotations import NONE
+from core.captions import caption_px
 from core.errors import ClassifierError, LiveError, MaskStudioError
 from core.faces import as_rgb_frame
 from core.inference import FACE, UNCERTAIN, Face, FrameResult, Predictor
@@ -194,13 +195,17 @@ def caption(face: Face) -> str:
     return text.encode("ascii", "replace").decode("ascii")
 
 
+#: Pixel height of cv2.FONT_HERSHEY_SIMPLEX at scale 1 (with its baseline).
+HERSHEY_PX = 22
+
+
 def draw_faces(
     image: np.ndarray, faces: Iterable[Face], colours: Mapping[str, RGB], scale: tuple[float, float] = (1, 1)
 ) -> np.ndarray:
     """Box and caption each face on `image` in place (RGB); boxes are multiplied by `scale`."""
     h, w = image.shape[:2]
     thick = max(2, round(max(h, w) / 320))
-    font_scale = max(0.45, max(h, w) / 1280)
+    largest_px = max(9, round(HERSHEY_PX * max(0.45, max(h, w) / 1280)))
     for face in faces:
         colour = colours.get(face.label, FACE_RGB)
         x1, y1, x2, y2 = (
@@ -211,6 +216,8 @@ def draw_faces(
         )
         cv2.rectangle(image, (x1, y1), (x2, y2), colour, thick)
         text = caption(face)
+        # The annotator's and Predict's caption rule (core.captions): small faces, small captions.
+        font_scale = caption_px(x2 - x1, y2 - y1, len(text), 9, largest_px) / HERSHEY_PX
         (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, font_scale, 1)
         ty = y1 - th - base - 4 if y1 - th - base - 4 >= 0 else min(y2, h - th - base - 4)
         tx = min(max(x1, 0), max(w - tw - 6, 0))

@@ -6,14 +6,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from core.annotations import NONE, Box
 from core.errors import WorkspaceError
-from core.fsutil import natural_key, natural_sorted
+from core.fsutil import natural_key, natural_sorted, safe_name
 from core.imaging import is_image_name
-from core.projects import Project
+from core.projects import Project, list_projects
 from core.workspace import workspace_root
 
 #: Folders never offered as inputs (caches and split manifests).
@@ -119,3 +120,23 @@ def send_to_annotator(
         f"box [{b.x1}, {b.y1}, {b.x2}, {b.y2}] ({b.label}): {exc.message}" for b, exc in refused
     ]
     return report
+
+
+# ----- where predictions go ---------------------------------------------------------------
+def dated_project_name(source: str, day: date | None = None) -> str:
+    """The default project for a source's predictions: `predictions-2026-11-29`."""
+    return f"{source}-{(day or date.today()).isoformat()}"
+
+
+def open_or_create(name: str, root: Path | None = None) -> Project:
+    """The project called `name` (its folder name), created when there is none yet."""
+    folder = safe_name(name, fallback="")
+    if folder and folder in list_projects(root):
+        return Project.open(folder, root)
+    return Project.create(name, root)
+
+
+def human_labelled_boxes(project: Project) -> int:
+    """Boxes someone labelled by hand: a category other than None and no model score."""
+    ann = project.load()
+    return sum(1 for entry in ann.images.values() for b in entry.boxes if b.score is None and b.label != NONE)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import time
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -249,4 +251,16 @@ def neighbour(names: list[str], current: str | None, step: int) -> str | None:
     return names[min(max(i, 0), len(names) - 1)]
 
 
-__all__ = ["Project", "list_projects", "neighbour", "FormatError"]
+def delete_project(name: str, root: Path | None = None) -> None:
+    """Delete a project: its images and all its boxes.
+
+    The folder is first renamed to a hidden name in one atomic step (the project is gone for
+    every page at once, never half there), then removed.
+    """
+    project = Project.open(name, root)
+    trash = project.root.with_name(f".deleted-{project.name}-{os.getpid()}-{time.time_ns()}")
+    os.replace(project.root, trash)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+__all__ = ["Project", "delete_project", "list_projects", "neighbour", "FormatError"]

@@ -142,6 +142,39 @@ def suggest_threshold(points: Sequence[CurvePoint], min_coverage: float = MIN_CO
     return Suggestion(best.threshold, best.coverage, best.accuracy, base.accuracy, target, rule)
 
 
+def curve_window(points: Sequence[CurvePoint], pad: float = 0.03) -> tuple[float, float, float]:
+    """(x from, x to, y from) framing where a curve moves: the thresholds over which coverage
+    or accuracy change, padded, and the lowest value shown (so a curve hugging 1.0 is readable)."""
+    pts = sorted(points, key=lambda q: q.threshold)
+    if not pts:
+        return 0.0, 1.0, 0.0
+    moving = [
+        q.threshold
+        for prev, q in zip(pts, pts[1:], strict=False)
+        if q.coverage != prev.coverage or q.accuracy != prev.accuracy
+    ]
+    lo = max(pts[0].threshold, (min(moving) if moving else pts[0].threshold) - pad * 2)
+    hi = min(pts[-1].threshold, (max(moving) if moving else pts[-1].threshold) + pad * 2)
+    if hi - lo < 0.1:
+        lo, hi = max(pts[0].threshold, lo - 0.05), min(pts[-1].threshold, hi + 0.05)
+    shown = [q for q in pts if lo <= q.threshold <= hi]
+    values = [q.coverage for q in shown] + [q.accuracy for q in shown if q.accuracy is not None]
+    y_lo = max(0.0, min(values) - pad) if values else 0.0
+    return lo, hi, y_lo
+
+
+def plain_summary(s: Suggestion) -> str:
+    """The suggestion in one plain sentence (markdown)."""
+    if s.accuracy is None:
+        return f"Suggested threshold **{s.threshold:.2f}** (no labelled test faces to measure it on)."
+    base = "" if s.base_accuracy is None else f" (if every face got a class: {s.base_accuracy:.1%} right)"
+    return (
+        f"Suggested threshold **{s.threshold:.2f}**: a face whose most likely class has a lower "
+        f"probability is shown as *uncertain*. On this model's test faces, {s.coverage:.0%} then get "
+        f"a class and {s.accuracy:.1%} of those are right{base}."
+    )
+
+
 def report_from_probs(probs: np.ndarray, y_true: np.ndarray, source: str = "") -> ThresholdReport:
     """Curve + suggestion for one labelled set."""
     points = threshold_curve(probs, y_true)

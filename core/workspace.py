@@ -7,6 +7,10 @@ is created on first use. Nothing is ever written outside it.
 from __future__ import annotations
 
 import os
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ENV_VAR = "MASK_STUDIO_WORKSPACE"
@@ -31,3 +35,26 @@ def datasets_dir(root: Path | None = None) -> Path:
 
 def runs_dir(root: Path | None = None) -> Path:
     return (root or workspace_root()) / "runs"
+
+
+_TEMP_LOCK = threading.Lock()
+
+
+@contextmanager
+def workspace_temp_dir(root: Path | None = None) -> Iterator[Path]:
+    """A temporary folder under <workspace>/cache/tmp, removed afterwards.
+
+    While it is open, Python's `tempfile` also defaults there, so libraries that make their own
+    temporary files (Keras' LiteRT export writes a SavedModel) stay inside the workspace too.
+    One at a time: the default is process-wide.
+    """
+    base = (root or workspace_root()) / "cache" / "tmp"
+    base.mkdir(parents=True, exist_ok=True)
+    with _TEMP_LOCK:
+        previous = tempfile.tempdir
+        tempfile.tempdir = str(base)
+        try:
+            with tempfile.TemporaryDirectory(prefix="mask-studio-", dir=base) as tmp:
+                yield Path(tmp)
+        finally:
+            tempfile.tempdir = previous

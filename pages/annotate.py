@@ -19,14 +19,32 @@ import streamlit as st  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from app.ui.annotate_io import categories_panel, import_export_panel  # noqa: E402
-from app.ui.common import colour_for, flash, literal, show_error, show_flashes  # noqa: E402
-from core.annotations import RULE_TEXT, Annotations  # noqa: E402
-from core.canvas import CanvasView, apply_drawing  # noqa: E402
+from app.ui.annotate_keys import (  # noqa: E402
+    delete_image_button,
+    delete_project_button,
+    keyboard_labelling,
+    shortcuts_help,
+)
+from app.ui.common import colour_for, flash, literal, section_switch, show_error, show_flashes  # noqa: E402
+from app.ui.start_here import start_here_panel  # noqa: E402
+from core.annotations import NONE, RULE_TEXT, Annotations  # noqa: E402
+from core.canvas import (  # noqa: E402
+    STALE_MESSAGE,
+    CanvasView,
+    StaleDrawing,
+    apply_drawing,
+    drawing_differs,
+    drawing_token,
+    label_font_px,
+)
 from core.errors import MaskStudioError  # noqa: E402
 from core.imaging import IMAGE_EXTENSIONS, load_image  # noqa: E402
 from core.projects import Project, list_projects, neighbour  # noqa: E402
 
-CANVAS_DEFAULT_W = 720
+#: The categories a new project starts with when no project was used before (editable at creation).
+PRESET_CATEGORIES = ["with_mask", "without_mask", "mask_worn_incorrectly"]
+# 600 px fits the canvas column with no clipping from a 1280 px wide window up (tests/e2e).
+CANVAS_DEFAULT_W = 600
 CANVAS_MAX_H = 650
 UPLOAD_TYPES = [e.lstrip(".") for e in IMAGE_EXTENSIONS]
 
@@ -40,8 +58,17 @@ def display_jpeg(path: str, mtime: float, width: int, height: int) -> bytes:
     return buf.getvalue()
 
 
+SECTIONS = ["Boxes", "Categories", "Import / export"]
+REFUSAL_KEY = "canvas_refusal"
+LAST_CANVAS = "canvas_last"  # the canvas of the last run: its key and the boxes it was given
+
+
 def bump_canvas() -> None:
-    """Remount the canvas so it shows exactly the saved boxes."""
+    """Remount the canvas so it shows exactly the saved boxes.
+
+    The canvas is also keyed by `drawing_token` (the saved boxes it shows), so any change of
+    them, made anywhere, remounts it; this is for a refused drawing, which changes nothing.
+    """
     st.session_state["canvas_rev"] = st.session_state.get("canvas_rev", 0) + 1
 
 
@@ -69,9 +96,18 @@ def choose_project() -> Project | None:
         st.sidebar.info("No project yet: create one below.")
     with st.sidebar.form("new_project", clear_on_submit=True):
         new_name = st.text_input("New project name")
+        cats = st.text_input(
+            "Its categories",
+            value=", ".join(starting_categories(name)),
+            help='Comma-separated; "None" is always there. From the project open now, else a preset.',
+        )
         if st.form_submit_button("Create project") and new_name.strip():
             try:
                 created = Project.create(new_name)
+                with created.edit() as ann:
+                    for cat in (c.strip() for c in cats.split(",")):
+                        if cat and cat not in ann.categories:
+                            ann.add_category(cat)
                 st.query_params["project"] = created.name
                 st.query_params.pop("image", None)
                 st.session_state["project_created"] = created.name
@@ -81,10 +117,23 @@ def choose_project() -> Project | None:
                 show_error(exc)
     if name is None:
         return None
+    delete_project_button(name)
     if st.query_params.get("project") != name:
         st.query_params["project"] = name
         st.query_params.pop("image", None)
     return Project.open(name)
+
+
+def starting_categories(open_project: str | None) -> list[str]:
+    """A new project's categories: those of the project open now (the last used), else the preset."""
+    if open_project:
+        try:
+            cats = [c for c in Project.open(open_project).load().categories if c != NONE]
+        except MaskStudioError:
+            cats = []
+        if cats:
+            return cats
+    return PRESET_CATEGORIES
 
 
 def upload_images(project: Project) -> None:
@@ -101,29 +150,38 @@ def upload_images(project: Project) -> None:
             added.append(project.add_image(f.name, f.getvalue()))
         except MaskStudioError as exc:
             failed.append(str(exc))
-    if added:
-        st.query_params["image"] = added[0]
+    if added:  # open the first new image in the project's order, not the browser's upload order
+        order = {n: i for i, n in enumerate(project.list_images())}
+        st.query_params["image"] = min(added, key=lambda n: order.get(n, len(order)))
         st.sidebar.success(f"Added {len(added)} image(s).")
     for msg in failed:
         st.sidebar.error(f"Not added: {msg}")
 
 
 # ----- navigation ------------------------------------------------------------------------
+def is_annotated(ann: Annotations, image: str) -> bool:
+    """An image is annotated when it has boxes and every one has a category other than None."""
+    boxes = ann.boxes(image)
+    return bool(boxes) and all(b.label != NONE for b in boxes)
+
+
 def choose_image(project: Project, names: list[str], ann: Annotations) -> str:
     current = st.query_params.get("image")
     if current not in names:
         current = names[0]
-    annotated = sum(1 for n in names if ann.boxes(n))
-    c_prev, c_pick, c_next, c_count = st.columns([1, 4, 1, 3], vertical_alignment="bottom")
-    if c_prev.button("◀ Previous", width="stretch", disabled=current == names[0]):
+    annotated = sum(1 for n in names if is_annotated(ann, n))
+    c_prev, c_pick, c_next, c_count = st.columns([3, 7, 3, 4], vertical_alignment="bottom")
+    if c_prev.button("Previous", width="stretch", disabled=current == names[0], shortcut="Left"):
         current = neighbour(names, current, -1)
-    if c_next.button("Next ▶", width="stretch", disabled=current == names[-1]):
+    if c_next.button("Next", width="stretch", disabled=current == names[-1], shortcut="Right"):
         current = neighbour(names, current, +1)
     picked = c_pick.selectbox(
         "Image",
         names,
         index=names.index(current),
-        format_func=lambda n: f"{names.index(n) + 1}/{len(names)} · {n}" + (" ✓" if ann.boxes(n) else ""),
+        format_func=lambda n: (
+            f"{names.index(n) + 1}/{len(names)} · {n}" + (" ✓" if is_annotated(ann, n) else "")
+        ),
         key=f"pick-{project.name}-{current}",
     )
     current = picked or current
@@ -134,7 +192,31 @@ def choose_image(project: Project, names: list[str], ann: Annotations) -> str:
 
 
 # ----- the canvas ------------------------------------------------------------------------
-def canvas_drawing(project: Project, image: str, ann: Annotations, view: CanvasView, label: str):
+def canvas_key(project: Project, image: str, token: str) -> str:
+    """Keyed by what the canvas shows: a drawing made on other boxes can never come back from it."""
+    return f"canvas-{project.name}-{image}-{token}-{st.session_state.get('canvas_rev', 0)}"
+
+
+def say_if_a_drawing_was_dropped(project: Project, image: str, key: str) -> None:
+    """The boxes changed elsewhere (another tab) after the last canvas was drawn on: its drawing
+    was made on other boxes and is dropped with the canvas. Say so, once."""
+    from streamlit_drawable_canvas import CanvasResult
+
+    last = st.session_state.get(LAST_CANVAS)
+    if not last or last["key"] == key or last["where"] != (project.name, image):
+        return
+    st.session_state.pop(LAST_CANVAS, None)
+    try:
+        value = st.session_state[last["key"]]
+        drawn = CanvasResult(value["drawing"]["raw"], None, False).boxes
+    except Exception:  # noqa: BLE001 - no state left for that canvas: nothing was pending
+        return
+    if drawing_differs(last["boxes"], drawn, last["view"], last["categories"]):
+        flash("warning", STALE_MESSAGE)
+        st.rerun()
+
+
+def canvas_drawing(project: Project, image: str, ann: Annotations, view: CanvasView, label: str, key: str):
     from streamlit_drawable_canvas import st_canvas  # only inside a Streamlit runtime
 
     path = project.image_path(image)
@@ -162,9 +244,9 @@ def canvas_drawing(project: Project, image: str, ann: Annotations, view: CanvasV
                 "strokeUniform": True,
                 # A box kept on import although it breaks a box rule: dashed.
                 **({"strokeDashArray": [8, 5], "strokeWidth": 3} if b.flag else {}),
+                "fontSize": label_font_px([b], view),  # each caption scaled to its own box
             }
         )
-    key = f"canvas-{project.name}-{image}-{st.session_state.get('canvas_rev', 0)}"
     return st_canvas(
         fill_color="rgba(255, 255, 255, 0.0)",
         stroke_width=2,
@@ -175,7 +257,7 @@ def canvas_drawing(project: Project, image: str, ann: Annotations, view: CanvasV
         height=view.display_h,
         drawing_mode="labeled_rect",
         label=label,
-        font_size=14,
+        font_size=label_font_px(ann.boxes(image), view),
         initial_drawing={"objects": objects},
         key=key,
     )
@@ -251,8 +333,15 @@ def annotate_tab(project: Project) -> None:
         return
     max_w = st.session_state.get("canvas_width", CANVAS_DEFAULT_W)
     view = CanvasView.fit(width, height, max_w, CANVAS_MAX_H)
-    c_canvas, c_side = st.columns([3, 1])
+    token = drawing_token(ann, image)
+    key = canvas_key(project, image, token)
+    say_if_a_drawing_was_dropped(project, image, key)
+    c_canvas, c_side = st.columns([7, 2])
     with c_side:
+        refusal = st.session_state.get(REFUSAL_KEY)
+        if refusal and refusal["where"] == (project.name, image):
+            for msg in refusal["messages"]:
+                st.warning(msg, icon=":material/block:")
         label = st.selectbox(
             "Category for new boxes",
             ann.categories,
@@ -265,24 +354,48 @@ def annotate_tab(project: Project) -> None:
             "original pixels. Refused: area under 40 px², a side of 5 px or less, or overlap "
             "over 20% of the smaller box."
         )
+        keyboard_labelling(project, image, ann)
         preannotate(project, image, names)
         classify_boxes_panel(project, image, names)
         box_list(project, image, ann)
+        c_keys, c_del = st.columns(2)
+        with c_keys:
+            shortcuts_help()
+        with c_del:
+            delete_image_button(project, image, names)
     with c_canvas:
-        result = canvas_drawing(project, image, ann, view, label)
+        st.space(24)  # room for the canvas toolbar, which shows above it on hover
+        result = canvas_drawing(project, image, ann, view, label, key)
+    st.session_state[LAST_CANVAS] = {
+        "key": key,
+        "where": (project.name, image),
+        "boxes": ann.boxes(image),
+        "view": view,
+        "categories": list(ann.categories),
+    }
     drawn = [] if result.json_data is None else result.boxes
-    with project.edit() as saved:
-        changes = apply_drawing(saved, image, drawn, view, default_label=label)
-    for msg in changes.refused:
-        flash("warning", msg)
+    try:
+        with project.edit() as saved:
+            changes = apply_drawing(saved, image, drawn, view, default_label=label, made_on=token)
+    except StaleDrawing as exc:  # saved boxes changed since this run loaded them
+        st.session_state.pop(LAST_CANVAS, None)
+        flash("warning", str(exc))
+        st.rerun()
+    if changes.refused:  # shown beside the canvas until the next drawing
+        st.session_state[REFUSAL_KEY] = {"where": (project.name, image), "messages": changes.refused}
+    elif changes.changed:
+        st.session_state.pop(REFUSAL_KEY, None)
     if changes.changed or changes.refused:
+        st.session_state.pop(LAST_CANVAS, None)  # this drawing was used: nothing is pending
         bump_canvas()
         st.rerun()
 
 
 # ----- page ------------------------------------------------------------------------------
 st.title("Annotate")
-show_flashes()
+show_flashes(st.container())  # one fixed place: what follows keeps its position on every run
+with st.container():  # the first-run guide, also in a fixed place
+    start_here_panel()
 project = choose_project()
 if project is None:
     st.write("Create a project in the sidebar, then add images to annotate.")
@@ -292,12 +405,14 @@ st.sidebar.slider(
     "Canvas width (px)", 320, 1600, CANVAS_DEFAULT_W, step=20, key="canvas_width",
     help="How wide the image is shown. Boxes are always saved in the image's own pixels.",
 )  # fmt: skip
-tab_boxes, tab_categories, tab_io = st.tabs(["Boxes", "Categories", "Import / export"])
-with tab_categories:
+# A keyed section switch, not st.tabs: an action in one section reruns into the same section,
+# and only the shown section runs (the canvas is mounted afresh from the saved file on return).
+section = section_switch(SECTIONS, key="annotate_section")
+if section == "Categories":
     categories_panel(project)
-with tab_io:
+elif section == "Import / export":
     import_export_panel(project)
-with tab_boxes:
+else:
     try:
         annotate_tab(project)
     except MaskStudioError as exc:

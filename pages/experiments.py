@@ -13,22 +13,26 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from collections.abc import Callable  # noqa: E402
+
 import streamlit as st  # noqa: E402
 
-from app.ui.common import show_flashes  # noqa: E402
+from app.ui.common import section_switch, show_flashes  # noqa: E402
 from app.ui.experiments_compare import compare_section  # noqa: E402
 from app.ui.experiments_launch import launch_section  # noqa: E402
 from app.ui.experiments_queue import queue_section  # noqa: E402
 from app.ui.experiments_scenes import scene_section  # noqa: E402
 
+#: The page's sections, in order: add one here to add a section.
+SECTIONS: dict[str, Callable[[], None]] = {
+    "Launch": launch_section,
+    "Queue": queue_section,
+    "Compare": compare_section,
+    "Scene test": scene_section,
+}
+
 st.title("Experiments")
-show_flashes()
-tab_launch, tab_queue, tab_compare, tab_scenes = st.tabs(["Launch", "Queue", "Compare", "Scene test"])
-with tab_launch:
-    launch_section()
-with tab_queue:
-    queue_section()
-with tab_compare:
-    compare_section()
-with tab_scenes:
-    scene_section()
+show_flashes(st.container())
+# A keyed section switch (also in the URL as ?section=...), not st.tabs: an action such as
+# "Make active model" reruns into the section it was made in.
+SECTIONS[section_switch(list(SECTIONS), key="exp_section")]()

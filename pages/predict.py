@@ -28,6 +28,7 @@ from app.ui.predict_model import (  # noqa: E402
 from app.ui.predict_results import SendTarget, choose_images, legend, predict_all, results_table, show_results  # noqa: E402
 from core.errors import MaskStudioError  # noqa: E402
 from core.inference import Predictor, make_detector  # noqa: E402
+from core.thresholds import plain_summary  # noqa: E402
 
 
 def main() -> None:
@@ -48,12 +49,8 @@ def main() -> None:
             st.write(why)
         else:
             st.plotly_chart(threshold_figure(report, threshold), key="pred_curve")
-            s = report.suggestion
-            acc = "n/a" if s.accuracy is None else f"{s.accuracy:.1%}"
-            st.markdown(
-                f"Suggested default **{s.threshold:.2f}**: {s.rule}. There {s.coverage:.1%} of the test "
-                f"faces get a class, {acc} of them right."
-            )
+            st.markdown(plain_summary(report.suggestion))
+            st.caption(f"How it is chosen: {report.suggestion.rule}.")
     items = choose_images()
     if not items:
         st.write("Upload images (or pick a workspace folder) to find and classify their faces.")

@@ -7,6 +7,7 @@ import streamlit as st
 
 from app.ui.common import flash, show_error
 from app.ui.models import active_classifier
+from core.active_model import active_status
 from core.classify_boxes import classify_unlabelled, map_labels
 from core.errors import MaskStudioError
 from core.inference import DEFAULT_THRESHOLD
@@ -20,21 +21,28 @@ def classify_panel(project: Project, image: str, names: list[str]) -> bool:
     except MaskStudioError as exc:
         show_error(exc, "The active model cannot be loaded: ")
         return False
-    (st.caption if suggested is None else st.info)(about)
+    run_id = active_status().run_id
+    (st.info if classifier is not None and run_id is None else st.caption)(about)
     if classifier is None:
         return False
     mapping = map_labels(classifier.labels, project.load().categories)
     if mapping.message:
         (st.error if not mapping.matched else st.warning)(mapping.message)
+    default = DEFAULT_THRESHOLD if suggested is None else float(suggested)
+    whose = f"run {run_id}" if run_id else "the starter model"
     threshold = st.slider(
         "Confidence threshold",
         0.0,
         1.0,
-        DEFAULT_THRESHOLD if suggested is None else float(suggested),
-        0.05,
-        key="classify_threshold" if suggested is None else "classify_threshold:starter",
-        help='Boxes predicted with less confidence stay "None".'
-        + ("" if suggested is None else f" Starts at the starter model's suggested {suggested:.2f}."),
+        float(default),
+        0.01,
+        key=f"classify_threshold:{run_id or 'starter'}",
+        help='Boxes predicted with less confidence stay "None". '
+        + (
+            f"Starts at the threshold suggested for {whose} from its test split ({default:.2f}), as on Predict."
+            if suggested is not None
+            else f"No suggested threshold is known for {whose}; it starts at {default:.2f}."
+        ),
     )
     c1, c2 = st.columns(2)
     targets = None

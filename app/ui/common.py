@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import sys
+import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import streamlit as st
@@ -48,11 +50,57 @@ def show_error(exc: BaseException, prefix: str = "") -> None:
     st.error(f"{prefix}{text}" if prefix else text, icon=":material/error:")
 
 
+#: A shown message stays on the page through every rerun for at least this many seconds.
+FLASH_MIN_S = 5.0
+
+
 def flash(kind: str, message: str) -> None:
-    """Queue a message to show after the next rerun (st.rerun drops what this run wrote)."""
-    st.session_state.setdefault("_flash", []).append((kind, message))
+    """Queue a message for the page to show after the rerun the action asks for.
+
+    A message stays through the reruns that follow on their own (the canvas reports its state,
+    the URL changes): it goes only when a new action queues its own messages, or on a run at
+    least FLASH_MIN_S after it was first shown (a later user action).
+    """
+    queue = st.session_state.setdefault("_flash", [])
+    queue[:] = [item for item in queue if item["shown"] is None]  # a new action: old ones go
+    queue.append({"kind": kind, "message": message, "shown": None})
 
 
-def show_flashes() -> None:
-    for kind, message in st.session_state.pop("_flash", []):
-        getattr(st, kind)(message)
+def show_flashes(where=None) -> None:  # noqa: ANN001 - a Streamlit container or None
+    """Show the queued messages in `where` (an st.container placed at a fixed spot)."""
+    now = time.monotonic()
+    queue = st.session_state.get("_flash", [])
+    queue[:] = [item for item in queue if item["shown"] is None or now - item["shown"] < FLASH_MIN_S]
+    target = where if where is not None else st
+    for item in queue:
+        if item["shown"] is None:
+            item["shown"] = now
+        getattr(target, item["kind"])(item["message"])
+
+
+def section_switch(names: Sequence[str], key: str, param: str = "section") -> str:
+    """A keyed row of section buttons that keeps its place across reruns and actions.
+
+    The choice is kept in session state (actions that rerun keep it) and in the URL as
+    ?<param>=<name> (a reload or a link opens the same section).
+    """
+    goto = st.session_state.pop(f"{key}__goto", None)  # set by go_to_section
+    if goto in names:
+        st.session_state[key] = goto
+    if st.session_state.get(key) not in names:
+        wanted = str(st.query_params.get(param, "")).lower()
+        by_param = {n.lower(): n for n in names}
+        st.session_state[key] = by_param.get(wanted, names[0])
+    section = st.segmented_control(
+        "Section", list(names), key=key, required=True, label_visibility="collapsed"
+    )
+    section = section if section in names else names[0]
+    if st.query_params.get(param) != section.lower():
+        st.query_params[param] = section.lower()
+    return section
+
+
+def go_to_section(key: str, name: str) -> None:
+    """Open section `name` of the `section_switch` keyed `key` (reruns the whole page)."""
+    st.session_state[f"{key}__goto"] = name
+    st.rerun(scope="app")

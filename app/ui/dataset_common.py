@@ -12,7 +12,7 @@ import streamlit as st
 
 from app.ui.common import flash, literal, show_error
 from core.dataset import Dataset, list_datasets, unique_dataset_name
-from core.dataset_build import BuildReport
+from core.dataset_build import IGNORED_REASON, BuildReport
 from core.errors import MaskStudioError
 from core.imaging import load_image
 from core.manifest import list_versions
@@ -163,8 +163,10 @@ def build(
         flash("info", f"{len(report.unchanged)} identical file(s) were already there.")
     if report.converted:
         flash("info", f"{len(report.converted)} file(s) re-encoded to PNG (Keras cannot read their format).")
-    if report.skipped:
-        flash("warning", f"Skipped {len(report.skipped)}: " + "; ".join(report.skipped[:20]))
+    # Files the folder preview already listed as ignored are not repeated as a warning.
+    skipped = [m for m in report.skipped if not m.endswith(f": {IGNORED_REASON}")]
+    if skipped:
+        flash("warning", f"Skipped {len(skipped)}: " + "; ".join(skipped[:20]))
     select_dataset(ds.name)
     if name_field and ds is not current:
         set_later(name_key(*name_field), unique_dataset_name(name_field[1]))

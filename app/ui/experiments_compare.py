@@ -17,9 +17,12 @@ from core.active_model import get_active, set_active, usable_reason
 from core.errors import MaskStudioError
 from core.experiments import (
     comparison_rows,
+    no_sweep_reason,
     per_class_rows,
+    rename_run,
     rows_to_csv,
     run_label,
+    run_name,
     sweep_points,
     varying_keys,
 )
@@ -53,10 +56,12 @@ def compare_section() -> None:
         )
         return
     shown = _filters(records)
+    if not shown:
+        st.info("No run matches these filters.")
+        return
     active = get_active()
-    rows = comparison_rows(shown)
-    for row in rows:
-        row["active"] = "★" if row["run"] == active else ""
+    _actions(shown, active)
+    rows = [{"active": "★" if row["run"] == active else "", **row} for row in comparison_rows(shown)]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="runs_table")
     st.download_button("Runs table as CSV", rows_to_csv(rows), "runs.csv", "text/csv", key="dl_runs_csv")
 
@@ -74,7 +79,6 @@ def compare_section() -> None:
     selected = [by_id[i] for i in selected_ids]
     if selected:
         _charts(selected)
-    _actions(shown, active)
 
 
 def _charts(selected: list[RunRecord]) -> None:
@@ -98,7 +102,7 @@ def _charts(selected: list[RunRecord]) -> None:
         c4.plotly_chart(sweep, key="fig_sweep")
         figures.append((f"Accuracy vs {key}", sweep))
     else:
-        c4.caption("The selected runs share every sweep setting: no sweep chart.")
+        c4.info(no_sweep_reason(selected))
     matrices = [(r, confusion_figure(r)) for r in selected]
     matrices = [(r, f) for r, f in matrices if f is not None]
     if matrices:
@@ -140,9 +144,12 @@ def _charts(selected: list[RunRecord]) -> None:
 
 
 def _actions(records: list[RunRecord], active: str | None) -> None:
-    st.markdown("**Run actions**")
+    """Run actions, at the top: pick a run, rename it, make it the active model, delete it."""
+    box = st.container(border=True)
+    box.markdown("**Run actions**")
     by_id = {r.run_id: r for r in records}
-    run_id = st.selectbox(
+    c_run, c_name = box.columns([1, 1], vertical_alignment="bottom")
+    run_id = c_run.selectbox(
         "Run",
         list(by_id),
         format_func=lambda i: f"{run_label(by_id[i])} · {by_id[i].state}",
@@ -151,10 +158,20 @@ def _actions(records: list[RunRecord], active: str | None) -> None:
     if not run_id:
         return
     record = by_id[run_id]
+    with c_name.form(f"rename-{run_id}", border=False, enter_to_submit=True):
+        c_text, c_btn = st.columns([3, 1], vertical_alignment="bottom")
+        new_name = c_text.text_input("Run name", value=run_name(record), placeholder="e.g. lenet baseline")
+        if c_btn.form_submit_button("Rename"):
+            try:
+                stored = rename_run(record, new_name)
+                flash("success", f"Run {run_id} is now named {stored!r}." if stored else "Name removed.")
+                st.rerun()
+            except MaskStudioError as exc:
+                show_error(exc)
     if record.state in ("failed", "interrupted"):
-        st.error(f"This run {record.state}:")
-        st.code(str(record.status.get("error") or "no error recorded"), language=None)
-    c1, c2 = st.columns(2)
+        box.error(f"This run {record.state}:")
+        box.code(str(record.status.get("error") or "no error recorded"), language=None)
+    c1, c2 = box.columns(2)
     label = "★ Active model" if run_id == active else "Make active model"
     reason = usable_reason(run_id) if record.state == "done" else f"run is {record.state}"
     if c1.button(label, disabled=reason is not None or run_id == active, key="make_active", help=reason):

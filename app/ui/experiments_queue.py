@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.ui.common import show_error
+from app.ui.common import go_to_section, show_error
 from app.ui.experiments_launch import _duration
 from core.errors import MaskStudioError
 from core.experiments import progress_of, run_label
@@ -12,6 +12,33 @@ from core.runs import cancel_run, list_runs
 from core.worker import worker_pid
 
 REFRESH_S = 2.0
+FINAL_STATES = ("done", "failed", "interrupted", "cancelled")
+
+
+def finished_notices(records: list) -> None:
+    """A "Finished: ..." notice for each run seen queued or running here that has ended since."""
+    watching: set[str] = st.session_state.setdefault("queue_watching", set())
+    finished: list[str] = st.session_state.setdefault("queue_finished", [])
+    by_id = {r.run_id: r for r in records}
+    for r in records:
+        if r.state in ("queued", "running"):
+            watching.add(r.run_id)
+        elif r.run_id in watching and r.state in FINAL_STATES:
+            watching.discard(r.run_id)
+            finished.insert(0, r.run_id)
+    finished[:] = [i for i in finished if i in by_id][:5]
+    for run_id in list(finished):
+        r = by_id[run_id]
+        c_text, c_open, c_hide = st.columns([6, 2, 1], vertical_alignment="center")
+        kind = c_text.success if r.state == "done" else c_text.warning
+        kind(f"Finished: {run_label(r)} · {r.state}", icon=":material/flag:")
+        if c_open.button("Open in Compare", key=f"open-cmp-{run_id}"):
+            finished.remove(run_id)
+            st.session_state["action_run"] = run_id
+            go_to_section("exp_section", "Compare")
+        if c_hide.button("✕", key=f"hide-fin-{run_id}", help="Dismiss"):
+            finished.remove(run_id)
+            st.rerun(scope="fragment")
 
 
 @st.fragment(run_every=REFRESH_S)
@@ -25,6 +52,7 @@ def queue_section() -> None:
         "Runs train one after another in a separate process: closing the tab or changing page "
         "does not stop them."
     )
+    finished_notices(records)
     if not active:
         st.info("Nothing queued or running.")
     for r in sorted(active, key=lambda r: str(r.status.get("created_at", ""))):

@@ -9,12 +9,12 @@ from urllib.parse import urlencode
 import streamlit as st
 
 from app.ui.common import literal, show_error
+from app.ui.target_project import choose_target
 from core.errors import MaskStudioError
 from core.inference import FACE
 from core.live import LiveProcessor, label_fit, save_snapshot
 from core.projects import Project, list_projects
 
-NEW_PROJECT = "(new project)"
 PREDICTED = "(the predicted class)"
 PENDING_KEY = "_live_snap_created"
 
@@ -26,18 +26,13 @@ class SnapshotTarget:
         self.labels = tuple(label for label in labels if label != FACE)
         sb = st.sidebar
         sb.header("Snapshot")
-        names = list_projects()
         pending = st.session_state.pop(PENDING_KEY, None)
-        if pending in names:  # a project created by the last snapshot: keep saving there
+        if pending in list_projects():  # a project created by the last snapshot: keep saving there
             st.session_state["live_snap_project"] = pending
-        self.project = sb.selectbox(
-            "Save snapshots to project", [*names, NEW_PROJECT], key="live_snap_project"
-        )
-        self.new_name = ""
+        self.choice = choose_target("live_snap", "snapshots", "Save snapshots to project")
+        self.project = self.choice.project
         self.categories: list[str] = []
-        if self.project == NEW_PROJECT:
-            self.new_name = sb.text_input("New project name", key="live_snap_new", placeholder="webcam")
-        else:
+        if not self.choice.is_new:
             try:
                 self.categories = Project.open(self.project).load().categories
             except MaskStudioError as exc:
@@ -53,8 +48,8 @@ class SnapshotTarget:
         )
         self.add_missing = bool(self.labels) and sb.checkbox(
             "Add the model's classes missing from the project",
-            value=self.project == NEW_PROJECT,
-            key=f"live_snap_add:{self.project}",
+            value=True,
+            key="live_snap_add",
             help="Otherwise a predicted class the project lacks, and every uncertain face, becomes 'None'.",
         )
         if self.labels and self.categories and not self.add_missing and self.label == PREDICTED:
@@ -67,12 +62,10 @@ class SnapshotTarget:
 
     def open(self) -> Project | None:
         """The chosen project (created when new), or None after saying why not."""
-        if self.project != NEW_PROJECT:
-            return Project.open(self.project)
-        if not self.new_name.strip():
-            st.warning("Type a name for the new project in the sidebar first.")
+        if (why := self.choice.blocked) is not None:
+            st.warning(why)
             return None
-        return Project.create(self.new_name)
+        return self.choice.open()
 
 
 def snapshot_button(proc: LiveProcessor, target: SnapshotTarget) -> None:
@@ -96,7 +89,7 @@ def snapshot_button(proc: LiveProcessor, target: SnapshotTarget) -> None:
     except MaskStudioError as exc:
         show_error(exc, "Snapshot not saved: ")
         return
-    if target.project == NEW_PROJECT:
+    if target.choice.is_new:
         st.session_state[PENDING_KEY] = report.project
     link = "annotate?" + urlencode({"project": report.project, "image": report.image})
     st.success(

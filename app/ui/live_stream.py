@@ -159,6 +159,10 @@ def stats_body(proc: LiveProcessor) -> None:
     history.extend(proc.drain())
     recent = [s for s in history if history and history[-1].t - s.t <= CHART_S]
     summary = proc.summary()
+    if not history and not summary["frames_shown"]:  # nothing streamed yet: no empty charts
+        st.info("Press **START**: the speed, latency and face counts appear here once frames arrive.")
+        _stats_json(summary)
+        return
     last = recent[-1] if recent else None
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Processed FPS", _metric_text(summary["processed_fps_now"], "FPS", 1))
@@ -178,6 +182,10 @@ def stats_body(proc: LiveProcessor) -> None:
     if proc.error:
         st.warning(proc.error, icon=":material/warning:")
     st.plotly_chart(stats_figure(recent), key="live_chart", config={"displayModeBar": False})
+    _stats_json(summary)
+
+
+def _stats_json(summary: dict) -> None:
     with st.expander("Stream statistics (JSON)"):
         st.code(json.dumps(summary, indent=1), language="json")
         st.caption(

@@ -75,7 +75,8 @@ def active_classifier() -> tuple[Classifier | None, str, float | None]:
     or None): the active run, else the starter model, else none (faces only)."""
     status = active_status()
     if status.run_id is not None:
-        return run_classifier(status.run_id), f"Active model: run {status.run_id}.", None
+        clf = run_classifier(status.run_id)
+        return clf, f"Active model: run {status.run_id}.", suggested_threshold(status.run_id, clf)
     why = status.reason or "no model is active yet"
     try:
         return starter_model(), STARTER_NOTE, starter_threshold()
@@ -88,3 +89,21 @@ def active_classifier() -> tuple[Classifier | None, str, float | None]:
             ),
             None,
         )
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _suggested(run_id: str, backend: str, model_mtime: float, _classifier: Classifier) -> float | None:
+    from core.errors import MaskStudioError
+    from core.thresholds import run_threshold_report
+
+    try:
+        return run_threshold_report(_classifier, run_id).suggestion.threshold
+    except MaskStudioError:
+        return None
+
+
+def suggested_threshold(run_id: str, classifier: Classifier) -> float | None:
+    """The run's suggested 'uncertain' threshold (from its test split), None when unavailable."""
+    mtime = run_model_path(run_path(run_id)).stat().st_mtime
+    with st.spinner("Measuring the model's suggested threshold on its test split…"):
+        return _suggested(run_id, classifier.backend, mtime, classifier)

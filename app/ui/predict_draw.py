@@ -9,8 +9,9 @@ import plotly.graph_objects as go
 from PIL import Image, ImageDraw, ImageFont
 
 from app.ui.common import PALETTE
+from core.captions import caption_px
 from core.inference import FACE, UNCERTAIN, Face
-from core.thresholds import ThresholdReport
+from core.thresholds import ThresholdReport, curve_window
 
 UNCERTAIN_COLOUR = "#f9a825"  # amber: look again
 FACE_COLOUR = "#1565c0"
@@ -46,12 +47,14 @@ def draw_faces(image: Image.Image, faces: Sequence[Face], colours: dict[str, str
         img = img.copy()
     draw = ImageDraw.Draw(img)
     width = max(2, round(max(img.size) / 300))
-    font = ImageFont.load_default(size=max(11, round(max(img.size) / 45)))
+    largest = max(11, round(max(img.size) / 45))
     for face in faces:
         colour = colours.get(face.label, FACE_COLOUR)
         x1, y1, x2, y2 = (v * scale for v in face.xyxy)
         draw.rectangle([x1, y1, x2, y2], outline=colour, width=width)
         text = caption(face)
+        # The canvas's caption rule (core.captions): small faces get small captions.
+        font = ImageFont.load_default(size=caption_px(x2 - x1, y2 - y1, len(text), 10, largest))
         left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
         tw, th = right - left + 6, bottom - top + 4
         ty = y1 - th if y1 - th >= 0 else min(y2, img.height - th)
@@ -65,6 +68,7 @@ def threshold_figure(report: ThresholdReport, current: float | None = None) -> g
     """Accuracy on the labelled faces and coverage against the threshold, with the suggestion
     (and the current slider value) marked."""
     xs = [p.threshold for p in report.points]
+    x_lo, x_hi, y_lo = curve_window(report.points)
     fig = go.Figure()
     fig.add_scatter(
         x=xs,
@@ -80,7 +84,7 @@ def threshold_figure(report: ThresholdReport, current: float | None = None) -> g
     s = report.suggestion
     fig.add_vline(
         x=s.threshold, line_dash="dash", line_color="#555",
-        annotation_text=f"suggested {s.threshold:.2f}", annotation_position="top left",
+        annotation_text=f"suggested {s.threshold:.2f}", annotation_position="bottom left",
     )  # fmt: skip
     if current is not None and abs(current - s.threshold) > 1e-9:
         fig.add_vline(x=current, line_dash="dot", line_color=UNCERTAIN_COLOUR)
@@ -88,7 +92,8 @@ def threshold_figure(report: ThresholdReport, current: float | None = None) -> g
         title=f"Threshold vs coverage: {report.source} ({report.faces} faces)",
         xaxis_title="threshold (top probability needed to label a face)",
         yaxis_title="share",
-        yaxis_range=[0, 1.02],
+        xaxis_range=[x_lo, x_hi],  # zoomed to where the curves move
+        yaxis_range=[y_lo, 1.005],
         height=340,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         legend={"orientation": "h", "y": -0.25},

@@ -117,7 +117,12 @@ def choose_model() -> ModelChoice:
     if source == SOURCES[0]:
         status = active_status()
         if status.run_id is None:
-            sb.info(f"No active model: {status.reason or 'none chosen yet'}. Pick a finished run below.")
+            hint = (
+                "Choose “A finished run” above, or make one active on the Experiments page."
+                if finished_runs()
+                else "Train one on the Experiments page first (LeNet, 1 epoch, takes a minute)."
+            )
+            sb.info(f"No active model: {status.reason or 'none chosen yet'}. {hint}")
             return ModelChoice(None, "none", note="no active model")
         sb.caption(f"Active model: run {literal(status.run_id)}")
         return _from_run(status.run_id, backend)

@@ -15,17 +15,16 @@ from streamlit.errors import StreamlitAPIException
 
 from app.ui.common import flash, literal, show_error
 from app.ui.predict_draw import caption, draw_faces, label_colours
+from app.ui.target_project import choose_target
 from core.errors import MaskStudioError
 from core.imaging import IMAGE_EXTENSIONS, load_image
 from core.inference import FACE, FrameResult, Predictor, result_rows
 from core.predict_io import folder_images, image_folders, send_to_annotator
-from core.projects import Project, list_projects
 
 ROOT = Path(__file__).resolve().parents[2]
 ANNOTATE_PAGE = ROOT / "pages" / "annotate.py"
 UPLOAD_TYPES = [e.lstrip(".") for e in IMAGE_EXTENSIONS]
 MAX_IMAGES = 200
-NEW_PROJECT = "(new project)"
 
 
 @dataclass(frozen=True)
@@ -174,29 +173,20 @@ class SendTarget:
 
     def __init__(self, labels: Sequence[str]) -> None:
         self.labels = tuple(labels)
-        sb = st.sidebar
-        sb.header("Send to annotator")
-        names = list_projects()
-        self.project = sb.selectbox("Project", [*names, NEW_PROJECT], key="pred_send_project")
-        self.new_name = ""
-        if self.project == NEW_PROJECT:
-            self.new_name = sb.text_input("New project name", key="pred_send_new", placeholder="corrections")
-        self.add_missing = sb.checkbox(
-            "Add the model's classes missing from the project", value=self.project == NEW_PROJECT,
-            key=f"pred_send_add:{self.project}",
+        st.sidebar.header("Send to annotator")
+        self.choice = choose_target("pred_send", "predictions", "Project")
+        self.add_missing = st.sidebar.checkbox(
+            "Add the model's classes missing from the project", value=True, key="pred_send_add",
             help="Otherwise a predicted class the project lacks, and every uncertain face, becomes 'None'.",
         )  # fmt: skip
 
     def send(self, item: Item, result: FrameResult) -> None:
         """Store the image with its predicted boxes, then open it in the annotator."""
+        if (why := self.choice.blocked) is not None:
+            st.warning(why)
+            return
         try:
-            if self.project == NEW_PROJECT:
-                if not self.new_name.strip():
-                    st.warning("Type a name for the new project in the sidebar first.")
-                    return
-                project = Project.create(self.new_name)
-            else:
-                project = Project.open(self.project)
+            project = self.choice.open()
             categories = self.labels if self.add_missing else ()
             report = send_to_annotator(project, item.name, item.data, result.faces, add_categories=categories)
         except MaskStudioError as exc:

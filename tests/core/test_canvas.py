@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from core.annotations import NONE, Annotations, Box
-from core.canvas import CanvasView, apply_drawing
+from core.canvas import CanvasView, StaleDrawing, apply_drawing, drawing_differs, drawing_token, label_font_px
 
 
 def drawn(view: CanvasView, *boxes: Box) -> list[dict]:
@@ -124,3 +124,54 @@ def test_malformed_canvas_items_are_ignored() -> None:
         ann, "a.jpg", [{"left": "x"}, {"left": float("nan"), "top": 1, "width": 1, "height": 1}], view
     )
     assert not changes.changed and ann.boxes("a.jpg") == []
+
+
+def test_drawing_token_names_the_boxes_and_categories_the_canvas_shows() -> None:
+    ann = Annotations(["mask"])
+    ann.add_box("a.jpg", Box(10, 10, 110, 110, "mask"))
+    token = drawing_token(ann, "a.jpg")
+    ann.add_box("b.jpg", Box(10, 10, 110, 110))  # another image: same canvas
+    assert drawing_token(ann, "a.jpg") == token
+    ann.set_label("a.jpg", 0, NONE)
+    assert drawing_token(ann, "a.jpg") != token
+    ann.set_label("a.jpg", 0, "mask")
+    assert drawing_token(ann, "a.jpg") == token
+    ann.add_category("no_mask")
+    assert drawing_token(ann, "a.jpg") != token
+
+
+def test_a_drawing_made_on_other_boxes_is_refused_and_changes_nothing() -> None:
+    """An import replaced the boxes after the canvas was drawn: its old boxes must not come back
+    as moves or additions (issue 12: lost, relabelled and revived boxes)."""
+    view = CanvasView.fit(400, 267, 720, 650)
+    before = Annotations(["mask"])
+    before.add_box("a.jpg", Box(10, 10, 40, 50))
+    before.add_box("a.jpg", Box(60, 10, 95, 50))
+    token = drawing_token(before, "a.jpg")
+    imported = Annotations(["mask"])
+    imported.add_box("a.jpg", Box(177, 142, 213, 202, "mask"))
+    imported.add_box("a.jpg", Box(279, 102, 312, 145, "mask"))
+    with pytest.raises(StaleDrawing):
+        apply_drawing(imported, "a.jpg", drawn(view, *before.boxes("a.jpg")), view, made_on=token)
+    assert imported.boxes("a.jpg") == [Box(177, 142, 213, 202, "mask"), Box(279, 102, 312, 145, "mask")]
+    # Against the boxes it was made on, the same drawing applies.
+    assert not apply_drawing(
+        before, "a.jpg", drawn(view, *before.boxes("a.jpg")), view, made_on=token
+    ).changed
+
+
+def test_caption_size_follows_the_smallest_box() -> None:
+    view = CanvasView.fit(400, 267, 720, 650)  # 1.8x
+    assert label_font_px([], view) == 14
+    assert label_font_px([Box(0, 0, 100, 100)], view) == 14
+    assert label_font_px([Box(0, 0, 100, 100), Box(200, 0, 215, 10)], view) == 9  # 18 px high shown
+    assert label_font_px([Box(0, 0, 20, 20)], view) == 12  # 36 px high: a third
+    assert label_font_px([Box(0, 0, 30, 60, "with_mask")], view) == 10  # 54 px wide, 9 characters
+
+
+def test_drawing_differs_only_when_the_user_changed_something() -> None:
+    view = CanvasView.fit(400, 267, 720, 650)
+    boxes = [Box(10, 10, 40, 50, "mask"), Box(60, 10, 95, 50)]
+    assert not drawing_differs(boxes, drawn(view, *boxes), view, ["mask"])
+    assert drawing_differs(boxes, drawn(view, *boxes, Box(200, 100, 260, 180)), view, ["mask"])
+    assert drawing_differs(boxes, drawn(view, boxes[0]), view, ["mask"])  # one removed

@@ -10,9 +10,13 @@ from core.errors import ConfigError
 from core.experiments import (
     comparison_rows,
     estimate_seconds,
+    no_sweep_reason,
     per_class_rows,
     progress_of,
+    rename_run,
     rows_to_csv,
+    run_label,
+    run_name,
     sweep_configs,
     sweep_points,
     throughput,
@@ -98,3 +102,27 @@ def test_comparison_rows_csv_sweep_points_and_per_class(workspace) -> None:  # n
     assert len(parsed) == 3 and "test_accuracy" in parsed[0]
     pc = per_class_rows(records)
     assert len(pc) == 4 and {r["class"] for r in pc} == {"with_mask", "without_mask"}
+
+
+def test_sweep_keys_vary_within_one_model_family_only(workspace) -> None:  # noqa: ANN001
+    """LeNet at 128 neurons and MobileNetV2 at 256 were never a neurons sweep (issue 12)."""
+    version = make_manifest()
+    a = load_run(finished_run(version, "lenet", 32, 0.8, neurons=128))
+    b = load_run(finished_run(version, "mobilenet_v2", 32, 0.9, neurons=256))
+    assert varying_keys([a, b]) == []
+    assert "different model" in no_sweep_reason([a, b])
+    c = load_run(finished_run(version, "lenet", 32, 0.85, neurons=64))
+    assert varying_keys([a, b, c]) == ["neurons"]
+
+
+def test_runs_get_a_name_and_show_their_dataset_first_columns_are_the_metrics(workspace) -> None:  # noqa: ANN001
+    version = make_manifest()
+    record = load_run(finished_run(version, "lenet", 8, 0.8))
+    assert run_name(record) == "" and run_label(record) == record.run_id
+    assert rename_run(record, "  first   try ") == "first try"
+    assert run_label(load_run(record.run_id)) == f"first try · {record.run_id}"
+    with pytest.raises(ConfigError, match="at most"):
+        rename_run(record, "x" * 200)
+    (row,) = comparison_rows(list_runs())
+    assert list(row)[:3] == ["name", "test_accuracy", "test_macro_f1"]
+    assert row["name"] == "first try" and row["dataset"] == "demo" and row["dataset_version"] == version

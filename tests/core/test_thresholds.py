@@ -131,3 +131,25 @@ def test_run_report_needs_the_dataset_and_matching_classes(workspace: Path) -> N
     wrong.labels = ("a", "b")
     with pytest.raises(ClassifierError, match="differ"):
         run_threshold_report(wrong, other)
+
+
+def test_curve_window_frames_where_the_curves_move() -> None:
+    """Issue 12: the chart showed 0..1 while the curves only moved between 0.5 and 0.9 near 1.0."""
+    from core.thresholds import CurvePoint, curve_window
+
+    pts = [
+        CurvePoint(t / 100, 1.0 if t < 50 else (0.97 if t < 90 else 0.9), 0.95 if t < 50 else 0.99, 10, 9)
+        for t in range(0, 100)
+    ]
+    lo, hi, y_lo = curve_window(pts)
+    assert 0.4 <= lo < 0.5 and 0.89 < hi <= 0.99
+    assert 0.85 <= y_lo < 0.9
+
+
+def test_plain_summary_says_what_the_threshold_does() -> None:
+    from core.thresholds import Suggestion, plain_summary
+
+    text = plain_summary(Suggestion(0.85, 0.93, 0.981, 0.952, 0.976, "rule"))
+    assert (
+        "**0.85**" in text and "uncertain" in text and "93%" in text and "98.1%" in text and "95.2%" in text
+    )

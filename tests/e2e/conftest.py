@@ -149,15 +149,27 @@ def wait_for_app(pg, settle_ms: int = 400, timeout_ms: int = 60_000) -> None:  #
     raise TimeoutError(f"the app was still running after {timeout_ms} ms")
 
 
-def create_project(pg, name: str, folder: str) -> None:  # noqa: ANN001
-    """Create an annotation project from the sidebar and wait until it is open."""
+def create_project(pg, name: str, folder: str, categories: str | None = None) -> None:  # noqa: ANN001
+    """Create an annotation project from the sidebar and wait until it is open.
+
+    `categories` (comma-separated) replaces the suggested ones; None keeps the suggestion.
+    """
     from playwright.sync_api import expect
 
     wait_for_app(pg)
     sidebar = pg.get_by_test_id("stSidebar")
     sidebar.get_by_label("New project name").fill(name)
+    if categories is not None:
+        sidebar.get_by_role("textbox", name="Its categories").fill(categories)
     sidebar.get_by_role("button", name="Create project").click()
     expect(pg.get_by_text(f"Created project {folder}.")).to_be_visible(timeout=60_000)
+    wait_for_app(pg)
+
+
+def open_section(pg, name: str) -> None:  # noqa: ANN001
+    """Click a page's section button (a keyed segmented control) and wait for the page."""
+    wait_for_app(pg)
+    pg.get_by_test_id("stMain").get_by_test_id("stButtonGroup").get_by_text(name, exact=True).first.click()
     wait_for_app(pg)
 
 
@@ -179,6 +191,17 @@ def canvas_box(pg, timeout_ms: int = 60_000) -> dict[str, float]:  # noqa: ANN00
                 return bb
         pg.wait_for_timeout(200)
     raise TimeoutError("no drawing canvas appeared")
+
+
+def canvas_counts(pg, seconds: float = 4.0, every_ms: int = 150) -> list[int]:  # noqa: ANN001
+    """How many drawing canvases the page shows, sampled for `seconds` (a stale copy left
+    mounted beside the live one shows as 2)."""
+    counts = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        counts.append(pg.locator("canvas.upper-canvas").count())
+        pg.wait_for_timeout(every_ms)
+    return counts
 
 
 def select_option(pg, label, option: str, attempts: int = 6) -> None:  # noqa: ANN001

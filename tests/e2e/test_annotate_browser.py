@@ -16,6 +16,7 @@ from tests.e2e.conftest import (
     AppServer,
     canvas_box,
     create_project,
+    open_section,
     select_option,
     upload_to_sidebar,
     wait_for_app,
@@ -23,7 +24,7 @@ from tests.e2e.conftest import (
 
 pytestmark = pytest.mark.e2e
 
-IMAGE_W, IMAGE_H = 1600, 1200  # shown at 720/1600 = 0.45
+IMAGE_W, IMAGE_H = 1600, 1200  # shown at 600/1600 = 0.375
 
 
 def make_photo(path: Path) -> Path:
@@ -37,20 +38,20 @@ def test_draw_categorise_reload_and_saved_json(app_server: AppServer, page, tmp_
     page.goto(app_server.url)
     wait_for_app(page)
 
-    create_project(page, "browser test", "browser_test")
+    create_project(page, "browser test", "browser_test", categories="")
 
-    page.get_by_role("tab", name="Categories").filter(visible=True).first.click()
+    open_section(page, "Categories")
     for name in ("mask", "no_mask"):
         page.get_by_label("New category").filter(visible=True).fill(name)
         page.get_by_role("button", name="Add category").filter(visible=True).click()
         expect(page.get_by_text(f"Added category {name}.")).to_be_visible(timeout=60_000)
         wait_for_app(page)
-    page.get_by_role("tab", name="Boxes").filter(visible=True).first.click()
+    open_section(page, "Boxes")
 
     upload_to_sidebar(page, str(make_photo(tmp_path / "IMG_0001.jpg")))
     select_option(page, "Category for new boxes", "mask")
     bb = canvas_box(page)
-    assert bb["width"] == pytest.approx(720, abs=2)
+    assert bb["width"] == pytest.approx(600, abs=2)
     scale = bb["width"] / IMAGE_W
     start, end = (90, 60), (360, 330)  # canvas pixels
     page.mouse.move(bb["x"] + start[0], bb["y"] + start[1])
@@ -148,3 +149,51 @@ def test_a_flagged_box_is_shown_with_its_rule_and_survives_the_canvas(app_server
     data = json.loads(project.annotations_path.read_text())
     assert data["images"][image]["rect_flags"] == [None, "overlap"]
     assert len(data["images"][image]["rectangles"]) == 2
+
+
+@pytest.mark.parametrize(("width", "height"), [(1400, 1000), (1280, 800)])
+def test_the_canvas_fits_its_column(app_server: AppServer, browser, width: int, height: int) -> None:  # noqa: ANN001
+    """Issue 12: about 24 px of the image and its labels were hidden under the right column."""
+    from core.projects import Project
+
+    name = f"fit_{width}"
+    project = Project.create(name, app_server.workspace)
+    buf = io.BytesIO()
+    Image.fromarray(np.full((267, 400, 3), 120, np.uint8)).save(buf, format="PNG")  # enlarged to fit
+    image = project.add_image("wide.png", buf.getvalue())
+    context = browser.new_context(viewport={"width": width, "height": height})
+    pg = context.new_page()
+    try:
+        pg.goto(f"{app_server.url}/?project={name}&image={image}")
+        wait_for_app(pg)
+        bb = canvas_box(pg)
+        columns = pg.get_by_test_id("stColumn").filter(has=pg.locator("canvas.upper-canvas"))
+        column = columns.last.bounding_box()
+        assert column is not None
+        assert bb["x"] >= column["x"] - 1 and bb["x"] + bb["width"] <= column["x"] + column["width"] + 1, (
+            bb,
+            column,
+        )
+        side = pg.get_by_text("Category for new boxes").first.bounding_box()
+        assert side is not None and side["x"] >= bb["x"] + bb["width"], (bb, side)
+        # On hover the canvas toolbar shows above the image: it must not cover Next or the counter.
+        pg.mouse.move(bb["x"] + bb["width"] / 2, bb["y"] + 20)
+        tool = pg.get_by_role("button", name="Edit").first
+        expect(tool).to_be_visible()
+        t = tool.evaluate(  # the whole toolbar: the first ancestor holding several buttons
+            """e => { let p = e.parentElement;
+                while (p && p.querySelectorAll('button').length < 3) p = p.parentElement;
+                const r = p.getBoundingClientRect();
+                return {x: r.x, y: r.y, width: r.width, height: r.height}; }"""
+        )
+        for control in (
+            pg.get_by_role("button", name="Next").first,
+            pg.get_by_text("images annotated").first,
+        ):
+            c = control.bounding_box()
+            assert t is not None and c is not None
+            apart = t["y"] >= c["y"] + c["height"] or c["y"] >= t["y"] + t["height"]
+            apart = apart or t["x"] >= c["x"] + c["width"] or c["x"] >= t["x"] + t["width"]
+            assert apart, (t, c)
+    finally:
+        context.close()

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from core.dataset import Dataset
 from core.runs import list_runs
 from core.split import split_dataset
-from tests.e2e.conftest import AppServer, select_option, wait_for_app
+from tests.e2e.conftest import AppServer, open_section, select_option, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -59,10 +59,10 @@ def test_launch_a_one_epoch_run_and_see_its_curve(
     page.get_by_role("button", name="Start 1 run(s)").click()
     expect(page.get_by_text("Queued 1 run(s)")).to_be_visible(timeout=60_000)
 
-    page.get_by_role("tab", name="Queue").click()
+    open_section(page, "Queue")
     run_id = list_runs()[0].run_id
     expect(page.get_by_text(run_id).first).to_be_visible(timeout=60_000)
-    page.get_by_role("tab", name="Compare").click()
+    open_section(page, "Compare")
 
     deadline_ms = WAIT_MS
     while deadline_ms > 0 and list_runs()[0].state in ("queued", "running"):
@@ -72,7 +72,7 @@ def test_launch_a_one_epoch_run_and_see_its_curve(
     assert record.state == "done", record.status.get("error")
     page.reload()
     wait_for_app(page)
-    page.get_by_role("tab", name="Compare").click()
+    open_section(page, "Compare")
     # The accuracy chart's legend names the run's validation curve.
     legend = page.locator(".js-plotly-plot .legendtext", has_text=f"{run_id} · validation")
     expect(legend.first).to_be_visible(timeout=60_000)

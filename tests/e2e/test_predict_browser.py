@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from app.ui.predict_draw import label_colours
 from tests.core.test_active_model import LABELS
-from tests.e2e.conftest import AppServer, canvas_box, select_option, wait_for_app
+from tests.e2e.conftest import AppServer, canvas_box, canvas_counts, select_option, wait_for_app
 from tests.tiny_models import confident_tiny_run
 
 pytestmark = pytest.mark.e2e
@@ -69,6 +69,13 @@ def test_upload_a_scene_and_see_labelled_boxes(app_server: AppServer, page, shar
     page.wait_for_url(
         re.compile(r".*/(annotate)?\?.*project=from_predict.*"), timeout=120_000
     )  # the default page: /
+    sent = page.get_by_text(re.compile(r"^Sent .* to project from_predict")).first
+    expect(sent).to_be_visible(timeout=60_000)
+    # Issue 11's flake: a stale canvas left mounted beside the new one (the flash messages moved
+    # it to another place in the page on the next rerun). Never two, and the message stays.
+    counts = canvas_counts(page, 6.0)
+    assert max(counts) <= 1 and counts[-1] == 1, counts
+    expect(sent).to_be_visible()
     wait_for_app(page)
     canvas_box(page)
     boxes = page.get_by_text(re.compile(r"Boxes on this image: [1-9]")).filter(visible=True).first

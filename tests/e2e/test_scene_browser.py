@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from core.formats.voc import parse_voc_xml
 from core.projects import Project
-from tests.e2e.conftest import AppServer, canvas_box, wait_for_app
+from tests.e2e.conftest import AppServer, canvas_box, open_section, wait_for_app
 from tests.tiny_models import confident_tiny_run
 
 pytestmark = pytest.mark.e2e
@@ -39,7 +39,7 @@ def test_score_a_run_on_voc_scenes_and_open_a_photo_in_the_annotator(
     page.goto(f"{app_server.url}/experiments")
     expect(page.get_by_role("heading", name="Experiments")).to_be_visible(timeout=60_000)
     wait_for_app(page)
-    page.get_by_role("tab", name="Scene test").click()
+    open_section(page, "Scene test")
     page.get_by_text("A Pascal VOC folder", exact=True).click()
     wait_for_app(page)
     field = page.get_by_label(re.compile(r"^VOC folder")).filter(visible=True).first

@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from core.annotations import Box
+from core.annotations import Annotations, Box
+from core.canvas import drawing_token
 from core.formats.archive import read_zip
 from core.projects import Project
 from tests.pages.conftest import page_path
@@ -85,7 +86,7 @@ def test_images_in_natural_order_and_progress(project: Project) -> None:
         "IMG_10.png",
     ]
     assert any("1 of 3" in m.value for m in at.markdown)
-    next_btn = next(b for b in at.button if b.label == "Next ▶")
+    next_btn = next(b for b in at.button if b.label == "Next")
     next_btn.click()
     run(at)
     assert at.query_params["image"] in ("IMG_2.png", ["IMG_2.png"])
@@ -96,10 +97,10 @@ def test_canvas_drawing_is_saved_in_original_pixels_and_refusals_explained(proje
     at.query_params["project"] = "demo"
     at.query_params["image"] = "IMG_2.png"
     run(at)
-    # 1600 px shown 720 wide: scale 0.45. Feed the canvas a drawing as the browser would.
-    key = "canvas-demo-IMG_2.png-0"
+    # 1600 px shown 600 wide: scale 0.375. Feed the canvas a drawing as the browser would.
+    key = f"canvas-demo-IMG_2.png-{drawing_token(project.load(), 'IMG_2.png')}-0"
     objects = [
-        {"type": "LabeledRect", "label": "mask", "left": 45, "top": 90, "width": 90, "height": 45},
+        {"type": "LabeledRect", "label": "mask", "left": 37.5, "top": 75, "width": 75, "height": 37.5},
         {"type": "LabeledRect", "label": "mask", "left": 300, "top": 300, "width": 1, "height": 40},
     ]
     at.session_state[key] = {"drawing": {"raw": {"objects": objects}, "data": None}, "backgroundFit": None}
@@ -108,6 +109,61 @@ def test_canvas_drawing_is_saved_in_original_pixels_and_refusals_explained(proje
     assert saved["images"]["IMG_2.png"]["rectangles"] == [[100.0, 200.0, 300.0, 300.0]]
     assert saved["images"]["IMG_2.png"]["rect_to_category"] == [1]
     assert any("a side of 5 px or less" in w.value for w in at.warning)
+
+
+def open_section(at: AppTest, name: str) -> None:
+    at.get("button_group")[0].set_value(name)
+    run(at)
+
+
+def canvas_state(*boxes: Box, scale: float = 0.375) -> dict:
+    objects = [
+        {
+            "type": "LabeledRect",
+            "label": b.label,
+            "left": b.x1 * scale,
+            "top": b.y1 * scale,
+            "width": b.width * scale,
+            "height": b.height * scale,
+        }
+        for b in boxes
+    ]
+    return {"drawing": {"raw": {"objects": objects}, "data": None}, "backgroundFit": None}
+
+
+def test_a_canvas_drawn_before_an_import_writes_nothing_back(project: Project) -> None:
+    """The canvas still holds the boxes it showed before an import: they must not come back as
+    moves or new boxes (issue 12), and the imported boxes stay exactly as imported."""
+    at = app()
+    at.query_params["project"] = "demo"
+    at.query_params["image"] = "IMG_1.png"
+    run(at)
+    old = project.load().boxes("IMG_1.png")
+    stale = canvas_state(*old, Box(600, 600, 800, 800, "mask"))  # plus one drawn, not yet sent
+    at.session_state["canvas-demo-IMG_1.png-0"] = stale  # the key before canvases were keyed by content
+    at.session_state[f"canvas-demo-IMG_1.png-{drawing_token(project.load(), 'IMG_1.png')}-0"] = stale
+    imported = Annotations(["mask"])
+    imported.add_box("IMG_1.png", Box(900, 100, 1100, 300, "mask"))
+    imported.add_box("IMG_1.png", Box(1200, 100, 1400, 300))
+    project.import_annotations(imported, replace=True)  # another tab, or the Import section
+    run(at)
+    assert any("was not applied" in w.value for w in at.warning)  # the dropped drawing is said
+    run(at)
+    assert project.load().boxes("IMG_1.png") == imported.boxes("IMG_1.png")
+
+
+def test_messages_survive_the_reruns_that_follow_an_action(project: Project) -> None:
+    at = app()
+    at.query_params["project"] = "demo"
+    run(at)
+    open_section(at, "Categories")
+    new_cat = next(t for t in at.text_input if t.label == "New category")
+    new_cat.input("no_mask")
+    next(b for b in at.button if b.label == "Add category").click()
+    run(at)
+    run(at)  # a rerun no one asked for (the canvas reporting, the URL)
+    assert any("Added category no\\_mask" in s.value for s in at.success)
+    assert at.get("button_group")[0].value == "Categories"  # the section kept its place
 
 
 def test_relabel_and_delete_from_box_list(project: Project) -> None:
@@ -126,6 +182,7 @@ def test_relabel_and_delete_from_box_list(project: Project) -> None:
 
 def test_categories_add_rename_delete(project: Project) -> None:
     at = run(app())
+    open_section(at, "Categories")
     new_cat = next(t for t in at.text_input if t.label == "New category")
     new_cat.input("<b>x</b>")
     next(b for b in at.button if b.label == "Add category").click()
@@ -149,6 +206,7 @@ def test_categories_add_rename_delete(project: Project) -> None:
 
 def test_duplicate_category_is_refused_with_a_message(project: Project) -> None:
     at = run(app())
+    open_section(at, "Categories")
     next(t for t in at.text_input if t.label == "New category").input("mask")
     next(b for b in at.button if b.label == "Add category").click()
     run(at)
@@ -167,6 +225,7 @@ def test_flagged_boxes_name_their_rule_and_the_yolo_zip_is_prepared_on_request(p
     at = run(app())
     flagged = next(s for s in at.selectbox if s.label.startswith("#2 ["))
     assert "breaks a rule: overlaps another box by more than 20%" in flagged.label
+    open_section(at, "Import / export")
     assert any(r.label == "Box rules" for r in at.radio)
     prepare = next(b for b in at.button if b.label.startswith("Prepare YOLO"))
     prepare.click()
@@ -176,3 +235,133 @@ def test_flagged_boxes_name_their_rule_and_the_yolo_zip_is_prepared_on_request(p
     run(at)  # kept while nothing changes: a download button, no prepare button
     assert not any(b.label.startswith("Prepare YOLO") for b in at.button)
     assert project.load().flagged_count() == 1  # nothing about the export changed the project
+
+
+def test_classify_threshold_starts_at_the_active_runs_suggested_threshold(
+    project: Project,
+    tiny_model_files: tuple[bytes, bytes],  # noqa: ANN001
+) -> None:
+    """Issue 12: the annotator started at 0.60 while Predict suggested 0.85 for the same model."""
+    from core.active_model import set_active
+    from core.classifier import Classifier
+    from core.inference import DEFAULT_THRESHOLD
+    from core.runs import run_path
+    from core.thresholds import run_threshold_report
+    from tests.core.test_active_model import make_run
+    from tests.models.synth import CLASSES, make_dataset_version
+
+    workspace = project.root.parents[1]
+    keras_bytes, tflite = tiny_model_files
+    version = make_dataset_version(workspace, per_split=(1, 1, 4))
+    run_id = make_run(workspace, model=keras_bytes, labels=CLASSES, dataset_version=version)
+    (run_path(run_id, workspace) / "best.tflite").write_bytes(tflite)
+    set_active(run_id)
+    at = app()
+    at.query_params["project"] = "demo"
+    run(at)
+    slider = at.slider(key=f"classify_threshold:{run_id}")
+    expected = run_threshold_report(Classifier.from_run(run_id), run_id).suggestion.threshold
+    assert slider.value == pytest.approx(expected)
+    assert expected != pytest.approx(DEFAULT_THRESHOLD)  # else this test could not tell them apart
+
+
+def test_start_here_guide_shows_both_paths_until_a_run_exists(workspace) -> None:  # noqa: ANN001
+    from tests.fake_runs import finished_run, make_manifest
+
+    at = run(app())
+    assert [e.label for e in at.expander if "Start here" in e.label]
+    text = "\n".join(m.value for m in at.markdown)
+    assert "Annotate your own scenes" in text and "Start from a folder dataset" in text
+    finished_run(make_manifest(), "lenet", 8, 0.8)
+    run(at)
+    assert not [e.label for e in at.expander if "Start here" in e.label]
+
+
+def test_number_keys_label_the_selected_box_and_move_to_the_next_none(project: Project) -> None:
+    with project.edit() as ann:
+        ann.add_category("no_mask")
+        for k in range(3):
+            ann.add_box("IMG_2.png", Box(100 + 300 * k, 100, 300 + 300 * k, 300))
+    at = app()
+    at.query_params["project"] = "demo"
+    at.query_params["image"] = "IMG_2.png"
+    run(at)
+    assert at.selectbox(key="selbox-demo-IMG_2.png").value == 0  # the first "None" box
+    assert at.button(key="qk-2").proto.shortcut == "2"
+    at.button(key="qk-2").click()  # "2 no_mask", as the key 2 does
+    run(at)
+    assert [b.label for b in project.load().boxes("IMG_2.png")] == ["no_mask", "None", "None"]
+    assert at.selectbox(key="selbox-demo-IMG_2.png").value == 1
+    at.button(key="qk-1").click()
+    run(at)
+    at.button(key="qk-del").click()  # Delete: the selected (third) box
+    run(at)
+    assert [b.label for b in project.load().boxes("IMG_2.png")] == ["no_mask", "mask"]
+
+
+def test_delete_image_and_delete_project_after_confirmation(project: Project) -> None:
+    at = app()
+    at.query_params["project"] = "demo"
+    at.query_params["image"] = "IMG_1.png"
+    run(at)
+    at.button(key="confirm_delete_image").click()
+    run(at)
+    assert project.list_images() == ["IMG_2.png", "IMG_10.png"]
+    assert "IMG_1.png" not in project.load().images
+    assert at.query_params["image"] in ("IMG_2.png", ["IMG_2.png"])
+    assert at.button(key="confirm_delete_project").disabled  # until the name is typed
+    at.text_input(key="confirm_project_name-demo").input("demo")
+    run(at)
+    at.button(key="confirm_delete_project").click()
+    run(at)
+    assert not project.root.exists()
+    assert any("Deleted project demo" in s.value for s in at.success)
+
+
+def test_a_new_project_starts_with_the_open_projects_categories(project: Project) -> None:
+    at = app()
+    at.query_params["project"] = "demo"
+    run(at)
+    cats = next(t for t in at.sidebar.text_input if t.label == "Its categories")
+    assert cats.value == "mask"  # the project open now (the last used), not only "None"
+    next(t for t in at.sidebar.text_input if t.label == "New project name").input("second")
+    cats.input("mask, no_mask")
+    next(b for b in at.sidebar.button if b.label == "Create project").click()
+    run(at)
+    assert Project.open("second").load().categories == ["None", "mask", "no_mask"]
+
+
+def test_a_first_project_starts_with_the_preset(workspace) -> None:  # noqa: ANN001
+    at = run(app())
+    next(t for t in at.sidebar.text_input if t.label == "New project name").input("first")
+    next(b for b in at.sidebar.button if b.label == "Create project").click()
+    run(at)
+    assert Project.open("first").load().categories == [
+        "None",
+        "with_mask",
+        "without_mask",
+        "mask_worn_incorrectly",
+    ]
+
+
+def test_annotated_means_no_none_box(project: Project) -> None:
+    with project.edit() as ann:
+        ann.add_box("IMG_2.png", Box(10, 10, 200, 200))  # pre-annotated, still "None"
+    at = app()
+    at.query_params["project"] = "demo"
+    run(at)
+    assert any("1 of 3" in m.value for m in at.markdown)  # IMG_1 only
+
+
+def test_a_change_elsewhere_with_nothing_drawn_says_nothing(project: Project) -> None:
+    at = app()
+    at.query_params["project"] = "demo"
+    at.query_params["image"] = "IMG_1.png"
+    run(at)
+    key = f"canvas-demo-IMG_1.png-{drawing_token(project.load(), 'IMG_1.png')}-0"
+    at.session_state[key] = canvas_state(*project.load().boxes("IMG_1.png"))  # as it was given
+    with project.edit() as ann:  # another tab adds a box
+        ann.add_box("IMG_1.png", Box(900, 100, 1100, 300))
+    run(at)
+    assert not any("was not applied" in w.value for w in at.warning)
+    assert len(project.load().boxes("IMG_1.png")) == 2

@@ -272,3 +272,38 @@ def test_categories_sharing_a_folder_are_shown_and_refused(project: Project) -> 
     run(at)
     assert any("Nothing cropped" in e.value and mapping in e.value for e in at.error)
     assert list_datasets() == []
+
+
+def test_folder_import_does_not_repeat_the_previews_ignored_note(workspace: Path, tmp_path: Path) -> None:
+    src = tmp_path / "faces"
+    for i in range(2):
+        put(src / "with_mask" / f"m{i}.png", smooth_image(i))
+        put(src / "without_mask" / f"n{i}.png", smooth_image(50 + i))
+    (src / "notes.txt").write_text("hi")
+    at = run(app())
+    at.text_input(key="ds_folder_path").set_value(str(src))
+    run(at)
+    assert "1 other file(s) are ignored" in texts(at)
+    button(at, "ds_folder_go").click()
+    run(at)
+    assert "Imported into faces: 4 new file(s)" in texts(at)
+    assert not [w.value for w in at.warning if "notes.txt" in w.value]  # said once, in the preview
+
+
+def test_voc_tab_previews_images_and_boxes_per_class(workspace: Path, tmp_path: Path) -> None:
+    from tests.core.test_dataset_build import OBJ, VOC
+
+    src = tmp_path / "voc"
+    put(src / "images" / "scene1.jpg", smooth_image(1, (80, 60)), "JPEG")
+    objs = OBJ.format(label="with_mask", x1=1, y1=1, x2=20, y2=30) + OBJ.format(
+        label="without_mask", x1=60, y1=40, x2=80, y2=60
+    )
+    (src / "annotations").mkdir()
+    (src / "annotations" / "scene1.xml").write_text(VOC.format(name="scene1.jpg", objects=objs))
+    (src / "annotations" / "scene2.xml").write_text(VOC.format(name="scene2.jpg", objects=objs))
+    at = run(app())
+    at.text_input(key="ds_voc_path").set_value(str(src))
+    run(at)
+    text = texts(at).replace("\\", "")
+    assert "Found 1 photo(s) with 2 box(es): with_mask: 1, without_mask: 1." in text
+    assert "1 file(s) will be skipped" in " ".join(e.label for e in at.expander)

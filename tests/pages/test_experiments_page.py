@@ -7,7 +7,7 @@ import os
 from streamlit.testing.v1 import AppTest
 
 from core.active_model import get_active
-from core.runs import list_runs, load_run
+from core.runs import list_runs, load_run, write_status
 from tests.fake_runs import failed_run, finished_run, make_manifest, running_run
 from tests.pages.conftest import page_path
 
@@ -28,9 +28,15 @@ def texts(at: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
+def open_section(at: AppTest, name: str) -> AppTest:
+    at.get("button_group")[0].set_value(name)
+    return run(at)
+
+
 def test_empty_workspace_explains_what_to_do(workspace) -> None:  # noqa: ANN001
     at = run(app())
     assert "No dataset version yet" in texts(at)
+    open_section(at, "Compare")
     assert "No runs yet" in texts(at)
 
 
@@ -66,7 +72,7 @@ def test_seed_preset_fills_the_batch_size_axis(workspace) -> None:  # noqa: ANN0
 def test_queue_shows_progress_and_cancel_stops_a_run(workspace) -> None:  # noqa: ANN001
     version = make_manifest()
     rid = running_run(version, os.getpid())
-    at = run(app())
+    at = open_section(run(app()), "Queue")
     assert any("epoch 2/4" in str(p.proto.text) for p in at.get("progress"))
     at.button(key=f"cancel-{rid}").click()
     run(at)
@@ -78,7 +84,7 @@ def test_compare_failed_error_active_model_and_delete(workspace) -> None:  # noq
     a = finished_run(version, "lenet", 8, 0.8)
     b = finished_run(version, "lenet", 32, 0.9)
     bad = failed_run(version)
-    at = run(app())
+    at = open_section(run(app()), "Compare")
     assert len(at.get("plotly_chart")) >= 5  # two curves, final metrics, sweep, confusion matrices
     assert at.selectbox(key="sweep_key").value == "batch_size"
     at.selectbox(key="action_run").set_value(bad)
@@ -89,8 +95,28 @@ def test_compare_failed_error_active_model_and_delete(workspace) -> None:  # noq
     at.button(key="make_active").click()
     run(at)
     assert get_active() == b
+    assert at.get("button_group")[0].value == "Compare"  # the action did not jump to Launch
+    assert any("now the active model" in s.value for s in at.success)
+    next(t for t in at.text_input if t.label == "Run name").input("big batch")
+    next(b for b in at.button if b.label == "Rename").click()
+    run(at)
+    assert "big batch" in at.dataframe[0].value["name"].tolist()
     at.selectbox(key="action_run").set_value(a)
     run(at)
     at.button(key="confirm_delete").click()
     run(at)
     assert a not in {r.run_id for r in list_runs()}
+
+
+def test_queue_says_when_a_watched_run_finished_and_opens_it_in_compare(workspace) -> None:  # noqa: ANN001
+    version = make_manifest()
+    rid = running_run(version, os.getpid())
+    at = open_section(run(app()), "Queue")
+    assert "Finished:" not in "\n".join(s.value for s in at.success)
+    write_status(load_run(rid).path, state="done", finished_at="2026-11-22T10:02:00+00:00")
+    run(at)
+    assert any(s.value.startswith(f"Finished: {rid}") for s in at.success)
+    at.button(key=f"open-cmp-{rid}").click()
+    run(at)
+    assert at.get("button_group")[0].value == "Compare"
+    assert at.selectbox(key="action_run").value == rid

@@ -93,7 +93,7 @@ def test_active_model_labels_faces_and_the_threshold_makes_them_uncertain(
     assert set(table(at)["label"]) == {"uncertain"}
     # The curve of the run's test split, with the suggested threshold.
     assert at.get("plotly_chart")
-    assert any("Suggested default" in m.value for m in at.markdown)
+    assert any("Suggested threshold" in m.value for m in at.markdown)
 
 
 def test_send_to_annotator_creates_the_project_with_the_boxes(active_run: str, scene: bytes) -> None:
@@ -141,3 +141,35 @@ def test_a_workspace_folder_can_be_the_input(workspace: Path, scene: bytes) -> N
     run(at)
     assert at.selectbox(key="pred_folder").value == "projects/scenes/images"
     assert SCENE in set(table(at)["image"])
+
+
+def test_send_defaults_to_a_dated_new_project_and_guards_hand_labels(active_run: str, scene: bytes) -> None:
+    """Issue 12: one click mixed predictions into the first (ground-truth) project."""
+    from datetime import date
+
+    from core.annotations import Box
+
+    truth = Project.create("ground truth")
+    truth.add_image("other.png", jpeg(np.full((60, 80, 3), 90, np.uint8)))
+    with truth.edit() as ann:
+        ann.add_category("with_mask")
+        ann.add_box("other.png", Box(10, 10, 40, 40, "with_mask"))
+    at = run(app())
+    upload(at, [(SCENE, scene)])
+    assert at.sidebar.selectbox(key="pred_send_project").value == "(new project)"
+    default = f"predictions-{date.today().isoformat()}"
+    assert at.sidebar.text_input(key="pred_send_new").value == default
+    at.sidebar.selectbox(key="pred_send_project").select("ground_truth")
+    run(at)
+    assert any("hand-labelled" in w.value for w in at.sidebar.warning)
+    next(b for b in at.button if b.label == "Send to annotator").click()
+    run(at)
+    assert truth.list_images() == ["other.png"]  # refused until confirmed
+    assert any("Mix predictions into it" in w.value for w in at.warning)
+    at.sidebar.selectbox(key="pred_send_project").select("(new project)")
+    run(at)
+    next(b for b in at.button if b.label == "Send to annotator").click()
+    run(at)
+    next(b for b in at.button if b.label == "Send to annotator").click()  # a second send: same project
+    run(at)
+    assert Project.open(default).list_images() == [SCENE]

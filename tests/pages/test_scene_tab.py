@@ -90,7 +90,9 @@ def use_starter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: bytes, **
 
 
 def app() -> AppTest:
-    return AppTest.from_file(page_path("experiments.py"), default_timeout=300)
+    at = AppTest.from_file(page_path("experiments.py"), default_timeout=300)
+    at.query_params["section"] = "scene test"  # the page opens on the Scene test section
+    return at
 
 
 def run(at: AppTest) -> AppTest:
