@@ -50,6 +50,16 @@ VARIANTS: dict[str, tuple[bool | str, dict[str, Any]]] = {
         True,
         {"class_weight": "source_balanced", "degrade": "lowres+blur+jpeg", "degrade_copies": 1},
     ),
+    # scene crops cut from the detector's boxes where it finds the face (as Predict crops it)
+    "det_source": ("detector", {"class_weight": "source_balanced"}),
+    "det_source_degrade": (
+        "detector",
+        {"class_weight": "source_balanced", "degrade": "lowres+blur+jpeg", "degrade_copies": 1},
+    ),
+    "both_source_degrade": (
+        "both",
+        {"class_weight": "source_balanced", "degrade": "lowres+blur+jpeg", "degrade_copies": 1},
+    ),
 }
 TARGETS = {"with_mask": 0.85, "without_mask": 0.80, "accuracy_on_found": 0.93, "crop_accuracy": 0.98}
 
@@ -148,12 +158,14 @@ def run_variant(name: str, fold_sets: list[list[str]], root: Path, tmp: Path, qu
     for k, test_names in enumerate(fold_sets):
         t0 = time.perf_counter()
         train_names = [n for n in all_names if n not in set(test_names)]
-        crops = with_scenes if isinstance(with_scenes, str) else "truth"
-        ds_name = (f"fold{k}" + ("" if crops == "truth" else f"_{crops}")) if with_scenes else "binary"
+        crop_mode = with_scenes if isinstance(with_scenes, str) else "truth"
+        ds_name = (
+            (f"fold{k}" + ("" if crop_mode == "truth" else f"_{crop_mode}")) if with_scenes else "binary"
+        )
         version = _versions.get(ds_name) or dict(list_versions(root)).get(ds_name)
         if version is None:
             version = build_dataset(
-                ds_name, root, scenes=train_names if with_scenes else [], tmp=tmp, voc_crops=crops
+                ds_name, root, scenes=train_names if with_scenes else [], tmp=tmp, voc_crops=crop_mode
             )
             _versions[ds_name] = version
         recipe = {**BASE, **extra}
