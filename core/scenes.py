@@ -245,7 +245,9 @@ def model_entry(ref: str, root: Path | None = None) -> ModelEntry:
         "dataset_version": version,
         "model": record.config.get("model"),
     }
-    label = record.config.get("name") or record.config.get("model") or "run"
+    from core.experiments import run_name
+
+    label = run_name(record) or record.config.get("model") or "run"
     return ModelEntry(ref, f"{label} · {ref}", labels, crop, None, photos)
 
 
