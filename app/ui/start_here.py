@@ -8,6 +8,7 @@ from streamlit.errors import StreamlitAPIException
 from app.ui.common import ROOT
 from core.projects import list_projects
 from core.runs import list_runs
+from core.starter import starter_status
 
 PAGES = ROOT / "pages"
 
@@ -57,4 +58,14 @@ def start_here_panel() -> None:
                 c_text, c_link = col.columns([4, 2], vertical_alignment="center")
                 c_text.markdown(f"{n}. {text}")
                 _link(c_link, file, label)
+        if starter_status().available:
+            c_text, c_link = st.columns([5, 1], vertical_alignment="center")
+            c_text.markdown(
+                "**Or try it now:** the app ships a starter model (trained on public photos), so "
+                "Predict and Live classify faces before you train anything."
+            )
+            try:
+                c_link.page_link(str(PAGES / "predict.py"), label="Try Predict now", icon=":material/bolt:")
+            except StreamlitAPIException:  # the page is run on its own (tests): no navigation
+                c_link.markdown("→ **Try Predict now**")
         st.caption("This guide goes away once a model has been trained.")

@@ -173,3 +173,15 @@ def test_live_without_a_usable_starter_finds_faces_only(
     info = texts(at.info)
     assert "starter model is not usable" in info and words in info and "finds faces only" in info
     assert at.session_state["live_processor"].predictor.model is None
+
+
+def test_start_here_offers_try_predict_now_only_with_a_starter(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, confident_keras: bytes
+) -> None:
+    at = AppTest.from_file(page_path("annotate.py"), default_timeout=120)
+    run(at)
+    assert "Try Predict now" not in "\n".join(m.value for m in at.markdown)  # no starter here
+    folder = make_starter(tmp_path / "starter", confident_keras, info={"threshold": 0.7})
+    monkeypatch.setenv(ENV_VAR, str(folder))
+    run(at)
+    assert "Try Predict now" in "\n".join(m.value for m in at.markdown)
