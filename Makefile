@@ -47,7 +47,7 @@ test: test-deps lint
 bench: $(VENV)/.app-deps
 	@for f in benchmarks/*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
-# Remake models/starter/ from ../shared/data (about 10 minutes on 2 cores); see models/starter/card.md.
+# Remake models/starter/ from ../shared/data (2-3 minutes on 2 cores); see models/starter/card.md.
 starter: $(VENV)/.app-deps
 	$(BIN)/python -m core.starter_build $(STARTER_ARGS)
 
