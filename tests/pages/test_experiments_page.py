@@ -120,3 +120,20 @@ def test_queue_says_when_a_watched_run_finished_and_opens_it_in_compare(workspac
     run(at)
     assert at.get("button_group")[0].value == "Compare"
     assert at.selectbox(key="action_run").value == rid
+
+
+def test_scene_recipe_options_reach_the_queued_configs(workspace, monkeypatch) -> None:  # noqa: ANN001
+    version = make_manifest()
+    monkeypatch.setattr("core.worker.ensure_worker", lambda root=None: 4242)
+    at = run(app())
+    at.selectbox(key="exp_weights").set_value("source_balanced")
+    at.number_input(key="exp_degrade").set_value(1)
+    at.number_input(key="exp_ft_blocks").set_value(6)
+    run(at)
+    at.button(key="exp_start").click()
+    run(at)
+    [queued] = [r for r in list_runs() if r.state == "queued"]
+    cfg = queued.config
+    assert cfg["dataset_version"] == version and cfg["class_weight"] == "source_balanced"
+    assert (cfg["degrade"], cfg["degrade_copies"]) == ("lowres+blur+jpeg", 1)
+    assert (cfg["fine_tune_blocks"], cfg["fine_tune_epochs"], cfg["fine_tune_learning_rate"]) == (6, 8, 1e-4)
