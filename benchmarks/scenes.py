@@ -267,7 +267,7 @@ def latency(root: Path, quick: bool) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="2 folds of 10 scenes, 5 epochs")
-    parser.add_argument("--variants", default="binary,scenes,source_degrade")
+    parser.add_argument("--variants", default="binary,scenes,source_degrade,both_source_degrade")
     parser.add_argument("--five-class", action="store_true")
     parser.add_argument("--workspace", type=Path, default=None)
     parser.add_argument("--latency", action="store_true", help="Predict p50: starter vs a default run")
@@ -291,8 +291,8 @@ def main() -> int:
         for name in [v for v in args.variants.split(",") if v]:
             log(f"variant {name}")
             result["variants"][name] = run_variant(name, fold_sets, root, Path(tmp), args.quick)
-        if "source_degrade" in result["variants"]:  # core.starter_build.RECIPE
-            r = result["variants"]["source_degrade"]
+        if "both_source_degrade" in result["variants"]:  # core.starter_build.RECIPE and VOC_CROPS
+            r = result["variants"]["both_source_degrade"]
             result["recipe_cv"] = r["pooled"]
             far = r["pooled"]["found_and_right"]
             result["targets_met"] = {

@@ -35,9 +35,9 @@ VOC_LABEL_MAP = {
     "mask_weared_incorrect": "with_mask",
 }
 #: The training recipe, chosen by 5-fold cross-validation over the VOC scenes (benchmarks/scenes.py,
-#: docs/scenes.md): MobileNetV2 defaults plus the scene crops, loss weights that give every
-#: (source, class) cell the same weight, and one degraded copy (low resolution, blur or JPEG) of
-#: every training image.
+#: docs/scenes.md): MobileNetV2 defaults plus the scene crops (VOC_CROPS), loss weights that give
+#: every (source, class) cell the same weight, and one degraded copy (low resolution, blur or
+#: JPEG) of every training image.
 RECIPE: dict[str, Any] = {
     "model": "mobilenet_v2",
     "class_weight": "source_balanced",
@@ -46,6 +46,9 @@ RECIPE: dict[str, Any] = {
     "seed": 0,
 }
 SPLIT_SEED = 0
+#: Scene crops: each labelled face cut from its labelled box and, where the face detector finds
+#: it, from the detector's box too (core.dataset_build.import_voc detector_crops="both").
+VOC_CROPS = "both"
 #: models.mobilenet_v2.WEIGHTS_FILE, named here so that Keras is not imported before KERAS_HOME is set.
 WEIGHTS_FILE = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
 
@@ -73,7 +76,7 @@ def build_dataset(
     voc: Path | None = VOC,
     scenes: Sequence[str] | None = None,
     tmp: Path | None = None,
-    voc_crops: str = "truth",
+    voc_crops: str = VOC_CROPS,
 ) -> str:
     """A dataset of `binary` plus the crops of the VOC `scenes` (all when None), split; its version.
     `voc_crops`: core.dataset_build.import_voc's `detector_crops`."""
@@ -125,7 +128,10 @@ def write_starter(
     info = {
         "format": 1,
         "labels": run_labels(record.path, m),
-        "recipe": {k: record.config.get(k) for k in (*RECIPE, "image_size", "epochs", "neurons", "dropout")},
+        "recipe": {
+            **{k: record.config.get(k) for k in (*RECIPE, "image_size", "epochs", "neurons", "dropout")},
+            "voc_crops": VOC_CROPS,
+        },
         "threshold": suggestion.threshold,
         "crop_metrics": {
             "accuracy": m.get("accuracy"),
@@ -188,7 +194,9 @@ def card_text(info: dict[str, Any]) -> str:
         "- `face_mask_binary_real` (1,600 face crops; chandrikadeb7/Face-Mask-Detection, MIT repository,",
         "  images from Bing, Kaggle and RMFD with no separate image licence stated).",
         "- The crops of the 100 scenes of `face_mask_detection_voc` (Kaggle Face Mask Detection by",
-        "  andrewmvd, listed as CC0 1.0), `mask_weared_incorrect` counted as `with_mask`.",
+        "  andrewmvd, listed as CC0 1.0), `mask_weared_incorrect` counted as `with_mask`: each face",
+        "  cut from its labelled box and, where the default face detector finds it, from the",
+        "  detector's box too (as Predict will crop it).",
         f"- Files per source: {json.dumps(info['data']['files_per_source'])}.",
         "",
         "## Recipe",
