@@ -478,7 +478,7 @@ def import_voc(
     that the face detector finds (IoU >= 0.5), the detector's box instead, as Predict will crop
     that face; "both" keeps the labelled crop and adds the detector's (`<photo>_det_<n>.png`).
     `detector` defaults to Predict's default detector."""
-    from core.formats.voc import parse_voc_xml
+    from core.formats.voc import parse_voc_xml, voc_folder_files, voc_image
 
     if detector_crops not in VOC_CROP_MODES:
         raise DatasetError(
@@ -492,14 +492,9 @@ def import_voc(
     root = Path(src).expanduser()
     if not root.is_dir():
         raise DatasetError(f"{src} is not a folder")
-    xmls = sorted(root.rglob("*.xml"), key=lambda p: natural_key(p.name))
+    xmls, images = voc_folder_files(root)
     if not xmls:
         raise DatasetError(f"no .xml files under {src}")
-    images: dict[str, Path] = {}
-    for p in root.rglob("*"):
-        if p.is_file() and is_image_name(p.name):
-            images.setdefault(p.name, p)
-            images.setdefault(p.stem, p)
     report = BuildReport()
     provenance: dict[str, dict[str, str]] = {}
     source = f"voc:{root.resolve().name}"
@@ -509,7 +504,7 @@ def import_voc(
         for i, xml in enumerate(xmls):
             try:
                 name, _, raw = parse_voc_xml(xml.read_bytes(), file=xml.name)
-                path = images.get(name) or images.get(Path(name).stem) or images.get(xml.stem)
+                path = voc_image(images, name, xml)
                 if path is None:
                     raise DatasetError(f"image {name} not found under {src}")
                 image = load_rgb_array(path)

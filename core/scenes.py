@@ -153,17 +153,11 @@ def _project_scenes(name: str, root: Path | None) -> SceneSet:
 
 def _voc_scenes(folder: Path) -> SceneSet:
     from core.errors import FormatError
-    from core.formats.voc import parse_voc_xml
-    from core.imaging import is_image_name
+    from core.formats.voc import parse_voc_xml, voc_folder_files, voc_image
 
-    xmls = sorted(folder.rglob("*.xml"), key=lambda p: natural_key(p.name))
+    xmls, images = voc_folder_files(folder)
     if not xmls:
         raise SceneError(f"no Pascal VOC .xml files under {folder}")
-    images: dict[str, Path] = {}
-    for p in folder.rglob("*"):
-        if p.is_file() and is_image_name(p.name):
-            images.setdefault(p.name, p)
-            images.setdefault(p.stem, p)
     scenes, skipped = [], []
     for xml in xmls:
         try:
@@ -171,7 +165,7 @@ def _voc_scenes(folder: Path) -> SceneSet:
         except (OSError, FormatError) as exc:
             skipped.append(f"{xml.name}: {exc}")
             continue
-        path = images.get(name) or images.get(Path(name).stem) or images.get(xml.stem)
+        path = voc_image(images, name, xml)
         if path is None:
             skipped.append(f"{xml.name}: image {name} is missing")
             continue

@@ -322,3 +322,22 @@ def save_voc_dir(
 ) -> list[Path]:
     """Write one VOC file per image into `folder`, atomically each."""
     return [atomic_write_bytes(Path(folder) / name, data) for name, data in dumps_voc(ann, sizes).items()]
+
+
+def voc_folder_files(folder: Path) -> tuple[list[Path], dict[str, Path]]:
+    """The .xml files anywhere under `folder` (natural order) and its images by file name and by
+    stem (the first found wins): a VOC scene set laid out any way."""
+    from core.imaging import is_image_name
+
+    xmls = sorted(folder.rglob("*.xml"), key=lambda p: natural_key(p.name))
+    images: dict[str, Path] = {}
+    for p in folder.rglob("*"):
+        if p.is_file() and is_image_name(p.name):
+            images.setdefault(p.name, p)
+            images.setdefault(p.stem, p)
+    return xmls, images
+
+
+def voc_image(images: dict[str, Path], name: str, xml: Path) -> Path | None:
+    """The image an XML names: by its <filename>, that name's stem, or the XML's own stem."""
+    return images.get(name) or images.get(Path(name).stem) or images.get(xml.stem)
