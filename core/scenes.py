@@ -245,20 +245,25 @@ def model_entry(ref: str, root: Path | None = None) -> ModelEntry:
     return ModelEntry(ref, f"{label} · {ref}", labels, crop, None, photos)
 
 
-def load_classifier(entry: ModelEntry, root: Path | None = None):  # -> (Classifier, threshold)
-    """The entry's Classifier and the threshold Predict would use with it."""
+def load_classifier(
+    entry: ModelEntry, root: Path | None = None, threshold: float | None = None
+):  # -> (Classifier, threshold)
+    """The entry's Classifier and `threshold`, or else the threshold Predict would use with it
+    (a run's suggestion is measured on its test split only when no threshold is given)."""
     from core.classifier import Classifier
 
     if entry.ref == STARTER:
         from core.starter import starter_classifier
 
-        return starter_classifier(root=root), float(entry.threshold or 0.6)
+        return starter_classifier(root=root), float(
+            threshold if threshold is not None else entry.threshold or 0.6
+        )
     from core.inference import DEFAULT_THRESHOLD
     from core.thresholds import run_threshold_report
 
     clf = Classifier.from_run(entry.ref, root)
-    if entry.threshold is not None:
-        return clf, entry.threshold
+    if threshold is not None or entry.threshold is not None:
+        return clf, float(threshold if threshold is not None else entry.threshold)
     try:
         threshold = run_threshold_report(clf, entry.ref, root).suggestion.threshold
     except MaskStudioError:
@@ -558,9 +563,7 @@ def evaluate_models(
                     f"{len(score.leaks)} of {len(scene_set.scenes)} photos were in this model's "
                     f"training data (e.g. {', '.join(score.leaks[:3])}): its figures would be too good"
                 )
-            clf, threshold = load_classifier(entry, root)
-            if thresholds and ref in thresholds:
-                threshold = float(thresholds[ref])
+            clf, threshold = load_classifier(entry, root, (thresholds or {}).get(ref))
             ready.append((score, clf, threshold, []))
         except MaskStudioError as exc:
             score.error = str(exc)

@@ -3,7 +3,9 @@ or a Pascal VOC scene set. Each writes a new dataset, or adds to the chosen one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import streamlit as st
 
@@ -23,6 +25,7 @@ from core.dataset_build import (
 from core.errors import MaskStudioError
 from core.projects import Project, list_projects
 
+T = TypeVar("T")
 SOURCES = ["From a project", "Folder dataset", "Pascal VOC", "Auto-crop"]
 CROP_RULE = (
     "Every labelled box (not “None”) becomes a square crop: the box's short side grows around "
@@ -135,17 +138,24 @@ def project_tab(current: Dataset | None, latest: dict[str, str]) -> None:
         )
 
 
+def _read_or_say(path: str, read: Callable[[], T]) -> T | None:
+    """`read()`, or None after saying why `path` cannot be read."""
+    try:
+        return read()
+    except MaskStudioError as exc:
+        show_error(exc)
+    except OSError as exc:
+        st.error(f"{path} cannot be read ({exc.strerror or exc})", icon=":material/error:")
+    return None
+
+
 def folder_preview(path: str) -> dict[str, int] | None:
     """Say what a class-folder dataset holds before it is imported: {class: images}, or None
     when it cannot be imported."""
-    try:
-        sources, ignored = folder_sources(path)
-    except MaskStudioError as exc:
-        show_error(exc)
+    found = _read_or_say(path, lambda: folder_sources(path))
+    if found is None:
         return None
-    except OSError as exc:
-        st.error(f"{path} cannot be read ({exc.strerror or exc})", icon=":material/error:")
-        return None
+    sources, ignored = found
     counts: dict[str, int] = {}
     for label, _, _ in sources:
         counts[label] = counts.get(label, 0) + 1
@@ -161,13 +171,8 @@ def voc_preview(path: str) -> dict[str, int] | None:
     """Say what a VOC folder holds (photos, boxes per class, photos skipped): {class: boxes}."""
     from core.scenes import load_scene_set
 
-    try:
-        scenes = load_scene_set(Path(path).expanduser())
-    except MaskStudioError as exc:
-        show_error(exc)
-        return None
-    except OSError as exc:
-        st.error(f"{path} cannot be read ({exc.strerror or exc})", icon=":material/error:")
+    scenes = _read_or_say(path, lambda: load_scene_set(Path(path).expanduser()))
+    if scenes is None:
         return None
     counts = scenes.classes
     per_class = ", ".join(f"{literal(c)}: {n}" for c, n in counts.items())

@@ -30,19 +30,9 @@ from core.formats.seed_json import loads_seed_json
 from core.hashing import FileInfo, fingerprint, near_groups
 from core.imaging import image_size, load_image
 from core.projects import Project
+from tests.core.formats.test_seed_json import SEED
 
-README_SEED = {
-    "categories": ["None", "mask", "no_mask", "op_mask", "ffp2", "other_mask"],
-    "images": {
-        "IMG_1342.JPG": {
-            "rectangles": [[421.0, 144.0, 853.0, 727.0]],
-            "rect_to_category": [3],
-            "dst": 0,
-            "src": "~/NNL-2021-F/img/to_annotate/IMG_1342.JPG",
-        }
-    },
-    "destinations": ["None"],
-}
+README_SEED = SEED  # the README's seed example
 
 
 def _jpeg(size: tuple[int, int] = (1000, 800), colour: tuple[int, int, int] = (90, 120, 150)) -> bytes:
