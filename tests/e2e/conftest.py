@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("MASK_STUDIO_CHROMIUM", "/usr/bin/chromium")
@@ -178,6 +179,25 @@ def upload_to_sidebar(pg, path: str) -> None:  # noqa: ANN001
     pg.get_by_test_id("stSidebar").locator("input[type=file]").last.set_input_files(path)
     canvas_box(pg)
     wait_for_app(pg)
+
+
+def upload_files(pg, scope: str, paths: str | list[str], shown: str, *, which: str = "last") -> None:  # noqa: ANN001
+    """Give files to the `which` ("first"/"last") file input inside test id `scope` and wait
+    until the uploader lists `shown` (a file name). A rerun that replaces the uploader under
+    the call (its key changed) drops the files, so the upload is tried again."""
+    for _ in range(3):
+        wait_for_app(pg)
+        inputs = pg.get_by_test_id(scope).locator("input[type=file]")
+        (inputs.first if which == "first" else inputs.last).set_input_files(paths)
+        try:
+            expect(pg.get_by_test_id(scope).get_by_text(shown, exact=True).first).to_be_visible(
+                timeout=20_000
+            )
+        except AssertionError:
+            continue
+        wait_for_app(pg)
+        return
+    raise TimeoutError(f"the uploader never listed {shown!r}")
 
 
 def canvas_box(pg, timeout_ms: int = 60_000) -> dict[str, float]:  # noqa: ANN001

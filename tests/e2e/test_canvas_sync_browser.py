@@ -13,7 +13,15 @@ from core.annotations import Box
 from core.formats.seed_json import load_seed_json
 from core.formats.voc import loads_voc
 from core.projects import Project
-from tests.e2e.conftest import AppServer, canvas_box, canvas_counts, open_section, wait_for_app
+from tests.e2e.conftest import (
+    AppServer,
+    canvas_box,
+    canvas_counts,
+    open_section,
+    select_option,
+    upload_files,
+    wait_for_app,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -46,11 +54,8 @@ def test_import_voc_while_an_image_is_open_keeps_every_box(
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr(SCENE.replace(".jpg", ".xml"), xml)
     open_section(page, "Import / export")
-    page.get_by_label("Format").filter(visible=True).first.click()
-    page.get_by_role("option", name="Pascal VOC (zip of XML)").click()
-    wait_for_app(page)
-    page.get_by_test_id("stMain").locator("input[type=file]").last.set_input_files(str(archive))
-    wait_for_app(page)
+    select_option(page, "Format", "Pascal VOC (zip of XML)")
+    upload_files(page, "stMain", str(archive), archive.name)
     page.get_by_role("button", name="Import", exact=True).click()
     expect(page.get_by_text("Imported 9 boxes on 1 images.").first).to_be_visible(timeout=60_000)
     # Back to the boxes: the canvas shows the imported boxes and writes nothing stale back.

@@ -31,6 +31,7 @@ from tests.e2e.conftest import (
     select_option,
     start_app,
     stop_app,
+    upload_files,
     wait_for_app,
 )
 from tests.e2e.test_offline_browser import off_loopback
@@ -132,8 +133,7 @@ def test_a_newcomers_journey(fresh_server: AppServer, browser, shared_data: Path
                 zf.writestr(name, data)
         open_section(page, "Import / export")
         select_option(page, "Format", "Pascal VOC (zip of XML)")
-        page.get_by_test_id("stMain").locator("input[type=file]").last.set_input_files(str(archive))
-        wait_for_app(page)
+        upload_files(page, "stMain", str(archive), archive.name)
         page.get_by_role("button", name="Import", exact=True).click()
         expected = loads_voc(xml, categories=ann.categories).annotations
         total = sum(len(expected.boxes(s)) for s in SCENES)
