@@ -49,7 +49,7 @@ bench: $(VENV)/.app-deps
 
 # Remake models/starter/ from ../shared/data (2-3 minutes on 2 cores); see models/starter/card.md.
 starter: $(VENV)/.app-deps
-	$(BIN)/python -m core.starter_build $(STARTER_ARGS)
+	$(BIN)/python -m core.training.starter_build $(STARTER_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -15,7 +15,7 @@ if str(ROOT) not in sys.path:
 import streamlit as st  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
-from core.live_rtc import preload_srtp  # noqa: E402
+from core.live.rtc import preload_srtp  # noqa: E402
 from core.workspace import workspace_root  # noqa: E402
 
 # Whichever page loads TensorFlow first, aiortc (Live) must keep its own OpenSSL.

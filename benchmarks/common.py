@@ -34,10 +34,10 @@ def default_runs(root: Path, models: tuple[str, ...], log: dict[str, Any]) -> di
     import tensorflow as tf
 
     from benchmarks.train import prepare_dataset
-    from core.manifest import list_versions
-    from core.runconfig import RunConfig
-    from core.runs import list_runs
-    from core.training import run_here
+    from core.data.manifest import list_versions
+    from core.runs.config import RunConfig
+    from core.runs.store import list_runs
+    from core.training.train import run_here
 
     tf.config.threading.set_intra_op_parallelism_threads(2)
     tf.config.threading.set_inter_op_parallelism_threads(1)

@@ -19,11 +19,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from core.dataset import Dataset  # noqa: E402
-from core.dataset_build import import_folder  # noqa: E402
-from core.hashing import CACHE_FILE, scan_files  # noqa: E402
-from core.health import build_report, health_report  # noqa: E402
-from core.split import split_dataset  # noqa: E402
+from core.data.build import import_folder  # noqa: E402
+from core.data.dataset import Dataset  # noqa: E402
+from core.data.fingerprints import CACHE_FILE, scan_files  # noqa: E402
+from core.data.health import build_report, health_report  # noqa: E402
+from core.data.split import split_dataset  # noqa: E402
 
 SOURCE = (ROOT / ".." / "shared" / "data" / "face_mask_binary_real").resolve()
 

@@ -1,7 +1,7 @@
 """Face-detector benchmark: recall/precision on the VOC scenes and ms per 640x480 frame.
 
 Prints one JSON object. Usage: python -m benchmarks.faces [--data DIR] [--detectors centerface haar]
-Matching: core.matching.match_boxes, one-to-one, highest IoU first, IoU >= 0.5 (Pascal VOC).
+Matching: core.geometry.match_boxes, one-to-one, highest IoU first, IoU >= 0.5 (Pascal VOC).
 Accuracy is measured on the scenes as they are (mostly about 400x300 px); timing on every scene
 resized to 640x480 (a webcam frame), the detectors taking turns frame by frame. For detectors
 that move their boxes to the annotation convention (`box_adjust`), `raw_boxes` gives the same
@@ -25,9 +25,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.faces import DETECTORS, FaceDetector, get_detector  # noqa: E402
+from core.geometry import DEFAULT_MIN_IOU, match_boxes, precision, recall  # noqa: E402
 from core.imaging import load_rgb_array  # noqa: E402
-from core.matching import DEFAULT_MIN_IOU, match_boxes, precision, recall  # noqa: E402
+from core.vision.detectors import DETECTORS, FaceDetector, get_detector  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "face_mask_detection_voc"
 FRAME = (640, 480)
@@ -150,7 +150,7 @@ def main() -> None:
         "scenes": len(scenes),
         "faces": sum(len(objects) for _, objects in scenes),
         "iou_threshold": DEFAULT_MIN_IOU,
-        "matching": "one-to-one, highest IoU first (core.matching.match_boxes)",
+        "matching": "one-to-one, highest IoU first (core.geometry.match_boxes)",
         "opencv": cv2.__version__,
         "cv2_threads": cv2.getNumThreads(),
         "cpus": os.cpu_count(),

@@ -4,8 +4,8 @@ The COCO file is synthetic and seeded: 640 x 480 images with 10 boxes each on a 
 cells, so every box obeys the box rules and every pair in an image is overlap-checked. Sizes
 come from the file (no image files), and the VOC and YOLO exports are zipped as the annotator
 does (the YOLO dataset without images). `--profile` adds the ten functions with the most
-cumulative time in the import ("load": the box rules in core.annotations; "formats": the
-parsing and writing in core.formats). Target: import + the three exports <= 10 s.
+cumulative time in the import ("load": the box rules in core.annotation.annotations; "formats": the
+parsing and writing in core.annotation.formats). Target: import + the three exports <= 10 s.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import emit  # noqa: E402
-from core.formats import coco, voc, yolo  # noqa: E402
-from core.formats.archive import zip_files  # noqa: E402
+from core.annotation.formats import coco, voc, yolo  # noqa: E402
+from core.annotation.formats.archive import zip_files  # noqa: E402
 
 IMAGES, BOXES_PER_IMAGE, W, H = 5000, 10, 640, 480
 CATEGORIES = ["person", "car", "bus", "bike", "dog"]

@@ -3,16 +3,16 @@ camera at 30 fps) for 30 s per setting; processed FPS, latency and video lag as 
 
     .venv/bin/python benchmarks/live.py [--seconds 30] [--workspace DIR] [--quick]
 
-1. A MobileNetV2 and a small-VGG run on face_mask_binary_real (core.training, default settings,
+1. A MobileNetV2 and a small-VGG run on face_mask_binary_real (core.training.train, default settings,
    split as benchmarks/train.py does); --workspace reuses a workspace and its finished runs.
 2. A y4m "webcam" made from the VOC scenes: 4:3 windows around a face (the face about a third of
    the frame wide), slowly panning, 640x480 at 30 fps (the encoder works as for a real camera).
 3. The app and Chromium run in a network namespace with loopback only (`unshare -n`, lo up,
    alias 127.0.0.2 because aioice skips 127.0.0.1), Chromium with the fake-camera flags.
 4. Per setting (the Live page's defaults: DEFAULT_LIVE_DETECTOR, the run made active, a followed
-   face classified on one frame in core.label_memory.DEFAULT_EVERY): open /live, START, wait for
+   face classified on one frame in core.inference.tracking.DEFAULT_EVERY): open /live, START, wait for
    the first boxes, reset the statistics, stream for --seconds, read the page's statistics JSON
-   (core.live.LiveProcessor.summary). MobileNetV2 is also measured strict ("every1": every face
+   (core.live.processor.LiveProcessor.summary). MobileNetV2 is also measured strict ("every1": every face
    classified on every frame). A last setting streams two sessions at once.
 
 Targets: >= 20 processed FPS with the default detector and MobileNetV2, video lag p95 <= 200 ms.
@@ -411,8 +411,8 @@ def main() -> int:
         from playwright.sync_api import sync_playwright
 
         from benchmarks.common import default_runs
-        from core.active_model import clear_active, set_active
-        from core.live import DEFAULT_LIVE_DETECTOR
+        from core.live.processor import DEFAULT_LIVE_DETECTOR
+        from core.runs.active_model import clear_active, set_active
 
         log: dict[str, Any] = {}
         runs = default_runs(root, ("mobilenet_v2", "small_vgg"), log)

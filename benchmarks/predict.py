@@ -3,14 +3,14 @@
     .venv/bin/python benchmarks/predict.py [--quick] [--workspace DIR] [--detectors ...]
 
 Prints one JSON object. Steps:
-1. Trains a MobileNetV2 run (default settings, core.training) on face_mask_binary_real, linked
+1. Trains a MobileNetV2 run (default settings, core.training.train) on face_mask_binary_real, linked
    into a temporary workspace and split as benchmarks/train.py does (--workspace reuses a
    workspace and its finished run, so a second call skips training).
-2. Backends: each backend of core.classifier against the `model.predict` reference on the whole
+2. Backends: each backend of core.vision.classifier against the `model.predict` reference on the whole
    test split (max probability difference, label agreement) and ms per call for 1 and 3 faces.
 3. Threshold: accuracy vs coverage on the test split and the suggested default.
 4. Scenes: face_mask_detection_voc (100 scenes, 606 faces). Per detector: face recall and
-   precision at IoU >= 0.5 (core.matching), overall and per class; classification accuracy on
+   precision at IoU >= 0.5 (core.geometry), overall and per class; classification accuracy on
    the matched faces, with `mask_weared_incorrect` counted as with_mask (MAPPING) and also
    reported on its own; the same on the true boxes (classifier alone).
 5. Speed: detect + classify 640x480 frames, p50/p95 per detector, fast path and model.predict
@@ -131,7 +131,7 @@ def gif_frames(limit: int) -> list[np.ndarray]:
 # ----- measurements ---------------------------------------------------------------------------
 def backend_report(run_id: str, root: Path, test: Any, quick: bool) -> tuple[dict[str, Any], dict[str, Any]]:
     """Every backend against model.predict on the test split, and their ms for 1 and 3 faces."""
-    from core.classifier import Classifier
+    from core.vision.classifier import Classifier
 
     names = ["keras", "tf.function", "litert"] + ([] if quick else ["litert-int8"])
     probe = test.x[:16]
@@ -171,7 +171,7 @@ def backend_report(run_id: str, root: Path, test: Any, quick: bool) -> tuple[dic
 
 def scene_report(predictor: Any, scenes: list, threshold: float, flip: bool = False) -> dict[str, Any]:
     """Detection recall/precision and classification accuracy of one predictor on the scenes."""
-    from core.matching import match_boxes, precision, recall
+    from core.geometry import match_boxes, precision, recall
 
     hits: dict[str, list[int]] = {}
     matched = predictions = 0
@@ -258,7 +258,7 @@ def scene_report(predictor: Any, scenes: list, threshold: float, flip: bool = Fa
 def true_box_report(predictor: Any, scenes: list, threshold: float) -> dict[str, Any]:
     """The classifier alone on the annotated boxes (no detector): accuracy overall, per class, by
     face size, and the accuracy/coverage trade of the threshold on these scene faces."""
-    from core.thresholds import threshold_curve
+    from core.runs.thresholds import threshold_curve
 
     labels = list(predictor.labels)
     right: dict[str, list[int]] = {}
@@ -295,9 +295,9 @@ def true_box_report(predictor: Any, scenes: list, threshold: float) -> dict[str,
 def scale_evidence(scenes: list) -> dict[str, Any]:
     """Recall of the coarse (320x256) and fine (800x608) CenterFace passes by face size on the
     coarse canvas: where the coarse pass stops losing faces sets MIN_FACE_PX."""
-    from core.faces import get_detector
-    from core.inference import ScaleAdaptiveDetector
-    from core.matching import match_boxes
+    from core.geometry import match_boxes
+    from core.inference.predictor import ScaleAdaptiveDetector
+    from core.vision.detectors import get_detector
 
     adaptive = ScaleAdaptiveDetector()
     edges = [0, 8, 12, 16, 20, 24, 32, 48, 10_000]
@@ -423,12 +423,12 @@ def main() -> int:
         import cv2
 
         from benchmarks.common import default_runs
-        from core.classifier import PROB_TOLERANCE
-        from core.inference import Predictor, make_detector
-        from core.manifest import find_manifest
-        from core.runs import load_run
-        from core.tfdata import load_arrays
-        from core.thresholds import run_threshold_report
+        from core.data.arrays import load_arrays
+        from core.data.manifest import find_manifest
+        from core.inference.predictor import Predictor, make_detector
+        from core.runs.store import load_run
+        from core.runs.thresholds import run_threshold_report
+        from core.vision.classifier import PROB_TOLERANCE
 
         result["machine"]["opencv_threads"] = cv2.getNumThreads()
         run_log: dict[str, Any] = {}
@@ -478,7 +478,7 @@ def main() -> int:
             "scenes": len(scenes),
             "faces": sum(len(o) for _, _, o in scenes),
             "iou_threshold": 0.5,
-            "matching": "one-to-one, highest IoU first (core.matching.match_boxes)",
+            "matching": "one-to-one, highest IoU first (core.geometry.match_boxes)",
             "class_mapping": MAPPING,
             "detectors": {},
         }

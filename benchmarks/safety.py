@@ -42,8 +42,8 @@ def _grid_box(k: int) -> tuple[int, int, int, int]:
 
 
 def _edit_worker(project_root: str, offset: int, count: int) -> None:
-    from core.annotations import Box
-    from core.projects import Project
+    from core.annotation.annotations import Box
+    from core.annotation.projects import Project
 
     project = Project(project_root)
     for i in range(count):
@@ -52,7 +52,7 @@ def _edit_worker(project_root: str, offset: int, count: int) -> None:
 
 
 def bench_edits(tmp: Path) -> dict[str, object]:
-    from core.projects import Project
+    from core.annotation.projects import Project
 
     project = Project.create("edits", tmp)
     ctx = multiprocessing.get_context("spawn")
@@ -91,7 +91,7 @@ def _seed_text(images: int, boxes_each: int) -> str:
 
 
 def _best_load(text: str, repeat: int = 3) -> tuple[float, int]:
-    from core.formats.seed_json import loads_seed_json
+    from core.annotation.formats.seed_json import loads_seed_json
 
     best, count = float("inf"), 0
     for _ in range(repeat):
@@ -104,9 +104,9 @@ def _best_load(text: str, repeat: int = 3) -> tuple[float, int]:
 
 def bench_categories(n: int = 40_000) -> dict[str, object]:
     """A seed file and a category list with `n` categories, each imported and merged."""
-    from core.annotations import Annotations
-    from core.formats.annotation_io import import_categories
-    from core.formats.seed_json import loads_seed_json
+    from core.annotation.annotations import Annotations
+    from core.annotation.formats.annotation_io import import_categories
+    from core.annotation.formats.seed_json import loads_seed_json
 
     names = [f"class {i}" for i in range(n)]
     seed = json.dumps({"categories": ["None", *names], "images": {}})
@@ -143,8 +143,8 @@ def health_child(n: int) -> None:
     """In a fresh process: n near-identical files through the health report; prints JSON."""
     import numpy as np
 
-    from core.hashing import FileInfo
-    from core.health import build_report
+    from core.data.fingerprints import FileInfo
+    from core.data.health import build_report
 
     rng = np.random.default_rng(0)
     base = rng.integers(0, 255, (32, 32)).astype(np.int16)

@@ -4,10 +4,10 @@
 
 Prints one JSON object. The 100 scenes of face_mask_detection_voc are shuffled (seed 0) into 5
 folds. For each fold and recipe variant a dataset is built with the product's own code
-(core.starter_build.build_dataset: face_mask_binary_real plus the crops of the other folds'
+(core.training.starter_build.build_dataset: face_mask_binary_real plus the crops of the other folds'
 scenes, `mask_weared_incorrect` -> `with_mask`, split 70/15/15), a MobileNetV2 run is trained,
 and the run is scored on its fold's 20 scenes through the full Predict pipeline (default
-detector, the run's suggested threshold; core.scenes, leak check on). Figures are pooled over
+detector, the run's suggested threshold; core.inference.scenes, leak check on). Figures are pooled over
 the 5 folds (every scene is scored once, by a model that never saw it), with the lowest fold.
 Crop accuracy is the run's accuracy on the test files that came from face_mask_binary_real.
 
@@ -77,11 +77,11 @@ def folds(k: int, limit: int | None) -> list[list[str]]:
 
 def crop_accuracy(run_id: str, root: Path) -> dict[str, Any]:
     """Accuracy of a run's model on its test files from face_mask_binary_real."""
-    from core.classifier import Classifier
-    from core.manifest import find_manifest
-    from core.provenance import load_sources
-    from core.runs import load_run
-    from core.tfdata import load_arrays
+    from core.data.arrays import load_arrays
+    from core.data.manifest import find_manifest
+    from core.data.provenance import load_sources
+    from core.runs.store import load_run
+    from core.vision.classifier import Classifier
 
     record = load_run(run_id, root)
     manifest, folder = find_manifest(record.config["dataset_version"], root)
@@ -102,7 +102,7 @@ def crop_accuracy(run_id: str, root: Path) -> dict[str, Any]:
 
 def top_label_report(report: Any) -> dict[str, Any]:
     """The same faces labelled by their top class (no uncertain): what the threshold costs."""
-    from core.scenes import Scene, SceneFace, build_report, score_photo
+    from core.inference.scenes import Scene, SceneFace, build_report, score_photo
 
     photos = []
     for p in report.photos:
@@ -147,9 +147,9 @@ def pool(reports: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def run_variant(name: str, fold_sets: list[list[str]], root: Path, tmp: Path, quick: bool) -> dict[str, Any]:
-    from core.manifest import list_versions
-    from core.scenes import evaluate_models, load_scene_set
-    from core.starter_build import build_dataset, link_scenes, train
+    from core.data.manifest import list_versions
+    from core.inference.scenes import evaluate_models, load_scene_set
+    from core.training.starter_build import build_dataset, link_scenes, train
 
     with_scenes, extra = VARIANTS[name]
     out: dict[str, Any] = {"config": {**BASE, **extra}, "with_scene_crops": with_scenes, "folds": []}
@@ -210,8 +210,8 @@ _versions: dict[str, str] = {}
 def five_class(root: Path, quick: bool) -> dict[str, Any]:
     """MobileNetV2 on face_mask_types_5class: the default head against head + fine-tuning."""
     from benchmarks.train import prepare_dataset
-    from core.runs import load_run
-    from core.training import run_here
+    from core.runs.store import load_run
+    from core.training.train import run_here
 
     version = prepare_dataset(root, "types5")
     out = {}
@@ -241,10 +241,10 @@ def latency(root: Path, quick: bool) -> dict[str, Any]:
     """Predict p50 on 640x480 frames (default detector, fast backend): the starter model against
     a MobileNetV2 run with the old default settings, taking turns frame by frame (same load)."""
     from benchmarks.predict import crop_frames, load_scenes, speed_report
-    from core.classifier import Classifier
-    from core.inference import DEFAULT_PREDICT_DETECTOR, Predictor, make_detector
-    from core.runs import list_runs
-    from core.starter import starter_classifier, starter_threshold
+    from core.inference.predictor import DEFAULT_PREDICT_DETECTOR, Predictor, make_detector
+    from core.runs.starter import starter_classifier, starter_threshold
+    from core.runs.store import list_runs
+    from core.vision.classifier import Classifier
 
     runs = [r for r in list_runs(root) if r.state == "done" and r.config.get("model") == "mobilenet_v2"]
     plain = [
@@ -291,7 +291,7 @@ def main() -> int:
         for name in [v for v in args.variants.split(",") if v]:
             log(f"variant {name}")
             result["variants"][name] = run_variant(name, fold_sets, root, Path(tmp), args.quick)
-        if "both_source_degrade" in result["variants"]:  # core.starter_build.RECIPE and VOC_CROPS
+        if "both_source_degrade" in result["variants"]:  # core.training.starter_build.RECIPE and VOC_CROPS
             r = result["variants"]["both_source_degrade"]
             result["recipe_cv"] = r["pooled"]
             far = r["pooled"]["found_and_right"]

@@ -3,10 +3,10 @@
     .venv/bin/python benchmarks/train.py [--models lenet,small_vgg,mobilenet_v2]
         [--datasets binary,types5] [--set key=value ...] [--no-loop] [--workspace DIR]
 
-Prints one JSON object. Each run is a separate process (python -m core.training run), so its
+Prints one JSON object. Each run is a separate process (python -m core.training.train run), so its
 wall time includes start-up, decoding (cold cache: fresh workspace), feature extraction,
 training and evaluation, and its peak RSS is its own. The data stay in ../shared/data: the
-temporary workspace links to the class folders. Splits: core.split.assign_splits (stratified,
+temporary workspace links to the class folders. Splits: core.data.split.assign_splits (stratified,
 group-aware) over the near-duplicate groups of each dataset's manifest.csv, seed 0, 70/15/15.
 """
 
@@ -35,8 +35,8 @@ sys.path.insert(0, str(REPO))
 
 def prepare_dataset(root: Path, key: str) -> str:
     """Link the shared dataset into the workspace, split it, save the manifest; returns the version."""
-    from core.manifest import Manifest, ManifestFile, save_manifest
-    from core.split import assign_splits
+    from core.data.manifest import Manifest, ManifestFile, save_manifest
+    from core.data.split import assign_splits
 
     name = DATASETS[key]
     src = SHARED / name
@@ -64,7 +64,7 @@ def prepare_dataset(root: Path, key: str) -> str:
 
 
 def read_history(path: Path) -> list[dict[str, Any]]:
-    from core.runs import read_history as read
+    from core.runs.store import read_history as read
 
     return read(path)
 
@@ -75,7 +75,7 @@ def run_one(root: Path, config: dict[str, Any], env: dict[str, str]) -> dict[str
     cfg_file.write_text(json.dumps(config))
     start = time.perf_counter()
     child = subprocess.Popen(
-        [sys.executable, "-m", "core.training", "run", str(cfg_file)],
+        [sys.executable, "-m", "core.training.train", "run", str(cfg_file)],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
@@ -162,7 +162,7 @@ def main() -> int:
         os.symlink(f, keras_home / "models" / f.name)
     os.environ.update({"MASK_STUDIO_WORKSPACE": str(root), "KERAS_HOME": str(keras_home)})
     env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    from core.manifest import list_versions, manifest_path, read_manifest
+    from core.data.manifest import list_versions, manifest_path, read_manifest
 
     result: dict[str, Any] = {
         "machine": {

@@ -27,8 +27,8 @@ from app.ui.annotate_keys import (  # noqa: E402
 )
 from app.ui.common import colour_for, flash, literal, section_switch, show_error, show_flashes  # noqa: E402
 from app.ui.start_here import start_here_panel  # noqa: E402
-from core.annotations import NONE, RULE_TEXT, Annotations  # noqa: E402
-from core.canvas import (  # noqa: E402
+from core.annotation.annotations import NONE, RULE_TEXT, Annotations  # noqa: E402
+from core.annotation.canvas import (  # noqa: E402
     STALE_MESSAGE,
     CanvasView,
     StaleDrawing,
@@ -37,9 +37,9 @@ from core.canvas import (  # noqa: E402
     drawing_token,
     label_font_px,
 )
+from core.annotation.projects import Project, list_projects, neighbour  # noqa: E402
 from core.errors import MaskStudioError  # noqa: E402
 from core.imaging import IMAGE_EXTENSIONS, load_image  # noqa: E402
-from core.projects import Project, list_projects, neighbour  # noqa: E402
 
 #: The categories a new project starts with when no project was used before (editable at creation).
 PRESET_CATEGORIES = ["with_mask", "without_mask", "mask_worn_incorrectly"]

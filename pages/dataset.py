@@ -1,7 +1,7 @@
 """Datasets: build face-crop datasets, review them, check their health, split them, preview augmentation.
 
 Thin: the dataset picker, the section switch and a call into one app/ui/dataset_* section
-(which calls core.dataset, core.dataset_build, core.autocrop, core.health, core.split). The
+(which calls core.data.dataset, core.data.build, core.data.autocrop, core.data.health, core.data.split). The
 chosen dataset and section are kept in the URL (?dataset=...&section=...), so a reload comes
 back to the same place; every dataset picker shows the latest version id (the split manifest's
 hash).
@@ -26,7 +26,7 @@ from app.ui.dataset_common import apply_pending, choose_dataset, latest_versions
 from app.ui.dataset_health import health_section  # noqa: E402
 from app.ui.dataset_review import review_section  # noqa: E402
 from app.ui.dataset_split import split_section  # noqa: E402
-from core.dataset import Dataset  # noqa: E402
+from core.data.dataset import Dataset  # noqa: E402
 
 SECTION_KEY = "ds_section"
 SECTIONS: dict[str, Callable[[Dataset], None]] = {

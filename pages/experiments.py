@@ -1,6 +1,6 @@
 """Experiments: launch sweeps, watch the queue, compare runs side by side.
 
-Runs train in a separate worker process (core.worker) and leave everything in their run
+Runs train in a separate worker process (core.training.worker) and leave everything in their run
 folder, so this page only reads files: leaving it and coming back shows the same state.
 """
 

@@ -2,8 +2,8 @@
 
 Thin, as streamlit-webrtc's object-detection demo: the sidebar picks the model, detector and
 threshold (app/ui/live_controls), webrtc_streamer sends each camera frame to this session's
-core.live.LiveProcessor (app/ui/live_stream), whose callback only queues the frame and draws the
-newest result; a worker thread runs the shared Predict pipeline (core.inference.Predictor).
+core.live.processor.LiveProcessor (app/ui/live_stream), whose callback only queues the frame and draws the
+newest result; a worker thread runs the shared Predict pipeline (core.inference.predictor.Predictor).
 Statistics leave the video thread through a queue, drained by an st.fragment once a second.
 Changing a control swaps the processor's Predictor: the stream does not restart.
 """

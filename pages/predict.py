@@ -3,7 +3,7 @@
 Thin: the sidebar picks the model, backend, detector and threshold (app/ui/predict_model), the
 main area shows each image with its faces, the results table and CSV, and sends an image with
 its predicted boxes to the annotator (app/ui/predict_results). The pipeline is
-core.inference.Predictor, the same one Live and the annotator use.
+core.inference.predictor.Predictor, the same one Live and the annotator use.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from app.ui.predict_model import (  # noqa: E402
 )
 from app.ui.predict_results import SendTarget, choose_images, legend, predict_all, results_table, show_results  # noqa: E402
 from core.errors import MaskStudioError  # noqa: E402
-from core.inference import Predictor, make_detector  # noqa: E402
-from core.thresholds import plain_summary  # noqa: E402
+from core.inference.predictor import Predictor, make_detector  # noqa: E402
+from core.runs.thresholds import plain_summary  # noqa: E402
 
 
 def main() -> None:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from core.live_rtc import preload_srtp
+from core.live.rtc import preload_srtp
 
 # Before any test imports TensorFlow: aiortc's SRTP library must bind to its own OpenSSL
-# (see core.live_rtc.preload_srtp), whatever order the tests run in.
+# (see core.live.rtc.preload_srtp), whatever order the tests run in.
 preload_srtp()
 
 REPO = Path(__file__).resolve().parents[1]

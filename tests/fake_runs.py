@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.data.manifest import Manifest, ManifestFile, save_manifest
 from core.fsutil import atomic_write_json
-from core.manifest import Manifest, ManifestFile, save_manifest
-from core.runs import create_run, run_path, write_history, write_status
+from core.runs.store import create_run, run_path, write_history, write_status
 
 
 def make_manifest(n_per_class: int = 10) -> str:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from core.active_model import set_active
-from core.classifier import export_litert
-from core.runs import run_path
-from tests.core.test_active_model import LABELS, make_run
+from core.runs.active_model import set_active
+from core.runs.store import run_path
+from core.vision.classifier import export_litert
+from tests.core.runs.test_active_model import LABELS, make_run
 
 
 def tiny_lenet_files(seed: int = 0, confidence: float = 1.0) -> tuple[bytes, bytes]:

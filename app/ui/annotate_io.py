@@ -7,11 +7,11 @@ import hashlib
 import streamlit as st
 
 from app.ui.common import flash, literal, show_error
-from core.annotations import NONE
+from core.annotation.annotations import NONE
+from core.annotation.formats import annotation_io
+from core.annotation.formats.common import ImportResult
+from core.annotation.projects import Project
 from core.errors import MaskStudioError
-from core.formats import annotation_io
-from core.formats.common import ImportResult
-from core.projects import Project
 
 
 def categories_panel(project: Project) -> None:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import streamlit as st
 
 from app.ui.common import flash, literal, show_error
-from core.annotations import NONE, Annotations
+from core.annotation.annotations import NONE, Annotations
+from core.annotation.projects import Project, delete_project
 from core.errors import MaskStudioError
-from core.projects import Project, delete_project
 
 SHORTCUTS = [
     ("← / →", "previous / next image"),

@@ -7,11 +7,11 @@ import streamlit as st
 
 from app.ui.common import flash, show_error
 from app.ui.models import active_classifier
-from core.active_model import active_status
-from core.classify_boxes import classify_unlabelled, map_labels
+from core.annotation.projects import Project
 from core.errors import MaskStudioError
-from core.inference import DEFAULT_THRESHOLD
-from core.projects import Project
+from core.inference.classify_boxes import classify_unlabelled, map_labels
+from core.inference.predictor import DEFAULT_THRESHOLD
+from core.runs.active_model import active_status
 
 
 def classify_panel(project: Project, image: str, names: list[str]) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.ui.dataset_common import GRID
-from core.dataset import Dataset
+from core.data.dataset import Dataset
 
 FLIPS = ["horizontal", "vertical", "horizontal_and_vertical", "none"]
 STRENGTHS = {
@@ -45,7 +45,7 @@ def augmentation_section(ds: Dataset) -> None:
 
 
 def preview(ds: Dataset, flip: str | None, opts: dict[str, float], seed: int) -> None:
-    from core.augment_preview import augment_samples, sample_images
+    from core.data.augment_preview import augment_samples, sample_images
 
     samples = sample_images(ds, SAMPLES, seed=seed)
     if not samples:

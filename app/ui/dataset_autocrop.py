@@ -11,9 +11,9 @@ from streamlit.errors import StreamlitAPIException
 
 from app.ui.common import flash, literal, show_error, show_flashes
 from app.ui.dataset_common import dataset_label, progress, select_dataset
-from core.autocrop import Photo, auto_crop, photos_in, photos_to_do, send_to_project
-from core.dataset import Dataset
-from core.dataset_build import DEFAULT_SIZE
+from core.data.autocrop import Photo, auto_crop, photos_in, photos_to_do, send_to_project
+from core.data.build import DEFAULT_SIZE
+from core.data.dataset import Dataset
 from core.errors import MaskStudioError
 from core.imaging import IMAGE_EXTENSIONS
 

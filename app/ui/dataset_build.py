@@ -12,9 +12,9 @@ import streamlit as st
 from app.ui.common import literal, show_error
 from app.ui.dataset_common import build, target_inputs
 from app.ui.label_map import label_map_editor
-from core.annotations import NONE
-from core.dataset import Dataset, shared_folders_message
-from core.dataset_build import (
+from core.annotation.annotations import NONE
+from core.annotation.projects import Project, list_projects
+from core.data.build import (
     DEFAULT_SIZE,
     crop_project,
     folder_sources,
@@ -22,8 +22,8 @@ from core.dataset_build import (
     import_voc,
     import_zip,
 )
+from core.data.dataset import Dataset, shared_folders_message
 from core.errors import MaskStudioError
-from core.projects import Project, list_projects
 
 T = TypeVar("T")
 SOURCES = ["From a project", "Folder dataset", "Pascal VOC", "Auto-crop"]
@@ -169,7 +169,7 @@ def folder_preview(path: str) -> dict[str, int] | None:
 
 def voc_preview(path: str) -> dict[str, int] | None:
     """Say what a VOC folder holds (photos, boxes per class, photos skipped): {class: boxes}."""
-    from core.scenes import load_scene_set
+    from core.inference.scenes import load_scene_set
 
     scenes = _read_or_say(path, lambda: load_scene_set(Path(path).expanduser()))
     if scenes is None:

@@ -11,11 +11,11 @@ from typing import Any
 import streamlit as st
 
 from app.ui.common import flash, literal, show_error
-from core.dataset import Dataset, list_datasets, unique_dataset_name
-from core.dataset_build import IGNORED_REASON, BuildReport
+from core.data.build import IGNORED_REASON, BuildReport
+from core.data.dataset import Dataset, list_datasets, unique_dataset_name
+from core.data.manifest import list_versions
 from core.errors import MaskStudioError
 from core.imaging import load_image
-from core.manifest import list_versions
 
 GRID = 6  # thumbnails per row
 PICK_KEY = "ds_pick"

@@ -9,8 +9,8 @@ import streamlit as st
 from app.ui import charts
 from app.ui.common import flash, literal
 from app.ui.dataset_common import GRID, edit, progress, show_thumb
-from core.dataset import Dataset, paginate
-from core.health import HealthReport, health_report, remove_exact_duplicates
+from core.data.dataset import Dataset, paginate
+from core.data.health import HealthReport, health_report, remove_exact_duplicates
 
 GROUPS_PER_PAGE = 5
 LEAK_HELP = (

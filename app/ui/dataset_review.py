@@ -7,7 +7,7 @@ import streamlit as st
 
 from app.ui.common import literal
 from app.ui.dataset_common import GRID, edit, show_thumb
-from core.dataset import UNLABELLED, Dataset, label_folder, paginate
+from core.data.dataset import UNLABELLED, Dataset, label_folder, paginate
 
 NEW_CLASS = "(new class…)"
 PER_PAGE = [24, 48, 96]

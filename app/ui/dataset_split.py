@@ -9,11 +9,11 @@ import streamlit as st
 from app.ui import charts
 from app.ui.common import flash, show_error
 from app.ui.dataset_common import progress
-from core.dataset import Dataset
+from core.data.dataset import Dataset
+from core.data.fingerprints import scan_files
+from core.data.manifest import Manifest
+from core.data.split import dataset_versions, latest_manifest, manifest_changes, split_dataset
 from core.errors import MaskStudioError
-from core.hashing import scan_files
-from core.manifest import Manifest
-from core.split import dataset_versions, latest_manifest, manifest_changes, split_dataset
 
 SPLIT_LABELS = {"train": "Train %", "val": "Validation %", "test": "Test %"}
 DEFAULT_PERCENT = {"train": 70, "val": 15, "test": 15}

@@ -13,9 +13,9 @@ from app.ui.run_charts import (
     final_metrics_figure,
     sweep_figure,
 )
-from core.active_model import get_active, set_active, usable_reason
 from core.errors import MaskStudioError
-from core.experiments import (
+from core.runs.active_model import get_active, set_active, usable_reason
+from core.runs.experiments import (
     comparison_rows,
     no_sweep_reason,
     per_class_rows,
@@ -26,7 +26,7 @@ from core.experiments import (
     sweep_points,
     varying_keys,
 )
-from core.runs import RunRecord, delete_run, list_runs
+from core.runs.store import RunRecord, delete_run, list_runs
 
 MAX_DEFAULT_SELECTED = 4
 
@@ -52,7 +52,7 @@ def compare_section() -> None:
     records = list_runs()
     if not records:
         st.info(
-            "No runs yet: start some in the Launch tab, or with `python -m core.training run CONFIG.json`."
+            "No runs yet: start some in the Launch tab, or with `python -m core.training.train run CONFIG.json`."
         )
         return
     shown = _filters(records)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from app.ui.common import flash, show_error
+from core.data.manifest import find_manifest, list_versions
 from core.errors import MaskStudioError
-from core.experiments import SEED_SWEEPS, SWEEP_CHOICES, SWEEP_KEYS, estimate_seconds, sweep_configs
-from core.manifest import find_manifest, list_versions
-from core.runs import list_runs
-from core.worker import enqueue
+from core.runs.experiments import SEED_SWEEPS, SWEEP_CHOICES, SWEEP_KEYS, estimate_seconds, sweep_configs
+from core.runs.store import list_runs
+from core.training.worker import enqueue
 from models.registry import MODELS, get_spec
 
 LABELS = {

@@ -7,9 +7,9 @@ import streamlit as st
 from app.ui.common import go_to_section, show_error
 from app.ui.experiments_launch import _duration
 from core.errors import MaskStudioError
-from core.experiments import progress_of, run_label
-from core.runs import cancel_run, list_runs
-from core.worker import worker_pid
+from core.runs.experiments import progress_of, run_label
+from core.runs.store import cancel_run, list_runs
+from core.training.worker import worker_pid
 
 REFRESH_S = 2.0
 FINAL_STATES = ("done", "failed", "interrupted", "cancelled")

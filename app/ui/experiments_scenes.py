@@ -1,5 +1,5 @@
 """Experiments page, "Scene test" tab: finished runs (and the starter model) scored on whole
-photos through the Predict pipeline (core.scenes), side by side with their crop test metrics.
+photos through the Predict pipeline (core.inference.scenes), side by side with their crop test metrics.
 
 Pick the models, the scenes (a project with labelled boxes, or a Pascal VOC folder) and the
 detector; map scene classes to each model's classes where they differ; leaked photos are refused
@@ -22,10 +22,9 @@ from app.ui.common import literal, show_error
 from app.ui.faces import detector_choice
 from app.ui.scene_charts import draw_scene, error_summary, scene_figure, scene_rows
 from app.ui.scene_review import open_in_annotator
-from core.active_model import finished_runs, get_active
 from core.errors import MaskStudioError
-from core.inference import DEFAULT_PREDICT_DETECTOR, PREDICT_DETECTORS
-from core.scenes import (
+from core.inference.predictor import DEFAULT_PREDICT_DETECTOR, PREDICT_DETECTORS
+from core.inference.scenes import (
     STARTER,
     ModelEntry,
     ModelScore,
@@ -39,7 +38,8 @@ from core.scenes import (
     model_entry,
     scene_sources,
 )
-from core.starter import starter_status
+from core.runs.active_model import finished_runs, get_active
+from core.runs.starter import starter_status
 
 PROJECT, VOC = "A project with labelled boxes", "A Pascal VOC folder"
 LEAVE_OUT = "(leave out)"
@@ -101,7 +101,7 @@ def _choose_models() -> list[str]:
     return refs
 
 
-def _run_label(record) -> str:  # noqa: ANN001 - core.runs.RunRecord
+def _run_label(record) -> str:  # noqa: ANN001 - core.runs.store.RunRecord
     acc = (record.metrics or {}).get("accuracy")
     name = record.config.get("name") or ""
     acc_text = f" · crop test acc {acc:.3f}" if isinstance(acc, float) else ""
@@ -146,7 +146,7 @@ def _choose_scenes() -> SceneSet | None:
 @st.cache_data(max_entries=8, show_spinner=False)
 def _hashes(files: tuple[tuple[str, str, int, int], ...]) -> dict[str, str]:
     """{photo name: sha256}, hashed again only when a file's mtime or size changes."""
-    from core.provenance import sha256_file
+    from core.data.provenance import sha256_file
 
     return {name: sha256_file(path) for name, path, _, _ in files}
 

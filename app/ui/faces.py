@@ -7,10 +7,10 @@ from collections.abc import Mapping
 import streamlit as st
 
 from app.ui.common import flash, show_error
+from core.annotation.preannotate import preannotate
+from core.annotation.projects import Project
 from core.errors import MaskStudioError
-from core.faces import DEFAULT_DETECTOR, DETECTORS, get_detector
-from core.preannotate import preannotate
-from core.projects import Project
+from core.vision.detectors import DEFAULT_DETECTOR, DETECTORS, get_detector
 
 
 def detector_choice(

@@ -15,15 +15,15 @@ import streamlit as st
 from app.ui.common import literal, show_error
 from app.ui.faces import detector_choice
 from app.ui.models import run_classifier, starter_digest, starter_model
-from core.active_model import active_status, finished_runs
-from core.classifier import Classifier, run_model_path
 from core.errors import MaskStudioError
-from core.inference import DEFAULT_THRESHOLD, PREDICT_DETECTORS, Predictor, make_detector
-from core.label_memory import DEFAULT_EVERY, MAX_EVERY
-from core.live import DEFAULT_LIVE_DETECTOR, RGB, hex_to_rgb, settle_heap, warm_up
-from core.runs import run_path
-from core.starter import STARTER_ID, STARTER_NOTE, starter_threshold
-from core.thresholds import run_threshold_report
+from core.inference.predictor import DEFAULT_THRESHOLD, PREDICT_DETECTORS, Predictor, make_detector
+from core.inference.tracking import DEFAULT_EVERY, MAX_EVERY
+from core.live.processor import DEFAULT_LIVE_DETECTOR, RGB, hex_to_rgb, settle_heap, warm_up
+from core.runs.active_model import active_status, finished_runs
+from core.runs.starter import STARTER_ID, STARTER_NOTE, starter_threshold
+from core.runs.store import run_path
+from core.runs.thresholds import run_threshold_report
+from core.vision.classifier import Classifier, run_model_path
 
 ACTIVE, RUN, STARTER, NONE = "Active model", "A finished run", "Starter model", "No model (find faces only)"
 SOURCES = (ACTIVE, RUN, STARTER, NONE)
@@ -65,7 +65,7 @@ def _suggested_threshold(
         return None
 
 
-def _run_label(record) -> str:  # noqa: ANN001 - core.runs.RunRecord
+def _run_label(record) -> str:  # noqa: ANN001 - core.runs.store.RunRecord
     acc = (record.metrics or {}).get("accuracy")
     acc_text = f" · test acc {acc:.3f}" if isinstance(acc, float) else ""
     return f"{record.run_id} · {record.config.get('model', '?')}{acc_text}"
@@ -159,7 +159,7 @@ def choose_threshold(classifier: Classifier | None, run_id: str | None) -> float
 
 
 def choose_every(classifier: Classifier | None) -> int:
-    """How often a followed face is classified again (core.label_memory); the default, unused,
+    """How often a followed face is classified again (core.inference.tracking); the default, unused,
     without a model."""
     if classifier is None:
         return DEFAULT_EVERY

@@ -10,10 +10,10 @@ import streamlit as st
 
 from app.ui.common import literal, show_error
 from app.ui.target_project import choose_target
+from core.annotation.projects import Project, list_projects
 from core.errors import MaskStudioError
-from core.inference import FACE
-from core.live import LiveProcessor, label_fit, save_snapshot
-from core.projects import Project, list_projects
+from core.inference.predictor import FACE
+from core.live.processor import LiveProcessor, label_fit, save_snapshot
 
 PREDICTED = "(the predicted class)"
 PENDING_KEY = "_live_snap_created"

@@ -18,10 +18,10 @@ import streamlit as st
 
 from app.ui.common import show_error
 from core.errors import IceConfigError
-from core.live import LiveProcessor, LiveSample
-from core.live_rtc import SECRETS_SECTION, RtcSettings, default_settings, preload_srtp, rtc_settings
+from core.live.processor import LiveProcessor, LiveSample
+from core.live.rtc import SECRETS_SECTION, RtcSettings, default_settings, preload_srtp, rtc_settings
 
-preload_srtp()  # before streamlit_webrtc imports aiortc: see core.live_rtc.preload_srtp
+preload_srtp()  # before streamlit_webrtc imports aiortc: see core.live.rtc.preload_srtp
 from streamlit_webrtc import WebRtcMode, webrtc_streamer  # noqa: E402
 
 STREAM_KEY = "live"

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.active_model import active_status
-from core.classifier import AUTO, Classifier, run_model_path
 from core.errors import ClassifierError
-from core.runs import run_path
-from core.starter import (
+from core.runs.active_model import active_status
+from core.runs.starter import (
     MODEL_FILE,
     STARTER_NOTE,
     model_digest,
@@ -20,6 +18,8 @@ from core.starter import (
     starter_status,
     starter_threshold,
 )
+from core.runs.store import run_path
+from core.vision.classifier import AUTO, Classifier, run_model_path
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -49,7 +49,7 @@ def _digest(path: str, mtime_ns: int, size: int) -> str:
 
 
 def starter_digest() -> str:
-    """The starter model file's digest (core.starter.model_digest, names its caches);
+    """The starter model file's digest (core.runs.starter.model_digest, names its caches);
     ClassifierError with the reason when the starter files are missing or unreadable."""
     status = starter_status()
     if not status.available:
@@ -94,7 +94,7 @@ def active_classifier() -> tuple[Classifier | None, str, float | None]:
 @st.cache_data(max_entries=16, show_spinner=False)
 def _suggested(run_id: str, backend: str, model_mtime: float, _classifier: Classifier) -> float | None:
     from core.errors import MaskStudioError
-    from core.thresholds import run_threshold_report
+    from core.runs.thresholds import run_threshold_report
 
     try:
         return run_threshold_report(_classifier, run_id).suggestion.threshold

@@ -10,8 +10,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from app.ui.common import PALETTE
 from core.captions import caption_px
-from core.inference import FACE, UNCERTAIN, Face
-from core.thresholds import ThresholdReport, curve_window
+from core.inference.predictor import FACE, UNCERTAIN, Face
+from core.runs.thresholds import ThresholdReport, curve_window
 
 UNCERTAIN_COLOUR = "#f9a825"  # amber: look again
 FACE_COLOUR = "#1565c0"

@@ -12,13 +12,13 @@ import streamlit as st
 from app.ui.common import flash, literal, show_error
 from app.ui.faces import detector_choice
 from app.ui.models import run_classifier, starter_digest, starter_model
-from core.active_model import active_status, finished_runs, set_active
-from core.classifier import AUTO, BACKENDS, Classifier, parse_labels, run_model_path
 from core.errors import MaskStudioError
-from core.inference import DEFAULT_PREDICT_DETECTOR, DEFAULT_THRESHOLD, PREDICT_DETECTORS
-from core.runs import run_path
-from core.starter import STARTER_NOTE, starter_threshold
-from core.thresholds import ThresholdReport, run_threshold_report
+from core.inference.predictor import DEFAULT_PREDICT_DETECTOR, DEFAULT_THRESHOLD, PREDICT_DETECTORS
+from core.runs.active_model import active_status, finished_runs, set_active
+from core.runs.starter import STARTER_NOTE, starter_threshold
+from core.runs.store import run_path
+from core.runs.thresholds import ThresholdReport, run_threshold_report
+from core.vision.classifier import AUTO, BACKENDS, Classifier, parse_labels, run_model_path
 
 STARTER = "Starter model"
 SOURCES = ("Active model", "A finished run", STARTER, "Upload a .keras model", "No model (find faces only)")
@@ -65,7 +65,7 @@ def threshold_report(choice: ModelChoice) -> tuple[ThresholdReport | None, str |
     return ThresholdReport.from_dict(data), None
 
 
-def _run_label(record) -> str:  # noqa: ANN001 - core.runs.RunRecord
+def _run_label(record) -> str:  # noqa: ANN001 - core.runs.store.RunRecord
     acc = (record.metrics or {}).get("accuracy")
     model = record.config.get("model", "?")
     name = record.config.get("name") or ""

@@ -18,8 +18,8 @@ from app.ui.predict_draw import caption, draw_faces, label_colours
 from app.ui.target_project import choose_target
 from core.errors import MaskStudioError
 from core.imaging import IMAGE_EXTENSIONS, load_image
-from core.inference import FACE, FrameResult, Predictor, result_rows
-from core.predict_io import folder_images, image_folders, send_to_annotator
+from core.inference.predict_io import folder_images, image_folders, send_to_annotator
+from core.inference.predictor import FACE, FrameResult, Predictor, result_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 ANNOTATE_PAGE = ROOT / "pages" / "annotate.py"

@@ -8,8 +8,8 @@ from typing import Any
 import plotly.express as px
 import plotly.graph_objects as go
 
-from core.experiments import run_label
-from core.runs import RunRecord
+from core.runs.experiments import run_label
+from core.runs.store import RunRecord
 
 COLOURS = px.colors.qualitative.Plotly
 

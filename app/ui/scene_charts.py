@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 from PIL import Image, ImageDraw, ImageFont
 
 from app.ui.predict_draw import draw_faces, label_colours
-from core.scenes import MISSED, WRONG, ModelScore, PhotoScore
+from core.inference.scenes import MISSED, WRONG, ModelScore, PhotoScore
 
 COLOURS = px.colors.qualitative.Plotly
 MISSED_COLOUR = "#ffffff"  # a missed labelled face: white dashes on a black outline

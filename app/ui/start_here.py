@@ -6,9 +6,9 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from app.ui.common import ROOT
-from core.projects import list_projects
-from core.runs import list_runs
-from core.starter import starter_status
+from core.annotation.projects import list_projects
+from core.runs.starter import starter_status
+from core.runs.store import list_runs
 
 PAGES = ROOT / "pages"
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import streamlit as st
 
 from app.ui.common import literal, show_error
+from core.annotation.projects import Project, list_projects
 from core.errors import MaskStudioError
-from core.predict_io import dated_project_name, human_labelled_boxes, open_or_create
-from core.projects import Project, list_projects
+from core.inference.predict_io import dated_project_name, human_labelled_boxes, open_or_create
 
 NEW_PROJECT = "(new project)"
 

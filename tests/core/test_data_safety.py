@@ -19,18 +19,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import core.annotations as annotations_mod
-import core.dataset_build as build_mod
-from core.annotations import Annotations, Box
-from core.dataset import Dataset, label_folder
-from core.dataset_build import crop_project, import_zip, zip_sources
+import core.annotation.annotations as annotations_mod
+import core.data.build as build_mod
+from core.annotation.annotations import Annotations, Box
+from core.annotation.formats import annotation_io
+from core.annotation.formats.seed_json import loads_seed_json
+from core.annotation.projects import Project
+from core.data.build import crop_project, import_zip, zip_sources
+from core.data.dataset import Dataset, label_folder
+from core.data.fingerprints import FileInfo, fingerprint, near_groups
 from core.errors import DatasetError, FormatError, WorkspaceError
-from core.formats import annotation_io
-from core.formats.seed_json import loads_seed_json
-from core.hashing import FileInfo, fingerprint, near_groups
 from core.imaging import image_size, load_image
-from core.projects import Project
-from tests.core.formats.test_seed_json import SEED
+from tests.core.annotation.formats.test_seed_json import SEED
 
 README_SEED = SEED  # the README's seed example
 
@@ -338,7 +338,7 @@ def test_near_duplicate_groups_use_little_memory() -> None:
 
 
 def test_streamed_groups_equal_union_find_over_all_pairs() -> None:
-    from core.hashing import UnionFind, exact_groups, near_pairs
+    from core.data.fingerprints import UnionFind, exact_groups, near_pairs
 
     infos = _copies(40)[:10] + [
         FileInfo(

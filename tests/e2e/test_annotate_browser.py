@@ -102,8 +102,8 @@ def test_refused_box_is_explained(app_server: AppServer, page, tmp_path: Path) -
 def test_a_new_project_opens_while_another_with_boxes_is_shown(app_server: AppServer, page) -> None:  # noqa: ANN001
     """Opened from a link to a project with boxed faces (as Predict's "send to the annotator"
     does), creating another project opens the new one and stays there."""
-    from core.annotations import Box
-    from core.projects import Project
+    from core.annotation.annotations import Box
+    from core.annotation.projects import Project
 
     shown = Project.create("zz shown", app_server.workspace)
     buf = io.BytesIO()
@@ -128,8 +128,8 @@ def test_a_new_project_opens_while_another_with_boxes_is_shown(app_server: AppSe
 def test_a_flagged_box_is_shown_with_its_rule_and_survives_the_canvas(app_server: AppServer, page) -> None:  # noqa: ANN001
     """A box kept on import although it breaks the overlap rule loads into the canvas (dashed),
     the box list names the rule, and the canvas's own reruns neither drop nor unflag it."""
-    from core.annotations import Box
-    from core.projects import Project
+    from core.annotation.annotations import Box
+    from core.annotation.projects import Project
 
     project = Project.create("flagged", app_server.workspace)
     buf = io.BytesIO()
@@ -154,7 +154,7 @@ def test_a_flagged_box_is_shown_with_its_rule_and_survives_the_canvas(app_server
 @pytest.mark.parametrize(("width", "height"), [(1400, 1000), (1280, 800)])
 def test_the_canvas_fits_its_column(app_server: AppServer, browser, width: int, height: int) -> None:  # noqa: ANN001
     """Issue 12: about 24 px of the image and its labels were hidden under the right column."""
-    from core.projects import Project
+    from core.annotation.projects import Project
 
     name = f"fit_{width}"
     project = Project.create(name, app_server.workspace)

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from core.annotations import Box
-from core.formats.seed_json import load_seed_json
-from core.formats.voc import loads_voc
-from core.projects import Project
+from core.annotation.annotations import Box
+from core.annotation.formats.seed_json import load_seed_json
+from core.annotation.formats.voc import loads_voc
+from core.annotation.projects import Project
 from tests.e2e.conftest import (
     AppServer,
     canvas_box,

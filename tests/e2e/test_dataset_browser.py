@@ -12,8 +12,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from core.annotations import NONE, Box
-from core.projects import Project
+from core.annotation.annotations import NONE, Box
+from core.annotation.projects import Project
 from tests.e2e.conftest import AppServer, select_option, wait_for_app
 
 pytestmark = pytest.mark.e2e

@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from core.dataset import Dataset
-from core.runs import list_runs
-from core.split import split_dataset
+from core.data.dataset import Dataset
+from core.data.split import split_dataset
+from core.runs.store import list_runs
 from tests.e2e.conftest import AppServer, open_section, select_option, wait_for_app
 
 pytestmark = pytest.mark.e2e

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from core.formats.seed_json import load_seed_json
-from core.formats.voc import loads_voc
-from core.runs import list_runs
+from core.annotation.formats.seed_json import load_seed_json
+from core.annotation.formats.voc import loads_voc
+from core.runs.store import list_runs
 from tests.e2e.conftest import (
     AppServer,
     canvas_box,

@@ -32,8 +32,8 @@ from benchmarks.live import (
     wait_stats,
     webrtc_frame,
 )
-from core.live import DEFAULT_LIVE_DETECTOR
-from core.projects import Project
+from core.annotation.projects import Project
+from core.live.processor import DEFAULT_LIVE_DETECTOR
 from tests.e2e.conftest import free_port, select_option, wait_for_app
 from tests.tiny_models import confident_tiny_run
 

@@ -14,7 +14,7 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from app.ui.predict_draw import label_colours
-from tests.core.test_active_model import LABELS
+from tests.core.runs.test_active_model import LABELS
 from tests.e2e.conftest import AppServer, canvas_box, canvas_counts, select_option, wait_for_app
 from tests.tiny_models import confident_tiny_run
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from core.formats.voc import parse_voc_xml
-from core.projects import Project
+from core.annotation.formats.voc import parse_voc_xml
+from core.annotation.projects import Project
 from tests.e2e.conftest import AppServer, canvas_box, open_section, wait_for_app
 from tests.tiny_models import confident_tiny_run
 

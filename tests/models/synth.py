@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from core.manifest import Manifest, ManifestFile, save_manifest
+from core.data.manifest import Manifest, ManifestFile, save_manifest
 
 CLASSES = ("dot_left", "dot_right")
 

@@ -9,10 +9,10 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from core.annotations import Annotations, Box
-from core.canvas import drawing_token
-from core.formats.archive import read_zip
-from core.projects import Project
+from core.annotation.annotations import Annotations, Box
+from core.annotation.canvas import drawing_token
+from core.annotation.formats.archive import read_zip
+from core.annotation.projects import Project
 from tests.pages.conftest import page_path
 
 
@@ -242,12 +242,12 @@ def test_classify_threshold_starts_at_the_active_runs_suggested_threshold(
     tiny_model_files: tuple[bytes, bytes],  # noqa: ANN001
 ) -> None:
     """Issue 12: the annotator started at 0.60 while Predict suggested 0.85 for the same model."""
-    from core.active_model import set_active
-    from core.classifier import Classifier
-    from core.inference import DEFAULT_THRESHOLD
-    from core.runs import run_path
-    from core.thresholds import run_threshold_report
-    from tests.core.test_active_model import make_run
+    from core.inference.predictor import DEFAULT_THRESHOLD
+    from core.runs.active_model import set_active
+    from core.runs.store import run_path
+    from core.runs.thresholds import run_threshold_report
+    from core.vision.classifier import Classifier
+    from tests.core.runs.test_active_model import make_run
     from tests.models.synth import CLASSES, make_dataset_version
 
     workspace = project.root.parents[1]

@@ -8,10 +8,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.ui import charts
-from core.annotations import Box, ImageAnnotations
-from core.dataset import UNLABELLED, Dataset, list_datasets
-from core.projects import Project
-from tests.core.test_dataset import encode, put, smooth_image
+from core.annotation.annotations import Box, ImageAnnotations
+from core.annotation.projects import Project
+from core.data.dataset import UNLABELLED, Dataset, list_datasets
+from tests.core.data.test_dataset import encode, put, smooth_image
 from tests.pages.conftest import page_path
 
 
@@ -237,7 +237,7 @@ def test_health_figures_are_built_from_plain_data() -> None:
 
 
 def test_voc_preview_and_label_mapping_merge_into_the_chosen_dataset(workspace: Path, tmp_path: Path) -> None:
-    from tests.core.test_provenance import voc_set
+    from tests.core.data.test_provenance import voc_set
 
     ds = Dataset.create("binary")
     put(ds.root / "with_mask" / "a.png", smooth_image(1))
@@ -291,7 +291,7 @@ def test_folder_import_does_not_repeat_the_previews_ignored_note(workspace: Path
 
 
 def test_voc_tab_previews_images_and_boxes_per_class(workspace: Path, tmp_path: Path) -> None:
-    from tests.core.test_dataset_build import OBJ, VOC
+    from tests.core.data.test_build import OBJ, VOC
 
     src = tmp_path / "voc"
     put(src / "images" / "scene1.jpg", smooth_image(1, (80, 60)), "JPEG")

@@ -6,8 +6,8 @@ import os
 
 from streamlit.testing.v1 import AppTest
 
-from core.active_model import get_active
-from core.runs import list_runs, load_run, write_status
+from core.runs.active_model import get_active
+from core.runs.store import list_runs, load_run, write_status
 from tests.fake_runs import failed_run, finished_run, make_manifest, running_run
 from tests.pages.conftest import page_path
 
@@ -44,7 +44,7 @@ def test_launch_shows_run_count_and_estimate_then_queues(workspace, monkeypatch)
     version = make_manifest()
     finished_run(version, "lenet", 8, 0.8)
     started = []
-    monkeypatch.setattr("core.worker.ensure_worker", lambda root=None: started.append(1) or 4242)
+    monkeypatch.setattr("core.training.worker.ensure_worker", lambda root=None: started.append(1) or 4242)
     at = run(app())
     at.multiselect(key="exp_models").set_value(["lenet", "small_vgg"])
     at.multiselect(key="sweep_batch_size").set_value([8, 32])
@@ -124,7 +124,7 @@ def test_queue_says_when_a_watched_run_finished_and_opens_it_in_compare(workspac
 
 def test_scene_recipe_options_reach_the_queued_configs(workspace, monkeypatch) -> None:  # noqa: ANN001
     version = make_manifest()
-    monkeypatch.setattr("core.worker.ensure_worker", lambda root=None: 4242)
+    monkeypatch.setattr("core.training.worker.ensure_worker", lambda root=None: 4242)
     at = run(app())
     at.selectbox(key="exp_weights").set_value("source_balanced")
     at.number_input(key="exp_degrade").set_value(1)

@@ -17,13 +17,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app.ui.common import literal
-from core.active_model import set_active
+from core.annotation.projects import Project
 from core.imaging import load_rgb_array
-from core.live import DEFAULT_LIVE_DETECTOR, LiveProcessor
-from core.live_rtc import ICE_ENV
-from core.projects import Project
-from core.runs import run_path
-from tests.core.test_active_model import LABELS, make_run
+from core.live.processor import DEFAULT_LIVE_DETECTOR, LiveProcessor
+from core.live.rtc import ICE_ENV
+from core.runs.active_model import set_active
+from core.runs.store import run_path
+from tests.core.runs.test_active_model import LABELS, make_run
 from tests.pages.conftest import page_path
 
 SCENE = "maksssksksss105.jpg"  # 9 faces

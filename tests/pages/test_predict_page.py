@@ -11,10 +11,10 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from core.active_model import set_active
-from core.projects import Project
-from core.runs import run_path
-from tests.core.test_active_model import make_run
+from core.annotation.projects import Project
+from core.runs.active_model import set_active
+from core.runs.store import run_path
+from tests.core.runs.test_active_model import make_run
 from tests.models.synth import CLASSES, make_dataset_version
 from tests.pages.conftest import page_path
 
@@ -147,7 +147,7 @@ def test_send_defaults_to_a_dated_new_project_and_guards_hand_labels(active_run:
     """Issue 12: one click mixed predictions into the first (ground-truth) project."""
     from datetime import date
 
-    from core.annotations import Box
+    from core.annotation.annotations import Box
 
     truth = Project.create("ground truth")
     truth.add_image("other.png", jpeg(np.full((60, 80, 3), 90, np.uint8)))

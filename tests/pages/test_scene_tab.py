@@ -15,16 +15,16 @@ from streamlit.testing.v1 import AppTest
 
 from app.ui.common import literal
 from app.ui.experiments_scenes import LEAVE_OUT, RESULT_KEY, mapping_from_table
-from core.annotations import Box
-from core.formats.voc import parse_voc_xml
+from core.annotation.annotations import Box
+from core.annotation.formats.voc import parse_voc_xml
+from core.annotation.projects import Project
+from core.data.provenance import sha256_file
 from core.fsutil import atomic_write_json
-from core.projects import Project
-from core.provenance import sha256_file
-from core.runs import run_path
-from core.scenes import evaluate_models, load_scene_set
-from core.starter import ENV_VAR
-from tests.core.test_active_model import make_run
-from tests.core.test_starter import make_starter
+from core.inference.scenes import evaluate_models, load_scene_set
+from core.runs.starter import ENV_VAR
+from core.runs.store import run_path
+from tests.core.runs.test_active_model import make_run
+from tests.core.runs.test_starter import make_starter
 from tests.pages.conftest import page_path
 from tests.tiny_models import confident_tiny_run, tiny_lenet_files
 
@@ -270,8 +270,8 @@ def test_a_missed_face_is_drawn_dashed_and_errors_are_summed_up() -> None:
     from PIL import Image
 
     from app.ui.scene_charts import MISSED_COLOUR, draw_scene, error_summary
-    from core.inference import Face
-    from core.scenes import PhotoScore, TruthOutcome
+    from core.inference.predictor import Face
+    from core.inference.scenes import PhotoScore, TruthOutcome
 
     image = Image.new("RGB", (400, 300), (90, 90, 90))
     photo = PhotoScore(

@@ -12,10 +12,10 @@ from unittest import mock
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.annotations import Box
-from core.projects import Project
-from core.starter import ENV_VAR, STARTER_NOTE
-from tests.core.test_starter import LABELS, make_starter
+from core.annotation.annotations import Box
+from core.annotation.projects import Project
+from core.runs.starter import ENV_VAR, STARTER_NOTE
+from tests.core.runs.test_starter import LABELS, make_starter
 from tests.pages.conftest import page_path
 from tests.tiny_models import confident_tiny_run, tiny_lenet_files
 

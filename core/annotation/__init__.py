@@ -1,0 +1,1 @@
+"""Annotation projects: boxes, categories, the canvas, file formats, pre-annotation."""

@@ -1,0 +1,223 @@
+"""Mapping between canvas drawings and stored boxes, and applying a drawing to a project.
+
+The annotator shows each image scaled to fit the page. Boxes are stored in original-image
+pixels; the canvas works in display pixels. `CanvasView` holds the two scale factors (one
+per axis, so rounding the display size never skews a box) and converts both ways.
+
+The canvas returns every box it shows, the saved ones it was given first, in order, then the
+ones the user drew. `apply_drawing` turns that list into changes: new boxes are checked
+against the rules, moved or resized ones too (a refused move keeps the old box), boxes the
+user removed on the canvas are deleted, and a relabelled chip changes the box's category.
+
+A drawing is only meaningful against the boxes it was made on. `drawing_token` names what the
+canvas shows (the image's boxes and the category list); the page keys the canvas by it, so any
+change made outside the canvas remounts it from the saved file, and refuses to apply a drawing
+whose token no longer matches the saved boxes (`StaleDrawing`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.annotation.annotations import NONE, Annotations, Box, ImageAnnotations, check_box
+from core.captions import caption_px
+from core.errors import BoxRejected, MaskStudioError
+
+#: Said when a drawing was made on boxes that have changed since (an import, another tab).
+STALE_MESSAGE = (
+    "The boxes of this image changed outside the canvas (an import, pre-annotation, another tab), "
+    "so your last drawing was not applied. The canvas now shows the saved boxes: draw it again."
+)
+
+
+class StaleDrawing(MaskStudioError):
+    """A drawing made on boxes that are no longer the saved ones; it was not applied."""
+
+    def __init__(self) -> None:
+        super().__init__(STALE_MESSAGE)
+
+
+def drawing_token(ann: Annotations, image: str) -> str:
+    """A short name for what the canvas of `image` shows: its boxes and the category list.
+
+    Two annotations give the same token exactly when the canvas would show the same thing.
+    """
+    h = hashlib.sha1(usedforsecurity=False)
+    h.update(repr(list(ann.categories)).encode())
+    for b in ann.boxes(image):
+        h.update(repr((b.xyxy, b.label)).encode())
+    return h.hexdigest()[:12]
+
+
+#: Tolerance in original pixels when deciding that a drawn box is an unchanged saved box.
+MATCH_TOLERANCE = 1.0
+
+
+@dataclass(frozen=True)
+class CanvasView:
+    """How an image of `image_w` x `image_h` is shown on a `display_w` x `display_h` canvas."""
+
+    image_w: int
+    image_h: int
+    display_w: int
+    display_h: int
+
+    @classmethod
+    def fit(
+        cls, image_w: int, image_h: int, max_w: int = 900, max_h: int = 650, max_zoom: float = 4.0
+    ) -> CanvasView:
+        """The largest display size within max_w x max_h keeping the aspect ratio.
+
+        Small images are enlarged, at most `max_zoom` times, so small faces are easy to box.
+        """
+        scale = min(max_w / image_w, max_h / image_h, max_zoom)
+        return cls(image_w, image_h, max(1, round(image_w * scale)), max(1, round(image_h * scale)))
+
+    @property
+    def sx(self) -> float:
+        return self.display_w / self.image_w
+
+    @property
+    def sy(self) -> float:
+        return self.display_h / self.image_h
+
+    def to_canvas(self, box: Box) -> dict[str, Any]:
+        """A saved box as a canvas box dict (left, top, width, height, label) in display pixels."""
+        return {
+            "label": box.label,
+            "left": box.x1 * self.sx,
+            "top": box.y1 * self.sy,
+            "width": box.width * self.sx,
+            "height": box.height * self.sy,
+        }
+
+    def to_image(self, item: dict[str, Any]) -> tuple[float, float, float, float] | None:
+        """A canvas box dict as (x1, y1, x2, y2) in original pixels, or None if malformed."""
+        try:
+            left, top = float(item["left"]), float(item["top"])
+            width, height = float(item["width"]), float(item["height"])
+        except (KeyError, TypeError, ValueError):
+            return None
+        if not all(math.isfinite(v) for v in (left, top, width, height)):
+            return None
+        x1, y1 = left / self.sx, top / self.sy
+        x2, y2 = (left + width) / self.sx, (top + height) / self.sy
+        return (min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2))
+
+
+@dataclass
+class DrawingChanges:
+    """What applying a drawing did: counts plus a message per refused box."""
+
+    added: int = 0
+    moved: int = 0
+    removed: int = 0
+    relabelled: int = 0
+    refused: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.moved or self.removed or self.relabelled)
+
+
+def _close(a: tuple[float, float, float, float], b: Box) -> bool:
+    return all(abs(u - v) <= MATCH_TOLERANCE for u, v in zip(a, b.xyxy, strict=True))
+
+
+def apply_drawing(
+    ann: Annotations,
+    image: str,
+    drawn: list[dict[str, Any]],
+    view: CanvasView,
+    default_label: str = NONE,
+    *,
+    made_on: str | None = None,
+) -> DrawingChanges:
+    """Apply the canvas's boxes (display pixels, saved ones first) to `image` in `ann`.
+
+    `made_on` is the `drawing_token` of the boxes the canvas was given; if `ann` no longer
+    has them, nothing changes and `StaleDrawing` is raised.
+    """
+    if made_on is not None and drawing_token(ann, image) != made_on:
+        raise StaleDrawing()
+    saved = ann.boxes(image)
+    coords = [view.to_image(d) for d in drawn]
+    labels = [str(d.get("label") or "") for d in drawn]
+    changes = DrawingChanges()
+    size = (view.image_w, view.image_h)
+
+    # Which saved boxes are still on the canvas unchanged? Greedy, in order.
+    unmatched_drawn = [i for i, c in enumerate(coords) if c is not None]
+    kept: dict[int, int] = {}  # saved index -> drawn index
+    for si, box in enumerate(saved):
+        for di in unmatched_drawn:
+            if _close(coords[di], box):  # type: ignore[arg-type]
+                kept[si] = di
+                unmatched_drawn.remove(di)
+                break
+
+    new_boxes: list[Box] = []
+    lost = [si for si in range(len(saved)) if si not in kept]
+    # A saved box that lost its match while a drawn box sits at the same position in the
+    # list was moved or resized; anything else that lost its match was removed.
+    moved_pairs = [(si, si) for si in lost if si in unmatched_drawn]
+    for si, box in enumerate(saved):
+        if si in kept:
+            new_boxes.append(_relabel(box, labels[kept[si]], ann, changes))
+        elif (si, si) in moved_pairs:
+            unmatched_drawn.remove(si)
+            candidate = Box.from_xyxy(coords[si], box.label, None).clipped(*size)  # type: ignore[arg-type]
+            others = [b for j, b in enumerate(saved) if j != si]
+            try:
+                check_box(candidate, others)
+                new_boxes.append(_relabel(candidate, labels[si], ann, changes))
+                changes.moved += 1
+            except BoxRejected as exc:
+                changes.refused.append(exc.message + " The box keeps its old place.")
+                new_boxes.append(box)
+        else:
+            changes.removed += 1
+    ann.images.setdefault(image, ImageAnnotations()).boxes = new_boxes
+
+    for di in unmatched_drawn:
+        label = labels[di] if labels[di] in ann.categories else default_label
+        try:
+            ann.add_box(image, Box.from_xyxy(coords[di], label), image_size=size)  # type: ignore[arg-type]
+            changes.added += 1
+        except BoxRejected as exc:
+            changes.refused.append(exc.message)
+    return changes
+
+
+def _relabel(box: Box, label: str, ann: Annotations, changes: DrawingChanges) -> Box:
+    if label and label != box.label and label in ann.categories:
+        changes.relabelled += 1
+        return box.with_label(label)
+    return box
+
+
+#: Box captions on the canvas: between these sizes (px), scaled with the boxes.
+LABEL_FONT_MIN, LABEL_FONT_MAX = 9, 14
+
+
+def label_font_px(boxes: list[Box], view: CanvasView) -> int:
+    """The caption size for these boxes on the canvas: the smallest `caption_px` among them."""
+    if not boxes:
+        return LABEL_FONT_MAX
+    return min(
+        caption_px(b.width * view.sx, b.height * view.sy, len(b.label), LABEL_FONT_MIN, LABEL_FONT_MAX)
+        for b in boxes
+    )
+
+
+def drawing_differs(
+    boxes: list[Box], drawn: list[dict[str, Any]], view: CanvasView, categories: list[str]
+) -> bool:
+    """Whether a canvas drawing holds changes to `boxes` (the boxes the canvas was given)."""
+    scratch = Annotations(categories)
+    scratch.images["_"] = ImageAnnotations(list(boxes))
+    changes = apply_drawing(scratch, "_", drawn, view)
+    return changes.changed or bool(changes.refused)

@@ -1,0 +1,266 @@
+"""Annotation projects on disk: a folder of images plus one seed-layout annotations file.
+
+    <workspace>/projects/<name>/images/<files>
+    <workspace>/projects/<name>/annotations.json
+
+Every change is written at once with an atomic rename, so a reload or a crash never loses a
+saved box and never leaves a half-written file. Every read-modify-write (`Project.edit`) holds
+the project's inter-process lock (core.locking) and re-reads the file under it, so two tabs or
+two processes editing one project never lose each other's boxes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import time
+import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from core.annotation.annotations import Annotations
+from core.annotation.formats.seed_json import load_seed_json, save_seed_json
+from core.errors import FormatError, ImageLoadError, WorkspaceError
+from core.fsutil import atomic_write_bytes, ensure_inside, natural_sorted, safe_name
+from core.imaging import IMAGE_EXTENSIONS, image_size, is_image_name, load_image
+from core.locking import folder_lock
+from core.workspace import projects_dir
+
+ANNOTATIONS_FILE = "annotations.json"
+
+
+def list_projects(root: Path | None = None) -> list[str]:
+    """Names of the projects in the workspace, in natural order."""
+    base = projects_dir(root)
+    if not base.is_dir():
+        return []
+    return natural_sorted([p.name for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")])
+
+
+class Project:
+    """One annotation project folder."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.root = Path(path).resolve()
+        self.name = self.root.name
+        self.images_dir = self.root / "images"
+        self.annotations_path = self.root / ANNOTATIONS_FILE
+
+    # ----- creation -------------------------------------------------------------------
+    @classmethod
+    def create(cls, name: str, root: Path | None = None) -> Project:
+        """A new, empty project. Raises WorkspaceError if one of that name exists."""
+        folder = safe_name(name, fallback="")
+        if not folder:
+            raise WorkspaceError("a project name needs at least one letter or digit")
+        base = projects_dir(root)
+        path = ensure_inside(base, base / folder)
+        if path.exists():
+            raise WorkspaceError(f"a project named {folder!r} already exists")
+        (path / "images").mkdir(parents=True)
+        project = cls(path)
+        project.save(Annotations())
+        return project
+
+    @classmethod
+    def open(cls, name: str, root: Path | None = None) -> Project:
+        base = projects_dir(root)
+        path = ensure_inside(base, base / name)
+        if path.parent != base.resolve() or not path.is_dir():
+            raise WorkspaceError(f"no project named {name!r}")
+        project = cls(path)
+        project.images_dir.mkdir(exist_ok=True)
+        return project
+
+    # ----- annotations ----------------------------------------------------------------
+    def load(self) -> Annotations:
+        """The saved annotations (empty when none are saved yet).
+
+        An image key that names no file but matches exactly one of the project's files by
+        normalised name (`IMG_1.JPG` for `IMG_1.jpg`, NFD for NFC, `my photo.jpg` for the stored
+        `my_photo.jpg`) follows that file, so its boxes show and export.
+        """
+        if not self.annotations_path.exists():
+            return Annotations()
+        result = load_seed_json(self.annotations_path)
+        attach_to_files(result.annotations, self.list_images())
+        return result.annotations
+
+    def save(self, ann: Annotations) -> None:
+        """Replace the saved annotations with `ann` (under the project lock)."""
+        with folder_lock(self.root):
+            save_seed_json(ann, self.annotations_path)
+
+    @contextmanager
+    def edit(self) -> Iterator[Annotations]:
+        """Lock, re-read, let the caller change, save atomically, unlock.
+
+        Nothing is saved if the body raises. Another process or thread editing the same project
+        waits for the lock and then sees this change.
+        """
+        with folder_lock(self.root):
+            ann = self.load()
+            yield ann
+            self.save(ann)
+
+    # ----- images ---------------------------------------------------------------------
+    def list_images(self) -> list[str]:
+        """Image file names in natural order (IMG_2 before IMG_10)."""
+        if not self.images_dir.is_dir():
+            return []
+        return natural_sorted(
+            [
+                p.name
+                for p in self.images_dir.iterdir()
+                if p.is_file() and is_image_name(p.name) and not p.name.startswith(".")
+            ]
+        )
+
+    def image_path(self, name: str) -> Path:
+        try:
+            path = ensure_inside(self.images_dir, self.images_dir / name)
+            found = path.is_file()
+        except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL, ...
+            raise WorkspaceError(f"no usable image file for {name[:80]!r} ({exc})") from exc
+        if not found:
+            raise WorkspaceError(f"no image {name!r} in project {self.name!r}")
+        return path
+
+    def image_size(self, name: str) -> tuple[int, int]:
+        """(width, height) of the upright image."""
+        return image_size(self.image_path(name))
+
+    def add_image(self, filename: str, data: bytes) -> str:
+        """Store an uploaded image after checking it decodes. Returns the stored file name.
+
+        The same bytes uploaded twice are stored once; a different file with a taken name
+        gets a numbered name (`photo_1.jpg`).
+        """
+        load_image(data)  # raises ImageLoadError for anything unusable
+        stem, ext = os.path.splitext(os.path.basename(filename))
+        ext = ext.lower()
+        if ext not in IMAGE_EXTENSIONS:
+            raise ImageLoadError(
+                filename, f"unsupported extension {ext or '(none)'}; use {', '.join(IMAGE_EXTENSIONS)}"
+            )
+        base = safe_name(stem, fallback="image")
+        digest = hashlib.sha256(data).hexdigest()
+        keyed = self._annotation_key_for(os.path.basename(filename))
+        if keyed is not None:  # the stored name keeps the annotation's key, so its boxes attach
+            target = self.images_dir / keyed
+            if not target.exists():
+                atomic_write_bytes(target, data)
+                return keyed
+            if hashlib.sha256(target.read_bytes()).hexdigest() == digest:
+                return keyed
+        for n in range(0, 10_000):
+            candidate = f"{base}{ext}" if n == 0 else f"{base}_{n}{ext}"
+            target = self.images_dir / candidate
+            if not target.exists():
+                atomic_write_bytes(target, data)
+                return candidate
+            if hashlib.sha256(target.read_bytes()).hexdigest() == digest:
+                return candidate
+        raise WorkspaceError(f"too many files named like {filename!r}")
+
+    def _annotation_key_for(self, filename: str) -> str | None:
+        """The annotation key an uploaded `filename` matches by normalised name, if exactly one
+        does and it can be stored as a file name here; else None."""
+        if not self.annotations_path.exists():
+            return None
+        try:
+            keys = list(load_seed_json(self.annotations_path).annotations.images)
+        except FormatError:
+            return None
+        wanted = {image_name_key(filename), image_name_key(stored_image_name(filename))}
+        found = [
+            k for k in keys if image_name_key(k) in wanted or image_name_key(stored_image_name(k)) in wanted
+        ]
+        if len(found) != 1 or not is_image_name(found[0]) or found[0].startswith("."):
+            return None
+        try:
+            ensure_inside(self.images_dir, self.images_dir / found[0])
+        except (WorkspaceError, OSError, ValueError):
+            return None
+        return found[0]
+
+    def delete_image(self, name: str) -> None:
+        """Remove an image file and its boxes."""
+        path = self.image_path(name)
+        with self.edit() as ann:
+            ann.remove_image(name)
+        path.unlink()
+
+    def import_annotations(self, result_annotations: Annotations, *, replace: bool = True) -> None:
+        """Replace (or merge into) the saved annotations with already-validated ones."""
+        if replace:
+            self.save(result_annotations)
+            return
+        with self.edit() as ann:
+            ann.merge_categories(result_annotations.categories)
+            # Top-level keys the project lacks (a COCO source's categories and ids) come along.
+            ann.extra.update({k: v for k, v in result_annotations.extra.items() if k not in ann.extra})
+            for name, entry in result_annotations.images.items():
+                ann.images[name] = entry
+
+
+def image_name_key(name: str) -> str:
+    """How image names are matched: Unicode NFC, case-insensitive (`IMG_1.JPG` ~ `img_1.jpg`)."""
+    return unicodedata.normalize("NFC", str(name)).casefold()
+
+
+def stored_image_name(filename: str) -> str:
+    """The file name add_image stores an upload under when no annotation key claims it."""
+    stem, ext = os.path.splitext(os.path.basename(filename))
+    return safe_name(stem, fallback="image") + ext.lower()
+
+
+def attach_to_files(ann: Annotations, files: list[str]) -> dict[str, str]:
+    """Rename image keys that name no file to the one file they match by normalised name.
+
+    A key matches a file when both are equal after NFC and case folding, or when the file is
+    the name an upload of that key was stored under (`my photo.JPG` -> `my_photo.jpg`). A key
+    with no match, or with several, is left alone; so is a key whose file name is taken by
+    another key. Returns {old key: file name}.
+    """
+    present = set(files)
+    by_key: dict[str, list[str]] = {}
+    for f in files:
+        by_key.setdefault(image_name_key(f), []).append(f)
+    renamed: dict[str, str] = {}
+    for key in list(ann.images):
+        if key in present:
+            continue
+        matches = by_key.get(image_name_key(key)) or by_key.get(image_name_key(stored_image_name(key)))
+        if not matches or len(matches) != 1 or matches[0] in ann.images:
+            continue
+        ann.images[matches[0]] = ann.images.pop(key)
+        renamed[key] = matches[0]
+    return renamed
+
+
+def neighbour(names: list[str], current: str | None, step: int) -> str | None:
+    """The image `step` places from `current` in `names` (clamped); first image if unknown."""
+    if not names:
+        return None
+    if current not in names:
+        return names[0]
+    i = names.index(current) + step
+    return names[min(max(i, 0), len(names) - 1)]
+
+
+def delete_project(name: str, root: Path | None = None) -> None:
+    """Delete a project: its images and all its boxes.
+
+    The folder is first renamed to a hidden name in one atomic step (the project is gone for
+    every page at once, never half there), then removed.
+    """
+    project = Project.open(name, root)
+    trash = project.root.with_name(f".deleted-{project.name}-{os.getpid()}-{time.time_ns()}")
+    os.replace(project.root, trash)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+__all__ = ["Project", "delete_project", "list_projects", "neighbour", "FormatError"]

@@ -1,0 +1,1 @@
+"""Datasets: folder layout, building crops, fingerprints, health, split, manifest, provenance."""

@@ -1,0 +1,151 @@
+"""Box overlap (IoU) and greedy one-to-one matching of predicted boxes to ground-truth boxes.
+
+Boxes are xyxy in pixels: an (N, 4) array, a sequence of 4-tuples, or objects with an `.xyxy`
+attribute (`core.vision.detectors.Detection`, `core.annotation.annotations.Box`). The geometry is Shapely's, as in
+`core.annotation.annotations.overlap_ratio`, run vectorised over every (prediction, truth) pair at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+
+from core.errors import MaskStudioError
+
+#: The Pascal VOC rule: a prediction finds a true box when their IoU is at least this.
+DEFAULT_MIN_IOU = 0.5
+
+
+class MatchingError(MaskStudioError, ValueError):
+    """Boxes that cannot be compared (wrong shape, not finite, x2 < x1) or a bad IoU threshold."""
+
+
+def as_xyxy_array(boxes: Any) -> np.ndarray:
+    """`boxes` as a float (N, 4) xyxy array; MatchingError when they are not valid boxes."""
+    try:
+        if not isinstance(boxes, np.ndarray):
+            boxes = [getattr(b, "xyxy", b) for b in boxes]
+        arr = np.asarray(boxes, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise MatchingError(f"boxes must be (N, 4) numbers, got {boxes!r}") from exc
+    if arr.size == 0:
+        return np.zeros((0, 4), dtype=np.float64)
+    if arr.ndim != 2 or arr.shape[1] != 4:
+        raise MatchingError(f"boxes must be (N, 4) xyxy, got shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise MatchingError("boxes must be finite numbers")
+    if (arr[:, 2] < arr[:, 0]).any() or (arr[:, 3] < arr[:, 1]).any():
+        raise MatchingError("boxes must have x2 >= x1 and y2 >= y1")
+    return arr
+
+
+def iou_matrix(predictions: Any, truths: Any) -> np.ndarray:
+    """IoU of every prediction with every truth, shape (N, M); 0 where the union is empty."""
+    a, b = as_xyxy_array(predictions), as_xyxy_array(truths)
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)), dtype=np.float64)
+    pa, pb = shapely.box(*a.T), shapely.box(*b.T)
+    inter = shapely.area(shapely.intersection(pa[:, None], pb[None, :]))
+    union = shapely.area(pa)[:, None] + shapely.area(pb)[None, :] - inter
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
+
+
+def iou(a: Any, b: Any) -> float:
+    """IoU of two single xyxy boxes (tuples or objects with `.xyxy`)."""
+    return float(iou_matrix([a], [b])[0, 0])
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """Outcome of matching one image: (prediction, truth, IoU) pairs and what stayed unmatched.
+
+    Indices point into the prediction and truth sequences as given.
+    """
+
+    pairs: tuple[tuple[int, int, float], ...]
+    unmatched_predictions: tuple[int, ...]
+    unmatched_truths: tuple[int, ...]
+
+    @property
+    def matched(self) -> int:
+        return len(self.pairs)
+
+    @property
+    def n_predictions(self) -> int:
+        return len(self.pairs) + len(self.unmatched_predictions)
+
+    @property
+    def n_truths(self) -> int:
+        return len(self.pairs) + len(self.unmatched_truths)
+
+    @property
+    def matched_truths(self) -> frozenset[int]:
+        return frozenset(t for _, t, _ in self.pairs)
+
+    @property
+    def recall(self) -> float | None:
+        return recall(self.matched, self.n_truths)
+
+    @property
+    def precision(self) -> float | None:
+        return precision(self.matched, self.n_predictions)
+
+
+def match_boxes(predictions: Any, truths: Any, min_iou: float = DEFAULT_MIN_IOU) -> MatchResult:
+    """Greedy one-to-one matching, highest IoU first, of pairs with IoU >= `min_iou`.
+
+    Ties keep the lower prediction index, then the lower truth index, so the result is
+    deterministic. A prediction matches at most one truth and a truth at most one prediction.
+    """
+    if not 0.0 < float(min_iou) <= 1.0:
+        raise MatchingError(f"min_iou must be in (0, 1], got {min_iou!r}")
+    ious = iou_matrix(predictions, truths)
+    n_pred, n_true = ious.shape
+    rows, cols = np.nonzero(ious >= min_iou)
+    order = np.lexsort((cols, rows, -ious[rows, cols]))
+    used_pred: set[int] = set()
+    used_true: set[int] = set()
+    pairs: list[tuple[int, int, float]] = []
+    for k in order.tolist():
+        p, t = int(rows[k]), int(cols[k])
+        if p not in used_pred and t not in used_true:
+            used_pred.add(p)
+            used_true.add(t)
+            pairs.append((p, t, float(ious[p, t])))
+    return MatchResult(
+        pairs=tuple(pairs),
+        unmatched_predictions=tuple(i for i in range(n_pred) if i not in used_pred),
+        unmatched_truths=tuple(i for i in range(n_true) if i not in used_true),
+    )
+
+
+def recall(matched: int, truths: int) -> float | None:
+    """Share of true boxes found: matched / truths; None when there are no truths."""
+    _check_counts(matched, truths)
+    return matched / truths if truths else None
+
+
+def precision(matched: int, predictions: int) -> float | None:
+    """Share of predictions that are right: matched / predictions; None when there are none."""
+    _check_counts(matched, predictions)
+    return matched / predictions if predictions else None
+
+
+def total(results: Iterable[MatchResult]) -> tuple[int, int, int]:
+    """(matched, predictions, truths) summed over several images' results."""
+    matched = predictions = truths = 0
+    for r in results:
+        matched += r.matched
+        predictions += r.n_predictions
+        truths += r.n_truths
+    return matched, predictions, truths
+
+
+def _check_counts(matched: int, out_of: int) -> None:
+    if matched < 0 or out_of < 0 or matched > out_of:
+        raise MatchingError(f"need 0 <= matched <= total, got {matched} of {out_of}")

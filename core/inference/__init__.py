@@ -1,0 +1,1 @@
+"""Predict: detector, crop, classifier, threshold; scene evaluation; label tracking."""

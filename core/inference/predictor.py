@@ -1,0 +1,343 @@
+"""The Predict pipeline, shared by Predict, Live and the annotator: detect faces, crop each one
+exactly as the dataset builder does, classify all crops of a frame in one batch.
+
+    frame -> detector.detect -> square_crop(box, DATASET_CROP_SIZE) -> resize to the model's
+          input (the training pipeline's resize) -> Classifier.predict (one batch)
+          -> label, or UNCERTAIN when the top probability is under the threshold
+
+A Predictor holds no mutable state of its own (the detectors and the classifier lock around
+their native calls), so one instance can serve a video callback and a page at the same time.
+Without a classifier it only finds faces, labelled FACE.
+
+The detector "centerface-adaptive" (Predict's default) picks CenterFace's input scale from the
+frame: see ScaleAdaptiveDetector.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from core.data.build import DEFAULT_SIZE as DATASET_CROP_SIZE
+from core.errors import DetectorError
+from core.imaging import resize_square, square_crop
+from core.inference.tracking import LabelMemory
+from core.runs.thresholds import TIE_EPSILON
+from core.vision.classifier import Classifier
+from core.vision.detectors import DETECTORS, Detection, FaceDetector, as_rgb_frame, get_detector
+
+UNCERTAIN = "uncertain"
+FACE = "face"
+#: The threshold used when none is suggested from a run's test split (thresholds.suggest_threshold).
+DEFAULT_THRESHOLD = 0.6
+ADAPTIVE = "centerface-adaptive"
+DEFAULT_PREDICT_DETECTOR = ADAPTIVE
+#: Detectors Predict offers: the adaptive CenterFace first, then core.vision.detectors' own.
+PREDICT_DETECTORS = MappingProxyType(
+    {
+        ADAPTIVE: "CenterFace at the scale the frame needs: 320 px pass, 800 px pass only for small "
+        "or no faces (the default)",
+        **DETECTORS,
+    }
+)
+
+
+# ----- faces ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Face:
+    """One face of a frame: box (original pixels), label, confidence and every class probability.
+
+    `label` is the top class, or UNCERTAIN when `confidence` (the top probability) is under the
+    threshold, or FACE when no classifier ran (then `confidence` is the detector score).
+    """
+
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+    label: str
+    confidence: float
+    probs: Mapping[str, float] = field(default_factory=dict, hash=False)
+    detector_score: float = 0.0
+
+    @property
+    def xyxy(self) -> tuple[float, float, float, float]:
+        return (self.x1, self.y1, self.x2, self.y2)
+
+    @property
+    def top_label(self) -> str:
+        """The most probable class, even when the face is labelled uncertain."""
+        return max(self.probs, key=self.probs.__getitem__) if self.probs else self.label
+
+    def with_threshold(self, threshold: float) -> Face:
+        """This face labelled again under another threshold (no model call)."""
+        if not self.probs:
+            return self
+        return replace(self, label=decide(self.top_label, self.confidence, threshold))
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """The faces of one frame (best detector score first) and where the time went."""
+
+    faces: tuple[Face, ...]
+    width: int
+    height: int
+    detect_ms: float
+    classify_ms: float
+    #: faces the classifier ran on for this frame (fewer than len(faces) when a LabelMemory
+    #: reused the probabilities of followed faces; 0 without a classifier)
+    classified: int = 0
+
+    @property
+    def total_ms(self) -> float:
+        return self.detect_ms + self.classify_ms
+
+    def with_threshold(self, threshold: float) -> FrameResult:
+        return replace(self, faces=tuple(f.with_threshold(threshold) for f in self.faces))
+
+    def counts(self) -> dict[str, int]:
+        """{label: faces}, in first-seen order."""
+        out: dict[str, int] = {}
+        for f in self.faces:
+            out[f.label] = out.get(f.label, 0) + 1
+        return out
+
+
+def check_threshold(threshold: float) -> float:
+    """`threshold` as a float in [0, 1]; ValueError otherwise."""
+    t = float(threshold)
+    if not 0.0 <= t <= 1.0:
+        raise ValueError(f"threshold must be between 0 and 1, got {threshold!r}")
+    return t
+
+
+def decide(top_label: str, confidence: float, threshold: float) -> str:
+    """`top_label`, or UNCERTAIN when `confidence` is under `threshold` (compared at float32
+    precision: a model's 0.7 is 0.69999999 in float32 and must not count as under 0.7)."""
+    return top_label if confidence >= threshold - TIE_EPSILON else UNCERTAIN
+
+
+def crop_faces(frame: np.ndarray, boxes: Iterable[Any], size: int) -> np.ndarray:
+    """Model inputs (N, size, size, 3) uint8 for `boxes` (xyxy or objects with `.xyxy`).
+
+    Each crop is the dataset builder's (core.imaging.square_crop at DATASET_CROP_SIZE px), then
+    resized as training resizes dataset files (core.imaging.resize_square), so a face reaches the
+    model exactly as a dataset crop of it would.
+    """
+    crops = []
+    for box in boxes:
+        crop = square_crop(frame, tuple(getattr(box, "xyxy", box)), DATASET_CROP_SIZE)
+        if size != DATASET_CROP_SIZE:
+            crop = resize_square(Image.fromarray(crop), size)
+        crops.append(crop)
+    return np.stack(crops) if crops else np.zeros((0, size, size, 3), np.uint8)
+
+
+# ----- the predictor -------------------------------------------------------------------------
+class Predictor:
+    """detector + optional classifier + threshold: a frame in, its faces out."""
+
+    def __init__(
+        self, detector: FaceDetector, model: Classifier | None = None, threshold: float = DEFAULT_THRESHOLD
+    ) -> None:
+        self.detector = detector
+        self.model = model
+        self.threshold = check_threshold(threshold)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.model.labels if self.model is not None else (FACE,)
+
+    def predict(self, frame: np.ndarray) -> list[Face]:
+        """The faces of an HxWx3 uint8 RGB frame, best detector score first."""
+        return list(self.run(frame).faces)
+
+    def run(self, frame: np.ndarray, memory: LabelMemory | None = None) -> FrameResult:
+        """Like predict, with the frame size and the detect/classify times.
+
+        With a `memory` (video), faces followed from the previous frames may keep the
+        probabilities they were classified with (core.inference.tracking); the boxes are always new.
+        """
+        rgb = as_rgb_frame(frame)
+        start = time.perf_counter()
+        detections = self.detector.detect(rgb)
+        detected = time.perf_counter()
+        faces, classified = self._classify(rgb, detections, memory)
+        done = time.perf_counter()
+        height, width = rgb.shape[:2]
+        return FrameResult(
+            tuple(faces),
+            width,
+            height,
+            (detected - start) * 1000.0,
+            (done - detected) * 1000.0,
+            classified,
+        )
+
+    def classify_boxes(self, frame: np.ndarray, boxes: Sequence[Any]) -> list[Face]:
+        """Classify given boxes (xyxy or objects with `.xyxy`) without detecting: the annotator's
+        "classify unlabelled boxes". Detector scores are 0."""
+        rgb = as_rgb_frame(frame)
+        dets = [Detection(*(float(v) for v in getattr(b, "xyxy", b)), score=0.0) for b in boxes]
+        return self._classify(rgb, dets)[0]
+
+    def _classify(
+        self, rgb: np.ndarray, detections: Sequence[Detection], memory: LabelMemory | None = None
+    ) -> tuple[list[Face], int]:
+        """(faces, how many crops the classifier ran on)."""
+        model = self.model
+        if model is None:
+            return [Face(*d.xyxy, FACE, float(d.score), {}, float(d.score)) for d in detections], 0
+        if memory is None:
+            probs = model.predict(crop_faces(rgb, detections, model.image_size))
+            classified = len(detections)
+        else:
+            probs, classified = memory.for_model(model).probabilities(
+                [d.xyxy for d in detections],
+                lambda idx: model.predict(crop_faces(rgb, [detections[i] for i in idx], model.image_size)),
+            )
+        faces = []
+        for det, row in zip(detections, probs, strict=True):
+            top = int(np.argmax(row))
+            confidence = float(row[top])
+            faces.append(
+                Face(
+                    *det.xyxy,
+                    label=decide(self.model.labels[top], confidence, self.threshold),
+                    confidence=confidence,
+                    probs=dict(zip(self.model.labels, (float(p) for p in row), strict=True)),
+                    detector_score=float(det.score),
+                )
+            )
+        return faces, classified
+
+
+# ----- the scale-adaptive detector -----------------------------------------------------------
+class ScaleAdaptiveDetector:
+    """CenterFace at the input scale the frame needs (scale proposal, then detection).
+
+    A coarse pass at `coarse` (the 320x256 "centerface-fast" preset) finds faces of MIN_FACE_PX
+    canvas pixels and more as well as the 800x608 pass does (benchmarks/predict.py measures it
+    per face size on the VOC scenes). When it finds no face, or any face it finds is smaller
+    than that on its canvas (a scene of small faces, where more may hide), the frame is
+    detected again by `fine` and only that result is kept. A webcam frame with a few near faces
+    costs one small pass; a crowd photo costs both. Idea as in Hao et al., "Scale-Aware Face
+    Detection" (CVPR 2017): estimate the face scale cheaply, then detect at the scale it needs.
+    """
+
+    name = ADAPTIVE
+    #: The smallest face (short side, coarse-canvas pixels) that ends the search after the coarse
+    #: pass: from 24 px up, the coarse pass's recall equals the fine pass's on the VOC scenes.
+    MIN_FACE_PX = 24.0
+
+    def __init__(
+        self,
+        coarse: FaceDetector | None = None,
+        fine: FaceDetector | None = None,
+        min_face_px: float = MIN_FACE_PX,
+    ) -> None:
+        self.coarse = coarse if coarse is not None else get_detector("centerface-fast")
+        self.fine = fine if fine is not None else get_detector("centerface")
+        if not hasattr(self.coarse, "input_size"):
+            raise DetectorError("the coarse detector of the adaptive detector needs an input_size")
+        if not min_face_px > 0:
+            raise DetectorError(f"min_face_px must be positive, got {min_face_px!r}")
+        self.min_face_px = float(min_face_px)
+        self._lock = threading.Lock()
+        self._passes = {"coarse_only": 0, "fine": 0}
+
+    def coarse_scale(self, width: int, height: int) -> float:
+        """How much the coarse pass scales a `width` x `height` frame (as CenterFace letterboxes)."""
+        in_w, in_h = self.coarse.input_size
+        if width < height:
+            in_w, in_h = in_h, in_w
+        return min(in_w / width, in_h / height)
+
+    def needs_fine(self, width: int, height: int, faces: Sequence[Detection]) -> bool:
+        """True when the coarse pass found nothing or found a face under min_face_px."""
+        if not faces:
+            return True
+        scale = self.coarse_scale(width, height)
+        smallest = min(min(d.x2 - d.x1, d.y2 - d.y1) for d in faces)
+        return smallest * scale < self.min_face_px
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        """Faces in an RGB frame, best score first."""
+        frame = as_rgb_frame(image)
+        faces = self.coarse.detect(frame)
+        fine = self.needs_fine(frame.shape[1], frame.shape[0], faces)
+        with self._lock:
+            self._passes["fine" if fine else "coarse_only"] += 1
+        return self.fine.detect(frame) if fine else faces
+
+    @property
+    def passes(self) -> dict[str, int]:
+        """How many frames ended after the coarse pass and how many needed the fine one."""
+        with self._lock:
+            return dict(self._passes)
+
+
+_ADAPTIVE: dict[str, ScaleAdaptiveDetector] = {}
+_ADAPTIVE_LOCK = threading.Lock()
+
+
+def make_detector(name: str = DEFAULT_PREDICT_DETECTOR) -> FaceDetector:
+    """A detector Predict offers (PREDICT_DETECTORS), shared per name; DetectorError if unknown."""
+    if name != ADAPTIVE:
+        return get_detector(name)
+    with _ADAPTIVE_LOCK:
+        if name not in _ADAPTIVE:
+            _ADAPTIVE[name] = ScaleAdaptiveDetector()
+        return _ADAPTIVE[name]
+
+
+def result_rows(results: Iterable[tuple[str, FrameResult]], labels: Sequence[str]) -> list[dict[str, Any]]:
+    """One flat row per face (image, box, label, confidence, detector score, p_<class>), and one
+    row with label "(no face)" for an image without faces: the results table / CSV."""
+    rows: list[dict[str, Any]] = []
+    for image, result in results:
+        if not result.faces:
+            rows.append({"image": image, "face": 0, "label": "(no face)"})
+            continue
+        for i, f in enumerate(result.faces, start=1):
+            row: dict[str, Any] = {
+                "image": image,
+                "face": i,
+                "x1": round(f.x1, 1),
+                "y1": round(f.y1, 1),
+                "x2": round(f.x2, 1),
+                "y2": round(f.y2, 1),
+                "label": f.label,
+                "confidence": round(f.confidence, 4),
+                "detector_score": round(f.detector_score, 4),
+            }
+            row.update({f"p_{c}": round(f.probs.get(c, float("nan")), 4) for c in labels if f.probs})
+            rows.append(row)
+    return rows
+
+
+__all__ = [
+    "ADAPTIVE",
+    "DEFAULT_PREDICT_DETECTOR",
+    "DEFAULT_THRESHOLD",
+    "FACE",
+    "PREDICT_DETECTORS",
+    "UNCERTAIN",
+    "Face",
+    "FrameResult",
+    "Predictor",
+    "ScaleAdaptiveDetector",
+    "check_threshold",
+    "crop_faces",
+    "decide",
+    "make_detector",
+    "result_rows",
+]

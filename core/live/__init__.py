@@ -1,0 +1,1 @@
+"""Live webcam: frame processing, statistics, WebRTC configuration."""

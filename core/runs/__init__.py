@@ -1,0 +1,1 @@
+"""The run store: run folders, configs, experiments, thresholds, exports, the starter model."""

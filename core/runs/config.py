@@ -1,0 +1,157 @@
+"""RunConfig: what one training run is, validated, with model defaults filled in; sweep grids."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from core.data.degrade import parse_kinds
+from core.errors import ConfigError
+from core.fsutil import finite_number
+from models.registry import get_spec, model_names
+
+LOSSES = ("categorical_crossentropy", "mean_squared_error", "mean_squared_logarithmic_error")
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+WEIGHTS = ("imagenet", "random")
+CLASS_WEIGHTS = ("none", "balanced", "source_balanced")
+#: Keys whose None means "the model family's default" (models/registry.py).
+MODEL_DEFAULT_KEYS = ("image_size", "batch_size", "epochs", "learning_rate", "neurons", "dropout", "augment")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One run. None values take the model's default when `resolved()` is called."""
+
+    model: str = "mobilenet_v2"
+    dataset_version: str = ""
+    image_size: int | None = None
+    batch_size: int | None = None
+    epochs: int | None = None
+    loss: str = "categorical_crossentropy"
+    optimizer: str = "adam"
+    learning_rate: float | None = None
+    neurons: int | None = None
+    dropout: float | None = None
+    augment: bool | None = None
+    seed: int = 42
+    weights: str = "imagenet"  # MobileNetV2 only: "imagenet" or "random" (explicit random init)
+    fine_tune_blocks: int = 0  # MobileNetV2: unfreeze the top N blocks after the head is trained
+    fine_tune_epochs: int = 0
+    fine_tune_learning_rate: float = 1e-5
+    fast_path: bool = True  # MobileNetV2: train the head on cached features when possible
+    name: str = ""
+    degrade: str = ""  # scene-like copies of the training images: "lowres+blur+jpeg" (core.data.degrade)
+    degrade_copies: int = 1  # degraded copies per training image when `degrade` is set
+    # "balanced": each class weighs as much in the loss as the others; "source_balanced": each
+    # (source, class) cell does (core.data.provenance sources: folder dataset, scene crops, ...)
+    class_weight: str = "none"
+
+    @classmethod
+    def from_dict(cls, data: Any) -> RunConfig:
+        """Build from JSON data; unknown keys are refused by name."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"a run config must be a JSON object, got {type(data).__name__}")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(
+                f"unknown config key(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+            )
+        return cls(**data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def resolved(self) -> RunConfig:
+        """A copy with the model's defaults filled in, validated (ConfigError on a bad value)."""
+        try:
+            spec = get_spec(self.model)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        filled = {k: spec.defaults[k] for k in MODEL_DEFAULT_KEYS if getattr(self, k) is None}
+        cfg = replace(self, **filled)
+        cfg.validate()
+        _check(
+            cfg.image_size >= spec.min_image_size,
+            "image_size",
+            cfg.image_size,
+            f"at least {spec.min_image_size} px for {cfg.model}",
+        )
+        return cfg
+
+    @property
+    def uses_fast_path(self) -> bool:
+        """MobileNetV2 with a frozen base and no augmentation: head trained on cached features."""
+        return self.model == "mobilenet_v2" and self.fast_path and not self.augment
+
+    def validate(self) -> None:
+        """Raise ConfigError naming the first invalid value."""
+        _check(self.model in model_names(), "model", self.model, f"one of {model_names()}")
+        _check(
+            isinstance(self.dataset_version, str) and bool(self.dataset_version),
+            "dataset_version",
+            self.dataset_version,
+            "a dataset version id",
+        )
+        _int(self, "image_size", 32, 512)
+        _int(self, "batch_size", 1, 1024)
+        _int(self, "epochs", 1, 1000)
+        _int(self, "neurons", 1, 8192)
+        _int(self, "seed", 0, 2**31 - 1)
+        _int(self, "fine_tune_blocks", 0, 17)
+        _int(self, "fine_tune_epochs", 0, 1000)
+        _check(self.loss in LOSSES, "loss", self.loss, f"one of {LOSSES}")
+        _check(self.optimizer in OPTIMIZERS, "optimizer", self.optimizer, f"one of {OPTIMIZERS}")
+        _check(self.weights in WEIGHTS, "weights", self.weights, f"one of {WEIGHTS}")
+        for key in ("learning_rate", "fine_tune_learning_rate"):
+            v = getattr(self, key)
+            _check(finite_number(v) and 0 < v <= 1, key, v, "a number in (0, 1]")
+        _check(finite_number(self.dropout) and 0 <= self.dropout < 1, "dropout", self.dropout, "in [0, 1)")
+        for key in ("augment", "fast_path"):
+            _check(isinstance(getattr(self, key), bool), key, getattr(self, key), "true or false")
+        _check(isinstance(self.name, str), "name", self.name, "a string")
+        _check(isinstance(self.degrade, str), "degrade", self.degrade, "a string such as 'lowres+blur'")
+        parse_kinds(self.degrade)
+        _int(self, "degrade_copies", 0, 8)
+        _check(
+            self.class_weight in CLASS_WEIGHTS, "class_weight", self.class_weight, f"one of {CLASS_WEIGHTS}"
+        )
+
+
+def _check(ok: bool, key: str, value: Any, expected: str) -> None:
+    if not ok:
+        raise ConfigError(f"{key}={value!r} is invalid: expected {expected}")
+
+
+def _int(cfg: RunConfig, key: str, lo: int, hi: int) -> None:
+    v = getattr(cfg, key)
+    ok = isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi
+    _check(ok, key, v, f"an integer from {lo} to {hi}")
+
+
+def expand_grid(grid: Any) -> list[RunConfig]:
+    """Sweep grid -> run configs (each validated).
+
+    Either {"base": {...config...}, "grid": {key: [values, ...]}} or a flat config in which
+    every list value is an axis. The product of all axes is taken, in key order.
+    """
+    if not isinstance(grid, dict):
+        raise ConfigError("a sweep grid must be a JSON object")
+    if "grid" in grid:
+        base, axes = dict(grid.get("base") or {}), grid["grid"]
+        if not isinstance(axes, dict) or set(grid) - {"base", "grid"}:
+            raise ConfigError('a sweep grid has only "base" and "grid" keys; "grid" maps keys to lists')
+    else:
+        base = {k: v for k, v in grid.items() if not isinstance(v, list)}
+        axes = {k: v for k, v in grid.items() if isinstance(v, list)}
+    for key, values in axes.items():
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"grid axis {key!r} must be a non-empty list")
+    keys = list(axes)
+    configs = []
+    for combo in itertools.product(*(axes[k] for k in keys)):
+        cfg = RunConfig.from_dict({**base, **dict(zip(keys, combo, strict=True))})
+        cfg.resolved()  # validate every point before any run starts
+        configs.append(cfg)
+    return configs

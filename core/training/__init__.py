@@ -1,0 +1,1 @@
+"""Training: tf.data inputs, the training loop, callbacks, feature cache, worker."""

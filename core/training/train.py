@@ -1,0 +1,285 @@
+"""One training run: config -> fit -> a complete run folder. Also the command line:
+
+    python -m core.training.train run CONFIG.json [--queue]
+    python -m core.training.train sweep GRID.json [--queue]
+
+Without --queue the runs train here, one after another; with it they are queued for the
+background worker (core.training.worker). Either way they write the same run folders (core.runs.store).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from core.data.manifest import find_manifest
+from core.errors import ConfigError, MaskStudioError, RunCancelled
+from core.fsutil import atomic_write_json, atomic_write_text
+from core.runs.config import RunConfig, expand_grid
+from core.runs.store import (
+    cancel_requested,
+    claim_run,
+    create_run,
+    load_run,
+    now_iso,
+    run_path,
+    write_status,
+)
+
+
+def _optimizer(name: str, learning_rate: float):  # -> keras.optimizers.Optimizer
+    import keras
+
+    return {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}[
+        name
+    ](learning_rate=learning_rate)
+
+
+def _compile(model: Any, cfg: RunConfig, learning_rate: float) -> None:
+    import keras
+
+    model.compile(
+        optimizer=_optimizer(cfg.optimizer, learning_rate),
+        loss=cfg.loss,
+        metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")],
+    )
+
+
+def _seed(seed: int) -> None:
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def balanced_weights(y: Any, n_classes: int) -> dict[int, float]:
+    """{class index: weight} so that every class weighs the same in the loss (sklearn's
+    "balanced": n_samples / (n_classes * count)); classes absent from `y` get 1."""
+    import numpy as np
+
+    counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=n_classes)
+    total = float(counts.sum())
+    return {i: (total / (n_classes * c) if c else 1.0) for i, c in enumerate(counts.tolist())}
+
+
+def source_balanced_weights(split: Any, sources: dict[str, Any]) -> Any:
+    """Per-example weights giving every (source, class) cell the same total weight: scene crops
+    of a rare class count as much as a large folder dataset's class. Sources come from the
+    dataset's provenance (a degraded copy counts for its original); mean weight 1."""
+    import numpy as np
+
+    cells = [
+        ((sources.get(k.split(":", 1)[0]) or {}).get("source", ""), int(c))
+        for k, c in zip(split.keys, split.y, strict=True)
+    ]
+    counts: dict[tuple[str, int], int] = {}
+    for cell in cells:
+        counts[cell] = counts.get(cell, 0) + 1
+    total = len(cells)
+    return np.array([total / (len(counts) * counts[c]) for c in cells], np.float32)
+
+
+def train(run_dir: Path, cfg: RunConfig, root: Path | None = None, *, echo: bool = False) -> dict[str, Any]:
+    """Train `cfg` (resolved) into `run_dir`; returns the metrics written to metrics.json.
+
+    Raises RunCancelled when the cancel flag stopped it, MaskStudioError on bad data.
+    """
+    import keras
+
+    from core.data.arrays import SplitArrays, load_arrays
+    from core.data.degrade import degraded_copies, parse_kinds
+    from core.data.provenance import load_sources
+    from core.training import evaluate, inputs
+    from core.training.callbacks import RunRecorder, restore, save_model_atomic
+    from core.training.features import base_features, feature_cache_path
+    from models import mobilenet_v2
+    from models.registry import build_model
+
+    t0 = time.perf_counter()
+    _seed(cfg.seed)
+    manifest, folder = find_manifest(cfg.dataset_version, root)
+    classes, n_cls = list(manifest.classes), len(manifest.classes)
+    atomic_write_text(run_dir / "labels.txt", "".join(f"{c}\n" for c in classes))
+    atomic_write_json(run_dir / "progress.json", {"phase": "decode", "updated_at": now_iso()})
+    arrays = load_arrays(manifest, folder, cfg.image_size, root)
+    if len(arrays["train"]) == 0:
+        raise ConfigError(f"dataset version {cfg.dataset_version} has no training images")
+    kinds = parse_kinds(cfg.degrade)
+    if kinds and cfg.degrade_copies:
+        tr = arrays["train"]
+        x, y, keys = degraded_copies(tr.x, tr.y, tr.keys, kinds, cfg.degrade_copies, cfg.seed)
+        arrays["train"] = SplitArrays(x, y, tr.paths + [""] * (len(y) - len(tr.paths)), keys)
+    class_weight = balanced_weights(arrays["train"].y, n_cls) if cfg.class_weight == "balanced" else None
+    sample_weights = None
+    if cfg.class_weight == "source_balanced":
+        sample_weights = source_balanced_weights(arrays["train"], load_sources(folder))
+    decode_s = time.perf_counter() - t0
+    has_val = len(arrays["val"]) > 0
+    model = build_model(
+        cfg.model, cfg.image_size, n_cls, cfg.neurons, cfg.dropout, cfg.augment, cfg.seed, cfg.weights
+    )
+    rec = RunRecorder(run_dir, model, monitor_val=has_val, echo=echo)
+
+    def data(split: str, x: Any = None, shuffle: bool = False) -> Any:
+        a = arrays[split]
+        xs = a.x if x is None else x
+        w = sample_weights if split == "train" else None
+        return inputs.make_dataset(xs, a.y, n_cls, cfg.batch_size, shuffle=shuffle, seed=cfg.seed, weights=w)
+
+    def fit(fit_model: Any, phase: str, epochs: int, feats: dict[str, Any] | None = None) -> None:
+        train_ds = data("train", None if feats is None else feats["train"], shuffle=True)
+        val_ds = data("val", None if feats is None else feats["val"]) if has_val else None
+        rec.start_phase(phase, epochs, -(-len(arrays["train"]) // cfg.batch_size))
+        fit_model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=epochs,
+            callbacks=[rec],
+            verbose=0,
+            shuffle=False,
+            class_weight=class_weight,
+        )
+        if rec.cancelled:
+            raise RunCancelled("cancelled by the user")
+
+    feature_s, features_cached = 0.0, False
+    t_train = time.perf_counter()
+    if cfg.uses_fast_path:
+        cache = (
+            feature_cache_path(manifest.version, cfg.image_size, root) if cfg.weights == "imagenet" else None
+        )
+
+        def report(split: str, batch: int, batches: int) -> None:
+            if cancel_requested(run_dir):
+                raise RunCancelled("cancelled by the user")
+            rec.phase, rec.batches = f"features:{split}", batches
+            rec.write_progress(batch=batch)
+
+        feats, feature_s, features_cached = base_features(model, arrays, cache, report)
+        head = mobilenet_v2.head_model(model)
+        _compile(head, cfg, cfg.learning_rate)
+        fit(head, "head", cfg.epochs, feats)
+    else:
+        _compile(model, cfg, cfg.learning_rate)
+        fit(model, "train", cfg.epochs)
+    if cfg.model == "mobilenet_v2" and cfg.fine_tune_blocks and cfg.fine_tune_epochs:
+        mobilenet_v2.unfreeze_top_blocks(model, cfg.fine_tune_blocks)
+        _compile(model, cfg, cfg.fine_tune_learning_rate)
+        fit(model, "fine_tune", cfg.fine_tune_epochs)
+    train_s = time.perf_counter() - t_train
+
+    rec.phase = "evaluate"
+    rec.write_progress()
+    save_model_atomic(model, run_dir / "model.keras")
+    rec.flush_best()
+    if rec.best_weights is not None:
+        restore(rec.best_weights)
+    test = arrays["test"]
+    probs, ms_per_image = evaluate.predict_timed(model, test.x, cfg.batch_size)
+    metrics: dict[str, Any] = evaluate.score_predictions(test.y, probs.argmax(axis=1), classes)
+    metrics.update(evaluate.parameter_counts(model))
+    metrics.update(
+        {
+            "model": cfg.model,
+            "dataset_version": cfg.dataset_version,
+            "evaluated": "best",
+            "best_epoch": rec.best_epoch,
+            "best_val_accuracy": rec.best_score[0] if rec.best_score and has_val else None,
+            "epochs_run": len(rec.rows),
+            "fast_path": cfg.uses_fast_path,
+            "features_from_cache": features_cached,
+            "decode_seconds": round(decode_s, 3),
+            "feature_seconds": round(feature_s, 3),
+            "train_seconds": round(train_s, 3),
+            "inference_ms_per_image": round(ms_per_image, 3),
+            "latency_ms_single": round(
+                evaluate.single_image_latency_ms(model, (test.x if len(test) else arrays["train"].x)[0]), 3
+            ),
+            "total_seconds": round(time.perf_counter() - t0, 3),
+        }
+    )
+    atomic_write_json(run_dir / "metrics.json", metrics)
+    keras.backend.clear_session()
+    return metrics
+
+
+def execute_run(run_id: str, root: Path | None = None, *, echo: bool = False) -> str:
+    """Train a run that is marked running in this process; record done/failed/cancelled.
+    Never raises for a training problem: the status says what happened. Returns the state."""
+    path = run_path(run_id, root)
+    try:
+        cfg = RunConfig.from_dict(load_run(run_id, root).config).resolved()
+        train(path, cfg, root, echo=echo)
+    except RunCancelled:
+        write_status(path, state="cancelled", finished_at=now_iso())
+        return "cancelled"
+    except BaseException as exc:  # noqa: BLE001 - every failure is recorded with its traceback
+        message = str(exc) if isinstance(exc, MaskStudioError) else f"{type(exc).__name__}: {exc}"
+        write_status(
+            path, state="failed", finished_at=now_iso(), error=message, traceback=traceback.format_exc()
+        )
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
+        return "failed"
+    write_status(path, state="done", finished_at=now_iso())
+    return "done"
+
+
+def run_here(config: RunConfig | dict[str, Any], root: Path | None = None, *, echo: bool = False) -> str:
+    """Create a run and train it in this process (the CLI's way); returns the run id."""
+    cfg = config if isinstance(config, RunConfig) else RunConfig.from_dict(config)
+    run_id = create_run(cfg.resolved().to_dict(), root)
+    claim_run(run_id, root)
+    execute_run(run_id, root, echo=echo)
+    return run_id
+
+
+def _summary(run_id: str, root: Path | None) -> dict[str, Any]:
+    rec = load_run(run_id, root)
+    m = rec.metrics or {}
+    out = {"run_id": run_id, "state": rec.state, "path": str(rec.path)}
+    out.update({k: m.get(k) for k in ("accuracy", "macro_f1", "best_val_accuracy", "train_seconds")})
+    if rec.state != "done":
+        out["error"] = rec.status.get("error")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; prints one JSON line per run."""
+    parser = argparse.ArgumentParser(
+        prog="python -m core.training.train", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("command", choices=("run", "sweep"))
+    parser.add_argument("file", type=Path, help="CONFIG.json (run) or GRID.json (sweep)")
+    parser.add_argument("--queue", action="store_true", help="queue for the background worker instead")
+    args = parser.parse_args(argv)
+    try:
+        data = json.loads(args.file.read_text(encoding="utf-8"))
+        configs = expand_grid(data) if args.command == "sweep" else [RunConfig.from_dict(data)]
+        for cfg in configs:
+            cfg.resolved()
+    except (OSError, ValueError) as exc:
+        print(f"error: {args.file}: {exc}", file=sys.stderr)
+        return 2
+    failed = 0
+    if args.queue:
+        from core.training.worker import enqueue
+
+        for cfg in configs:
+            print(json.dumps({"run_id": enqueue(cfg), "state": "queued"}), flush=True)
+        return 0
+    for cfg in configs:
+        summary = _summary(run_here(cfg, echo=True), None)
+        failed += summary["state"] != "done"
+        print(json.dumps(summary), flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

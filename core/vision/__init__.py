@@ -1,0 +1,1 @@
+"""The models every room runs: face detectors and the classifier runtime."""

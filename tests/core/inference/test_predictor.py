@@ -1,0 +1,261 @@
+"""The Predict pipeline: crops, one batch per frame, uncertain faces, the adaptive detector,
+the results table, and sending an image with its boxes to the annotator."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.annotation.annotations import NONE, Box
+from core.annotation.projects import Project
+from core.data.build import png_bytes
+from core.errors import DetectorError, WorkspaceError
+from core.imaging import load_image, resize_square, square_crop
+from core.inference.predict_io import category_for, folder_images, image_folders, send_to_annotator
+from core.inference.predictor import (
+    FACE,
+    UNCERTAIN,
+    Face,
+    FrameResult,
+    Predictor,
+    ScaleAdaptiveDetector,
+    check_threshold,
+    crop_faces,
+    make_detector,
+    result_rows,
+)
+from core.vision.detectors import Detection
+
+LABELS = ("with_mask", "without_mask")
+
+
+class FixedDetector:
+    """Returns the same detections for every frame; counts calls."""
+
+    name = "fixed"
+
+    def __init__(self, boxes: list[tuple[float, float, float, float, float]], input_size=(320, 256)) -> None:
+        self.boxes = boxes
+        self.input_size = input_size
+        self.calls = 0
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        self.calls += 1
+        return [Detection(*b) for b in self.boxes]
+
+
+class TableModel:
+    """A stand-in classifier: row i of `rows` for the i-th crop of a batch; records batch sizes."""
+
+    labels = LABELS
+    image_size = 24
+
+    def __init__(self, rows: list[list[float]]) -> None:
+        self.rows = np.array(rows, np.float32)
+        self.batches: list[int] = []
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        assert x.shape[1:] == (24, 24, 3) and x.dtype == np.uint8
+        self.batches.append(len(x))
+        return self.rows[: len(x)]
+
+
+def frame(w: int = 160, h: int = 120, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 255, (h, w, 3), dtype=np.uint8)
+
+
+BOXES = [(10, 10, 50, 60, 0.9), (80, 20, 120, 70, 0.8), (100, 60, 150, 110, 0.7)]
+
+
+def test_faces_are_labelled_in_one_batch_and_uncertain_under_the_threshold() -> None:
+    model = TableModel([[0.95, 0.05], [0.2, 0.8], [0.55, 0.45]])
+    det = FixedDetector(BOXES)
+    result = Predictor(det, model, threshold=0.6).run(frame())
+    assert model.batches == [3]  # every face of the frame in one call
+    assert [f.label for f in result.faces] == ["with_mask", "without_mask", UNCERTAIN]
+    assert [f.top_label for f in result.faces] == ["with_mask", "without_mask", "with_mask"]
+    assert result.faces[2].confidence == pytest.approx(0.55)
+    assert result.faces[1].probs == pytest.approx({"with_mask": 0.2, "without_mask": 0.8})
+    assert result.faces[0].xyxy == (10, 10, 50, 60) and result.faces[0].detector_score == pytest.approx(0.9)
+    assert result.counts() == {"with_mask": 1, "without_mask": 1, UNCERTAIN: 1}
+    assert (result.width, result.height) == (160, 120) and result.total_ms >= 0
+    relabelled = result.with_threshold(0.5)
+    assert [f.label for f in relabelled.faces] == ["with_mask", "without_mask", "with_mask"]
+    assert [f.label for f in result.with_threshold(0.99).faces] == [UNCERTAIN] * 3
+
+
+@pytest.mark.parametrize(
+    ("threshold", "label"), [(0.0, "with_mask"), (0.7, "with_mask"), (0.7001, UNCERTAIN)]
+)
+def test_threshold_edges(threshold: float, label: str) -> None:
+    face = Predictor(FixedDetector(BOXES[:1]), TableModel([[0.7, 0.3]]), threshold).predict(frame())[0]
+    assert face.label == label
+
+
+def test_bad_thresholds_are_refused() -> None:
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError):
+            check_threshold(bad)
+
+
+def test_no_face_means_no_model_call() -> None:
+    model = TableModel([[1.0, 0.0]])
+    assert Predictor(FixedDetector([]), model).predict(frame()) == []
+    assert model.batches == [] or model.batches == [0]
+
+
+def test_detector_only_mode_labels_faces() -> None:
+    faces = Predictor(FixedDetector(BOXES[:2]), None).predict(frame())
+    assert [f.label for f in faces] == [FACE, FACE]
+    assert faces[0].confidence == pytest.approx(0.9) and faces[0].probs == {}
+    assert faces[0].with_threshold(0.99).label == FACE
+
+
+def test_classify_boxes_skips_the_detector() -> None:
+    det, model = FixedDetector(BOXES), TableModel([[0.1, 0.9], [0.8, 0.2]])
+    faces = Predictor(det, model, 0.5).classify_boxes(frame(), [Box(10, 10, 50, 60), (0, 0, 30, 30)])
+    assert det.calls == 0 and model.batches == [2]
+    assert [f.label for f in faces] == ["without_mask", "with_mask"]
+
+
+def test_crops_are_the_dataset_builders_crops() -> None:
+    """A face reaches the model exactly as its dataset crop would: square_crop at 240 px, saved
+    as PNG, decoded and resized by the training pipeline."""
+    img = frame(300, 200, seed=3)
+    boxes = [(20.4, 30.2, 80.9, 110.5), (250, 150, 320, 230)]  # the second leaves the image
+    got = crop_faces(img, boxes, 96)
+    for crop, box in zip(got, boxes, strict=True):
+        as_trained = resize_square(load_image(png_bytes(square_crop(img, box, 240))), 96)
+        np.testing.assert_array_equal(crop, as_trained)
+    assert crop_faces(img, [], 96).shape == (0, 96, 96, 3)
+    np.testing.assert_array_equal(crop_faces(img, boxes[:1], 240)[0], square_crop(img, boxes[0], 240))
+
+
+# ----- the adaptive detector -----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("coarse_boxes", "size", "fine_called"),
+    [
+        ([(100, 100, 260, 300, 0.9)], (640, 480), False),  # 160 px face = 80 px on the coarse canvas
+        ([(100, 100, 140, 150, 0.9)], (640, 480), True),  # 40 px = 20 px on the canvas: small
+        ([(100, 100, 148, 160, 0.9)], (640, 480), False),  # 48 px = 24 px: the limit
+        ([], (640, 480), True),  # nothing found: look again at the fine scale
+        ([(10, 10, 40, 40, 0.9)], (200, 150), False),  # small image: upscaled 1.6x -> 48 px
+        # portrait: the canvas turns to 256x320, scale 0.5, so 50 px is 25 px (unturned: 0.4 -> 20)
+        ([(10, 10, 60, 60, 0.9)], (480, 640), False),
+    ],
+)
+def test_adaptive_detector_escalates_only_for_small_or_no_faces(
+    coarse_boxes: list, size: tuple[int, int], fine_called: bool
+) -> None:
+    coarse = FixedDetector(coarse_boxes)
+    fine = FixedDetector([(1, 1, 30, 30, 0.5)], input_size=(800, 608))
+    det = ScaleAdaptiveDetector(coarse, fine, min_face_px=24)
+    found = det.detect(frame(*size))
+    assert fine.calls == int(fine_called)
+    assert len(found) == (1 if fine_called else len(coarse_boxes))
+    assert det.passes == {"coarse_only": int(not fine_called), "fine": int(fine_called)}
+
+
+def test_adaptive_detector_checks_its_parts() -> None:
+    with pytest.raises(DetectorError):
+        ScaleAdaptiveDetector(FixedDetector([]), FixedDetector([]), min_face_px=0)
+    with pytest.raises(DetectorError):
+        make_detector("nope")
+
+
+def test_adaptive_detector_finds_real_faces(shared_data: Path) -> None:
+    from benchmarks.faces import load_voc
+    from core.geometry import match_boxes
+    from core.imaging import load_rgb_array
+
+    voc = shared_data / "face_mask_detection_voc"
+    image = load_rgb_array(voc / "images" / "maksssksksss105.jpg")
+    truths = [b for _, b in load_voc(voc / "annotations" / "maksssksksss105.xml")]
+    det = make_detector()
+    assert make_detector() is det
+    result = match_boxes(Predictor(det, None).predict(image), truths)
+    assert result.matched >= len(truths) // 2
+
+
+# ----- results table ----------------------------------------------------------------------------
+def test_result_rows_have_one_row_per_face_and_say_no_face() -> None:
+    faces = (Face(1, 2, 3, 4, "with_mask", 0.9, {"with_mask": 0.9, "without_mask": 0.1}, 0.8),)
+    rows = result_rows(
+        [("a.jpg", FrameResult(faces, 10, 10, 1, 1)), ("b.jpg", FrameResult((), 10, 10, 1, 0))], LABELS
+    )
+    assert rows[0]["image"] == "a.jpg" and rows[0]["label"] == "with_mask"
+    assert rows[0]["p_without_mask"] == pytest.approx(0.1)
+    assert rows[1] == {"image": "b.jpg", "face": 0, "label": "(no face)"}
+
+
+# ----- send to the annotator ------------------------------------------------------------------
+def jpeg(w: int = 200, h: int = 150) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(frame(w, h)).save(buf, format="JPEG")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("label", "categories", "expected"),
+    [
+        ("with_mask", ["None", "with_mask"], "with_mask"),
+        ("with_mask", ["None", "With Mask"], "With Mask"),
+        ("without_mask", ["None", "with_mask"], NONE),
+        (UNCERTAIN, ["None", "with_mask"], NONE),
+        (FACE, ["None"], NONE),
+    ],
+)
+def test_labels_map_to_categories_by_name(label: str, categories: list[str], expected: str) -> None:
+    assert category_for(label, categories) == expected
+
+
+def test_send_to_annotator_adds_the_image_and_boxes(workspace: Path) -> None:
+    project = Project.create("flywheel")
+    with project.edit() as ann:
+        ann.add_category("with_mask")
+    faces = [
+        Face(10, 10, 60, 70, "with_mask", 0.91),
+        Face(100, 20, 150, 80, UNCERTAIN, 0.52),
+        Face(12, 12, 58, 66, "with_mask", 0.6),  # overlaps the first: refused by the box rules
+        Face(190, 140, 193, 143, "with_mask", 0.9),  # too small: refused
+    ]
+    report = send_to_annotator(project, "scene 1.jpg", jpeg(), faces)
+    assert report.image == "scene_1.jpg" and report.added == 2 and len(report.refused) == 2
+    assert "overlaps" in report.refused[0] and "Box refused" in report.refused[1]
+    assert report.mapping == {"with_mask": "with_mask", UNCERTAIN: NONE}
+    boxes = project.load().boxes("scene_1.jpg")
+    assert [(b.xyxy, b.label, b.score) for b in boxes] == [
+        ((10, 10, 60, 70), "with_mask", 0.91),
+        ((100, 20, 150, 80), NONE, 0.52),
+    ]
+    again = send_to_annotator(project, "scene 1.jpg", jpeg(), faces[:2])
+    assert again.image == "scene_1.jpg" and again.added == 0  # same bytes, boxes already there
+
+
+def test_send_can_create_the_models_categories(workspace: Path) -> None:
+    project = Project.create("new")
+    report = send_to_annotator(
+        project, "x.jpg", jpeg(), [Face(10, 10, 60, 70, "without_mask", 0.9)], add_categories=LABELS
+    )
+    assert report.categories_added == list(LABELS)
+    assert project.load().boxes("x.jpg")[0].label == "without_mask"
+
+
+def test_workspace_image_folders(workspace: Path) -> None:
+    (workspace / "datasets" / "d" / "with_mask").mkdir(parents=True)
+    (workspace / "datasets" / "d" / "with_mask" / "IMG_10.jpg").write_bytes(jpeg())
+    (workspace / "datasets" / "d" / "with_mask" / "IMG_2.jpg").write_bytes(jpeg())
+    (workspace / "cache" / "x").mkdir(parents=True)
+    (workspace / "cache" / "x" / "a.png").write_bytes(jpeg())
+    (workspace / ".hidden").mkdir()
+    (workspace / ".hidden" / "a.png").write_bytes(jpeg())
+    Project.create("p").add_image("a.jpg", jpeg())
+    assert image_folders() == ["datasets/d/with_mask", "projects/p/images"]
+    assert [p.name for p in folder_images("datasets/d/with_mask")] == ["IMG_2.jpg", "IMG_10.jpg"]
+    for bad in ("../x", "/etc", "nope"):
+        with pytest.raises(WorkspaceError):
+            folder_images(bad)

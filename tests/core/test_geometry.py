@@ -1,0 +1,193 @@
+"""core.geometry: IoU of xyxy boxes and greedy one-to-one matching, table-driven."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from core.annotation.annotations import Box
+from core.geometry import (
+    DEFAULT_MIN_IOU,
+    MatchingError,
+    as_xyxy_array,
+    iou,
+    iou_matrix,
+    match_boxes,
+    precision,
+    recall,
+    total,
+)
+from core.vision.detectors import Detection
+
+A = (0.0, 0.0, 10.0, 10.0)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        (A, A, 1.0),  # identical
+        (A, (20, 20, 30, 30), 0.0),  # disjoint
+        (A, (10, 0, 20, 10), 0.0),  # touching along an edge
+        (A, (10, 10, 20, 20), 0.0),  # touching at a corner
+        (A, (2, 2, 7, 7), 25 / 100),  # contained: the small box's area over the big one's
+        (A, (5, 0, 15, 10), 50 / 150),  # half overlap sideways
+        (A, (5, 5, 15, 15), 25 / 175),  # a quarter of each
+        (A, (0, 0, 10, 5), 0.5),  # shares an edge, half the area
+        (A, (-5, 2, 15, 8), 60 / 160),  # a cross
+        (A, (0, 0, 0, 10), 0.0),  # a zero-width box
+        ((0, 0, 0, 0), (0, 0, 0, 0), 0.0),  # two empty boxes: no union, IoU 0
+        ((0.5, 0.5, 1.5, 2.5), (1.0, 0.5, 2.0, 2.5), 1 / 3),  # sub-pixel
+    ],
+    ids=[
+        "identical",
+        "disjoint",
+        "edge-touch",
+        "corner-touch",
+        "contained",
+        "half-side",
+        "quarter",
+        "shared-edge",
+        "cross",
+        "zero-width",
+        "both-empty",
+        "sub-pixel",
+    ],
+)
+def test_iou(a: tuple, b: tuple, expected: float) -> None:
+    assert iou(a, b) == pytest.approx(expected)
+    assert iou(b, a) == pytest.approx(expected)  # symmetric
+
+
+def test_iou_matrix_shape_and_values() -> None:
+    preds = [A, (5, 5, 15, 15), (100, 100, 110, 110)]
+    truths = [A, (0, 0, 10, 5)]
+    m = iou_matrix(preds, truths)
+    assert m.shape == (3, 2)
+    np.testing.assert_allclose(m, [[1.0, 0.5], [25 / 175, 0.0], [0.0, 0.0]])
+    assert iou_matrix([], truths).shape == (0, 2)
+    assert iou_matrix(preds, np.zeros((0, 4))).shape == (3, 0)
+
+
+def test_boxes_can_be_detections_annotation_boxes_or_arrays() -> None:
+    det = Detection(0.0, 0.0, 10.0, 10.0, 0.9)
+    box = Box(0, 0, 10, 5, "with_mask")
+    assert iou(det, box) == pytest.approx(0.5)
+    np.testing.assert_allclose(as_xyxy_array([det, box]), [[0, 0, 10, 10], [0, 0, 10, 5]])
+    assert as_xyxy_array(np.array([[1, 2, 3, 4]], dtype=np.int32)).dtype == np.float64
+
+
+@dataclass(frozen=True)
+class Case:
+    preds: list[tuple[float, float, float, float]]
+    truths: list[tuple[float, float, float, float]]
+    pairs: list[tuple[int, int]]
+    min_iou: float = DEFAULT_MIN_IOU
+
+
+MATCH_CASES = {
+    "nothing": Case([], [], []),
+    "no-predictions": Case([], [A], []),
+    "no-truths": Case([A], [], []),
+    "identical": Case([A], [A], [(0, 0)]),
+    "disjoint": Case([A], [(20, 20, 30, 30)], []),
+    "touching": Case([A], [(10, 0, 20, 10)], []),
+    # contained: IoU 0.64 matches, 0.25 does not
+    "contained-big-enough": Case([(1, 1, 9, 9)], [A], [(0, 0)]),
+    "contained-too-small": Case([(2, 2, 7, 7)], [A], []),
+    "exactly-at-threshold": Case([(0, 0, 10, 5)], [A], [(0, 0)]),
+    "just-under-threshold": Case([(0, 0, 10, 4.99)], [A], []),
+    # one prediction covering two truths matches only one of them (the higher IoU)
+    "one-prediction-two-truths": Case([(0, 0, 20, 10)], [A, (8, 0, 20, 10)], [(0, 1)]),
+    # two predictions on one truth: the better one matches, the other is a false positive
+    "two-predictions-one-truth": Case([(0, 0, 10, 6), (0, 0, 10, 9)], [A], [(1, 0)]),
+    # greedy by IoU, not by prediction order: p1 takes t0 (IoU 1.0) although p0 comes first
+    # and likes t0 best (0.8); p0 then gets t1 (0.75)
+    "highest-iou-first": Case([(0, 0, 10, 8), A], [A, (0, 0, 10, 6)], [(1, 0), (0, 1)]),
+    "equal-iou-tie-lowest-index": Case([A, A], [A], [(0, 0)]),
+    "two-and-two": Case(
+        [(50, 50, 60, 60), (0, 0, 10, 10)], [(1, 1, 11, 11), (49, 50, 59, 60)], [(0, 1), (1, 0)]
+    ),
+    "lower-threshold": Case([(2, 2, 7, 7)], [A], [(0, 0)], min_iou=0.25),
+}
+
+
+@pytest.mark.parametrize("case", MATCH_CASES.values(), ids=MATCH_CASES.keys())
+def test_match_boxes(case: Case) -> None:
+    result = match_boxes(case.preds, case.truths, case.min_iou)
+    assert sorted((p, t) for p, t, _ in result.pairs) == sorted(case.pairs)
+    matched_p = {p for p, _ in case.pairs}
+    matched_t = {t for _, t in case.pairs}
+    assert result.unmatched_predictions == tuple(i for i in range(len(case.preds)) if i not in matched_p)
+    assert result.unmatched_truths == tuple(i for i in range(len(case.truths)) if i not in matched_t)
+    assert result.matched_truths == frozenset(matched_t)
+    assert (result.matched, result.n_predictions, result.n_truths) == (
+        len(case.pairs),
+        len(case.preds),
+        len(case.truths),
+    )
+    for p, t, v in result.pairs:
+        assert v == pytest.approx(iou(case.preds[p], case.truths[t])) and v >= case.min_iou
+
+
+def test_pairs_come_highest_iou_first() -> None:
+    result = match_boxes([(0, 0, 10, 7), (0, 0, 10, 10)], [(0, 0, 10, 8), (0, 0, 10, 10)])
+    assert [round(v, 3) for _, _, v in result.pairs] == [1.0, 0.875]
+
+
+@pytest.mark.parametrize(
+    ("matched", "out_of", "expected"), [(0, 0, None), (0, 4, 0.0), (3, 4, 0.75), (5, 5, 1.0)]
+)
+def test_recall_and_precision(matched: int, out_of: int, expected: float | None) -> None:
+    assert recall(matched, out_of) == expected
+    assert precision(matched, out_of) == expected
+
+
+@pytest.mark.parametrize(("matched", "out_of"), [(5, 4), (-1, 3), (1, -1)])
+def test_impossible_counts_raise(matched: int, out_of: int) -> None:
+    with pytest.raises(MatchingError):
+        recall(matched, out_of)
+    with pytest.raises(MatchingError):
+        precision(matched, out_of)
+
+
+def test_result_rates_and_total_over_images() -> None:
+    one = match_boxes([A, (50, 50, 60, 60)], [A])  # 1 right, 1 false positive
+    two = match_boxes([], [A, (20, 20, 30, 30)])  # 2 missed
+    assert (one.recall, one.precision) == (1.0, 0.5)
+    assert (two.recall, two.precision) == (0.0, None)
+    assert total([one, two]) == (1, 2, 3)
+    assert total([]) == (0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    "boxes",
+    [
+        [(0, 0, 10)],  # three numbers
+        [(0, 0, 10, 10), (0, 0, 10)],  # ragged
+        [(10, 0, 0, 10)],  # x2 < x1
+        [(0, 10, 10, 0)],  # y2 < y1
+        [(0, 0, float("nan"), 10)],
+        [(0, 0, float("inf"), 10)],
+        [("a", 0, 1, 1)],
+        np.zeros((2, 5)),
+        Detection(0.0, 0.0, 1.0, 1.0, 0.5),  # one box, not a sequence of boxes
+    ],
+    ids=["three", "ragged", "x-reversed", "y-reversed", "nan", "inf", "text", "five-columns", "not-a-list"],
+)
+def test_bad_boxes_raise_matching_error(boxes: object) -> None:
+    with pytest.raises(MatchingError):
+        iou_matrix(boxes, [A])
+    with pytest.raises(MatchingError):
+        match_boxes([A], boxes)
+
+
+@pytest.mark.parametrize("min_iou", [0.0, -0.1, 1.5])
+def test_bad_threshold_raises(min_iou: float) -> None:
+    with pytest.raises(MatchingError):
+        match_boxes([A], [A], min_iou)
+
+
+def test_matching_error_is_a_value_error() -> None:
+    assert issubclass(MatchingError, ValueError)

@@ -1,0 +1,69 @@
+"""The background worker process: queue order, single instance, kill -9 recovery."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from core.runs.store import load_run, read_json, run_path, wait_for
+from core.training import worker
+from tests.models.synth import make_dataset_version
+
+pytestmark = pytest.mark.slow
+
+
+def wait_until(predicate, timeout: float = 240.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.2)
+
+
+def test_worker_trains_the_queue_and_a_killed_worker_leaves_the_run_interrupted(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch, keras_home: Path
+) -> None:
+    monkeypatch.setenv("MASK_STUDIO_WORKER_IDLE_S", "2")
+    version = make_dataset_version(workspace)
+    cfg = {"model": "lenet", "dataset_version": version, "image_size": 32, "neurons": 8, "augment": False}
+    short = worker.enqueue({**cfg, "epochs": 1}, start=False)
+    long = worker.enqueue({**cfg, "epochs": 1000}, start=False)
+    assert worker.worker_pid() is None
+    pid = worker.ensure_worker()
+    try:
+        assert worker.ensure_worker() == pid  # one worker only
+        assert wait_for(short, timeout=240) == "done"
+        assert load_run(short).status["pid"] == pid
+
+        def long_is_training() -> bool:
+            rec = load_run(long)
+            return rec.state == "running" and len(rec.history) >= 1
+
+        wait_until(long_is_training)
+        os.kill(pid, signal.SIGKILL)
+        for child in list(worker._children):
+            child.wait(timeout=30)
+        rec = load_run(long)
+        assert rec.state == "interrupted"
+        assert not (rec.path / "metrics.json").exists()
+        assert worker.worker_pid() is None
+
+        # The next start makes it permanent; with nothing queued, that worker exits by itself.
+        pid2 = worker.ensure_worker()
+        assert pid2 != pid
+        raw = read_json(run_path(long) / "status.json")
+        assert raw["state"] == "interrupted" and str(pid) in raw["error"]
+        assert not [p for p in rec.path.iterdir() if p.name.startswith(".")]  # temp files removed
+        assert {"config.json", "status.json", "history.csv"} <= {p.name for p in rec.path.iterdir()}
+        for child in list(worker._children):
+            assert child.wait(timeout=120) == 0
+        assert worker.worker_pid() is None
+    finally:
+        for child in worker._children:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
