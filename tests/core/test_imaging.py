@@ -18,6 +18,7 @@ from core.imaging import (
     is_image_name,
     load_image,
     load_rgb_array,
+    resize_square,
     save_png,
     square_crop,
     square_region,
@@ -280,6 +281,39 @@ def test_square_crop_accepts_pil_grey_and_rgba() -> None:
 def test_square_crop_refuses_invalid_boxes(box: tuple[float, float, float, float]) -> None:
     with pytest.raises(BoxRejected):
         square_crop(coords_image(), box)
+
+
+# --- resize_square: the whole image to a square (what training and Predict feed the model) --
+
+
+def test_the_whole_image_is_resized_nothing_cropped_or_padded() -> None:
+    arr = np.zeros((50, 100, 3), np.uint8)
+    arr[:, :10] = 255  # a white band at the left edge must survive
+    arr[:, 90:] = (0, 0, 255)  # a blue band at the right edge too
+    out = resize_square(Image.fromarray(arr), 40)
+    assert out.shape == (40, 40, 3) and out.dtype == np.uint8
+    assert out[:, 0].min() > 200, "left edge kept"
+    assert out[:, -1, 2].min() > 200 and out[:, -1, 0].max() < 50, "right edge kept"
+    assert out[20, 20].max() < 30, "the middle stays dark: no padding or smearing"
+
+
+def test_square_images_are_only_resized() -> None:
+    arr = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    out = resize_square(Image.fromarray(arr), 32)
+    assert np.array_equal(out, np.asarray(Image.fromarray(arr).resize((32, 32), Image.Resampling.BILINEAR)))
+
+
+@pytest.mark.parametrize("mode", ["L", "RGBA", "P"])
+def test_resize_square_gives_rgb_from_any_mode(mode: str) -> None:
+    img = Image.fromarray(np.full((10, 30, 3), 120, np.uint8)).convert(mode)
+    out = resize_square(img, 12)
+    assert out.shape == (12, 12, 3) and out.dtype == np.uint8
+
+
+def test_resize_square_can_enlarge() -> None:
+    out = resize_square(Image.new("RGB", (4, 2), (10, 200, 30)), 16)
+    assert out.shape == (16, 16, 3)
+    assert (out == (10, 200, 30)).all(), "one colour stays one colour"
 
 
 def test_save_png_round_trips(tmp_path: Path) -> None:
