@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from core.annotation.projects import Project
-from core.data.augment_preview import augment_samples, sample_images
 from core.data.autocrop import auto_crop, load_ledger, photos_in, photos_to_do, send_to_project
 from core.data.dataset import UNLABELLED, Dataset
 from core.errors import DetectorError
@@ -114,29 +113,3 @@ def test_send_to_project_copies_photos_for_hand_boxing(workspace: Path, raw: Pat
     again, added2 = send_to_project(photos[1:], "to_box")
     assert again.root == project.root and added2 == added  # same bytes are stored once
     assert Project.open("to_box").list_images() == ["tall.png", "wide.jpg"]
-
-
-def test_augment_samples_runs_the_given_layers() -> None:
-    seen: list[tuple[tuple[int, ...], bool]] = []
-
-    def flip(batch: np.ndarray, training: bool = False) -> np.ndarray:
-        seen.append((batch.shape, training))
-        return batch[:, :, ::-1] + 0.4
-
-    imgs = [smooth_image(1, (16, 16)), smooth_image(2, (16, 16))]
-    out = augment_samples(imgs, variants=3, augmentation=flip)
-    assert len(out) == 2 and all(len(v) == 3 for v in out)
-    assert seen == [((2, 16, 16, 3), True)] * 3
-    assert out[0][0].dtype == np.uint8 and (out[0][0] == imgs[0][:, ::-1]).all()
-    assert augment_samples([], augmentation=flip) == []
-
-
-def test_sample_images_are_seeded_resized_and_skip_unreadable(workspace: Path) -> None:
-    ds = Dataset.create("s")
-    for i in range(5):
-        put(ds.root / "a" / f"{i}.png", smooth_image(i, (30, 20)))
-    (ds.root / "a" / "5.png").write_bytes(b"broken")
-    got = sample_images(ds, 10, seed=3, size=24)
-    assert sorted(rel for rel, _ in got) == [f"a/{i}.png" for i in range(5)]
-    assert all(img.shape == (24, 24, 3) and img.dtype == np.uint8 for _, img in got)
-    assert [r for r, _ in sample_images(ds, 2, seed=3)] == [r for r, _ in got[:2]]
