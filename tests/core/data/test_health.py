@@ -1,4 +1,4 @@
-"""core.data.fingerprints + core.data.health on a small dataset with planted duplicates, leaks and bad files."""
+"""core.data.health on a small dataset with planted duplicates, leaks and bad files."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import core.data.fingerprints as hashing
 from core.data.dataset import Dataset
-from core.data.fingerprints import FileInfo, exact_groups, fingerprint, near_groups, scan_files
 from core.data.health import build_report, find_leaks, health_report, remove_exact_duplicates
 from tests.core.data.test_dataset import encode, put, smooth_image
 
@@ -40,40 +38,6 @@ def planted(workspace: Path) -> Dataset:
     (ds.root / "nomask/broken.jpg").write_bytes(encode(smooth_image(9), "JPEG")[:200])
     put(ds.root / "nomask/tiny.jpg", smooth_image(300, (20, 12)), "JPEG")
     return ds
-
-
-def test_fingerprint_reads_size_format_and_never_raises() -> None:
-    info = fingerprint(encode(smooth_image(1, (40, 30)), "JPEG"), path="a/x.jpg", label="a")
-    assert (info.width, info.height, info.format, info.ok) == (40, 30, "JPEG", True)
-    assert len(info.dhash) == 16 and info.sha256
-    bad = fingerprint(b"not an image")
-    assert not bad.ok and "unreadable" in bad.error and bad.sha256
-
-
-def test_fingerprint_uses_exif_orientation() -> None:
-    img = Image.fromarray(smooth_image(1, (40, 20)))
-    exif = img.getexif()
-    exif[0x0112] = 6  # rotate 90 degrees on display
-    import io
-
-    buf = io.BytesIO()
-    img.save(buf, format="JPEG", exif=exif)
-    info = fingerprint(buf.getvalue())
-    assert (info.width, info.height) == (20, 40)
-
-
-def test_near_groups_join_transitively_and_keep_unrelated_apart() -> None:
-    a = smooth_image(1)
-    infos = [
-        fingerprint(encode(a), path="0"),
-        fingerprint(encode(near_copy(a), "JPEG", quality=90), path="1"),
-        fingerprint(encode(near_copy(near_copy(a))), path="2"),
-        fingerprint(encode(smooth_image(2)), path="3"),
-        fingerprint(encode(a), path="4"),
-        fingerprint(b"junk", path="5"),
-    ]
-    assert exact_groups(infos) == [[0, 4]]
-    assert near_groups(infos) == [[0, 1, 2, 4]]
 
 
 def test_report_finds_what_was_planted(planted: Dataset) -> None:
@@ -134,26 +98,6 @@ def test_remove_exact_duplicates_keeps_one_per_class_and_leaves_conflicts(plante
     assert (planted.root / "nomask/from_mask.jpg").is_file()  # which label is right is the user's call
     after = health_report(planted)
     assert [tuple(g.paths) for g in after.exact_duplicates] == [("mask/m1.jpg", "nomask/from_mask.jpg")]
-
-
-def test_scan_uses_the_cache_until_a_file_changes(planted: Dataset, monkeypatch: pytest.MonkeyPatch) -> None:
-    first = scan_files(planted.root, planted.all_files())
-    calls: list[str] = []
-    real = hashing.fingerprint
-
-    def counting(data: bytes, **kw: str) -> FileInfo:
-        calls.append(kw["path"])
-        return real(data, **kw)
-
-    monkeypatch.setattr(hashing, "fingerprint", counting)
-    assert scan_files(planted.root, planted.all_files()) == first
-    assert calls == []
-    put(planted.root / "mask/m0.jpg", smooth_image(999), "JPEG")
-    again = scan_files(planted.root, planted.all_files())
-    assert calls == ["mask/m0.jpg"]
-    assert again[0].sha256 != first[0].sha256
-    (planted.root / hashing.CACHE_FILE).write_text("{broken")
-    assert len(scan_files(planted.root, planted.all_files())) == len(first)
 
 
 def test_build_report_on_nothing() -> None:
