@@ -1,21 +1,17 @@
 """The Predict pipeline: crops, one batch per frame, uncertain faces, the adaptive detector,
-the results table, and sending an image with its boxes to the annotator."""
+the results table."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
-from core.annotation.annotations import NONE, Box
-from core.annotation.projects import Project
+from core.annotation.annotations import Box
 from core.data.build import png_bytes
-from core.errors import DetectorError, WorkspaceError
+from core.errors import DetectorError
 from core.imaging import load_image, resize_square, square_crop
-from core.inference.predict_io import category_for, folder_images, image_folders, send_to_annotator
 from core.inference.predictor import (
     FACE,
     UNCERTAIN,
@@ -190,72 +186,3 @@ def test_result_rows_have_one_row_per_face_and_say_no_face() -> None:
     assert rows[0]["image"] == "a.jpg" and rows[0]["label"] == "with_mask"
     assert rows[0]["p_without_mask"] == pytest.approx(0.1)
     assert rows[1] == {"image": "b.jpg", "face": 0, "label": "(no face)"}
-
-
-# ----- send to the annotator ------------------------------------------------------------------
-def jpeg(w: int = 200, h: int = 150) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(frame(w, h)).save(buf, format="JPEG")
-    return buf.getvalue()
-
-
-@pytest.mark.parametrize(
-    ("label", "categories", "expected"),
-    [
-        ("with_mask", ["None", "with_mask"], "with_mask"),
-        ("with_mask", ["None", "With Mask"], "With Mask"),
-        ("without_mask", ["None", "with_mask"], NONE),
-        (UNCERTAIN, ["None", "with_mask"], NONE),
-        (FACE, ["None"], NONE),
-    ],
-)
-def test_labels_map_to_categories_by_name(label: str, categories: list[str], expected: str) -> None:
-    assert category_for(label, categories) == expected
-
-
-def test_send_to_annotator_adds_the_image_and_boxes(workspace: Path) -> None:
-    project = Project.create("flywheel")
-    with project.edit() as ann:
-        ann.add_category("with_mask")
-    faces = [
-        Face(10, 10, 60, 70, "with_mask", 0.91),
-        Face(100, 20, 150, 80, UNCERTAIN, 0.52),
-        Face(12, 12, 58, 66, "with_mask", 0.6),  # overlaps the first: refused by the box rules
-        Face(190, 140, 193, 143, "with_mask", 0.9),  # too small: refused
-    ]
-    report = send_to_annotator(project, "scene 1.jpg", jpeg(), faces)
-    assert report.image == "scene_1.jpg" and report.added == 2 and len(report.refused) == 2
-    assert "overlaps" in report.refused[0] and "Box refused" in report.refused[1]
-    assert report.mapping == {"with_mask": "with_mask", UNCERTAIN: NONE}
-    boxes = project.load().boxes("scene_1.jpg")
-    assert [(b.xyxy, b.label, b.score) for b in boxes] == [
-        ((10, 10, 60, 70), "with_mask", 0.91),
-        ((100, 20, 150, 80), NONE, 0.52),
-    ]
-    again = send_to_annotator(project, "scene 1.jpg", jpeg(), faces[:2])
-    assert again.image == "scene_1.jpg" and again.added == 0  # same bytes, boxes already there
-
-
-def test_send_can_create_the_models_categories(workspace: Path) -> None:
-    project = Project.create("new")
-    report = send_to_annotator(
-        project, "x.jpg", jpeg(), [Face(10, 10, 60, 70, "without_mask", 0.9)], add_categories=LABELS
-    )
-    assert report.categories_added == list(LABELS)
-    assert project.load().boxes("x.jpg")[0].label == "without_mask"
-
-
-def test_workspace_image_folders(workspace: Path) -> None:
-    (workspace / "datasets" / "d" / "with_mask").mkdir(parents=True)
-    (workspace / "datasets" / "d" / "with_mask" / "IMG_10.jpg").write_bytes(jpeg())
-    (workspace / "datasets" / "d" / "with_mask" / "IMG_2.jpg").write_bytes(jpeg())
-    (workspace / "cache" / "x").mkdir(parents=True)
-    (workspace / "cache" / "x" / "a.png").write_bytes(jpeg())
-    (workspace / ".hidden").mkdir()
-    (workspace / ".hidden" / "a.png").write_bytes(jpeg())
-    Project.create("p").add_image("a.jpg", jpeg())
-    assert image_folders() == ["datasets/d/with_mask", "projects/p/images"]
-    assert [p.name for p in folder_images("datasets/d/with_mask")] == ["IMG_2.jpg", "IMG_10.jpg"]
-    for bad in ("../x", "/etc", "nope"):
-        with pytest.raises(WorkspaceError):
-            folder_images(bad)
