@@ -44,9 +44,8 @@ def test_every_error_in_core_errors_is_a_mask_studio_error() -> None:
     ],
 )
 def test_subclasses_are_caught_by_their_parents(cls: type[Exception], parents: tuple[type, ...]) -> None:
-    args: tuple[str, ...] = ("bad value",)
     with pytest.raises(parents) as info:
-        raise cls(*args)
+        raise cls("bad value")
     assert str(info.value) == "bad value"
     for parent in parents:
         assert isinstance(info.value, parent)
