@@ -19,6 +19,8 @@ def sample_images(
     (core.imaging.resize_square: the whole image to size x size). Unreadable files are skipped."""
     from core.imaging import resize_square
 
+    if n <= 0:
+        return []
     files = [rel for rel, _ in dataset.all_files()]
     order = np.random.default_rng(seed).permutation(len(files))
     out: list[tuple[str, np.ndarray]] = []

@@ -79,7 +79,7 @@ class Manifest:
                 seed=int(data["seed"]),
                 fractions={k: float(v) for k, v in data["fractions"].items()},
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise FormatError(f"malformed manifest ({exc})", file=file) from exc
         for f in m.files:
             if f.split not in SPLITS or f.label not in m.classes:

@@ -102,9 +102,6 @@ def test_bad_manifests_are_format_errors_naming_the_file(data: Any, why: str) ->
     assert info.value.file == "v1.json"
 
 
-@pytest.mark.xfail(
-    strict=True, reason="Manifest.from_dict calls .items() on fractions unchecked: AttributeError escapes"
-)
 @pytest.mark.parametrize("fractions", [[0.7, 0.15, 0.15], None])
 def test_fractions_that_are_not_a_mapping_are_format_errors(fractions: Any) -> None:
     with pytest.raises(FormatError):

@@ -130,12 +130,7 @@ def test_report_counts_batches_per_split(model: keras.Model, tmp_path: Path) -> 
     [
         b"garbage",
         "mismatch",
-        pytest.param(
-            "truncated",
-            marks=pytest.mark.xfail(
-                strict=True, reason="zipfile.BadZipFile escapes core.data.arrays.load_npz"
-            ),
-        ),
+        "truncated",
     ],
 )
 def test_a_damaged_bank_is_recomputed(model: keras.Model, tmp_path: Path, content: object) -> None:
