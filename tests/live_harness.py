@@ -179,7 +179,10 @@ def _in_netns(pid: int, *cmd: str, timeout: float = 10) -> subprocess.CompletedP
 def start_sandbox(
     workspace: Path, folder: Path, env_extra: dict[str, str] | None = None, port: int = 8501
 ) -> Sandbox:
-    """`streamlit run app/main.py` in a new network namespace; returns when it answers there."""
+    """The app (tests.e2e.conftest.app_command) in a new network namespace; returns when it
+    answers there."""
+    from tests.e2e.conftest import app_command
+
     problem = sandbox_problem()
     if problem:
         raise RuntimeError(problem)
@@ -187,14 +190,9 @@ def start_sandbox(
     env = dict(os.environ, MASK_STUDIO_WORKSPACE=str(workspace), **(env_extra or {}))
     for key in ("HF_TOKEN", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "CLOUDFLARE_TURN_KEY_ID"):
         env.pop(key, None)  # never ask a TURN credential service
-    app_cmd = [
-        sys.executable, "-m", "streamlit", "run", str(REPO / "app" / "main.py"),
-        "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
-        "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
     fh = open(log, "wb")  # noqa: SIM115 - the child writes it until it ends
     proc = subprocess.Popen(
-        ["unshare", "-n", "sh", "-c", f'{NETNS_SETUP} && exec "$@"', "sh", *app_cmd],
+        ["unshare", "-n", "sh", "-c", f'{NETNS_SETUP} && exec "$@"', "sh", *app_command(port)],
         cwd=REPO,
         env=env,
         stdout=fh,
