@@ -7,7 +7,7 @@ PORT ?= 8501
 export MASK_STUDIO_WORKSPACE ?= $(CURDIR)/workspace
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format venv test-deps chromium bench starter clean
+.PHONY: run test lint format venv test-deps chromium bench starter screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ bench: $(VENV)/.app-deps
 # Remake models/starter/ from ../shared/data (2-3 minutes on 2 cores); see models/starter/card.md.
 starter: $(VENV)/.app-deps
 	$(BIN)/python -m core.training.starter_build $(STARTER_ARGS)
+
+# Remake docs/img/ (the README's screenshots) from the running app on a temporary workspace:
+# trains four short runs, then drives headless Chromium (about 3 minutes); tests/e2e/screenshots.py.
+screenshots: test-deps
+	$(BIN)/python -m tests.e2e.screenshots
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

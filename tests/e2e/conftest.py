@@ -45,17 +45,22 @@ class AppServer:
     log: Path
 
 
-def start_app(workspace: Path, log: Path, env_extra: dict[str, str] | None = None) -> AppServer:
-    """Start `streamlit run app/main.py` on a free port and wait until it answers."""
-    port = free_port()
-    env = dict(os.environ, MASK_STUDIO_WORKSPACE=str(workspace), **(env_extra or {}))
-    cmd = [
+def app_command(port: int) -> list[str]:
+    """The command that serves the app headless on 127.0.0.1:`port` (the browser tests, the
+    Live sandbox and `make screenshots` all start it this way)."""
+    return [
         sys.executable, "-m", "streamlit", "run", str(REPO / "app" / "main.py"),
         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
+
+
+def start_app(workspace: Path, log: Path, env_extra: dict[str, str] | None = None) -> AppServer:
+    """Start the app (app_command) on a free port and wait until it answers."""
+    port = free_port()
+    env = dict(os.environ, MASK_STUDIO_WORKSPACE=str(workspace), **(env_extra or {}))
     fh = open(log, "wb")
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(app_command(port), cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:

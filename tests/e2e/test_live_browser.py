@@ -1,7 +1,7 @@
 """Live in a real browser: Chromium's fake camera plays a y4m slideshow of real VOC scenes
 (640x480, made at test time); START streams it through the app and back with every face boxed.
 
-The app and Chromium run in a network namespace with loopback only (benchmarks/live.py:
+The app and Chromium run in a network namespace with loopback only (tests/live_harness.py:
 `unshare -n`, lo up, alias 127.0.0.2 because aioice skips 127.0.0.1) with the Chromium flags
 --allow-loopback-in-peer-connection and --disable-features=WebRtcHideLocalIpsWithMdns: no
 STUN/TURN server, nothing outside the machine. Frames processed and faces boxed are read from
@@ -20,7 +20,10 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from benchmarks.live import (
+from core.annotation.projects import Project
+from core.live.processor import DEFAULT_LIVE_DETECTOR
+from tests.e2e.conftest import free_port, select_option, wait_for_app
+from tests.live_harness import (
     LIVE_CHROMIUM_ARGS,
     Sandbox,
     chromium_args,
@@ -32,9 +35,6 @@ from benchmarks.live import (
     wait_stats,
     webrtc_frame,
 )
-from core.annotation.projects import Project
-from core.live.processor import DEFAULT_LIVE_DETECTOR
-from tests.e2e.conftest import free_port, select_option, wait_for_app
 from tests.tiny_models import confident_tiny_run
 
 pytestmark = pytest.mark.e2e
