@@ -18,8 +18,9 @@ import streamlit as st
 
 from app.ui.common import show_error
 from core.errors import IceConfigError
-from core.live.processor import LiveProcessor, LiveSample
+from core.live.processor import LiveProcessor
 from core.live.rtc import SECRETS_SECTION, RtcSettings, default_settings, preload_srtp, rtc_settings
+from core.live.stats import LiveSample, LiveStats
 
 preload_srtp()  # before streamlit_webrtc imports aiortc: see core.live.rtc.preload_srtp
 from streamlit_webrtc import WebRtcMode, webrtc_streamer  # noqa: E402
@@ -158,36 +159,36 @@ def stats_body(proc: LiveProcessor) -> None:
     history = _history()
     history.extend(proc.drain())
     recent = [s for s in history if history and history[-1].t - s.t <= CHART_S]
-    summary = proc.summary()
-    if not history and not summary["frames_shown"]:  # nothing streamed yet: no empty charts
+    stats = proc.stats()
+    if not history and not stats.frames_shown:  # nothing streamed yet: no empty charts
         st.info("Press **START**: the speed, latency and face counts appear here once frames arrive.")
-        _stats_json(summary)
+        _stats_json(stats)
         return
     last = recent[-1] if recent else None
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Processed FPS", _metric_text(summary["processed_fps_now"], "FPS", 1))
-    c2.metric("Latency p50", _metric_text(summary["latency_ms"]["p50"], "ms"))
-    c3.metric("Video lag p95", _metric_text(summary["video_lag_ms"]["p95"], "ms"))
+    c1.metric("Processed FPS", _metric_text(stats.processed_fps_now, "FPS", 1))
+    c2.metric("Latency p50", _metric_text(stats.latency_ms.p50, "ms"))
+    c3.metric("Video lag p95", _metric_text(stats.video_lag_ms.p95, "ms"))
     c4.metric("Faces (last frame)", "–" if last is None else str(last.faces))
     st.caption(
-        f"Processed {summary['frames_processed']} of {summary['frames_shown']} frames · "
-        f"{summary['faces_found']} faces boxed, {summary['faces_classified']} classified on their "
+        f"Processed {stats.frames_processed} of {stats.frames_shown} frames · "
+        f"{stats.faces_found} faces boxed, {stats.faces_classified} classified on their "
         f"frame (the others kept a followed face's label) · stale frames dropped: "
-        f"{summary['frames_dropped']}"
+        f"{stats.frames_dropped}"
     )
     if st.button("Reset statistics", key="live_reset", help="Start the statistics and the chart again."):
         proc.reset_stats()
         history.clear()
-        summary = proc.summary()
+        stats = proc.stats()
     if proc.error:
         st.warning(proc.error, icon=":material/warning:")
     st.plotly_chart(stats_figure(recent), key="live_chart", config={"displayModeBar": False})
-    _stats_json(summary)
+    _stats_json(stats)
 
 
-def _stats_json(summary: dict) -> None:
+def _stats_json(stats: LiveStats) -> None:
     with st.expander("Stream statistics (JSON)"):
-        st.code(json.dumps(summary, indent=1), language="json")
+        st.code(json.dumps(stats.as_dict(), indent=1), language="json")
         st.caption(
             "latency: frame arrival → boxes ready (waiting + inference); video lag: how much later "
             "than the stream's quickest frame a frame left the server (RTP time stamps against the "

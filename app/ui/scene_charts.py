@@ -6,14 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import plotly.express as px
 import plotly.graph_objects as go
 from PIL import Image, ImageDraw, ImageFont
 
-from app.ui.predict_draw import draw_faces, label_colours
+from app.ui.charts import series_colour
+from app.ui.predict_draw import draw_faces
 from core.inference.scenes import MISSED, WRONG, ModelScore, PhotoScore
 
-COLOURS = px.colors.qualitative.Plotly
 MISSED_COLOUR = "#ffffff"  # a missed labelled face: white dashes on a black outline
 LEAKED = " (leaked)"
 
@@ -62,7 +61,7 @@ def scene_figure(scores: Sequence[ModelScore], title: str, allow_leaks: bool = F
             x=metrics,
             y=ys,
             name=model,
-            marker_color=COLOURS[i % len(COLOURS)],
+            marker_color=series_colour(i),
             text=[None if y is None else f"{y:.2f}" for y in ys],
             textposition="outside",
         )
@@ -126,10 +125,10 @@ def error_summary(photo: PhotoScore) -> str:
     return ", ".join(parts) or "no errors"
 
 
-def draw_scene(image: Image.Image, photo: PhotoScore, labels: Sequence[str]) -> Image.Image:
+def draw_scene(image: Image.Image, photo: PhotoScore) -> Image.Image:
     """The photo with the model's faces in class colours (as on Predict), every labelled face it
     missed dashed and captioned 'missed: <class>', and the true class under each wrong answer."""
-    drawn = draw_faces(image, photo.faces, label_colours(labels))
+    drawn = draw_faces(image, photo.faces)
     scale = drawn.width / image.width
     draw = ImageDraw.Draw(drawn)
     width = max(2, round(max(drawn.size) / 300))
