@@ -132,13 +132,28 @@ def draw_faces(
         x2, y2 = round(fx2 * scale[0]), round(fy2 * scale[1])
         cv2.rectangle(image, (x1, y1), (x2, y2), colour, thick)
         text = drawable(caption(face))
-        font_scale = caption_px(x2 - x1, y2 - y1, len(text), CAPTION_MIN_PX, largest) / HERSHEY_PX
-        (tw, th), base = cv2.getTextSize(text, FONT, font_scale, 1)
-        box_h = th + base + 4
+        px = caption_px(x2 - x1, y2 - y1, len(text), CAPTION_MIN_PX, largest)
+        tw, box_h = caption_size(text, px)
         ty = y1 - box_h if y1 - box_h >= 0 else min(y2, h - box_h)
-        tx = min(max(x1, 0), max(w - tw - 6, 0))
-        cv2.rectangle(image, (tx, ty), (tx + tw + 6, ty + box_h), colour, cv2.FILLED)
-        cv2.putText(image, text, (tx + 3, ty + th + 2), FONT, font_scale, (255, 255, 255), 1, cv2.LINE_AA)
+        draw_caption(image, text, (min(max(x1, 0), max(w - tw, 0)), ty), px, colour)
+    return image
+
+
+def caption_size(text: str, px: int) -> tuple[int, int]:
+    """(width, height) in px of `text` captioned at `px` by draw_caption, its background included."""
+    (tw, th), base = cv2.getTextSize(drawable(text), FONT, px / HERSHEY_PX, 1)
+    return tw + 6, th + base + 4
+
+
+def draw_caption(
+    image: np.ndarray, text: str, xy: tuple[int, int], px: int, background: RGB, colour: RGB = (255, 255, 255)
+) -> np.ndarray:
+    """`text` at `px` px in `colour` on a filled `background` box whose top-left corner is `xy` (in place)."""
+    text = drawable(text)
+    (tw, th), base = cv2.getTextSize(text, FONT, px / HERSHEY_PX, 1)
+    x, y = xy
+    cv2.rectangle(image, (x, y), (x + tw + 6, y + th + base + 4), background, cv2.FILLED)
+    cv2.putText(image, text, (x + 3, y + th + 2), FONT, px / HERSHEY_PX, colour, 1, cv2.LINE_AA)
     return image
 
 
