@@ -22,17 +22,33 @@ RGB = tuple[int, int, int]
 #: core.inference.predictor.UNCERTAIN / FACE (a loose module imports no package; the tests check).
 UNCERTAIN = "uncertain"
 FACE = "face"
-#: Class names with a fixed colour ("None" is core.annotation.annotations.NONE).
+#: Class names with a fixed colour ("None" is core.annotation.annotations.NONE): those of the
+#: usual face-mask datasets; names meaning the same share a colour.
 CLASS_COLOURS: Mapping[str, str] = {
     "None": "#9e9e9e",  # grey: no category yet
     "with_mask": "#2e7d32",  # green
     "without_mask": "#c62828",  # red
+    "no_mask": "#c62828",
     "mask_worn_incorrectly": "#6a1b9a",  # purple
+    "mask_weared_incorrect": "#6a1b9a",
+    "cloth_mask": "#558b2f",  # light green
+    "n95_mask": "#00838f",  # teal
+    "surgical_mask": "#283593",  # indigo
     UNCERTAIN: "#f9a825",  # amber: look again
     FACE: "#1565c0",  # blue: found, not classified
 }
-#: Any other class name gets one of these, chosen by a hash of the name (stable across runs).
-FALLBACK: tuple[str, ...] = ("#00838f", "#ad1457", "#558b2f", "#4e342e", "#ef6c00", "#283593", "#827717")
+#: Any other class name gets one of these, chosen by a hash of the name (stable across runs;
+#: two such names can share one).
+FALLBACK: tuple[str, ...] = (
+    "#ad1457",
+    "#4e342e",
+    "#ef6c00",
+    "#827717",
+    "#0277bd",
+    "#00695c",
+    "#4527a0",
+    "#37474f",
+)
 
 
 def hex_to_rgb(colour: str) -> RGB:

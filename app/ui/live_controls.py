@@ -32,7 +32,7 @@ FALLBACK_DETECTOR = "haar"
 
 @dataclass(frozen=True)
 class LiveChoice:
-    """What the stream should run: a Predictor plus the words and colours the page shows."""
+    """What the stream should run: a Predictor plus the words the page shows."""
 
     predictor: Predictor
     detector_name: str

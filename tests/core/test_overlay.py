@@ -38,9 +38,23 @@ def test_a_class_has_its_colour_whatever_the_order_of_the_classes() -> None:
     assert one["with_mask"] == "#2e7d32" and one["without_mask"] == "#c62828"
 
 
-def test_fixed_colours_are_all_different() -> None:
-    colours = list(CLASS_COLOURS.values()) + list(FALLBACK)
-    assert len(set(colours)) == len(colours)
+@pytest.mark.parametrize(
+    "classes",
+    [
+        ("with_mask", "without_mask"),
+        ("with_mask", "without_mask", "mask_worn_incorrectly"),
+        ("with_mask", "without_mask", "mask_weared_incorrect"),  # the VOC set's names
+        ("cloth_mask", "mask_worn_incorrectly", "n95_mask", "no_mask", "surgical_mask"),
+    ],
+)
+def test_the_usual_class_sets_have_distinct_colours(classes: tuple[str, ...]) -> None:
+    names = (*classes, UNCERTAIN, FACE, NONE)
+    assert len({class_hex(n) for n in names}) == len(names)
+
+
+def test_fallback_colours_are_distinct_and_not_fixed_ones() -> None:
+    assert len(set(FALLBACK)) == len(FALLBACK)
+    assert not set(FALLBACK) & set(CLASS_COLOURS.values())
 
 
 @pytest.mark.parametrize("name", ["cat", "no mask", "Maske ä", ""])
@@ -69,9 +83,8 @@ def test_hex_to_rgb_refuses_other_text() -> None:
 
 
 def test_label_colours_keep_uncertain_and_face_apart() -> None:
-    colours = {name: class_rgb(name) for name in ("a", "b", UNCERTAIN, FACE)}
-    assert len({colours[UNCERTAIN], colours[FACE], colours["a"]}) == 3
-    assert len({colours[UNCERTAIN], colours[FACE], colours["b"]}) == 3
+    for name in ("a", "b", "cat", "with_mask"):
+        assert len({class_rgb(name), class_rgb(UNCERTAIN), class_rgb(FACE)}) == 3
 
 
 # ----- captions --------------------------------------------------------------------------------
