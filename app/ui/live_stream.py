@@ -33,9 +33,8 @@ CHART_S = 60.0
 REFRESH_S = 1.0
 CHART_POINTS = 300
 #: The callback runs in aiortc's receive path (no hand-over thread): it only queues the frame and
-#: draws, about 1-2 ms, and every camera frame is shown with the newest boxes. Measured against
-#: async_processing=True on the fake 30 fps camera: 28-30 instead of about 9 frames per second
-#: reach the callback, and no frame waits for the next one (benchmarks/live.py).
+#: draws, and every camera frame is shown with the newest boxes (benchmarks/live.py compares it
+#: with async_processing=True).
 ASYNC_PROCESSING = False
 MEDIA_CONSTRAINTS: dict[str, Any] = {"video": True, "audio": False}
 VIDEO_ATTRS: dict[str, Any] = {"autoPlay": True, "controls": False, "muted": True, "style": {"width": "100%"}}
@@ -116,11 +115,8 @@ def _history() -> deque[LiveSample]:
 
 
 def stats_figure(samples: list[LiveSample]) -> go.Figure:
-    """Processed FPS (top) and per-frame latency (bottom) over the last CHART_S seconds.
-
-    Built from plain dicts (a few ms): make_subplots costs about 25 ms of pure Python each
-    second, under the GIL the video thread needs.
-    """
+    """Processed FPS (top) and per-frame latency (bottom) over the last CHART_S seconds, built
+    from plain dicts (make_subplots is far slower, under the GIL the video thread needs)."""
     if len(samples) > CHART_POINTS:  # a light chart: every k-th sample, the newest kept
         step = -(-len(samples) // CHART_POINTS)
         samples = samples[::-1][::step][::-1]
@@ -200,8 +196,7 @@ def stats_panel(proc: LiveProcessor) -> None:
     """stats_body, refreshed every REFRESH_S (an st.fragment: the rest of the page is not rerun).
 
     Always, not only while the component says it plays: the page learns "playing" from a rerun
-    the component asks for, and if that rerun comes late or never, statistics tied to it stay
-    at zero while the video runs (a CI run once showed a streaming session's statistics at zero
-    for 120 s; the cause was not pinned down). An idle refresh costs a few milliseconds.
+    the component asks for, which can come late or never, and statistics tied to it would then
+    stay at zero while the video runs. An idle refresh is cheap.
     """
     st.fragment(stats_body, run_every=REFRESH_S)(proc)

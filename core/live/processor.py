@@ -396,13 +396,11 @@ def settle_heap() -> int:
     """Collect garbage once, then hide every object alive now from the cyclic collector
     (gc.freeze); returns how many objects are frozen.
 
-    Streamlit runs a full collection after every script run (a widget change, each refresh of
-    a fragment) and Keras's clear_session, which Streamlit also calls then, runs another. With
-    TensorFlow and a model loaded (about 440,000 objects) each takes about 200 ms with the GIL
-    held, so the video thread, the worker and aiortc's event loop all stop for 0.4 s once a
-    second. Frozen, the loaded libraries and models are not traversed again: the collections
-    take well under a millisecond. Objects frozen are freed by reference counting as usual,
-    only reference cycles among them stay (a model evicted from the cache later).
+    Streamlit (and Keras's clear_session) run full collections after every script run; with
+    TensorFlow and a model loaded, each holds the GIL long enough to stall the video (the
+    figures are in the Live documentation). Frozen, the loaded libraries and models are not
+    traversed again. Frozen objects are still freed by reference counting; only reference
+    cycles among them stay (a model evicted from the cache later).
     """
     gc.collect()
     gc.freeze()

@@ -32,7 +32,7 @@ class LiveSample:
     infer_ms: float  # Predictor.run alone
     faces: int
     video_fps: float  # frames shown per second
-    video_lag_ms: float | None  # how late the last shown frame left, see LiveProcessor
+    video_lag_ms: float | None  # how late the last shown frame left, see StreamStats
     dropped: int  # frames never processed since the statistics were reset
 
 
