@@ -12,7 +12,7 @@ camera at 30 fps) for 30 s per setting; processed FPS, latency and video lag as 
 4. Per setting (the Live page's defaults: DEFAULT_LIVE_DETECTOR, the run made active, a followed
    face classified on one frame in core.inference.tracking.DEFAULT_EVERY): open /live, START, wait for
    the first boxes, reset the statistics, stream for --seconds, read the page's statistics JSON
-   (core.live.processor.LiveProcessor.summary). MobileNetV2 is also measured strict ("every1": every face
+   (core.live.stats.LiveStats). MobileNetV2 is also measured strict ("every1": every face
    classified on every frame). A last setting streams two sessions at once.
 
 Targets: >= 20 processed FPS with the default detector and MobileNetV2, video lag p95 <= 200 ms.

@@ -25,14 +25,16 @@ from app.ui.annotate_keys import (  # noqa: E402
     keyboard_labelling,
     shortcuts_help,
 )
-from app.ui.common import colour_for, flash, literal, section_switch, show_error, show_flashes  # noqa: E402
+from app.ui.common import flash, literal, section_switch, show_error, show_flashes  # noqa: E402
 from app.ui.start_here import start_here_panel  # noqa: E402
 from core.annotation.annotations import NONE, RULE_TEXT, Annotations  # noqa: E402
 from core.annotation.canvas import (  # noqa: E402
     STALE_MESSAGE,
+    STROKE_WIDTH,
     CanvasView,
     StaleDrawing,
     apply_drawing,
+    canvas_objects,
     drawing_differs,
     drawing_token,
     label_font_px,
@@ -40,6 +42,7 @@ from core.annotation.canvas import (  # noqa: E402
 from core.annotation.projects import Project, list_projects, neighbour  # noqa: E402
 from core.errors import MaskStudioError  # noqa: E402
 from core.imaging import IMAGE_EXTENSIONS, load_image  # noqa: E402
+from core.overlay import class_hex  # noqa: E402
 
 #: The categories a new project starts with when no project was used before (editable at creation).
 PRESET_CATEGORIES = ["with_mask", "without_mask", "mask_worn_incorrectly"]
@@ -220,37 +223,10 @@ def canvas_drawing(project: Project, image: str, ann: Annotations, view: CanvasV
     from streamlit_drawable_canvas import st_canvas  # only inside a Streamlit runtime
 
     path = project.image_path(image)
-    objects = []
-    for b in ann.boxes(image):
-        d = view.to_canvas(b)
-        colour = colour_for(b.label, ann.categories)
-        objects.append(
-            {
-                "type": "LabeledRect",
-                "label": b.label,
-                "left": d["left"],
-                "top": d["top"],
-                "width": d["width"],
-                "height": d["height"],
-                "originX": "left",
-                "originY": "top",
-                "scaleX": 1,
-                "scaleY": 1,
-                "angle": 0,
-                "stroke": colour,
-                "strokeWidth": 2,
-                "fill": "rgba(0, 0, 0, 0)",
-                "lockRotation": True,
-                "strokeUniform": True,
-                # A box kept on import although it breaks a box rule: dashed.
-                **({"strokeDashArray": [8, 5], "strokeWidth": 3} if b.flag else {}),
-                "fontSize": label_font_px([b], view),  # each caption scaled to its own box
-            }
-        )
     return st_canvas(
         fill_color="rgba(255, 255, 255, 0.0)",
-        stroke_width=2,
-        stroke_color=colour_for(label, ann.categories),
+        stroke_width=STROKE_WIDTH,
+        stroke_color=class_hex(label),
         background_image=display_jpeg(str(path), path.stat().st_mtime, view.display_w, view.display_h),
         background_image_fit="contain",
         width=view.display_w,
@@ -258,7 +234,7 @@ def canvas_drawing(project: Project, image: str, ann: Annotations, view: CanvasV
         drawing_mode="labeled_rect",
         label=label,
         font_size=label_font_px(ann.boxes(image), view),
-        initial_drawing={"objects": objects},
+        initial_drawing={"objects": canvas_objects(ann.boxes(image), view)},
         key=key,
     )
 

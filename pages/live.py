@@ -19,7 +19,7 @@ if str(ROOT) not in sys.path:
 
 import streamlit as st  # noqa: E402
 
-from app.ui.live_controls import choose, colours_for  # noqa: E402
+from app.ui.live_controls import choose  # noqa: E402
 from app.ui.live_snapshot import SnapshotTarget, snapshot_button  # noqa: E402
 from app.ui.live_stream import CAMERA_ERRORS, CAMERA_HELP, rtc, session_processor, stats_panel, stream  # noqa: E402
 
@@ -29,8 +29,7 @@ def main() -> None:
     choice = choose()
     target = SnapshotTarget(choice.predictor.labels)
     proc = session_processor()
-    if proc.set_predictor(choice.predictor):
-        proc.set_colours(colours_for(choice.predictor.labels))
+    proc.set_predictor(choice.predictor)
     proc.set_every(choice.every)
     if choice.classifier is None:
         st.info(choice.message, icon=":material/info:")

@@ -1,6 +1,7 @@
 """Plotly figure builders shared by pages: plain data in, a Plotly figure out (no Streamlit).
 
-Every class keeps one colour across a page's charts (`class_colours`).
+A class has its palette colour (core.overlay.class_colours) in every chart, as on the pictures;
+series that are not classes (runs, models, curves) take SERIES_COLOURS in order.
 """
 
 from __future__ import annotations
@@ -12,14 +13,17 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-COLOURS = px.colors.qualitative.Safe
+from core.overlay import class_colours
+
+#: Colours of series that are not classes: runs, models, curves.
+SERIES_COLOURS = px.colors.qualitative.Plotly
 FORMAT_COLOURS = px.colors.qualitative.Pastel
 HEIGHT = 320
 
 
-def class_colours(classes: Sequence[str]) -> dict[str, str]:
-    """{class: colour}, stable for a given class order."""
-    return {c: COLOURS[i % len(COLOURS)] for i, c in enumerate(classes)}
+def series_colour(i: int) -> str:
+    """The colour of the i-th series of a chart."""
+    return SERIES_COLOURS[i % len(SERIES_COLOURS)]
 
 
 def _style(fig: go.Figure, title: str) -> go.Figure:
@@ -32,33 +36,24 @@ def _frame(rows: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(list(rows), columns=columns) if rows else pd.DataFrame(columns=columns)
 
 
+def _bars(df: pd.DataFrame, x: str, y: str, colour: str, **style: Any) -> go.Figure:
+    """Bars of `y` per `x`, coloured by column `colour`, each bar labelled with its value."""
+    return px.bar(df, x=x, y=y, color=colour, text=y, **style)
+
+
 def class_counts_figure(counts: Mapping[str, int], title: str = "Images per class") -> go.Figure:
     """Bars of images per class, each bar labelled with its count."""
     df = pd.DataFrame({"class": list(counts), "images": list(counts.values())})
-    fig = px.bar(
-        df,
-        x="class",
-        y="images",
-        color="class",
-        text="images",
-        color_discrete_map=class_colours(list(counts)),
-    )
+    fig = _bars(df, "class", "images", "class", color_discrete_map=class_colours(counts))
     fig.update_layout(showlegend=False)
     return _style(fig, title)
 
 
 def format_figure(rows: Sequence[Mapping[str, Any]], title: str = "File format per class") -> go.Figure:
     """Stacked bars: how many files of each format (JPEG, PNG, ...) each class holds."""
-    df = _frame(rows)
-    counts = df.groupby(["label", "format"]).size().reset_index(name="files")
-    fig = px.bar(
-        counts,
-        x="label",
-        y="files",
-        color="format",
-        text="files",
-        color_discrete_sequence=FORMAT_COLOURS,
-        labels={"label": "class"},
+    counts = _frame(rows).groupby(["label", "format"]).size().reset_index(name="files")
+    fig = _bars(
+        counts, "label", "files", "format", color_discrete_sequence=FORMAT_COLOURS, labels={"label": "class"}
     )
     return _style(fig, title)
 
@@ -102,13 +97,12 @@ def split_counts_figure(
     df = pd.DataFrame(
         [{"split": s, "class": c, "images": n} for s, per in counts.items() for c, n in per.items()]
     )
-    fig = px.bar(
+    fig = _bars(
         df,
-        x="split",
-        y="images",
-        color="class",
+        "split",
+        "images",
+        "class",
         barmode="group",
-        text="images",
         color_discrete_map=class_colours(classes),
         category_orders={"class": classes},
     )

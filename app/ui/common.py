@@ -1,4 +1,4 @@
-"""Small helpers every page uses: literal text, errors, colours, the repo path."""
+"""Small helpers every page uses: literal text, errors, messages, the repo path."""
 
 from __future__ import annotations
 
@@ -18,30 +18,10 @@ from core.errors import MaskStudioError  # noqa: E402
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!<>|~$:])")
 
-PALETTE = [
-    "#9e9e9e",  # None: grey
-    "#2e7d32",
-    "#c62828",
-    "#1565c0",
-    "#ef6c00",
-    "#6a1b9a",
-    "#00838f",
-    "#ad1457",
-    "#558b2f",
-    "#4e342e",
-]
-
 
 def literal(text: object) -> str:
     """`text` escaped for st.markdown, so user names like `<b>x</b>` show exactly as typed."""
     return _MD_SPECIAL.sub(r"\\\1", str(text))
-
-
-def colour_for(label: str, categories: list[str]) -> str:
-    """A stable colour per category position; "None" is grey."""
-    if label in categories:
-        return PALETTE[categories.index(label) % len(PALETTE)]
-    return PALETTE[0]
 
 
 def show_error(exc: BaseException, prefix: str = "") -> None:

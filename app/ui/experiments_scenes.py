@@ -337,7 +337,7 @@ def _drawn(token: str, ref: str, name: str, _result: SceneResult) -> bytes:
 
     score = next(sc for sc in _result.scores if sc.entry.ref == ref)
     photo = next(p for p in score.report.photos if p.name == name)
-    image = draw_scene(load_image(photo.path), photo, score.entry.labels)
+    image = draw_scene(load_image(photo.path), photo)
     buf = io.BytesIO()
     image.save(buf, format="JPEG", quality=88)
     return buf.getvalue()

@@ -18,7 +18,7 @@ from app.ui.models import run_classifier, starter_digest, starter_model
 from core.errors import MaskStudioError
 from core.inference.predictor import DEFAULT_THRESHOLD, PREDICT_DETECTORS, Predictor, make_detector
 from core.inference.tracking import DEFAULT_EVERY, MAX_EVERY
-from core.live.processor import DEFAULT_LIVE_DETECTOR, RGB, hex_to_rgb, settle_heap, warm_up
+from core.live.processor import DEFAULT_LIVE_DETECTOR, settle_heap, warm_up
 from core.runs.active_model import active_status, finished_runs
 from core.runs.starter import STARTER_ID, STARTER_NOTE, starter_threshold
 from core.runs.store import run_path
@@ -32,7 +32,7 @@ FALLBACK_DETECTOR = "haar"
 
 @dataclass(frozen=True)
 class LiveChoice:
-    """What the stream should run: a Predictor plus the words and colours the page shows."""
+    """What the stream should run: a Predictor plus the words the page shows."""
 
     predictor: Predictor
     detector_name: str
@@ -206,10 +206,3 @@ def choose() -> LiveChoice:
     with st.spinner("Warming up the detector and the model…"):
         _warm(detector_name, model_key, predictor)
     return LiveChoice(predictor, detector_name, model_key, run_id, message, every)
-
-
-def colours_for(labels: tuple[str, ...]) -> dict[str, RGB]:
-    """Predict's colours (app.ui.predict_draw.label_colours) as RGB tuples for the video overlay."""
-    from app.ui.predict_draw import label_colours
-
-    return {label: hex_to_rgb(colour) for label, colour in label_colours(labels).items()}

@@ -13,7 +13,8 @@ from app.ui.target_project import choose_target
 from core.annotation.projects import Project, list_projects
 from core.errors import MaskStudioError
 from core.inference.predictor import FACE
-from core.live.processor import LiveProcessor, label_fit, save_snapshot
+from core.live.processor import LiveProcessor
+from core.live.snapshots import label_fit, save_snapshot
 
 PREDICTED = "(the predicted class)"
 PENDING_KEY = "_live_snap_created"

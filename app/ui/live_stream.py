@@ -18,8 +18,9 @@ import streamlit as st
 
 from app.ui.common import show_error
 from core.errors import IceConfigError
-from core.live.processor import LiveProcessor, LiveSample
+from core.live.processor import LiveProcessor
 from core.live.rtc import SECRETS_SECTION, RtcSettings, default_settings, preload_srtp, rtc_settings
+from core.live.stats import LiveSample, LiveStats
 
 preload_srtp()  # before streamlit_webrtc imports aiortc: see core.live.rtc.preload_srtp
 from streamlit_webrtc import WebRtcMode, webrtc_streamer  # noqa: E402
@@ -32,9 +33,8 @@ CHART_S = 60.0
 REFRESH_S = 1.0
 CHART_POINTS = 300
 #: The callback runs in aiortc's receive path (no hand-over thread): it only queues the frame and
-#: draws, about 1-2 ms, and every camera frame is shown with the newest boxes. Measured against
-#: async_processing=True on the fake 30 fps camera: 28-30 instead of about 9 frames per second
-#: reach the callback, and no frame waits for the next one (benchmarks/live.py).
+#: draws, and every camera frame is shown with the newest boxes (benchmarks/live.py compares it
+#: with async_processing=True).
 ASYNC_PROCESSING = False
 MEDIA_CONSTRAINTS: dict[str, Any] = {"video": True, "audio": False}
 VIDEO_ATTRS: dict[str, Any] = {"autoPlay": True, "controls": False, "muted": True, "style": {"width": "100%"}}
@@ -115,11 +115,8 @@ def _history() -> deque[LiveSample]:
 
 
 def stats_figure(samples: list[LiveSample]) -> go.Figure:
-    """Processed FPS (top) and per-frame latency (bottom) over the last CHART_S seconds.
-
-    Built from plain dicts (a few ms): make_subplots costs about 25 ms of pure Python each
-    second, under the GIL the video thread needs.
-    """
+    """Processed FPS (top) and per-frame latency (bottom) over the last CHART_S seconds, built
+    from plain dicts (make_subplots is far slower, under the GIL the video thread needs)."""
     if len(samples) > CHART_POINTS:  # a light chart: every k-th sample, the newest kept
         step = -(-len(samples) // CHART_POINTS)
         samples = samples[::-1][::step][::-1]
@@ -158,36 +155,36 @@ def stats_body(proc: LiveProcessor) -> None:
     history = _history()
     history.extend(proc.drain())
     recent = [s for s in history if history and history[-1].t - s.t <= CHART_S]
-    summary = proc.summary()
-    if not history and not summary["frames_shown"]:  # nothing streamed yet: no empty charts
+    stats = proc.stats()
+    if not history and not stats.frames_shown:  # nothing streamed yet: no empty charts
         st.info("Press **START**: the speed, latency and face counts appear here once frames arrive.")
-        _stats_json(summary)
+        _stats_json(stats)
         return
     last = recent[-1] if recent else None
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Processed FPS", _metric_text(summary["processed_fps_now"], "FPS", 1))
-    c2.metric("Latency p50", _metric_text(summary["latency_ms"]["p50"], "ms"))
-    c3.metric("Video lag p95", _metric_text(summary["video_lag_ms"]["p95"], "ms"))
+    c1.metric("Processed FPS", _metric_text(stats.processed_fps_now, "FPS", 1))
+    c2.metric("Latency p50", _metric_text(stats.latency_ms.p50, "ms"))
+    c3.metric("Video lag p95", _metric_text(stats.video_lag_ms.p95, "ms"))
     c4.metric("Faces (last frame)", "–" if last is None else str(last.faces))
     st.caption(
-        f"Processed {summary['frames_processed']} of {summary['frames_shown']} frames · "
-        f"{summary['faces_found']} faces boxed, {summary['faces_classified']} classified on their "
+        f"Processed {stats.frames_processed} of {stats.frames_shown} frames · "
+        f"{stats.faces_found} faces boxed, {stats.faces_classified} classified on their "
         f"frame (the others kept a followed face's label) · stale frames dropped: "
-        f"{summary['frames_dropped']}"
+        f"{stats.frames_dropped}"
     )
     if st.button("Reset statistics", key="live_reset", help="Start the statistics and the chart again."):
         proc.reset_stats()
         history.clear()
-        summary = proc.summary()
+        stats = proc.stats()
     if proc.error:
         st.warning(proc.error, icon=":material/warning:")
     st.plotly_chart(stats_figure(recent), key="live_chart", config={"displayModeBar": False})
-    _stats_json(summary)
+    _stats_json(stats)
 
 
-def _stats_json(summary: dict) -> None:
+def _stats_json(stats: LiveStats) -> None:
     with st.expander("Stream statistics (JSON)"):
-        st.code(json.dumps(summary, indent=1), language="json")
+        st.code(json.dumps(stats.as_dict(), indent=1), language="json")
         st.caption(
             "latency: frame arrival → boxes ready (waiting + inference); video lag: how much later "
             "than the stream's quickest frame a frame left the server (RTP time stamps against the "
@@ -199,8 +196,7 @@ def stats_panel(proc: LiveProcessor) -> None:
     """stats_body, refreshed every REFRESH_S (an st.fragment: the rest of the page is not rerun).
 
     Always, not only while the component says it plays: the page learns "playing" from a rerun
-    the component asks for, and if that rerun comes late or never, statistics tied to it stay
-    at zero while the video runs (a CI run once showed a streaming session's statistics at zero
-    for 120 s; the cause was not pinned down). An idle refresh costs a few milliseconds.
+    the component asks for, which can come late or never, and statistics tied to it would then
+    stay at zero while the video runs. An idle refresh is cheap.
     """
     st.fragment(stats_body, run_every=REFRESH_S)(proc)

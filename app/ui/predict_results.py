@@ -14,12 +14,13 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from app.ui.common import flash, literal, show_error
-from app.ui.predict_draw import caption, draw_faces, label_colours
+from app.ui.predict_draw import draw_faces
 from app.ui.target_project import choose_target
 from core.errors import MaskStudioError
 from core.imaging import IMAGE_EXTENSIONS, load_image
 from core.inference.predict_io import folder_images, image_folders, send_to_annotator
-from core.inference.predictor import FACE, FrameResult, Predictor, result_rows
+from core.inference.predictor import FACE, UNCERTAIN, FrameResult, Predictor, result_rows
+from core.overlay import caption, class_colours
 
 ROOT = Path(__file__).resolve().parents[2]
 ANNOTATE_PAGE = ROOT / "pages" / "annotate.py"
@@ -84,12 +85,10 @@ def _faces_key(result: FrameResult) -> str:
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def _drawn(digest: str, faces_key: str, labels: tuple[str, ...], _data: bytes, _result: FrameResult) -> bytes:
+def _drawn(digest: str, faces_key: str, _data: bytes, _result: FrameResult) -> bytes:
     """The image with its faces drawn, as JPEG bytes (cached: a slider move redraws only what changed)."""
     buf = io.BytesIO()
-    draw_faces(load_image(_data), _result.faces, label_colours(labels)).save(
-        buf, format="JPEG", quality=90, subsampling=0
-    )
+    draw_faces(load_image(_data), _result.faces).save(buf, format="JPEG", quality=90, subsampling=0)
     return buf.getvalue()
 
 
@@ -111,11 +110,7 @@ def predict_all(items: Sequence[Item], predictor: Predictor, model_key: str, det
 
 def legend(labels: Sequence[str]) -> None:
     """Coloured chips for the classes, uncertain and face."""
-    colours = label_colours(labels)
-    if labels:
-        colours.pop(FACE, None)
-    else:
-        colours = {FACE: colours[FACE]}
+    colours = class_colours([*labels, UNCERTAIN] if labels else [FACE])
     chips = " ".join(
         f'<span style="background:{c};color:white;padding:1px 8px;border-radius:4px">{literal(n)}</span>'
         for n, c in colours.items()
@@ -134,9 +129,7 @@ def show_results(results: list, labels: Sequence[str], threshold: float, send: S
         result = result.with_threshold(threshold)
         table.append((item.name, result))
         left, right = st.columns([3, 2])
-        left.image(
-            _drawn(item.digest, _faces_key(result), tuple(labels), item.data, result), caption=item.name
-        )
+        left.image(_drawn(item.digest, _faces_key(result), item.data, result), caption=item.name)
         with right:
             st.markdown(f"**{literal(item.name)}** · {result.width}×{result.height} px")
             if not result.faces:

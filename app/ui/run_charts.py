@@ -8,10 +8,9 @@ from typing import Any
 import plotly.express as px
 import plotly.graph_objects as go
 
+from app.ui.charts import series_colour
 from core.runs.experiments import run_label
 from core.runs.store import RunRecord
-
-COLOURS = px.colors.qualitative.Plotly
 
 
 def _layout(fig: go.Figure, title: str, y_title: str = "", x_title: str = "") -> go.Figure:
@@ -30,7 +29,7 @@ def curves_figure(records: Sequence[RunRecord], metric: str = "accuracy") -> go.
     """Validation `metric` per epoch (solid) and training `metric` (dashed), one colour per run."""
     fig = go.Figure()
     for i, r in enumerate(records):
-        colour = COLOURS[i % len(COLOURS)]
+        colour = series_colour(i)
         epochs = [row.get("epoch") for row in r.history]
         for key, dash, suffix in ((f"val_{metric}", "solid", "validation"), (metric, "dash", "training")):
             ys = [row.get(key) for row in r.history]
@@ -73,7 +72,7 @@ def sweep_figure(points: Sequence[dict[str, Any]], key: str) -> go.Figure:
     for i, model in enumerate(models):
         pts = [p for p in points if str(p["model"]) == model]
         xs = [str(p[key]) if categorical else p[key] for p in pts]
-        colour = COLOURS[i % len(COLOURS)]
+        colour = series_colour(i)
         for metric, dash, suffix in (
             ("best_val_accuracy", "solid", "validation"),
             ("test_accuracy", "dash", "test"),

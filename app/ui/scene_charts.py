@@ -1,19 +1,22 @@
 """The scene test's figures and table: models side by side, scene metrics beside crop test
-metrics, and a photo drawn with its outcomes. Plain data in, Plotly/PIL out (no Streamlit)."""
+metrics, and a photo drawn with its outcomes (core.overlay). Plain data in, Plotly/PIL out (no Streamlit)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-import plotly.express as px
+import cv2
+import numpy as np
 import plotly.graph_objects as go
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
-from app.ui.predict_draw import draw_faces, label_colours
+from app.ui.charts import series_colour
+from app.ui.predict_draw import draw_faces
+from core import overlay
 from core.inference.scenes import MISSED, WRONG, ModelScore, PhotoScore
+from core.overlay import RGB
 
-COLOURS = px.colors.qualitative.Plotly
 MISSED_COLOUR = "#ffffff"  # a missed labelled face: white dashes on a black outline
 LEAKED = " (leaked)"
 
@@ -62,7 +65,7 @@ def scene_figure(scores: Sequence[ModelScore], title: str, allow_leaks: bool = F
             x=metrics,
             y=ys,
             name=model,
-            marker_color=COLOURS[i % len(COLOURS)],
+            marker_color=series_colour(i),
             text=[None if y is None else f"{y:.2f}" for y in ys],
             textposition="outside",
         )
@@ -126,31 +129,31 @@ def error_summary(photo: PhotoScore) -> str:
     return ", ".join(parts) or "no errors"
 
 
-def draw_scene(image: Image.Image, photo: PhotoScore, labels: Sequence[str]) -> Image.Image:
+def draw_scene(image: Image.Image, photo: PhotoScore) -> Image.Image:
     """The photo with the model's faces in class colours (as on Predict), every labelled face it
     missed dashed and captioned 'missed: <class>', and the true class under each wrong answer."""
-    drawn = draw_faces(image, photo.faces, label_colours(labels))
+    drawn = draw_faces(image, photo.faces)
     scale = drawn.width / image.width
-    draw = ImageDraw.Draw(drawn)
-    width = max(2, round(max(drawn.size) / 300))
-    font = ImageFont.load_default(size=max(11, round(max(drawn.size) / 45)))
+    frame = np.array(drawn, dtype=np.uint8)
+    h, w = frame.shape[:2]
+    width = overlay.line_width(max(h, w))
+    px = overlay.caption_max_px(max(h, w))
+    white = overlay.hex_to_rgb(MISSED_COLOUR)
     for truth in photo.truths:
         if truth.outcome not in (MISSED, WRONG):
             continue
-        x1, y1, x2, y2 = (v * scale for v in truth.xyxy)
+        x1, y1, x2, y2 = (round(v * scale) for v in truth.xyxy)
         if truth.outcome == MISSED:
-            draw.rectangle([x1, y1, x2, y2], outline="#000000", width=width + 2)
-            _dashed(draw, (x1, y1, x2, y2), MISSED_COLOUR, width)
+            cv2.rectangle(frame, (x1, y1), (x2, y2), (0, 0, 0), width + 2)
+            _dashed(frame, (x1, y1, x2, y2), white, width)
         text = f"{'missed' if truth.outcome == MISSED else 'truth'}: {truth.label}"
-        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
-        ty = min(y2 + 1, drawn.height - (bottom - top) - 4)
-        draw.rectangle([x1, ty, x1 + right - left + 6, ty + bottom - top + 4], fill="#000000")
-        draw.text((x1 + 3 - left, ty + 2 - top), text, fill=MISSED_COLOUR, font=font)
-    return drawn
+        _, text_h = overlay.caption_size(text, px)
+        overlay.draw_caption(frame, text, (x1, min(y2 + 1, h - text_h)), px, (0, 0, 0), white)
+    return Image.fromarray(frame)
 
 
 def _dashed(
-    draw: ImageDraw.ImageDraw, xyxy: tuple[float, ...], colour: str, width: int, dash: int = 8
+    frame: np.ndarray, xyxy: tuple[int, int, int, int], colour: RGB, width: int, dash: int = 8
 ) -> None:
     x1, y1, x2, y2 = xyxy
     for a, b, fixed, horizontal in (
@@ -159,9 +162,7 @@ def _dashed(
         (y1, y2, x1, False),
         (y1, y2, x2, False),
     ):
-        pos = a
-        while pos < b:
+        for pos in range(a, b, 2 * dash):
             end = min(pos + dash, b)
-            line = [(pos, fixed), (end, fixed)] if horizontal else [(fixed, pos), (fixed, end)]
-            draw.line(line, fill=colour, width=width)
-            pos += 2 * dash
+            start, stop = ((pos, fixed), (end, fixed)) if horizontal else ((fixed, pos), (fixed, end))
+            cv2.line(frame, start, stop, colour, width)

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.annotation.annotations import NONE, Annotations, Box, ImageAnnotations, check_box
-from core.captions import caption_px
 from core.errors import BoxRejected, MaskStudioError
+from core.overlay import caption_px, class_hex
 
 #: Said when a drawing was made on boxes that have changed since (an import, another tab).
 STALE_MESSAGE = (
@@ -211,6 +211,43 @@ def label_font_px(boxes: list[Box], view: CanvasView) -> int:
         caption_px(b.width * view.sx, b.height * view.sy, len(b.label), LABEL_FONT_MIN, LABEL_FONT_MAX)
         for b in boxes
     )
+
+
+#: A saved box's outline on the canvas; a box kept on import although it breaks a box rule is
+#: drawn dashed and thicker.
+STROKE_WIDTH = 2
+FLAGGED_STROKE: dict[str, Any] = {"strokeDashArray": [8, 5], "strokeWidth": 3}
+
+
+def canvas_objects(boxes: list[Box], view: CanvasView) -> list[dict[str, Any]]:
+    """The Fabric.js objects (the canvas's LabeledRect) showing `boxes` on the canvas: display
+    pixels, the class colour of core.overlay, each caption sized to its own box."""
+    objects = []
+    for b in boxes:
+        d = view.to_canvas(b)
+        objects.append(
+            {
+                "type": "LabeledRect",
+                "label": b.label,
+                "left": d["left"],
+                "top": d["top"],
+                "width": d["width"],
+                "height": d["height"],
+                "originX": "left",
+                "originY": "top",
+                "scaleX": 1,
+                "scaleY": 1,
+                "angle": 0,
+                "stroke": class_hex(b.label),
+                "strokeWidth": STROKE_WIDTH,
+                "fill": "rgba(0, 0, 0, 0)",
+                "lockRotation": True,
+                "strokeUniform": True,
+                **(FLAGGED_STROKE if b.flag else {}),
+                "fontSize": label_font_px([b], view),
+            }
+        )
+    return objects
 
 
 def drawing_differs(

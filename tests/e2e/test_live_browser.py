@@ -21,7 +21,9 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from core.annotation.projects import Project
+from core.inference.predictor import UNCERTAIN
 from core.live.processor import DEFAULT_LIVE_DETECTOR
+from core.overlay import class_rgb
 from tests.e2e.conftest import free_port, select_option, wait_for_app
 from tests.live_harness import (
     LIVE_CHROMIUM_ARGS,
@@ -39,7 +41,7 @@ from tests.tiny_models import confident_tiny_run
 
 pytestmark = pytest.mark.e2e
 
-AMBER = (0xF9, 0xA8, 0x25)  # app.ui.predict_draw.UNCERTAIN_COLOUR: an uncertain face
+AMBER = class_rgb(UNCERTAIN)  # an uncertain face
 
 
 @pytest.fixture(scope="module")

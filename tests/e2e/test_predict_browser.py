@@ -13,7 +13,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
-from app.ui.predict_draw import label_colours
+from core.inference.predictor import FACE, UNCERTAIN
+from core.overlay import class_rgb
 from tests.core.runs.test_active_model import LABELS
 from tests.e2e.conftest import AppServer, canvas_box, canvas_counts, select_option, wait_for_app
 from tests.tiny_models import confident_tiny_run
@@ -27,8 +28,8 @@ def class_pixels(png: bytes) -> dict[str, int]:
     """How many pixels of the image have each class colour (the drawn boxes and captions)."""
     arr = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).reshape(-1, 3).astype(int)
     out = {}
-    for label, colour in label_colours(LABELS).items():
-        rgb = np.array([int(colour[i : i + 2], 16) for i in (1, 3, 5)])
+    for label in (*LABELS, UNCERTAIN, FACE):
+        rgb = np.array(class_rgb(label))
         out[label] = int((np.abs(arr - rgb).sum(axis=1) <= 24).sum())
     return out
 

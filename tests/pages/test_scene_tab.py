@@ -288,7 +288,7 @@ def test_a_missed_face_is_drawn_dashed_and_errors_are_summed_up() -> None:
         (1,),
     )
     assert photo.errors == 3 and error_summary(photo) == "1 missed, 1 wrong, 1 false detection"
-    drawn = draw_scene(image, photo, ("with_mask", "without_mask"))
+    drawn = draw_scene(image, photo)
     scale = drawn.width / image.width
     top_edge = [drawn.getpixel((round(x * scale), round(20 * scale))) for x in range(20, 120)]
     white = MISSED_COLOUR.lstrip("#")

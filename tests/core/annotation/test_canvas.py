@@ -4,13 +4,16 @@ import pytest
 
 from core.annotation.annotations import NONE, Annotations, Box
 from core.annotation.canvas import (
+    STROKE_WIDTH,
     CanvasView,
     StaleDrawing,
     apply_drawing,
+    canvas_objects,
     drawing_differs,
     drawing_token,
     label_font_px,
 )
+from core.overlay import class_hex
 
 
 def drawn(view: CanvasView, *boxes: Box) -> list[dict]:
@@ -182,3 +185,39 @@ def test_drawing_differs_only_when_the_user_changed_something() -> None:
     assert not drawing_differs(boxes, drawn(view, *boxes), view, ["mask"])
     assert drawing_differs(boxes, drawn(view, *boxes, Box(200, 100, 260, 180)), view, ["mask"])
     assert drawing_differs(boxes, drawn(view, boxes[0]), view, ["mask"])  # one removed
+
+
+# ----- the Fabric.js objects -------------------------------------------------------------------
+def test_canvas_objects_show_the_boxes_in_display_pixels_and_class_colours() -> None:
+    view = CanvasView.fit(1000, 500, 500, 500)  # shown at half size
+    boxes = [Box(100, 100, 300, 260, "with_mask"), Box(500, 40, 540, 80, NONE)]
+    objects = canvas_objects(boxes, view)
+    assert [o["type"] for o in objects] == ["LabeledRect", "LabeledRect"]
+    first = objects[0]
+    assert (first["left"], first["top"], first["width"], first["height"]) == (50, 50, 100, 80)
+    assert first["label"] == "with_mask" and first["stroke"] == class_hex("with_mask")
+    assert objects[1]["stroke"] == class_hex(NONE) != first["stroke"]
+    assert first["strokeWidth"] == STROKE_WIDTH and "strokeDashArray" not in first
+    assert first["fill"] == "rgba(0, 0, 0, 0)" and first["lockRotation"] and first["strokeUniform"]
+    assert (first["scaleX"], first["scaleY"], first["angle"]) == (1, 1, 0)
+    # each caption is sized to its own box: the small box gets the smaller one
+    assert objects[1]["fontSize"] < first["fontSize"]
+    assert first["fontSize"] == label_font_px([boxes[0]], view)
+    # what the canvas gives back is the saved boxes again
+    assert [view.to_image(o) for o in objects] == [b.xyxy for b in boxes]
+
+
+def test_a_box_kept_although_it_breaks_a_rule_is_dashed() -> None:
+    view = CanvasView.fit(200, 200, 200, 200)
+    (obj,) = canvas_objects([Box(10, 10, 60, 60, "with_mask", flag="overlap")], view)
+    assert obj["strokeDashArray"] == [8, 5] and obj["strokeWidth"] > STROKE_WIDTH
+
+
+def test_a_class_has_the_same_colour_whatever_the_category_order() -> None:
+    view = CanvasView.fit(200, 200, 200, 200)
+    box = Box(10, 10, 60, 60, "without_mask")
+    assert canvas_objects([box], view)[0]["stroke"] == class_hex("without_mask") == "#c62828"
+
+
+def test_no_boxes_no_objects() -> None:
+    assert canvas_objects([], CanvasView.fit(200, 200)) == []
