@@ -23,7 +23,7 @@ from core.imaging import load_image, resize_square
 from core.workspace import workspace_root
 
 #: Bump when the decoding/resizing changes, so old caches are not reused.
-CACHE_FORMAT = 3  # 2 was the padded variant, measured and dropped
+CACHE_FORMAT = 3
 
 
 @dataclass

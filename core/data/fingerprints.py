@@ -1,11 +1,12 @@
 """File fingerprints for datasets: sha256, perceptual hash, size and format, cached per dataset.
 
 Near-duplicates are pairs whose 8x8 difference hash (dHash) differs in at most 12 bits AND
-whose 32x32 grayscale thumbnails correlate at 0.90 or more: the thresholds the shared data
-sets were de-duplicated with. dHash alone merges unrelated aligned face crops. Tight face crops
-on a plain background can still pair up across people: that only keeps them on one side of a
-split, so near-duplicates are never deleted automatically. Pairs are joined into groups by
-union-find (A~B and B~C put A, B and C in one group); exact duplicates (same sha256) always are.
+whose 32x32 grayscale thumbnails correlate at 0.90 or more (DHASH_MAX_DISTANCE,
+MIN_CORRELATION). The thumbnail check is there because dHash alone pairs unrelated aligned
+face crops. Tight face crops on a plain background can still pair up across people: that only
+keeps them on one side of a split, so near-duplicates are never deleted automatically. Pairs
+are joined into groups by union-find (A~B and B~C put A, B and C in one group); exact
+duplicates (same sha256) always are.
 """
 
 from __future__ import annotations
@@ -345,7 +346,7 @@ def near_groups(infos: Sequence[FileInfo], **kwargs: float) -> list[list[int]]:
     """Indices of files grouped by exact OR near duplication, two or more each.
 
     Pairs are joined into components as they are streamed from the index, never kept, so memory
-    stays linear in the number of files (8,000 copies of one picture: 32 million pairs).
+    stays linear in the number of files, however many pairs look alike (see docs/data-safety.md).
     """
     comps = _Components(len(infos))
     for g in exact_groups(infos):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
+from core.annotation.projects import Project
 from tests.e2e.conftest import (
     AppServer,
     canvas_box,
@@ -21,6 +21,7 @@ from tests.e2e.conftest import (
     upload_to_sidebar,
     wait_for_app,
 )
+from tests.images import image_bytes
 
 pytestmark = pytest.mark.e2e
 
@@ -32,6 +33,19 @@ def make_photo(path: Path) -> Path:
     arr = rng.integers(0, 255, (IMAGE_H, IMAGE_W, 3), dtype=np.uint8)
     Image.fromarray(arr).save(path, quality=85)
     return path
+
+
+def _project_with_image(
+    workspace: Path,
+    name: str,
+    size: tuple[int, int] = (400, 300),
+    grey: int = 90,
+    filename: str = "scene.png",
+) -> tuple[Project, str]:
+    """Project `name` holding one plain grey PNG of `size` (width, height); the project and the
+    image's stored name."""
+    project = Project.create(name, workspace)
+    return project, project.add_image(filename, image_bytes(size, (grey, grey, grey)))
 
 
 def test_draw_categorise_reload_and_saved_json(app_server: AppServer, page, tmp_path: Path) -> None:  # noqa: ANN001
@@ -103,12 +117,8 @@ def test_a_new_project_opens_while_another_with_boxes_is_shown(app_server: AppSe
     """Opened from a link to a project with boxed faces (as Predict's "send to the annotator"
     does), creating another project opens the new one and stays there."""
     from core.annotation.annotations import Box
-    from core.annotation.projects import Project
 
-    shown = Project.create("zz shown", app_server.workspace)
-    buf = io.BytesIO()
-    Image.fromarray(np.full((300, 400, 3), 90, np.uint8)).save(buf, format="PNG")
-    image = shown.add_image("scene.png", buf.getvalue())
+    shown, image = _project_with_image(app_server.workspace, "zz shown")
     with shown.edit() as ann:
         ann.add_category("with_mask")
         for k in range(6):
@@ -129,12 +139,8 @@ def test_a_flagged_box_is_shown_with_its_rule_and_survives_the_canvas(app_server
     """A box kept on import although it breaks the overlap rule loads into the canvas (dashed),
     the box list names the rule, and the canvas's own reruns neither drop nor unflag it."""
     from core.annotation.annotations import Box
-    from core.annotation.projects import Project
 
-    project = Project.create("flagged", app_server.workspace)
-    buf = io.BytesIO()
-    Image.fromarray(np.full((300, 400, 3), 90, np.uint8)).save(buf, format="PNG")
-    image = project.add_image("scene.png", buf.getvalue())
+    project, image = _project_with_image(app_server.workspace, "flagged")
     with project.edit() as ann:
         ann.add_category("car")
         ann.add_box(image, Box(20, 20, 220, 200, "car"))
@@ -154,13 +160,8 @@ def test_a_flagged_box_is_shown_with_its_rule_and_survives_the_canvas(app_server
 @pytest.mark.parametrize(("width", "height"), [(1400, 1000), (1280, 800)])
 def test_the_canvas_fits_its_column(app_server: AppServer, browser, width: int, height: int) -> None:  # noqa: ANN001
     """Issue 12: about 24 px of the image and its labels were hidden under the right column."""
-    from core.annotation.projects import Project
-
     name = f"fit_{width}"
-    project = Project.create(name, app_server.workspace)
-    buf = io.BytesIO()
-    Image.fromarray(np.full((267, 400, 3), 120, np.uint8)).save(buf, format="PNG")  # enlarged to fit
-    image = project.add_image("wide.png", buf.getvalue())
+    _, image = _project_with_image(app_server.workspace, name, (400, 267), 120, "wide.png")  # enlarged to fit
     context = browser.new_context(viewport={"width": width, "height": height})
     pg = context.new_page()
     try:

@@ -9,6 +9,7 @@ import pytest
 from keras import layers
 
 from core.errors import WeightsUnavailable
+from core.runs.config import MODEL_DEFAULT_KEYS
 from models import mobilenet_v2
 from models.augmentation import make_augmentation
 from models.registry import MODELS, build_model, get_spec, model_names
@@ -142,13 +143,5 @@ def test_unfreeze_top_blocks_opens_the_last_blocks_without_batchnorm() -> None:
 
 def test_registry_defaults_are_complete() -> None:
     for spec in MODELS.values():
-        assert {
-            "image_size",
-            "epochs",
-            "batch_size",
-            "learning_rate",
-            "neurons",
-            "dropout",
-            "augment",
-        } <= set(spec.defaults)
+        assert set(MODEL_DEFAULT_KEYS) <= set(spec.defaults)
         assert spec.defaults["image_size"] >= spec.min_image_size

@@ -92,72 +92,63 @@ def test_xlsx_without_header_and_with_numbers() -> None:
     assert cat.loads_categories_xlsx(_xlsx([["mask"], [None], [2021]])) == ["mask", "2021"]
 
 
-@pytest.mark.parametrize(
-    ("data", "field"),
-    [
-        (b"", ""),
-        (b"  \n", ""),
-        (b"[]", ""),
-        (b'{"categories": []}', ""),
-        (b"[1, 2]", "[0]"),
-        (b'["mask", null]', "[1]"),
-        (b'["mask", ["x"]]', "[1]"),
-        (b'"mask"', ""),
-        (b'{"categories": "mask"}', "categories"),
-        (b'{"names": ["mask"]}', "categories"),
-        (b'["mask", "mask"]', "[1]"),
-        (b'["mask", " mask"]', "[1]"),
-        (b'["mask", ""]', "[1]"),
-        (b'["mask", "   "]', "[1]"),
-        (b'["a\\u0007b"]', "[0]"),
-        (b'["' + b"x" * 101 + b'"]', "[0]"),
-        (b"[NaN]", "[0]"),
-        (b"[", ""),
-    ],
-)
-def test_bad_json(data: bytes, field: str) -> None:
-    with pytest.raises(FormatError) as info:
-        cat.loads_categories_json(data, file="c.json")
-    assert (info.value.file, info.value.field) == ("c.json", field)
+BAD_JSON: list[tuple[bytes, str]] = [
+    (b"", ""),
+    (b"  \n", ""),
+    (b"[]", ""),
+    (b'{"categories": []}', ""),
+    (b"[1, 2]", "[0]"),
+    (b'["mask", null]', "[1]"),
+    (b'["mask", ["x"]]', "[1]"),
+    (b'"mask"', ""),
+    (b'{"categories": "mask"}', "categories"),
+    (b'{"names": ["mask"]}', "categories"),
+    (b'["mask", "mask"]', "[1]"),
+    (b'["mask", " mask"]', "[1]"),
+    (b'["mask", ""]', "[1]"),
+    (b'["mask", "   "]', "[1]"),
+    (b'["a\\u0007b"]', "[0]"),
+    (b'["' + b"x" * 101 + b'"]', "[0]"),
+    (b"[NaN]", "[0]"),
+    (b"[", ""),
+]
+
+BAD_CSV: list[tuple[bytes, str]] = [
+    (b"", ""),
+    (b"category\n", ""),
+    (b"mask,no_mask\n", "row 1"),
+    (b"category\nmask\n,no_mask\n", "row 3"),
+    (b"mask\nmask\n", "row 2"),
+    (b"mask\n\x07\n", "row 2"),
+    (b"mask\n\xff\xfe\n", ""),
+    (b'mask\n"unterminated\x00\n', "row 2"),
+    (b"mask\n" + b"x" * 200_000, ""),
+]
+
+BAD_XLSX: list[tuple[bytes, str]] = [
+    (b"", ""),
+    (b"PK\x03\x04 not really a zip", ""),
+    (zip_files({"hello.txt": b"not a workbook"}), ""),
+    (_xlsx([["mask", "extra"]]), "row 1"),
+    (_xlsx([["mask"], ["=1+1"]]), "row 2"),
+    (_xlsx([["mask"], [True]]), "row 2"),
+    (_xlsx([["mask"], ["mask"]]), "row 2"),
+    (_xlsx([]), ""),
+]
+
+LOADERS: dict[str, Callable[..., list[str]]] = {ext: load for ext, _, load in FORMATS}
 
 
 @pytest.mark.parametrize(
-    ("data", "field"),
-    [
-        (b"", ""),
-        (b"category\n", ""),
-        (b"mask,no_mask\n", "row 1"),
-        (b"category\nmask\n,no_mask\n", "row 3"),
-        (b"mask\nmask\n", "row 2"),
-        (b"mask\n\x07\n", "row 2"),
-        (b"mask\n\xff\xfe\n", ""),
-        (b'mask\n"unterminated\x00\n', "row 2"),
-        (b"mask\n" + b"x" * 200_000, ""),
-    ],
+    ("ext", "data", "field"),
+    [("json", *case) for case in BAD_JSON]
+    + [("csv", *case) for case in BAD_CSV]
+    + [("xlsx", *case) for case in BAD_XLSX],
 )
-def test_bad_csv(data: bytes, field: str) -> None:
+def test_bad_file(ext: str, data: bytes, field: str) -> None:
     with pytest.raises(FormatError) as info:
-        cat.loads_categories_csv(data, file="c.csv")
-    assert (info.value.file, info.value.field) == ("c.csv", field)
-
-
-@pytest.mark.parametrize(
-    ("data", "field"),
-    [
-        (b"", ""),
-        (b"PK\x03\x04 not really a zip", ""),
-        (zip_files({"hello.txt": b"not a workbook"}), ""),
-        (_xlsx([["mask", "extra"]]), "row 1"),
-        (_xlsx([["mask"], ["=1+1"]]), "row 2"),
-        (_xlsx([["mask"], [True]]), "row 2"),
-        (_xlsx([["mask"], ["mask"]]), "row 2"),
-        (_xlsx([]), ""),
-    ],
-)
-def test_bad_xlsx(data: bytes, field: str) -> None:
-    with pytest.raises(FormatError) as info:
-        cat.loads_categories_xlsx(data, file="c.xlsx")
-    assert (info.value.file, info.value.field) == ("c.xlsx", field)
+        LOADERS[ext](data, file=f"c.{ext}")
+    assert (info.value.file, info.value.field) == (f"c.{ext}", field)
 
 
 def test_xlsx_with_a_doctype_is_refused() -> None:

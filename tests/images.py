@@ -1,0 +1,16 @@
+"""Small encoded images for tests, made on the fly."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+
+
+def image_bytes(
+    size: tuple[int, int] = (64, 48), colour: tuple[int, int, int] = (200, 10, 10), fmt: str = "PNG"
+) -> bytes:
+    """A plain `size` (width, height) RGB image of one colour, encoded as `fmt` (a Pillow format)."""
+    buf = io.BytesIO()
+    Image.new("RGB", size, colour).save(buf, format=fmt)
+    return buf.getvalue()
