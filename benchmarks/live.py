@@ -200,7 +200,7 @@ def _in_netns(pid: int, *cmd: str, timeout: float = 10) -> subprocess.CompletedP
 def start_sandbox(
     workspace: Path, folder: Path, env_extra: dict[str, str] | None = None, port: int = 8501
 ) -> Sandbox:
-    """`streamlit run app/main.py` in a new network namespace; returns when it answers there."""
+    """`streamlit run home.py` in a new network namespace; returns when it answers there."""
     problem = sandbox_problem()
     if problem:
         raise RuntimeError(problem)
@@ -209,7 +209,7 @@ def start_sandbox(
     for key in ("HF_TOKEN", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "CLOUDFLARE_TURN_KEY_ID"):
         env.pop(key, None)  # never ask a TURN credential service
     app_cmd = [
-        sys.executable, "-m", "streamlit", "run", str(REPO / "app" / "main.py"),
+        sys.executable, "-m", "streamlit", "run", str(REPO / "home.py"),
         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
     ]  # fmt: skip

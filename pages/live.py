@@ -10,18 +10,11 @@ Changing a control swaps the processor's Predictor: the stream does not restart.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import streamlit as st
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import streamlit as st  # noqa: E402
-
-from app.ui.live_controls import choose, colours_for  # noqa: E402
-from app.ui.live_snapshot import SnapshotTarget, snapshot_button  # noqa: E402
-from app.ui.live_stream import CAMERA_ERRORS, CAMERA_HELP, rtc, session_processor, stats_panel, stream  # noqa: E402
+from app.ui.live_controls import choose, colours_for
+from app.ui.live_snapshot import SnapshotTarget, snapshot_button
+from app.ui.live_stream import CAMERA_ERRORS, CAMERA_HELP, rtc, session_processor, stats_panel, stream
 
 
 def main() -> None:

@@ -8,27 +8,20 @@ core.inference.predictor.Predictor, the same one Live and the annotator use.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import streamlit as st
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import streamlit as st  # noqa: E402
-
-from app.ui.common import show_error, show_flashes  # noqa: E402
-from app.ui.predict_draw import threshold_figure  # noqa: E402
-from app.ui.predict_model import (  # noqa: E402
+from app.ui.common import show_error, show_flashes
+from app.ui.predict_draw import threshold_figure
+from app.ui.predict_model import (
     choose_detector,
     choose_model,
     choose_threshold,
     threshold_report,
 )
-from app.ui.predict_results import SendTarget, choose_images, legend, predict_all, results_table, show_results  # noqa: E402
-from core.errors import MaskStudioError  # noqa: E402
-from core.inference.predictor import Predictor, make_detector  # noqa: E402
-from core.runs.thresholds import plain_summary  # noqa: E402
+from app.ui.predict_results import SendTarget, choose_images, legend, predict_all, results_table, show_results
+from core.errors import MaskStudioError
+from core.inference.predictor import Predictor, make_detector
+from core.runs.thresholds import plain_summary
 
 
 def main() -> None:

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import re
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import streamlit as st
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from core.errors import MaskStudioError
 
-from core.errors import MaskStudioError  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
+ANNOTATE_PAGE = ROOT / "pages" / "annotate.py"  # st.switch_page's target for "open in the annotator"
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!<>|~$:])")
 

@@ -7,13 +7,12 @@ import hashlib
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from app.ui.common import flash, literal, show_error
+from app.ui.common import ANNOTATE_PAGE, flash, literal, show_error
 from app.ui.predict_draw import caption, draw_faces, label_colours
 from app.ui.target_project import choose_target
 from core.errors import MaskStudioError
@@ -21,8 +20,6 @@ from core.imaging import IMAGE_EXTENSIONS, load_image
 from core.inference.predict_io import folder_images, image_folders, send_to_annotator
 from core.inference.predictor import FACE, FrameResult, Predictor, result_rows
 
-ROOT = Path(__file__).resolve().parents[2]
-ANNOTATE_PAGE = ROOT / "pages" / "annotate.py"
 UPLOAD_TYPES = [e.lstrip(".") for e in IMAGE_EXTENSIONS]
 MAX_IMAGES = 200
 

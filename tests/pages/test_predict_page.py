@@ -16,7 +16,7 @@ from core.runs.active_model import set_active
 from core.runs.store import run_path
 from tests.core.runs.test_active_model import make_run
 from tests.models.synth import CLASSES, make_dataset_version
-from tests.pages.conftest import page_path
+from tests.pages.conftest import open_page, run
 
 pytestmark = pytest.mark.slow
 
@@ -45,14 +45,8 @@ def jpeg(arr: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def run(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
 def app() -> AppTest:
-    return AppTest.from_file(page_path("predict.py"), default_timeout=240)
+    return open_page("predict.py", 240)
 
 
 def upload(at: AppTest, files: list[tuple[str, bytes]]) -> AppTest:
