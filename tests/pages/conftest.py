@@ -39,6 +39,11 @@ def texts(source, *kinds: str) -> str:  # noqa: ANN001 - an AppTest or one of it
     return "\n".join(str(e.value) for kind in kinds or MESSAGE_KINDS for e in getattr(source, kind))
 
 
+def threshold_slider(at: AppTest):  # noqa: ANN201 - the sidebar's "Uncertain below" Slider
+    """The sidebar's 'uncertain' threshold slider (app.ui.model_picker, on Predict and Live)."""
+    return next(s for s in at.sidebar.slider if s.label.startswith("Uncertain below"))
+
+
 @pytest.fixture
 def no_webrtc_session() -> Iterator[None]:
     """The Live page without a browser session: streamlit-webrtc's get_this_session_info is patched

@@ -17,12 +17,14 @@ from streamlit.testing.v1 import AppTest
 from app.ui.common import literal
 from core.annotation.projects import Project
 from core.imaging import load_rgb_array
+from core.inference.predictor import DEFAULT_THRESHOLD
 from core.live.processor import DEFAULT_LIVE_DETECTOR, LiveProcessor
 from core.live.rtc import ICE_ENV
 from core.runs.active_model import set_active
-from core.runs.store import run_path
+from core.runs.experiments import rename_run
+from core.runs.store import load_run, run_path
 from tests.core.runs.test_active_model import LABELS, make_run
-from tests.pages.conftest import open_page, run, texts
+from tests.pages.conftest import open_page, run, texts, threshold_slider
 
 SCENE = "maksssksksss105.jpg"  # 9 faces
 
@@ -49,7 +51,7 @@ def processor(at: AppTest) -> LiveProcessor:
 
 def test_without_an_active_model_it_finds_faces_only(workspace: Path) -> None:
     at = run(app())
-    assert "No active model" in texts(at, "info") and "finds faces only" in texts(at, "info")
+    assert "No active model" in texts(at.sidebar, "info") and "Finding faces only" in texts(at, "info")
     proc = processor(at)
     assert proc.predictor.model is None and proc.predictor.detector.name == DEFAULT_LIVE_DETECTOR
     assert "No STUN or TURN server" in texts(at, "caption")
@@ -67,7 +69,7 @@ def test_controls_swap_the_predictor_of_the_same_processor(active_run: str) -> N
     at.sidebar.selectbox(key="live_detector").select("haar")
     run(at)
     assert processor(at) is proc and proc.predictor.detector.name == "haar"
-    at.sidebar.slider(key=f"live_threshold:{active_run}").set_value(0.9)
+    threshold_slider(at).set_value(0.9)
     run(at)
     assert processor(at) is proc and proc.predictor.threshold == pytest.approx(0.9)
     assert proc.every == 3
@@ -86,10 +88,26 @@ def test_a_model_whose_labels_do_not_fit_is_refused_clearly(
     run_id = make_run(workspace, model=tiny_model_files[0], labels=("a", "b", "c"), image_size=32)
     set_active(run_id)
     at = run(app())
-    assert f"Run {run_id} cannot classify faces live" in texts(at, "error")
+    assert f"Run {run_id} cannot classify faces: " in texts(at, "error")
     assert "2 outputs but 3 labels" in texts(at, "error")
     assert processor(at).predictor.model is None
     assert "Finding faces only" in texts(at, "info")
+
+
+@pytest.mark.slow
+def test_live_lists_runs_by_name_and_says_where_the_threshold_starts(active_run: str) -> None:
+    """As on Predict: a run is listed with its name, and the sidebar says why the threshold
+    starts where it does (this run has no test split: the default, and the reason)."""
+    rename_run(load_run(active_run), "night shift")
+    at = run(app())
+    at.sidebar.radio(key="live_source").set_value("A finished run")
+    run(at)
+    picker = at.sidebar.selectbox(key="live_run")
+    assert picker.value == active_run
+    assert [o for o in picker.options if o.startswith(active_run)][0].endswith(" · night shift")
+    assert threshold_slider(at).value == pytest.approx(DEFAULT_THRESHOLD)
+    why = texts(at.sidebar, "caption")
+    assert f"Starts at the default {DEFAULT_THRESHOLD:.2f}: " in why and "test split" in why
 
 
 def test_bad_ice_settings_are_reported_and_none_used(

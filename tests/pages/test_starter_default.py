@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app.ui.common import literal
 from core.annotation.annotations import Box
 from core.annotation.projects import Project
 from core.runs.starter import ENV_VAR, STARTER_NOTE
 from tests.core.runs.test_starter import LABELS, make_starter
-from tests.pages.conftest import open_page, run, texts
+from tests.pages.conftest import open_page, run, texts, threshold_slider
 from tests.tiny_models import confident_tiny_run, tiny_lenet_files
 
 pytestmark = pytest.mark.slow
@@ -63,8 +64,7 @@ def test_predict_uses_the_starter_by_default_and_says_so(starter: Path, shared_d
     assert at.sidebar.radio(key="pred_source").value == "Starter model"
     assert STARTER_NOTE in texts(at, "info")
     assert "starter model" in texts(at, "caption")
-    slider = next(s for s in at.sidebar.slider if s.label.startswith("Uncertain below"))
-    assert slider.value == pytest.approx(0.7)  # the starter's suggested threshold
+    assert threshold_slider(at).value == pytest.approx(0.7)  # the starter's suggested threshold
     scene = (shared_data / "face_mask_detection_voc" / "images" / SCENE).read_bytes()
     at.file_uploader(key="pred_images").set_value([(SCENE, scene, "image/jpeg")])
     run(at)
@@ -77,7 +77,7 @@ def test_predict_an_active_run_wins_over_the_starter(starter: Path, workspace: P
     at = run(predict())
     assert at.sidebar.radio(key="pred_source").value == "Active model"
     assert STARTER_NOTE not in texts(at, "info")
-    assert f"run {run_id}" in texts(at, "caption")
+    assert literal(f"run {run_id}") in texts(at, "caption")
 
 
 def test_predict_without_a_usable_starter_finds_faces_only(broken_starter: tuple[Path, str]) -> None:
@@ -138,7 +138,8 @@ def live() -> AppTest:
 def test_live_uses_the_starter_by_default(starter: Path, no_webrtc_session: None) -> None:
     at = run(live())
     assert at.sidebar.radio(key="live_source").value == "Starter model"
-    assert STARTER_NOTE in texts(at, "caption")
+    assert STARTER_NOTE in texts(at, "info")  # as on Predict
+    assert literal("The starter model suggests 0.70") in texts(at.sidebar, "caption")
     proc = at.session_state["live_processor"]
     assert proc.predictor.model is not None and proc.predictor.labels == LABELS
     assert proc.predictor.threshold == pytest.approx(0.7)
@@ -149,8 +150,9 @@ def test_live_without_a_usable_starter_finds_faces_only(
 ) -> None:
     _, words = broken_starter
     at = run(live())
-    info = texts(at, "info")
-    assert "starter model is not usable" in info and words in info and "finds faces only" in info
+    errors = texts(at, "error")
+    assert "The starter model cannot be used" in errors and words in errors  # as on Predict
+    assert "Finding faces only" in texts(at, "info") and "No active model" in texts(at.sidebar, "info")
     assert at.session_state["live_processor"].predictor.model is None
 
 
