@@ -31,7 +31,7 @@ chromium:
 
 run: $(VENV)/.app-deps
 	mkdir -p "$(MASK_STUDIO_WORKSPACE)"
-	$(BIN)/streamlit run app/main.py --server.address 127.0.0.1 --server.port $(PORT)
+	$(BIN)/streamlit run home.py --server.address 127.0.0.1 --server.port $(PORT)
 
 lint: $(VENV)/.test-deps
 	$(BIN)/ruff check .

@@ -8,27 +8,21 @@ image are kept in the URL (?project=...&image=...), so a reload comes back to th
 from __future__ import annotations
 
 import io
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import streamlit as st
+from PIL import Image
 
-import streamlit as st  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from app.ui.annotate_io import categories_panel, import_export_panel  # noqa: E402
-from app.ui.annotate_keys import (  # noqa: E402
+from app.ui.annotate_io import categories_panel, import_export_panel
+from app.ui.annotate_keys import (
     delete_image_button,
     delete_project_button,
     keyboard_labelling,
     shortcuts_help,
 )
-from app.ui.common import flash, literal, section_switch, show_error, show_flashes  # noqa: E402
-from app.ui.start_here import start_here_panel  # noqa: E402
-from core.annotation.annotations import NONE, RULE_TEXT, Annotations  # noqa: E402
-from core.annotation.canvas import (  # noqa: E402
+from app.ui.common import flash, literal, section_switch, show_error, show_flashes
+from app.ui.start_here import start_here_panel
+from core.annotation.annotations import NONE, RULE_TEXT, Annotations
+from core.annotation.canvas import (
     STALE_MESSAGE,
     STROKE_WIDTH,
     CanvasView,
@@ -39,10 +33,10 @@ from core.annotation.canvas import (  # noqa: E402
     drawing_token,
     label_font_px,
 )
-from core.annotation.projects import Project, list_projects, neighbour  # noqa: E402
-from core.errors import MaskStudioError  # noqa: E402
-from core.imaging import IMAGE_EXTENSIONS, load_image  # noqa: E402
-from core.overlay import class_hex  # noqa: E402
+from core.annotation.projects import Project, list_projects, neighbour
+from core.errors import MaskStudioError
+from core.imaging import IMAGE_EXTENSIONS, load_image
+from core.overlay import class_hex
 
 #: The categories a new project starts with when no project was used before (editable at creation).
 PRESET_CATEGORIES = ["with_mask", "without_mask", "mask_worn_incorrectly"]

@@ -9,24 +9,18 @@ hash).
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import streamlit as st
 
-import streamlit as st  # noqa: E402
-
-from app.ui.common import show_flashes  # noqa: E402
-from app.ui.dataset_augment import augmentation_section  # noqa: E402
-from app.ui.dataset_build import build_section  # noqa: E402
-from app.ui.dataset_common import apply_pending, choose_dataset, latest_versions  # noqa: E402
-from app.ui.dataset_health import health_section  # noqa: E402
-from app.ui.dataset_review import review_section  # noqa: E402
-from app.ui.dataset_split import split_section  # noqa: E402
-from core.data.dataset import Dataset  # noqa: E402
+from app.ui.common import show_flashes
+from app.ui.dataset_augment import augmentation_section
+from app.ui.dataset_build import build_section
+from app.ui.dataset_common import apply_pending, choose_dataset, latest_versions
+from app.ui.dataset_health import health_section
+from app.ui.dataset_review import review_section
+from app.ui.dataset_split import split_section
+from core.data.dataset import Dataset
 
 SECTION_KEY = "ds_section"
 SECTIONS: dict[str, Callable[[Dataset], None]] = {

@@ -6,22 +6,15 @@ folder, so this page only reads files: leaving it and coming back shows the same
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+from collections.abc import Callable
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import streamlit as st
 
-from collections.abc import Callable  # noqa: E402
-
-import streamlit as st  # noqa: E402
-
-from app.ui.common import section_switch, show_flashes  # noqa: E402
-from app.ui.experiments_compare import compare_section  # noqa: E402
-from app.ui.experiments_launch import launch_section  # noqa: E402
-from app.ui.experiments_queue import queue_section  # noqa: E402
-from app.ui.experiments_scenes import scene_section  # noqa: E402
+from app.ui.common import section_switch, show_flashes
+from app.ui.experiments_compare import compare_section
+from app.ui.experiments_launch import launch_section
+from app.ui.experiments_queue import queue_section
+from app.ui.experiments_scenes import scene_section
 
 #: The page's sections, in order: add one here to add a section.
 SECTIONS: dict[str, Callable[[], None]] = {

@@ -1,7 +1,7 @@
 """Live: the browser's webcam, every face boxed and labelled by the active model as it happens.
 
 Thin, as streamlit-webrtc's object-detection demo: the sidebar picks the model, detector and
-threshold (app/ui/live_controls), webrtc_streamer sends each camera frame to this session's
+threshold (app/ui/live_controls, app/ui/model_picker), webrtc_streamer sends each camera frame to this session's
 core.live.processor.LiveProcessor (app/ui/live_stream), whose callback only queues the frame and draws the
 newest result; a worker thread runs the shared Predict pipeline (core.inference.predictor.Predictor).
 Statistics leave the video thread through a queue, drained by an st.fragment once a second.
@@ -10,31 +10,30 @@ Changing a control swaps the processor's Predictor: the stream does not restart.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import streamlit as st
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import streamlit as st  # noqa: E402
-
-from app.ui.live_controls import choose  # noqa: E402
-from app.ui.live_snapshot import SnapshotTarget, snapshot_button  # noqa: E402
-from app.ui.live_stream import CAMERA_ERRORS, CAMERA_HELP, rtc, session_processor, stats_panel, stream  # noqa: E402
+from app.ui.live_controls import choose
+from app.ui.live_snapshot import snapshot_button
+from app.ui.live_stream import CAMERA_ERRORS, CAMERA_HELP, rtc, session_processor, stats_panel, stream
+from app.ui.model_picker import show_model
+from app.ui.target_project import project_target
 
 
 def main() -> None:
     st.title("Live")
     choice = choose()
-    target = SnapshotTarget(choice.predictor.labels)
+    target = project_target(
+        "live_snap",
+        "snapshots",
+        "Snapshot",
+        "Save snapshots to project",
+        choice.predictor.labels,
+        relabel=True,
+    )
     proc = session_processor()
     proc.set_predictor(choice.predictor)
     proc.set_every(choice.every)
-    if choice.classifier is None:
-        st.info(choice.message, icon=":material/info:")
-    else:
-        st.caption(choice.message)
+    show_model(choice.model)
     settings = rtc()
     left, right = st.columns([3, 2])
     with left:

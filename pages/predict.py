@@ -1,49 +1,38 @@
 """Predict: find every face in uploaded images (or a workspace folder) and classify each one.
 
-Thin: the sidebar picks the model, backend, detector and threshold (app/ui/predict_model), the
-main area shows each image with its faces, the results table and CSV, and sends an image with
-its predicted boxes to the annotator (app/ui/predict_results). The pipeline is
+Thin: the sidebar picks the model, backend and threshold (app/ui/model_picker, as on Live) and
+the detector; the main area shows each image with its faces, the results table and CSV, and sends
+an image with its predicted boxes to the annotator (app/ui/predict_results). The pipeline is
 core.inference.predictor.Predictor, the same one Live and the annotator use.
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import streamlit as st
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import streamlit as st  # noqa: E402
-
-from app.ui.common import show_error, show_flashes  # noqa: E402
-from app.ui.predict_draw import threshold_figure  # noqa: E402
-from app.ui.predict_model import (  # noqa: E402
-    choose_detector,
-    choose_model,
-    choose_threshold,
-    threshold_report,
-)
-from app.ui.predict_results import SendTarget, choose_images, legend, predict_all, results_table, show_results  # noqa: E402
-from core.errors import MaskStudioError  # noqa: E402
-from core.inference.predictor import Predictor, make_detector  # noqa: E402
-from core.runs.thresholds import plain_summary  # noqa: E402
+from app.ui.common import show_error, show_flashes
+from app.ui.faces import detector_choice
+from app.ui.model_picker import choose_model, choose_threshold, show_model, threshold_curve
+from app.ui.predict_draw import threshold_figure
+from app.ui.predict_results import choose_images, legend, predict_all, results_table, show_results
+from app.ui.target_project import project_target
+from core.errors import MaskStudioError
+from core.inference.predictor import DEFAULT_PREDICT_DETECTOR, PREDICT_DETECTORS, Predictor, make_detector
+from core.runs.thresholds import plain_summary
 
 
 def main() -> None:
     st.title("Predict")
     show_flashes()
-    choice = choose_model()
-    detector_name = choose_detector()
-    report, why = threshold_report(choice)
-    threshold = choose_threshold(choice, report)
-    labels = choice.classifier.labels if choice.classifier is not None else ()
-    send = SendTarget(labels)
-    if choice.classifier is None:
-        st.info("Finding faces only: choose a model in the sidebar to classify them.")
-    else:
-        st.caption(f"Model: {choice.classifier.describe()}")
+    choice = choose_model("pred", uploads=True, backends=True)
+    detector_name = detector_choice(
+        "pred_detector", PREDICT_DETECTORS, DEFAULT_PREDICT_DETECTOR, sidebar=True
+    )
+    report, why = threshold_curve(choice)
+    threshold = choose_threshold("pred", choice, report, why)
+    labels = choice.labels
+    target = project_target("pred_send", "predictions", "Send to annotator", "Project", labels)
+    show_model(choice)
     with st.expander("Threshold: accuracy vs coverage", expanded=False):
         if report is None:
             st.write(why)
@@ -62,7 +51,7 @@ def main() -> None:
         return
     results = predict_all(items, predictor, choice.key, detector_name)
     legend(labels)
-    table = show_results(results, labels, threshold, send)
+    table = show_results(results, labels, threshold, target)
     results_table(table, labels)
 
 

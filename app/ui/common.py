@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import re
-import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import streamlit as st
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from core.errors import MaskStudioError
 
-from core.errors import MaskStudioError  # noqa: E402
+ROOT = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
+
+ANNOTATE_PAGE = ROOT / "pages" / "annotate.py"  # st.switch_page's target for "open in the annotator"
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!<>|~$:])")
 
@@ -44,6 +45,18 @@ def flash(kind: str, message: str) -> None:
     queue = st.session_state.setdefault("_flash", [])
     queue[:] = [item for item in queue if item["shown"] is None]  # a new action: old ones go
     queue.append({"kind": kind, "message": message, "shown": None})
+
+
+def act(action: Callable[[], T], done: str | Callable[[T], str]) -> None:
+    """Do a button's `action`: on success queue `done` (or `done(result)`) as a success message
+    and rerun the page; a MaskStudioError is shown instead and nothing reruns."""
+    try:
+        result = action()
+    except MaskStudioError as exc:
+        show_error(exc)
+        return
+    flash("success", done(result) if callable(done) else done)
+    st.rerun()
 
 
 def show_flashes(where=None) -> None:  # noqa: ANN001 - a Streamlit container or None

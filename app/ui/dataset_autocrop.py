@@ -3,13 +3,11 @@ and send the photos left to do (no face found, not processed yet) to the annotat
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from app.ui.common import flash, literal, show_error, show_flashes
+from app.ui.common import ANNOTATE_PAGE, flash, literal, show_error, show_flashes
 from app.ui.dataset_common import dataset_label, progress, select_dataset
 from core.data.autocrop import Photo, auto_crop, photos_in, photos_to_do, send_to_project
 from core.data.build import DEFAULT_SIZE
@@ -17,7 +15,6 @@ from core.data.dataset import Dataset
 from core.errors import MaskStudioError
 from core.imaging import IMAGE_EXTENSIONS
 
-ANNOTATE_PAGE = Path(__file__).resolve().parents[2] / "pages" / "annotate.py"
 UPLOAD_TYPES = [e.lstrip(".") for e in IMAGE_EXTENSIONS]
 TODO_KEY = "ds_todo"
 

@@ -183,16 +183,20 @@ def voc_preview(path: str) -> dict[str, int] | None:
     return counts
 
 
+def path_input(about: str, label: str, example: str, key: str) -> str:
+    """What the folder must hold (a caption), then its path on this computer, stripped."""
+    st.caption(about)
+    return st.text_input(label, placeholder=example, key=key).strip()
+
+
 def folder_tab(current: Dataset | None, latest: dict[str, str]) -> None:
-    st.caption(
+    path = path_input(
         "One sub-folder per class (`with_mask/…`, `without_mask/…`). It is copied into the "
-        "workspace; the original is never changed. Files Keras cannot read (WEBP, …) become PNG."
-    )
-    path = st.text_input(
+        "workspace; the original is never changed. Files Keras cannot read (WEBP, …) become PNG.",
         "Folder on this computer",
-        placeholder="../shared/data/face_mask_binary_real",
-        key="ds_folder_path",
-    ).strip()
+        "../shared/data/face_mask_binary_real",
+        "ds_folder_path",
+    )
     upload = st.file_uploader("…or a ZIP of class folders", type=["zip"], key="ds_folder_zip")
     counts = folder_preview(path) if path else None
     ready = counts is not None if path else upload is not None
@@ -220,15 +224,13 @@ def folder_tab(current: Dataset | None, latest: dict[str, str]) -> None:
 
 
 def voc_tab(current: Dataset | None, latest: dict[str, str]) -> None:
-    st.caption(
+    path = path_input(
         "Scene photos with one Pascal VOC XML file each (anywhere under the folder): every box "
-        "is cropped like a project box, into a folder named after its class."
-    )
-    path = st.text_input(
+        "is cropped like a project box, into a folder named after its class.",
         "VOC folder (XML + images)",
-        placeholder="../shared/data/face_mask_detection_voc",
-        key="ds_voc_path",
-    ).strip()
+        "../shared/data/face_mask_detection_voc",
+        "ds_voc_path",
+    )
     counts = None
     if path and not Path(path).expanduser().is_dir():
         st.error(f"{path} is not a folder", icon=":material/error:")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app.ui.common import flash, show_error
+from app.ui.common import act
 from app.ui.run_charts import (
     confusion_figure,
     curves_figure,
@@ -13,7 +13,6 @@ from app.ui.run_charts import (
     final_metrics_figure,
     sweep_figure,
 )
-from core.errors import MaskStudioError
 from core.runs.active_model import get_active, set_active, usable_reason
 from core.runs.experiments import (
     comparison_rows,
@@ -162,12 +161,10 @@ def _actions(records: list[RunRecord], active: str | None) -> None:
         c_text, c_btn = st.columns([3, 1], vertical_alignment="bottom")
         new_name = c_text.text_input("Run name", value=run_name(record), placeholder="e.g. lenet baseline")
         if c_btn.form_submit_button("Rename"):
-            try:
-                stored = rename_run(record, new_name)
-                flash("success", f"Run {run_id} is now named {stored!r}." if stored else "Name removed.")
-                st.rerun()
-            except MaskStudioError as exc:
-                show_error(exc)
+            act(
+                lambda: rename_run(record, new_name),
+                lambda stored: f"Run {run_id} is now named {stored!r}." if stored else "Name removed.",
+            )
     if record.state in ("failed", "interrupted"):
         box.error(f"This run {record.state}:")
         box.code(str(record.status.get("error") or "no error recorded"), language=None)
@@ -175,18 +172,11 @@ def _actions(records: list[RunRecord], active: str | None) -> None:
     label = "★ Active model" if run_id == active else "Make active model"
     reason = usable_reason(run_id) if record.state == "done" else f"run is {record.state}"
     if c1.button(label, disabled=reason is not None or run_id == active, key="make_active", help=reason):
-        try:
-            set_active(run_id)
-            flash("success", f"Run {run_id} is now the active model for Predict, Live and the annotator.")
-            st.rerun()
-        except MaskStudioError as exc:
-            show_error(exc)
+        act(
+            lambda: set_active(run_id),
+            f"Run {run_id} is now the active model for Predict, Live and the annotator.",
+        )
     with c2.popover("Delete run", disabled=record.state in ("queued", "running")):
         st.write(f"Delete run {run_id} and its model files? This cannot be undone.")
         if st.button("Yes, delete", type="primary", key="confirm_delete"):
-            try:
-                delete_run(run_id)
-                flash("success", f"Deleted run {run_id}.")
-                st.rerun()
-            except MaskStudioError as exc:
-                show_error(exc)
+            act(lambda: delete_run(run_id), f"Deleted run {run_id}.")

@@ -20,6 +20,7 @@ import streamlit as st
 
 from app.ui.common import literal, show_error
 from app.ui.faces import detector_choice
+from app.ui.model_picker import run_option
 from app.ui.scene_charts import draw_scene, error_summary, scene_figure, scene_rows
 from app.ui.scene_review import open_in_annotator
 from core.errors import MaskStudioError
@@ -78,7 +79,7 @@ class SceneResult:
 # ----- choices ------------------------------------------------------------------------------
 def _choose_models() -> list[str]:
     runs = finished_runs()
-    options = {r.run_id: _run_label(r) for r in runs}
+    options = {r.run_id: run_option(r, "crop test acc") for r in runs}
     status = starter_status()
     if status.available:
         options[STARTER] = "Starter model"
@@ -99,13 +100,6 @@ def _choose_models() -> list[str]:
     if not status.available:
         st.caption(f"The starter model is not available: {literal(status.reason or 'unknown reason')}.")
     return refs
-
-
-def _run_label(record) -> str:  # noqa: ANN001 - core.runs.store.RunRecord
-    acc = (record.metrics or {}).get("accuracy")
-    name = record.config.get("name") or ""
-    acc_text = f" · crop test acc {acc:.3f}" if isinstance(acc, float) else ""
-    return f"{record.run_id} · {record.config.get('model', '?')}{acc_text}" + (f" · {name}" if name else "")
 
 
 def _choose_scenes() -> SceneSet | None:

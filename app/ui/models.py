@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.errors import ClassifierError
-from core.runs.active_model import active_status
+from core.errors import ClassifierError, MaskStudioError
+from core.runs.active_model import active_status, run_model_mtime
 from core.runs.starter import (
     MODEL_FILE,
     STARTER_NOTE,
@@ -18,8 +18,8 @@ from core.runs.starter import (
     starter_status,
     starter_threshold,
 )
-from core.runs.store import run_path
-from core.vision.classifier import AUTO, Classifier, run_model_path
+from core.runs.thresholds import ThresholdReport, run_threshold_report
+from core.vision.classifier import AUTO, Classifier
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -30,7 +30,7 @@ def _run_classifier(run_id: str, backend: str, model_mtime: float) -> Classifier
 def run_classifier(run_id: str, backend: str = AUTO) -> Classifier:
     """A finished run's classifier, loaded once per (run, backend, model file): reloaded when
     its model file changes."""
-    mtime = run_model_path(run_path(run_id)).stat().st_mtime
+    mtime = run_model_mtime(run_id)
     with st.spinner("Loading the model (the first load of a run exports a LiteRT copy: up to a minute)…"):
         return _run_classifier(run_id, backend, mtime)
 
@@ -92,18 +92,21 @@ def active_classifier() -> tuple[Classifier | None, str, float | None]:
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _suggested(run_id: str, backend: str, model_mtime: float, _classifier: Classifier) -> float | None:
-    from core.errors import MaskStudioError
-    from core.runs.thresholds import run_threshold_report
+def _threshold_report(run_id: str, backend: str, model_mtime: float, _classifier: Classifier) -> dict:
+    return run_threshold_report(_classifier, run_id).to_dict()
 
-    try:
-        return run_threshold_report(_classifier, run_id).suggestion.threshold
-    except MaskStudioError:
-        return None
+
+def threshold_report(run_id: str, classifier: Classifier) -> ThresholdReport:
+    """The run's threshold curve and suggestion on its test split, scored once per (run, backend,
+    model file); MaskStudioError or OSError when it cannot be scored."""
+    mtime = run_model_mtime(run_id)
+    with st.spinner("Scoring the run's test split…"):
+        return ThresholdReport.from_dict(_threshold_report(run_id, classifier.backend, mtime, classifier))
 
 
 def suggested_threshold(run_id: str, classifier: Classifier) -> float | None:
     """The run's suggested 'uncertain' threshold (from its test split), None when unavailable."""
-    mtime = run_model_path(run_path(run_id)).stat().st_mtime
-    with st.spinner("Measuring the model's suggested threshold on its test split…"):
-        return _suggested(run_id, classifier.backend, mtime, classifier)
+    try:
+        return threshold_report(run_id, classifier).suggestion.threshold
+    except (MaskStudioError, OSError):
+        return None

@@ -7,23 +7,20 @@ import hashlib
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from app.ui.common import flash, literal, show_error
+from app.ui.common import ANNOTATE_PAGE, flash, literal, show_error
 from app.ui.predict_draw import draw_faces
-from app.ui.target_project import choose_target
+from app.ui.target_project import ProjectTarget, unlabelled
 from core.errors import MaskStudioError
 from core.imaging import IMAGE_EXTENSIONS, load_image
 from core.inference.predict_io import folder_images, image_folders, send_to_annotator
 from core.inference.predictor import FACE, UNCERTAIN, FrameResult, Predictor, result_rows
 from core.overlay import caption, class_colours
 
-ROOT = Path(__file__).resolve().parents[2]
-ANNOTATE_PAGE = ROOT / "pages" / "annotate.py"
 UPLOAD_TYPES = [e.lstrip(".") for e in IMAGE_EXTENSIONS]
 MAX_IMAGES = 200
 
@@ -118,7 +115,9 @@ def legend(labels: Sequence[str]) -> None:
     st.markdown(f"Colours: {chips}", unsafe_allow_html=True)
 
 
-def show_results(results: list, labels: Sequence[str], threshold: float, send: SendTarget | None) -> list:
+def show_results(
+    results: list, labels: Sequence[str], threshold: float, target: ProjectTarget | None
+) -> list:
     """Each image with its faces; returns [(name, FrameResult at the threshold)] for the table."""
     table = []
     for item, result in results:
@@ -139,12 +138,12 @@ def show_results(results: list, labels: Sequence[str], threshold: float, send: S
                 st.markdown(f"**{len(result.faces)} face(s):** {counts}")
                 st.markdown("\n".join(f"{i}. {literal(caption(f))}" for i, f in enumerate(result.faces, 1)))
             st.caption(f"detect {result.detect_ms:.0f} ms · classify {result.classify_ms:.0f} ms")
-            if send is not None and st.button(
+            if target is not None and st.button(
                 "Send to annotator",
                 key=f"send:{item.digest}",
                 help="Add this image and its boxes to a project",
             ):
-                send.send(item, result)
+                send(target, item, result)
     return table
 
 
@@ -161,37 +160,25 @@ def results_table(table: list, labels: Sequence[str]) -> None:
     )
 
 
-class SendTarget:
-    """The annotation project that "Send to annotator" writes to (chosen in the sidebar)."""
-
-    def __init__(self, labels: Sequence[str]) -> None:
-        self.labels = tuple(labels)
-        st.sidebar.header("Send to annotator")
-        self.choice = choose_target("pred_send", "predictions", "Project")
-        self.add_missing = st.sidebar.checkbox(
-            "Add the model's classes missing from the project", value=True, key="pred_send_add",
-            help="Otherwise a predicted class the project lacks, and every uncertain face, becomes 'None'.",
-        )  # fmt: skip
-
-    def send(self, item: Item, result: FrameResult) -> None:
-        """Store the image with its predicted boxes, then open it in the annotator."""
-        if (why := self.choice.blocked) is not None:
-            st.warning(why)
+def send(target: ProjectTarget, item: Item, result: FrameResult) -> None:
+    """Store the image with its predicted boxes in the sidebar's project, then open it in the annotator."""
+    try:
+        project = target.open()
+        if project is None:
             return
-        try:
-            project = self.choice.open()
-            categories = self.labels if self.add_missing else ()
-            report = send_to_annotator(project, item.name, item.data, result.faces, add_categories=categories)
-        except MaskStudioError as exc:
-            show_error(exc, "Not sent: ")
-            return
-        flash("success", f"Sent {report.image} to project {report.project}: {report.added} box(es) added.")
-        for msg in report.refused:
-            flash("warning", f"Not added: {msg}")
-        unknown = sorted(k for k, v in report.mapping.items() if v == "None")
-        if unknown:
-            flash("info", f"Labelled 'None' (no such category): {', '.join(unknown)}.")
-        try:
-            st.switch_page(ANNOTATE_PAGE, query_params={"project": report.project, "image": report.image})
-        except StreamlitAPIException:  # the annotator is not a page of this app (tests)
-            st.success(f"Sent to project {report.project}; open it on the Annotate page.")
+        report = send_to_annotator(
+            project, item.name, item.data, result.faces, add_categories=target.add_categories
+        )
+    except MaskStudioError as exc:
+        show_error(exc, "Not sent: ")
+        return
+    target.saved_into(report.project)
+    flash("success", f"Sent {report.image} to project {report.project}: {report.added} box(es) added.")
+    for msg in report.refused:
+        flash("warning", f"Not added: {msg}")
+    if unknown := unlabelled(report.mapping):
+        flash("info", f"Labelled 'None' (no such category): {', '.join(unknown)}.")
+    try:
+        st.switch_page(ANNOTATE_PAGE, query_params={"project": report.project, "image": report.image})
+    except StreamlitAPIException:  # the annotator is not a page of this app (tests)
+        st.success(f"Sent to project {report.project}; open it on the Annotate page.")

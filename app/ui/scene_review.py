@@ -6,18 +6,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from app.ui.common import flash, show_error
+from app.ui.common import ANNOTATE_PAGE, flash, show_error
 from core.annotation.projects import Project, list_projects
 from core.errors import MaskStudioError
 from core.inference.predict_io import send_to_annotator
 from core.inference.scenes import PhotoScore, SceneSet
 
-ANNOTATE_PAGE = Path(__file__).resolve().parents[2] / "pages" / "annotate.py"
 REVIEW_PREFIX = "scene-review-"
 
 

@@ -1,22 +1,29 @@
-"""Where Predict's "Send to annotator" and Live's "Snapshot" put predictions: one sidebar picker.
+"""Where Predict's "Send to annotator" and Live's "Snapshot" put predictions: one sidebar section.
 
 By default a new project named after the source and the day (`predictions-2026-11-29`), so
 predictions never land in a ground-truth project by accident. An existing project whose boxes
-were labelled by hand needs an explicit "mix them in" tick, with a warning.
+were labelled by hand needs an explicit "mix them in" tick, with a warning. The model's classes
+the project lacks are added to it unless unticked (then those faces become "None"), and Live can
+label every face as one category. A new project that was saved into stays chosen.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import streamlit as st
 
 from app.ui.common import literal, show_error
+from core.annotation.annotations import NONE
 from core.annotation.projects import Project, list_projects
 from core.errors import MaskStudioError
 from core.inference.predict_io import dated_project_name, human_labelled_boxes, open_or_create
+from core.inference.predictor import FACE
+from core.live.processor import label_fit
 
 NEW_PROJECT = "(new project)"
+PREDICTED = "(the predicted class)"
 
 
 @dataclass
@@ -70,3 +77,83 @@ def choose_target(prefix: str, source: str, label: str) -> TargetChoice:
             )
             confirmed = sb.checkbox("Mix predictions into it", key=f"{prefix}_mix:{project}")
     return TargetChoice(project, new_name, human, confirmed)
+
+
+@dataclass(frozen=True)
+class ProjectTarget:
+    """The sidebar's answer: which project, and how the predicted classes become its categories."""
+
+    prefix: str
+    choice: TargetChoice
+    labels: tuple[str, ...]  # the model's classes (never FACE)
+    add_missing: bool  # add the model's classes the project lacks
+    label: str | None = None  # one category for every face; None: each face's predicted class
+
+    @property
+    def add_categories(self) -> tuple[str, ...]:
+        return self.labels if self.add_missing else ()
+
+    def open(self) -> Project | None:
+        """The chosen project (created when new), or None after saying why not."""
+        if (why := self.choice.blocked) is not None:
+            st.warning(why)
+            return None
+        return self.choice.open()
+
+    def saved_into(self, project: str) -> None:
+        """Keep a project that was just created chosen on the next runs."""
+        if self.choice.is_new:
+            st.session_state[_created_key(self.prefix)] = project
+
+
+def _created_key(prefix: str) -> str:
+    return f"_{prefix}_created"
+
+
+def unlabelled(mapping: Mapping[str, str]) -> list[str]:
+    """The predicted classes a save labelled "None" (the project has no such category)."""
+    return sorted(k for k, v in mapping.items() if v == NONE and k != FACE)
+
+
+def project_target(
+    prefix: str, source: str, header: str, label: str, labels: Sequence[str], *, relabel: bool = False
+) -> ProjectTarget:
+    """The sidebar section `header` (widget keys start with `prefix`): the project (choose_target),
+    whether to add the model's missing classes, and with `relabel` one category for every face."""
+    sb = st.sidebar
+    sb.header(header)
+    labels = tuple(v for v in labels if v != FACE)
+    created = st.session_state.pop(_created_key(prefix), None)
+    if created in list_projects():
+        st.session_state[f"{prefix}_project"] = created
+    choice = choose_target(prefix, source, label)
+    categories: list[str] = []
+    if not choice.is_new:
+        try:
+            categories = Project.open(choice.project).load().categories
+        except MaskStudioError as exc:
+            show_error(exc)
+    one = PREDICTED
+    if relabel:
+        one = sb.selectbox(
+            "Label the faces as",
+            [PREDICTED, *categories],
+            key=f"{prefix}_label:{choice.project}",
+            help="The predicted class (mapped to the project's category of the same name, else "
+            "'None'), or one category for every face: hold a class in front of the camera and "
+            "collect examples of it.",
+        )
+    add_missing = bool(labels) and sb.checkbox(
+        "Add the model's classes missing from the project",
+        value=True,
+        key=f"{prefix}_add",
+        help="Otherwise a predicted class the project lacks, and every uncertain face, becomes 'None'.",
+    )
+    if labels and categories and not add_missing and one == PREDICTED:
+        _, unknown = label_fit(labels, categories)
+        if unknown:
+            sb.caption(
+                f"No category for {', '.join(literal(u) for u in unknown)} in this project: "
+                "those faces will be saved as 'None'."
+            )
+    return ProjectTarget(prefix, choice, labels, add_missing, None if one == PREDICTED else one)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from core.errors import ActiveModelError, ClassifierError, TrainingError
 from core.fsutil import atomic_write_json
-from core.runs.store import RunRecord, list_runs, load_run, now_iso, read_json
+from core.runs.store import RunRecord, list_runs, load_run, now_iso, read_json, run_path
 from core.workspace import workspace_root
 
 ACTIVE_FILE = "active_model.json"
@@ -47,6 +47,15 @@ def usable_reason(run_id: str, root: Path | None = None) -> str | None:
     except ClassifierError as exc:
         return str(exc)
     return None
+
+
+def run_model_mtime(run_id: str, root: Path | None = None) -> float:
+    """The modification time of run `run_id`'s model file, which names the caches of what is
+    loaded or measured from it (a retrained run is loaded again); ClassifierError when the run
+    has no model file, OSError when it cannot be read."""
+    from core.vision.classifier import run_model_path
+
+    return run_model_path(run_path(run_id, root)).stat().st_mtime
 
 
 def finished_runs(root: Path | None = None) -> list[RunRecord]:

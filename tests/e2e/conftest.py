@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,7 +50,7 @@ def app_command(port: int) -> list[str]:
     """The command that serves the app headless on 127.0.0.1:`port` (the browser tests, the
     Live sandbox and `make screenshots` all start it this way)."""
     return [
-        sys.executable, "-m", "streamlit", "run", str(REPO / "app" / "main.py"),
+        sys.executable, "-m", "streamlit", "run", str(REPO / "home.py"),
         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
         "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
@@ -84,14 +85,22 @@ def stop_app(server: AppServer) -> None:
         server.process.kill()
 
 
-@pytest.fixture(scope="session")
-def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
-    base = tmp_path_factory.mktemp("e2e")
+@contextmanager
+def serving(base: Path) -> Iterator[AppServer]:
+    """The app on a new, empty workspace under `base` (its log beside it), stopped afterwards."""
     workspace = base / "workspace"
     workspace.mkdir()
     server = start_app(workspace, base / "streamlit.log")
-    yield server
-    stop_app(server)
+    try:
+        yield server
+    finally:
+        stop_app(server)
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    with serving(tmp_path_factory.mktemp("e2e")) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -29,8 +29,7 @@ from tests.e2e.conftest import (
     create_project,
     open_section,
     select_option,
-    start_app,
-    stop_app,
+    serving,
     upload_files,
     wait_for_app,
 )
@@ -46,12 +45,8 @@ WAIT_MS = 240_000  # the training worker imports TensorFlow; every wait ends as 
 @pytest.fixture(scope="module")
 def fresh_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     """The app on its own empty workspace: a newcomer's first start."""
-    base = tmp_path_factory.mktemp("journey")
-    workspace = base / "workspace"
-    workspace.mkdir()
-    server = start_app(workspace, base / "streamlit.log")
-    yield server
-    stop_app(server)
+    with serving(tmp_path_factory.mktemp("journey")) as server:
+        yield server
 
 
 def stays(pg, text: str | re.Pattern[str], seconds: float = 2.0) -> None:  # noqa: ANN001

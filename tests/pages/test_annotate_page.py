@@ -13,7 +13,7 @@ from core.annotation.annotations import Annotations, Box
 from core.annotation.canvas import drawing_token
 from core.annotation.formats.archive import read_zip
 from core.annotation.projects import Project
-from tests.pages.conftest import page_path
+from tests.pages.conftest import open_page, run
 
 
 def png(w: int, h: int) -> bytes:
@@ -33,14 +33,19 @@ def project(workspace):  # noqa: ANN001, ANN201
     return p
 
 
-def run(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
+def app(project: str | None = None, image: str | None = None) -> AppTest:
+    """The annotator, its URL naming `project` (and `image`) when given."""
+    at = open_page("annotate.py")
+    if project is not None:
+        at.query_params["project"] = project
+    if image is not None:
+        at.query_params["image"] = image
     return at
 
 
-def app() -> AppTest:
-    return AppTest.from_file(page_path("annotate.py"), default_timeout=60)
+def canvas_key(project: Project, image: str) -> str:
+    """The session-state key of the canvas showing `image` as it is saved now."""
+    return f"canvas-{project.name}-{image}-{drawing_token(project.load(), image)}-0"
 
 
 def test_empty_workspace_asks_for_a_project(workspace) -> None:  # noqa: ANN001
@@ -59,8 +64,7 @@ def test_create_project_from_sidebar(workspace) -> None:  # noqa: ANN001
 
 def test_the_url_opens_a_project_then_the_selectbox_and_a_new_project_decide(project: Project) -> None:
     Project.create("zoo")
-    at = app()
-    at.query_params["project"] = "zoo"
+    at = app("zoo")
     run(at)
     assert at.sidebar.selectbox[0].value == "zoo"  # on arrival, the URL's project
     at.query_params["project"] = "demo"  # a rerun that still carries an older URL
@@ -93,12 +97,10 @@ def test_images_in_natural_order_and_progress(project: Project) -> None:
 
 
 def test_canvas_drawing_is_saved_in_original_pixels_and_refusals_explained(project: Project) -> None:
-    at = app()
-    at.query_params["project"] = "demo"
-    at.query_params["image"] = "IMG_2.png"
+    at = app("demo", "IMG_2.png")
     run(at)
     # 1600 px shown 600 wide: scale 0.375. Feed the canvas a drawing as the browser would.
-    key = f"canvas-demo-IMG_2.png-{drawing_token(project.load(), 'IMG_2.png')}-0"
+    key = canvas_key(project, "IMG_2.png")
     objects = [
         {"type": "LabeledRect", "label": "mask", "left": 37.5, "top": 75, "width": 75, "height": 37.5},
         {"type": "LabeledRect", "label": "mask", "left": 300, "top": 300, "width": 1, "height": 40},
@@ -134,14 +136,12 @@ def canvas_state(*boxes: Box, scale: float = 0.375) -> dict:
 def test_a_canvas_drawn_before_an_import_writes_nothing_back(project: Project) -> None:
     """The canvas still holds the boxes it showed before an import: they must not come back as
     moves or new boxes (issue 12), and the imported boxes stay exactly as imported."""
-    at = app()
-    at.query_params["project"] = "demo"
-    at.query_params["image"] = "IMG_1.png"
+    at = app("demo", "IMG_1.png")
     run(at)
     old = project.load().boxes("IMG_1.png")
     stale = canvas_state(*old, Box(600, 600, 800, 800, "mask"))  # plus one drawn, not yet sent
     at.session_state["canvas-demo-IMG_1.png-0"] = stale  # the key before canvases were keyed by content
-    at.session_state[f"canvas-demo-IMG_1.png-{drawing_token(project.load(), 'IMG_1.png')}-0"] = stale
+    at.session_state[canvas_key(project, "IMG_1.png")] = stale
     imported = Annotations(["mask"])
     imported.add_box("IMG_1.png", Box(900, 100, 1100, 300, "mask"))
     imported.add_box("IMG_1.png", Box(1200, 100, 1400, 300))
@@ -153,8 +153,7 @@ def test_a_canvas_drawn_before_an_import_writes_nothing_back(project: Project) -
 
 
 def test_messages_survive_the_reruns_that_follow_an_action(project: Project) -> None:
-    at = app()
-    at.query_params["project"] = "demo"
+    at = app("demo")
     run(at)
     open_section(at, "Categories")
     new_cat = next(t for t in at.text_input if t.label == "New category")
@@ -167,8 +166,7 @@ def test_messages_survive_the_reruns_that_follow_an_action(project: Project) -> 
 
 
 def test_relabel_and_delete_from_box_list(project: Project) -> None:
-    at = app()
-    at.query_params["project"] = "demo"
+    at = app("demo")
     run(at)
     box_select = next(s for s in at.selectbox if s.label.startswith("#1 ["))
     box_select.select("None")
@@ -256,8 +254,7 @@ def test_classify_threshold_starts_at_the_active_runs_suggested_threshold(
     run_id = make_run(workspace, model=keras_bytes, labels=CLASSES, dataset_version=version)
     (run_path(run_id, workspace) / "best.tflite").write_bytes(tflite)
     set_active(run_id)
-    at = app()
-    at.query_params["project"] = "demo"
+    at = app("demo")
     run(at)
     slider = at.slider(key=f"classify_threshold:{run_id}")
     expected = run_threshold_report(Classifier.from_run(run_id), run_id).suggestion.threshold
@@ -282,9 +279,7 @@ def test_number_keys_label_the_selected_box_and_move_to_the_next_none(project: P
         ann.add_category("no_mask")
         for k in range(3):
             ann.add_box("IMG_2.png", Box(100 + 300 * k, 100, 300 + 300 * k, 300))
-    at = app()
-    at.query_params["project"] = "demo"
-    at.query_params["image"] = "IMG_2.png"
+    at = app("demo", "IMG_2.png")
     run(at)
     assert at.selectbox(key="selbox-demo-IMG_2.png").value == 0  # the first "None" box
     assert at.button(key="qk-2").proto.shortcut == "2"
@@ -300,9 +295,7 @@ def test_number_keys_label_the_selected_box_and_move_to_the_next_none(project: P
 
 
 def test_delete_image_and_delete_project_after_confirmation(project: Project) -> None:
-    at = app()
-    at.query_params["project"] = "demo"
-    at.query_params["image"] = "IMG_1.png"
+    at = app("demo", "IMG_1.png")
     run(at)
     at.button(key="confirm_delete_image").click()
     run(at)
@@ -319,8 +312,7 @@ def test_delete_image_and_delete_project_after_confirmation(project: Project) ->
 
 
 def test_a_new_project_starts_with_the_open_projects_categories(project: Project) -> None:
-    at = app()
-    at.query_params["project"] = "demo"
+    at = app("demo")
     run(at)
     cats = next(t for t in at.sidebar.text_input if t.label == "Its categories")
     assert cats.value == "mask"  # the project open now (the last used), not only "None"
@@ -347,18 +339,15 @@ def test_a_first_project_starts_with_the_preset(workspace) -> None:  # noqa: ANN
 def test_annotated_means_no_none_box(project: Project) -> None:
     with project.edit() as ann:
         ann.add_box("IMG_2.png", Box(10, 10, 200, 200))  # pre-annotated, still "None"
-    at = app()
-    at.query_params["project"] = "demo"
+    at = app("demo")
     run(at)
     assert any("1 of 3" in m.value for m in at.markdown)  # IMG_1 only
 
 
 def test_a_change_elsewhere_with_nothing_drawn_says_nothing(project: Project) -> None:
-    at = app()
-    at.query_params["project"] = "demo"
-    at.query_params["image"] = "IMG_1.png"
+    at = app("demo", "IMG_1.png")
     run(at)
-    key = f"canvas-demo-IMG_1.png-{drawing_token(project.load(), 'IMG_1.png')}-0"
+    key = canvas_key(project, "IMG_1.png")
     at.session_state[key] = canvas_state(*project.load().boxes("IMG_1.png"))  # as it was given
     with project.edit() as ann:  # another tab adds a box
         ann.add_box("IMG_1.png", Box(900, 100, 1100, 300))

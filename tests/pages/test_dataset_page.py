@@ -12,26 +12,21 @@ from core.annotation.annotations import Box, ImageAnnotations
 from core.annotation.projects import Project
 from core.data.dataset import UNLABELLED, Dataset, list_datasets
 from tests.core.data.test_dataset import encode, put, smooth_image
-from tests.pages.conftest import page_path
+from tests.pages.conftest import open_page, run, texts
 
 
 def app() -> AppTest:
-    return AppTest.from_file(page_path("dataset.py"), default_timeout=60)
+    return open_page("dataset.py")
 
 
-def run(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
-def texts(at: AppTest) -> str:
-    parts = [
-        e.value
-        for kind in ("success", "info", "warning", "error", "markdown", "caption")
-        for e in getattr(at, kind)
-    ]
-    return "\n".join(str(p) for p in parts)
+def preview_voc(src: Path) -> tuple[AppTest, str]:
+    """The page with `src` typed into the VOC import: (the app, its texts unescaped); one file
+    of `src` is skipped."""
+    at = run(app())
+    at.text_input(key="ds_voc_path").set_value(str(src))
+    run(at)
+    assert "1 file(s) will be skipped" in " ".join(e.label for e in at.expander)
+    return at, texts(at).replace("\\", "")
 
 
 def button(at: AppTest, key: str):  # noqa: ANN201
@@ -247,12 +242,8 @@ def test_voc_preview_and_label_mapping_merge_into_the_chosen_dataset(workspace: 
         "<annotation><filename>lost.png</filename><object><name>with_mask</name><bndbox><xmin>1</xmin>"
         "<ymin>1</ymin><xmax>20</xmax><ymax>20</ymax></bndbox></object></annotation>"
     )
-    at = run(app())
-    at.text_input(key="ds_voc_path").set_value(str(src))
-    run(at)
-    out = texts(at).replace("\\", "")
+    at, out = preview_voc(src)
     assert "Found 3 photo(s) with 9 box(es): mask_weared_incorrect: 3, with_mask: 3, without_mask: 3." in out
-    assert "1 file(s) will be skipped" in " ".join(e.label for e in at.expander)
     at.checkbox(key="ds_voc_add").check()
     run(at)
     assert "Renamed or merged: mask_weared_incorrect → with_mask." in texts(at).replace("\\", "")
@@ -290,20 +281,12 @@ def test_folder_import_does_not_repeat_the_previews_ignored_note(workspace: Path
     assert not [w.value for w in at.warning if "notes.txt" in w.value]  # said once, in the preview
 
 
-def test_voc_tab_previews_images_and_boxes_per_class(workspace: Path, tmp_path: Path) -> None:
-    from tests.core.data.test_build import OBJ, VOC
+def test_voc_tab_reads_the_annotations_and_images_layout(workspace: Path, tmp_path: Path) -> None:
+    from tests.core.data.test_provenance import voc_set
 
-    src = tmp_path / "voc"
-    put(src / "images" / "scene1.jpg", smooth_image(1, (80, 60)), "JPEG")
-    objs = OBJ.format(label="with_mask", x1=1, y1=1, x2=20, y2=30) + OBJ.format(
-        label="without_mask", x1=60, y1=40, x2=80, y2=60
-    )
-    (src / "annotations").mkdir()
-    (src / "annotations" / "scene1.xml").write_text(VOC.format(name="scene1.jpg", objects=objs))
-    (src / "annotations" / "scene2.xml").write_text(VOC.format(name="scene2.jpg", objects=objs))
-    at = run(app())
-    at.text_input(key="ds_voc_path").set_value(str(src))
-    run(at)
-    text = texts(at).replace("\\", "")
-    assert "Found 1 photo(s) with 2 box(es): with_mask: 1, without_mask: 1." in text
-    assert "1 file(s) will be skipped" in " ".join(e.label for e in at.expander)
+    src = voc_set(tmp_path / "voc", n_photos=1, faces=2)
+    (src / "xml").rename(src / "annotations")
+    xml = (src / "annotations" / "p0.xml").read_text()
+    (src / "annotations" / "p1.xml").write_text(xml.replace("p0.png", "p1.png"))  # its image is missing
+    _, out = preview_voc(src)
+    assert "Found 1 photo(s) with 2 box(es): with_mask: 1, without_mask: 1." in out

@@ -9,23 +9,11 @@ from streamlit.testing.v1 import AppTest
 from core.runs.active_model import get_active
 from core.runs.store import list_runs, load_run, write_status
 from tests.fake_runs import failed_run, finished_run, make_manifest, running_run
-from tests.pages.conftest import page_path
+from tests.pages.conftest import open_page, run, texts
 
 
 def app() -> AppTest:
-    return AppTest.from_file(page_path("experiments.py"), default_timeout=60)
-
-
-def run(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
-def texts(at: AppTest) -> str:
-    parts = [m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info]
-    parts += [e.value for e in at.error] + [s.value for s in at.success]
-    return "\n".join(str(p) for p in parts)
+    return open_page("experiments.py")
 
 
 def open_section(at: AppTest, name: str) -> AppTest:

@@ -11,12 +11,13 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from app.ui.common import literal
 from core.annotation.projects import Project
 from core.runs.active_model import set_active
 from core.runs.store import run_path
 from tests.core.runs.test_active_model import make_run
 from tests.models.synth import CLASSES, make_dataset_version
-from tests.pages.conftest import page_path
+from tests.pages.conftest import open_page, run, texts, threshold_slider
 
 pytestmark = pytest.mark.slow
 
@@ -45,14 +46,8 @@ def jpeg(arr: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def run(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
 def app() -> AppTest:
-    return AppTest.from_file(page_path("predict.py"), default_timeout=240)
+    return open_page("predict.py", 240)
 
 
 def upload(at: AppTest, files: list[tuple[str, bytes]]) -> AppTest:
@@ -82,13 +77,13 @@ def test_active_model_labels_faces_and_the_threshold_makes_them_uncertain(
     active_run: str, scene: bytes
 ) -> None:
     at = run(app())
-    assert any(f"run {active_run}" in c.value for c in at.caption)
+    assert literal(f"run {active_run}") in texts(at, "caption")
     upload(at, [(SCENE, scene)])
     labels = set(table(at)["label"])
     assert labels and labels <= {*CLASSES, "uncertain"}
     assert {f"p_{c}" for c in CLASSES} <= set(table(at).columns)
-    slider = next(s for s in at.sidebar.slider if s.label.startswith("Uncertain below"))
-    slider.set_value(1.0)
+    assert "suggested by run" in texts(at.sidebar, "caption")  # where the threshold starts, and why
+    threshold_slider(at).set_value(1.0)
     run(at)
     assert set(table(at)["label"]) == {"uncertain"}
     # The curve of the run's test split, with the suggested threshold.

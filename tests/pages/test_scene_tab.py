@@ -25,7 +25,7 @@ from core.runs.starter import ENV_VAR
 from core.runs.store import run_path
 from tests.core.runs.test_active_model import make_run
 from tests.core.runs.test_starter import make_starter
-from tests.pages.conftest import page_path
+from tests.pages.conftest import open_page, run, texts
 from tests.tiny_models import confident_tiny_run, tiny_lenet_files
 
 pytestmark = pytest.mark.slow
@@ -90,19 +90,9 @@ def use_starter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: bytes, **
 
 
 def app() -> AppTest:
-    at = AppTest.from_file(page_path("experiments.py"), default_timeout=300)
+    at = open_page("experiments.py", 300)
     at.query_params["section"] = "scene test"  # the page opens on the Scene test section
     return at
-
-
-def run(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
-def texts(elements) -> str:  # noqa: ANN001
-    return "\n".join(str(e.value) for e in elements)
 
 
 def tree(folder: Path) -> dict[str, bytes]:
@@ -136,7 +126,7 @@ def test_a_run_and_the_starter_side_by_side_on_a_project(
     at = run(app())
     assert at.multiselect(key="scene_models").value == [run_id, "starter"]
     assert at.selectbox(key="scene_project").value == "scenes"
-    assert "3 photos, 12 labelled faces" in texts(at.caption)
+    assert "3 photos, 12 labelled faces" in texts(at, "caption")
     # mask_weared_incorrect is not a model class: the mapping is shown, editable, per model.
     editor = at.data_editor(key=f"scene_map:{run_id}:project:scenes")
     mapping = dict(zip(editor.value["scene class"], editor.value["model class"], strict=True))
@@ -183,7 +173,7 @@ def test_a_run_and_the_starter_side_by_side_on_a_project(
     assert worst and len(at.image) == len(worst)
     at.button(key=f"scene_open:{run_id}:{worst[0].name}").click()
     run(at)
-    assert f"Open project scenes, image {worst[0].name}" in texts(at.success)
+    assert f"Open project scenes, image {worst[0].name}" in texts(at, "success")
     assert tree(scenes_project.root) == before  # nothing was written into the project
 
 
@@ -196,7 +186,7 @@ def test_a_voc_folder_lists_missing_images_and_review_copies_into_a_new_project(
     run(at)
     at.text_input(key="scene_voc").input(str(voc))
     run(at)
-    warning = texts(at.warning)
+    warning = texts(at, "warning")
     assert "1 photo(s) skipped" in warning and f"{NO_IMAGE}.xml" in warning and "is missing" in warning
     at.multiselect(key="scene_models").set_value([run_id])
     run(at)
@@ -208,7 +198,7 @@ def test_a_voc_folder_lists_missing_images_and_review_copies_into_a_new_project(
     at.button(key=f"scene_open:{run_id}:{photo.name}").click()
     run(at)
     name = f"scene-review-{date.today().isoformat()}"
-    assert f"Open project {name}, image {photo.name}" in texts(at.success)
+    assert f"Open project {name}, image {photo.name}" in texts(at, "success")
     review = Project.open(name)
     assert review.list_images() == [photo.name]
     boxes = review.load().boxes(photo.name)
@@ -223,7 +213,7 @@ def test_leaked_photos_are_refused_unless_evaluated_anyway(
     use_starter(tmp_path, monkeypatch, starter_keras, trained_photo_sha256=[sha256_file(leaked)])
     at = run(app())
     assert at.multiselect(key="scene_models").value == ["starter"]
-    errors = texts(at.error)
+    errors = texts(at, "error")
     assert (
         "Leak" in errors and "learned from 1 of these 3 photos" in errors and literal(leaked.name) in errors
     )
@@ -234,7 +224,7 @@ def test_leaked_photos_are_refused_unless_evaluated_anyway(
     at.button(key="scene_run").click()
     run(at)
     assert scene_table(at)["model"].tolist() == ["Starter model (leaked)"]
-    assert "marked **leaked**" in texts(at.warning)
+    assert "marked **leaked**" in texts(at, "warning")
 
 
 def test_a_model_whose_classes_match_none_is_named_and_not_run(
@@ -248,22 +238,22 @@ def test_a_model_whose_classes_match_none_is_named_and_not_run(
     rid = make_run(workspace, model=starter_keras, labels=("cat", "dog"))
     at = run(app())
     assert at.multiselect(key="scene_models").value == [rid]
-    errors = texts(at.error)
+    errors = texts(at, "error")
     assert "match none of the model's classes" in errors
     assert "mask_weared_incorrect" in errors and "cat, dog" in errors
     assert at.button(key="scene_run").disabled
-    assert "starter model is not available" in texts(at.caption)
+    assert "starter model is not available" in texts(at, "caption")
 
 
 def test_no_labelled_project_and_a_bad_folder_say_what_to_do(workspace: Path, run_id: str) -> None:
     Project.create("unlabelled")  # no labelled box: not a scene source
     at = run(app())
-    assert "No project has labelled boxes yet" in texts(at.info)
+    assert "No project has labelled boxes yet" in texts(at, "info")
     at.radio(key="scene_kind").set_value("A Pascal VOC folder")
     run(at)
     at.text_input(key="scene_voc").input(str(workspace / "nowhere"))
     run(at)
-    assert "neither a project of this workspace nor a folder" in texts(at.error)
+    assert "neither a project of this workspace nor a folder" in texts(at, "error")
 
 
 def test_a_missed_face_is_drawn_dashed_and_errors_are_summed_up() -> None:

@@ -4,19 +4,17 @@ give a clear message and faces-only mode."""
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
 from pathlib import Path
-from unittest import mock
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app.ui.common import literal
 from core.annotation.annotations import Box
 from core.annotation.projects import Project
 from core.runs.starter import ENV_VAR, STARTER_NOTE
 from tests.core.runs.test_starter import LABELS, make_starter
-from tests.pages.conftest import page_path
+from tests.pages.conftest import open_page, run, texts, threshold_slider
 from tests.tiny_models import confident_tiny_run, tiny_lenet_files
 
 pytestmark = pytest.mark.slow
@@ -56,28 +54,17 @@ def broken_starter(
     return folder, words
 
 
-def run(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
-def texts(elements) -> str:  # noqa: ANN001
-    return "\n".join(str(e.value) for e in elements)
-
-
 # ----- Predict --------------------------------------------------------------------------------
 def predict() -> AppTest:
-    return AppTest.from_file(page_path("predict.py"), default_timeout=240)
+    return open_page("predict.py", 240)
 
 
 def test_predict_uses_the_starter_by_default_and_says_so(starter: Path, shared_data: Path) -> None:
     at = run(predict())
     assert at.sidebar.radio(key="pred_source").value == "Starter model"
-    assert STARTER_NOTE in texts(at.info)
-    assert "starter model" in texts(at.caption)
-    slider = next(s for s in at.sidebar.slider if s.label.startswith("Uncertain below"))
-    assert slider.value == pytest.approx(0.7)  # the starter's suggested threshold
+    assert STARTER_NOTE in texts(at, "info")
+    assert "starter model" in texts(at, "caption")
+    assert threshold_slider(at).value == pytest.approx(0.7)  # the starter's suggested threshold
     scene = (shared_data / "face_mask_detection_voc" / "images" / SCENE).read_bytes()
     at.file_uploader(key="pred_images").set_value([(SCENE, scene, "image/jpeg")])
     run(at)
@@ -89,18 +76,18 @@ def test_predict_an_active_run_wins_over_the_starter(starter: Path, workspace: P
     run_id = confident_tiny_run(workspace)
     at = run(predict())
     assert at.sidebar.radio(key="pred_source").value == "Active model"
-    assert STARTER_NOTE not in texts(at.info)
-    assert f"run {run_id}" in texts(at.caption)
+    assert STARTER_NOTE not in texts(at, "info")
+    assert literal(f"run {run_id}") in texts(at, "caption")
 
 
 def test_predict_without_a_usable_starter_finds_faces_only(broken_starter: tuple[Path, str]) -> None:
     _, words = broken_starter
     at = run(predict())
     assert at.sidebar.radio(key="pred_source").value == "Starter model"
-    errors = texts(at.error)
+    errors = texts(at, "error")
     assert "The starter model cannot be used" in errors and words in errors
-    assert "Finding faces only" in texts(at.info) and STARTER_NOTE not in texts(at.info)
-    assert "No active model" in texts(at.sidebar.info)
+    assert "Finding faces only" in texts(at, "info") and STARTER_NOTE not in texts(at, "info")
+    assert "No active model" in texts(at.sidebar, "info")
 
 
 # ----- the annotator's "classify unlabelled boxes" --------------------------------------------
@@ -113,12 +100,12 @@ def annotator(workspace: Path) -> AppTest:
         for label in LABELS:
             ann.add_category(label)
         ann.add_box("a.png", Box(40, 30, 120, 110, "None"))
-    return AppTest.from_file(page_path("annotate.py"), default_timeout=120)
+    return open_page("annotate.py", 120)
 
 
 def test_the_annotator_classifies_with_the_starter_and_says_so(starter: Path, workspace: Path) -> None:
     at = run(annotator(workspace))
-    assert STARTER_NOTE in texts(at.info)
+    assert STARTER_NOTE in texts(at, "info")
     assert at.slider(key="classify_threshold:starter").value == pytest.approx(0.7)
     at.slider(key="classify_threshold:starter").set_value(0.0)
     at.button(key="classify_one").click()
@@ -129,8 +116,8 @@ def test_the_annotator_classifies_with_the_starter_and_says_so(starter: Path, wo
 def test_the_annotator_prefers_the_active_run(starter: Path, workspace: Path) -> None:
     run_id = confident_tiny_run(workspace)
     at = run(annotator(workspace))
-    assert f"Active model: run {run_id}" in texts(at.caption)
-    assert STARTER_NOTE not in texts(at.info)
+    assert f"Active model: run {run_id}" in texts(at, "caption")
+    assert STARTER_NOTE not in texts(at, "info")
 
 
 def test_the_annotator_without_a_usable_starter_says_why(
@@ -138,28 +125,21 @@ def test_the_annotator_without_a_usable_starter_says_why(
 ) -> None:
     _, words = broken_starter
     at = run(annotator(workspace))
-    captions = texts(at.caption)
+    captions = texts(at, "caption")
     assert "No active model" in captions and "starter model is not usable" in captions and words in captions
     assert not any(b.key == "classify_one" for b in at.button)  # nothing to classify with
 
 
 # ----- Live -----------------------------------------------------------------------------------
-@pytest.fixture
-def no_webrtc_session() -> Iterator[None]:
-    """Live without a browser session (see tests/pages/test_live_page.py)."""
-    with mock.patch("streamlit_webrtc.component.get_this_session_info", return_value=None):
-        yield
-    gc.unfreeze()
-
-
 def live() -> AppTest:
-    return AppTest.from_file(page_path("live.py"), default_timeout=240)
+    return open_page("live.py", 240)
 
 
 def test_live_uses_the_starter_by_default(starter: Path, no_webrtc_session: None) -> None:
     at = run(live())
     assert at.sidebar.radio(key="live_source").value == "Starter model"
-    assert STARTER_NOTE in texts(at.caption)
+    assert STARTER_NOTE in texts(at, "info")  # as on Predict
+    assert literal("The starter model suggests 0.70") in texts(at.sidebar, "caption")
     proc = at.session_state["live_processor"]
     assert proc.predictor.model is not None and proc.predictor.labels == LABELS
     assert proc.predictor.threshold == pytest.approx(0.7)
@@ -170,15 +150,16 @@ def test_live_without_a_usable_starter_finds_faces_only(
 ) -> None:
     _, words = broken_starter
     at = run(live())
-    info = texts(at.info)
-    assert "starter model is not usable" in info and words in info and "finds faces only" in info
+    errors = texts(at, "error")
+    assert "The starter model cannot be used" in errors and words in errors  # as on Predict
+    assert "Finding faces only" in texts(at, "info") and "No active model" in texts(at.sidebar, "info")
     assert at.session_state["live_processor"].predictor.model is None
 
 
 def test_start_here_offers_try_predict_now_only_with_a_starter(
     workspace: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, confident_keras: bytes
 ) -> None:
-    at = AppTest.from_file(page_path("annotate.py"), default_timeout=120)
+    at = open_page("annotate.py", 120)
     run(at)
     assert "Try Predict now" not in "\n".join(m.value for m in at.markdown)  # no starter here
     folder = make_starter(tmp_path / "starter", confident_keras, info={"threshold": 0.7})

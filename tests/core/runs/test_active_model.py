@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from core.errors import ActiveModelError
+from core.errors import ActiveModelError, ClassifierError
 from core.runs.active_model import (
     ACTIVE_FILE,
     active_status,
     clear_active,
     finished_runs,
     get_active,
+    run_model_mtime,
     set_active,
     usable_reason,
 )
@@ -94,6 +96,19 @@ def test_a_run_that_lost_its_model_is_not_active(workspace: Path) -> None:
     (run_path(run_id, workspace) / "best.keras").unlink()
     assert get_active() is None
     assert "no model file" in active_status().reason
+
+
+def test_run_model_mtime_follows_the_model_file_the_run_uses(workspace: Path) -> None:
+    run_id = make_run(workspace)
+    path = run_path(run_id, workspace)
+    os.utime(path / "best.keras", (1_000_000, 1_000_000))
+    assert run_model_mtime(run_id) == 1_000_000
+    (path / "best.keras").rename(path / "model.keras")  # a run without a best checkpoint
+    os.utime(path / "model.keras", (2_000_000, 2_000_000))
+    assert run_model_mtime(run_id) == 2_000_000
+    (path / "model.keras").unlink()
+    with pytest.raises(ClassifierError, match="no model file"):
+        run_model_mtime(run_id)
 
 
 def test_unknown_and_invalid_ids(workspace: Path) -> None:

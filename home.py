@@ -1,27 +1,24 @@
-"""Mask Studio entry point: `streamlit run app/main.py`.
+"""Mask Studio entry point: `streamlit run home.py` (what `make run` does).
 
-Only pages that are built are listed here: no placeholders.
+It sits in the repository root, so `streamlit run` puts the root on sys.path and every page
+imports `app`, `core` and `models` as they are. Only pages that are built are listed here: no
+placeholders.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import streamlit as st
+from PIL import Image, ImageDraw
 
-import streamlit as st  # noqa: E402
-from PIL import Image, ImageDraw  # noqa: E402
-
-from core.live.rtc import preload_srtp  # noqa: E402
-from core.workspace import workspace_root  # noqa: E402
+from core.live.rtc import preload_srtp
+from core.workspace import workspace_root
 
 # Whichever page loads TensorFlow first, aiortc (Live) must keep its own OpenSSL.
 preload_srtp()
 
-PAGES_DIR = ROOT / "pages"
+PAGES_DIR = Path(__file__).resolve().parent / "pages"
 
 # (file, title, icon); the first one is the default page.
 PAGES: list[tuple[str, str, str]] = [
