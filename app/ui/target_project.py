@@ -18,9 +18,8 @@ from app.ui.common import literal, show_error
 from core.annotation.annotations import NONE
 from core.annotation.projects import Project, list_projects
 from core.errors import MaskStudioError
-from core.inference.predict_io import dated_project_name, human_labelled_boxes, open_or_create
+from core.inference.predict_io import dated_project_name, human_labelled_boxes, label_fit, open_or_create
 from core.inference.predictor import FACE
-from core.live.processor import label_fit
 
 NEW_PROJECT = "(new project)"
 PREDICTED = "(the predicted class)"

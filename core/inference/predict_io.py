@@ -15,6 +15,7 @@ from core.annotation.projects import Project, list_projects
 from core.errors import WorkspaceError
 from core.fsutil import natural_key, natural_sorted, safe_name
 from core.imaging import is_image_name
+from core.inference.predictor import FACE, UNCERTAIN
 from core.workspace import workspace_root
 
 #: Folders never offered as inputs (caches and split manifests).
@@ -73,6 +74,12 @@ def category_for(label: str, categories: Sequence[str]) -> str:
         if c != NONE and _norm(c) == wanted:
             return c
     return NONE
+
+
+def label_fit(labels: Sequence[str], categories: Sequence[str]) -> tuple[dict[str, str], list[str]]:
+    """({model label: project category}, labels that would become "None") for a target project."""
+    mapping = {label: category_for(label, categories) for label in labels if label not in (FACE, UNCERTAIN)}
+    return mapping, [label for label, cat in mapping.items() if cat == NONE]
 
 
 @dataclass

@@ -11,11 +11,10 @@ from datetime import datetime
 import numpy as np
 from PIL import Image
 
-from core.annotation.annotations import NONE
 from core.annotation.projects import Project
 from core.errors import LiveError
-from core.inference.predict_io import SendReport, category_for, send_to_annotator
-from core.inference.predictor import FACE, UNCERTAIN, Face, FrameResult
+from core.inference.predict_io import SendReport, send_to_annotator
+from core.inference.predictor import Face, FrameResult
 from core.vision.detectors import as_rgb_frame
 
 
@@ -67,9 +66,3 @@ def save_snapshot(
     return send_to_annotator(
         project, name or snapshot_name(), jpeg_bytes(snap.frame), faces, add_categories=add_categories
     )
-
-
-def label_fit(labels: Sequence[str], categories: Sequence[str]) -> tuple[dict[str, str], list[str]]:
-    """({model label: project category}, labels that would become "None") for the snapshot target."""
-    mapping = {label: category_for(label, categories) for label in labels if label not in (FACE, UNCERTAIN)}
-    return mapping, [label for label, cat in mapping.items() if cat == NONE]

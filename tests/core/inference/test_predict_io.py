@@ -21,6 +21,7 @@ from core.inference.predict_io import (
     folder_images,
     human_labelled_boxes,
     image_folders,
+    label_fit,
     send_to_annotator,
 )
 from core.inference.predictor import FACE, UNCERTAIN, Face
@@ -185,3 +186,15 @@ def test_human_labelled_boxes_leave_out_model_boxes_and_none(workspace: Path) ->
         ann.add_box(name, Box(90, 10, 120, 40))  # by hand, not labelled yet
     assert human_labelled_boxes(project) == 1
     assert human_labelled_boxes(Project.create("empty")) == 0
+
+
+@pytest.mark.parametrize(
+    ("labels", "categories", "unknown"),
+    [
+        (("with_mask", "without_mask"), ["None", "with_mask", "without_mask"], []),
+        (("with_mask", "without_mask"), ["None", "With Mask"], ["without_mask"]),
+        ((FACE,), ["None"], []),
+    ],
+)
+def test_label_fit(labels: tuple[str, ...], categories: list[str], unknown: list[str]) -> None:
+    assert label_fit(labels, categories)[1] == unknown

@@ -13,7 +13,7 @@ from core.annotation.projects import Project
 from core.errors import LiveError
 from core.inference.predictor import FACE, UNCERTAIN, Face, FrameResult
 from core.live.processor import LiveProcessor
-from core.live.snapshots import Snapshot, label_fit, save_snapshot, snapshot_name
+from core.live.snapshots import Snapshot, save_snapshot, snapshot_name
 from tests.core.live.stubs import H, W
 
 
@@ -83,15 +83,3 @@ def test_snapshot_names_sort_by_time() -> None:
     from datetime import datetime
 
     assert snapshot_name(datetime(2026, 1, 2, 3, 4, 5, 678_000)) == "live-20260102-030405-678.jpg"
-
-
-@pytest.mark.parametrize(
-    ("labels", "categories", "unknown"),
-    [
-        (("with_mask", "without_mask"), ["None", "with_mask", "without_mask"], []),
-        (("with_mask", "without_mask"), ["None", "With Mask"], ["without_mask"]),
-        ((FACE,), ["None"], []),
-    ],
-)
-def test_label_fit(labels: tuple[str, ...], categories: list[str], unknown: list[str]) -> None:
-    assert label_fit(labels, categories)[1] == unknown
