@@ -146,17 +146,6 @@ class Dataset:
             raise WorkspaceError(f"no dataset named {name!r}")
         return cls(path)
 
-    @classmethod
-    def open_or_create(cls, name: str, root: Path | None = None) -> Dataset:
-        """The dataset of that safe name, created when missing (adding to it is explicit)."""
-        folder = safe_name(name, fallback="")
-        if not folder:
-            raise WorkspaceError("a dataset name needs at least one letter or digit")
-        try:
-            return cls.open(folder, root)
-        except WorkspaceError:
-            return cls.create(folder, root)
-
     # ----- paths ----------------------------------------------------------------------
     def path(self, rel: str) -> Path:
         """Absolute path of a dataset-relative POSIX path, checked to stay inside."""
