@@ -131,16 +131,16 @@ def gif_frames(limit: int) -> list[np.ndarray]:
 # ----- measurements ---------------------------------------------------------------------------
 def backend_report(run_id: str, root: Path, test: Any, quick: bool) -> tuple[dict[str, Any], dict[str, Any]]:
     """Every backend against model.predict on the test split, and their ms for 1 and 3 faces."""
-    from core.vision.classifier import Classifier
+    from core.runs.models import classifier_for_run
 
     names = ["keras", "tf.function", "litert"] + ([] if quick else ["litert-int8"])
     probe = test.x[:16]
     classifiers, out = {}, {}
-    auto = Classifier.from_run(run_id, root, probe=probe)
+    auto = classifier_for_run(run_id, root, probe=probe)
     ref = auto.predict_reference(test.x)
     for name in names:
         start = time.perf_counter()
-        clf = auto if name == auto.backend else Classifier.from_run(run_id, root, backend=name, probe=probe)
+        clf = auto if name == auto.backend else classifier_for_run(run_id, root, backend=name, probe=probe)
         load_s = time.perf_counter() - start
         probs = np.concatenate([clf.predict(test.x[i : i + 32]) for i in range(0, len(test.x), 32)])
         classifiers[name] = clf

@@ -80,13 +80,13 @@ def crop_accuracy(run_id: str, root: Path) -> dict[str, Any]:
     from core.data.arrays import load_arrays
     from core.data.manifest import find_manifest
     from core.data.provenance import load_sources
+    from core.runs.models import classifier_for_run
     from core.runs.store import load_run
-    from core.vision.classifier import Classifier
 
     record = load_run(run_id, root)
     manifest, folder = find_manifest(record.config["dataset_version"], root)
     sources = load_sources(folder)
-    clf = Classifier.from_run(run_id, root, backend="keras")
+    clf = classifier_for_run(run_id, root, backend="keras")
     test = load_arrays(manifest, folder, clf.image_size, root)["test"]
     keep = [
         i for i, k in enumerate(test.keys) if (sources.get(k) or {}).get("source", "").startswith("folder:")
@@ -242,9 +242,9 @@ def latency(root: Path, quick: bool) -> dict[str, Any]:
     a MobileNetV2 run with the old default settings, taking turns frame by frame (same load)."""
     from benchmarks.predict import crop_frames, load_scenes, speed_report
     from core.inference.predictor import DEFAULT_PREDICT_DETECTOR, Predictor, make_detector
+    from core.runs.models import classifier_for_run
     from core.runs.starter import starter_classifier, starter_threshold
     from core.runs.store import list_runs
-    from core.vision.classifier import Classifier
 
     runs = [r for r in list_runs(root) if r.state == "done" and r.config.get("model") == "mobilenet_v2"]
     plain = [
@@ -256,7 +256,7 @@ def latency(root: Path, quick: bool) -> dict[str, Any]:
     det = make_detector(DEFAULT_PREDICT_DETECTOR)
     predictors = {
         "starter": Predictor(det, starter_classifier(root=root), starter_threshold()),
-        f"run {run.run_id}": Predictor(det, Classifier.from_run(run.run_id, root), 0.6),
+        f"run {run.run_id}": Predictor(det, classifier_for_run(run.run_id, root), 0.6),
     }
     frames = crop_frames(load_scenes(None), 10 if quick else 40)
     out = speed_report(predictors, {"frames_640x480": frames}, 1 if quick else 3)["frames_640x480"]

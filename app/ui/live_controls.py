@@ -20,10 +20,11 @@ from core.inference.predictor import DEFAULT_THRESHOLD, PREDICT_DETECTORS, Predi
 from core.inference.tracking import DEFAULT_EVERY, MAX_EVERY
 from core.live.processor import DEFAULT_LIVE_DETECTOR, RGB, hex_to_rgb, settle_heap, warm_up
 from core.runs.active_model import active_status, finished_runs
+from core.runs.models import run_model_path
 from core.runs.starter import STARTER_ID, STARTER_NOTE, starter_threshold
 from core.runs.store import run_path
 from core.runs.thresholds import run_threshold_report
-from core.vision.classifier import Classifier, run_model_path
+from core.vision.classifier import Classifier
 
 ACTIVE, RUN, STARTER, NONE = "Active model", "A finished run", "Starter model", "No model (find faces only)"
 SOURCES = (ACTIVE, RUN, STARTER, NONE)

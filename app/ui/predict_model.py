@@ -15,10 +15,11 @@ from app.ui.models import run_classifier, starter_digest, starter_model
 from core.errors import MaskStudioError
 from core.inference.predictor import DEFAULT_PREDICT_DETECTOR, DEFAULT_THRESHOLD, PREDICT_DETECTORS
 from core.runs.active_model import active_status, finished_runs, set_active
+from core.runs.models import run_model_path
 from core.runs.starter import STARTER_NOTE, starter_threshold
 from core.runs.store import run_path
 from core.runs.thresholds import ThresholdReport, run_threshold_report
-from core.vision.classifier import AUTO, BACKENDS, Classifier, parse_labels, run_model_path
+from core.vision.classifier import AUTO, BACKENDS, Classifier, parse_labels
 
 STARTER = "Starter model"
 SOURCES = ("Active model", "A finished run", STARTER, "Upload a .keras model", "No model (find faces only)")

@@ -195,7 +195,7 @@ class ModelEntry:
 def model_entry(ref: str, root: Path | None = None) -> ModelEntry:
     """Describe a finished run or the starter model; SceneError when it cannot classify."""
     from core.errors import ClassifierError, TrainingError
-    from core.vision.classifier import run_labels
+    from core.runs.models import run_labels
 
     if ref == STARTER:
         from core.runs import starter
@@ -250,8 +250,6 @@ def load_classifier(
 ):  # -> (Classifier, threshold)
     """The entry's Classifier and `threshold`, or else the threshold Predict would use with it
     (a run's suggestion is measured on its test split only when no threshold is given)."""
-    from core.vision.classifier import Classifier
-
     if entry.ref == STARTER:
         from core.runs.starter import starter_classifier
 
@@ -259,9 +257,10 @@ def load_classifier(
             threshold if threshold is not None else entry.threshold or 0.6
         )
     from core.inference.predictor import DEFAULT_THRESHOLD
+    from core.runs.models import classifier_for_run
     from core.runs.thresholds import run_threshold_report
 
-    clf = Classifier.from_run(entry.ref, root)
+    clf = classifier_for_run(entry.ref, root)
     if threshold is not None or entry.threshold is not None:
         return clf, float(threshold if threshold is not None else entry.threshold)
     try:

@@ -33,7 +33,7 @@ def active_path(root: Path | None = None) -> Path:
 
 def usable_reason(run_id: str, root: Path | None = None) -> str | None:
     """Why run `run_id` cannot classify faces (missing, unfinished, no model), or None if it can."""
-    from core.vision.classifier import run_labels, run_model_path
+    from core.runs.models import run_labels, run_model_path
 
     try:
         record = load_run(run_id, root)

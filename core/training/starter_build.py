@@ -113,15 +113,15 @@ def write_starter(
     from core.data.manifest import find_manifest
     from core.data.provenance import seen_photo_hashes, source_counts
     from core.fsutil import atomic_write_bytes, atomic_write_json, atomic_write_text
+    from core.runs.models import classifier_for_run, run_labels, run_model_path
     from core.runs.store import load_run
     from core.runs.thresholds import run_threshold_report
-    from core.vision.classifier import Classifier, run_labels, run_model_path
 
     record = load_run(run_id, root)
     if record.state != "done":
         raise RuntimeError(f"the starter run ended {record.state}: {record.status.get('error')}")
     manifest, folder = find_manifest(record.config["dataset_version"], root)
-    clf = Classifier.from_run(run_id, root)
+    clf = classifier_for_run(run_id, root)
     suggestion = run_threshold_report(clf, run_id, root).suggestion
     m = record.metrics or {}
     per_source = _accuracy_per_source(clf, manifest, folder, root)
