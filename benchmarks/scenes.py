@@ -241,10 +241,11 @@ def latency(root: Path, quick: bool) -> dict[str, Any]:
     """Predict p50 on 640x480 frames (default detector, fast backend): the starter model against
     a MobileNetV2 run with the old default settings, taking turns frame by frame (same load)."""
     from benchmarks.predict import crop_frames, load_scenes, speed_report
-    from core.inference.predictor import DEFAULT_PREDICT_DETECTOR, Predictor, make_detector
+    from core.inference.predictor import Predictor
     from core.runs.models import classifier_for_run
     from core.runs.starter import starter_classifier, starter_threshold
     from core.runs.store import list_runs
+    from core.vision.detectors import DEFAULT_PREDICT_DETECTOR, get_detector
 
     runs = [r for r in list_runs(root) if r.state == "done" and r.config.get("model") == "mobilenet_v2"]
     plain = [
@@ -253,7 +254,7 @@ def latency(root: Path, quick: bool) -> dict[str, Any]:
     if not (plain or runs):
         return {"error": "no finished MobileNetV2 run in the workspace to compare with"}
     run = (plain or runs)[0]
-    det = make_detector(DEFAULT_PREDICT_DETECTOR)
+    det = get_detector(DEFAULT_PREDICT_DETECTOR)
     predictors = {
         "starter": Predictor(det, starter_classifier(root=root), starter_threshold()),
         f"run {run.run_id}": Predictor(det, classifier_for_run(run.run_id, root), 0.6),

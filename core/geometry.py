@@ -1,7 +1,7 @@
 """Box overlap (IoU) and greedy one-to-one matching of predicted boxes to ground-truth boxes.
 
 Boxes are xyxy in pixels: an (N, 4) array, a sequence of 4-tuples, or objects with an `.xyxy`
-attribute (`core.vision.detectors.Detection`, `core.annotation.annotations.Box`). Boxes are
+attribute (`core.vision.detections.Detection`, `core.annotation.annotations.Box`). Boxes are
 axis-aligned, so the overlap is computed with numpy over every (prediction, truth) pair at once.
 Used by the scene evaluation, the VOC/detector checks and Live's face tracking.
 """

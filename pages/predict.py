@@ -27,8 +27,9 @@ from app.ui.predict_model import (  # noqa: E402
 )
 from app.ui.predict_results import SendTarget, choose_images, legend, predict_all, results_table, show_results  # noqa: E402
 from core.errors import MaskStudioError  # noqa: E402
-from core.inference.predictor import Predictor, make_detector  # noqa: E402
+from core.inference.predictor import Predictor  # noqa: E402
 from core.runs.thresholds import plain_summary  # noqa: E402
+from core.vision.detectors import get_detector  # noqa: E402
 
 
 def main() -> None:
@@ -56,7 +57,7 @@ def main() -> None:
         st.write("Upload images (or pick a workspace folder) to find and classify their faces.")
         return
     try:
-        predictor = Predictor(make_detector(detector_name), choice.classifier, 0.0)
+        predictor = Predictor(get_detector(detector_name), choice.classifier, 0.0)
     except MaskStudioError as exc:
         show_error(exc)
         return

@@ -15,7 +15,6 @@ from app.ui.label_map import label_map_editor
 from core.annotation.annotations import NONE
 from core.annotation.projects import Project, list_projects
 from core.data.build import (
-    DEFAULT_SIZE,
     crop_project,
     folder_sources,
     import_folder,
@@ -24,6 +23,7 @@ from core.data.build import (
 )
 from core.data.dataset import Dataset, shared_folders_message
 from core.errors import MaskStudioError
+from core.imaging import CROP_SIZE
 
 T = TypeVar("T")
 SOURCES = ["From a project", "Folder dataset", "Pascal VOC", "Auto-crop"]
@@ -58,7 +58,7 @@ def crop_inputs(key: str) -> tuple[int, int]:
         "Crop size (px)",
         32,
         1024,
-        DEFAULT_SIZE,
+        CROP_SIZE,
         step=16,
         key=f"{key}_size",
         help="Every crop is saved as a square of this side.",

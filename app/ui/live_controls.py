@@ -16,7 +16,7 @@ from app.ui.common import literal, show_error
 from app.ui.faces import detector_choice
 from app.ui.models import run_classifier, starter_digest, starter_model
 from core.errors import MaskStudioError
-from core.inference.predictor import DEFAULT_THRESHOLD, PREDICT_DETECTORS, Predictor, make_detector
+from core.inference.predictor import DEFAULT_THRESHOLD, Predictor
 from core.inference.tracking import DEFAULT_EVERY, MAX_EVERY
 from core.live.processor import DEFAULT_LIVE_DETECTOR, RGB, hex_to_rgb, settle_heap, warm_up
 from core.runs.active_model import active_status, finished_runs
@@ -25,6 +25,7 @@ from core.runs.starter import STARTER_ID, STARTER_NOTE, starter_threshold
 from core.runs.store import run_path
 from core.runs.thresholds import run_threshold_report
 from core.vision.classifier import Classifier
+from core.vision.detectors import get_detector
 
 ACTIVE, RUN, STARTER, NONE = "Active model", "A finished run", "Starter model", "No model (find faces only)"
 SOURCES = (ACTIVE, RUN, STARTER, NONE)
@@ -130,7 +131,7 @@ def choose_classifier() -> tuple[Classifier | None, str, str | None]:
 
 def choose_detector() -> str:
     """The face detector; Live starts with the fast CenterFace preset."""
-    return detector_choice("live_detector", PREDICT_DETECTORS, DEFAULT_LIVE_DETECTOR, sidebar=True)
+    return detector_choice("live_detector", DEFAULT_LIVE_DETECTOR, sidebar=True)
 
 
 def choose_threshold(classifier: Classifier | None, run_id: str | None) -> float:
@@ -188,11 +189,11 @@ def choose() -> LiveChoice:
     threshold = choose_threshold(classifier, run_id)
     every = choose_every(classifier)
     try:
-        detector = make_detector(detector_name)
+        detector = get_detector(detector_name)
     except MaskStudioError as exc:
         show_error(exc, f"The {detector_name} detector is not available: ")
         detector_name = FALLBACK_DETECTOR
-        detector = make_detector(detector_name)
+        detector = get_detector(detector_name)
         st.info(f"Using the {FALLBACK_DETECTOR} detector meanwhile.")
     model_key = "none"
     if classifier is not None and run_id == STARTER_ID:

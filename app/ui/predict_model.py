@@ -13,13 +13,14 @@ from app.ui.common import flash, literal, show_error
 from app.ui.faces import detector_choice
 from app.ui.models import run_classifier, starter_digest, starter_model
 from core.errors import MaskStudioError
-from core.inference.predictor import DEFAULT_PREDICT_DETECTOR, DEFAULT_THRESHOLD, PREDICT_DETECTORS
+from core.inference.predictor import DEFAULT_THRESHOLD
 from core.runs.active_model import active_status, finished_runs, set_active
 from core.runs.models import run_model_path
 from core.runs.starter import STARTER_NOTE, starter_threshold
 from core.runs.store import run_path
 from core.runs.thresholds import ThresholdReport, run_threshold_report
 from core.vision.classifier import AUTO, BACKENDS, Classifier, parse_labels
+from core.vision.detectors import DEFAULT_PREDICT_DETECTOR
 
 STARTER = "Starter model"
 SOURCES = ("Active model", "A finished run", STARTER, "Upload a .keras model", "No model (find faces only)")
@@ -177,7 +178,7 @@ def _uploaded(backend: str) -> ModelChoice:
 
 def choose_detector() -> str:
     """The face detector (Predict's adaptive CenterFace by default)."""
-    return detector_choice("pred_detector", PREDICT_DETECTORS, DEFAULT_PREDICT_DETECTOR, sidebar=True)
+    return detector_choice("pred_detector", DEFAULT_PREDICT_DETECTOR, sidebar=True)
 
 
 def choose_threshold(choice: ModelChoice, report: ThresholdReport | None) -> float:

@@ -39,10 +39,9 @@ from core.data.fingerprints import WORKERS, FileInfo, Progress, fingerprint, rem
 from core.data.provenance import add_record, record_sources, sha256_bytes, sha256_file, source_record
 from core.errors import BoxRejected, DatasetError, FormatError, ImageLoadError, WorkspaceError
 from core.fsutil import atomic_write_bytes, natural_key, safe_name
-from core.imaging import is_image_name, load_rgb_array, square_crop
+from core.imaging import CROP_SIZE, is_image_name, load_rgb_array, square_crop
 from core.locking import folder_lock
 
-DEFAULT_SIZE = 240
 #: Formats keras.utils.image_dataset_from_directory reads; others are converted to PNG on import.
 KERAS_FORMATS = {"JPEG": (".jpg", ".jpeg"), "PNG": (".png",), "BMP": (".bmp",), "GIF": (".gif",)}
 MAX_ZIP_BYTES = 4 * 1024**3
@@ -176,7 +175,7 @@ def crop_boxes(
     boxes: Iterable[tuple[tuple[float, float, float, float], str]],
     report: BuildReport,
     *,
-    size: int = DEFAULT_SIZE,
+    size: int = CROP_SIZE,
     min_side: int = 0,
     folder: Path | None = None,
     stage: Staging | None = None,
@@ -212,7 +211,7 @@ def crop_project(
     project: Project,
     dataset: Dataset,
     *,
-    size: int = DEFAULT_SIZE,
+    size: int = CROP_SIZE,
     min_side: int = 0,
     progress: Progress | None = None,
     include_flagged: bool = False,
@@ -462,7 +461,7 @@ def import_voc(
     src: str | os.PathLike[str],
     dataset: Dataset,
     *,
-    size: int = DEFAULT_SIZE,
+    size: int = CROP_SIZE,
     min_side: int = 0,
     progress: Progress | None = None,
     label_map: Mapping[str, str | None] | None = None,
@@ -485,9 +484,9 @@ def import_voc(
             f"detector_crops must be one of {', '.join(VOC_CROP_MODES)}, got {detector_crops!r}"
         )
     if detector_crops != VOC_CROPS_TRUTH and detector is None:
-        from core.inference.predictor import make_detector
+        from core.vision.detectors import DEFAULT_PREDICT_DETECTOR, get_detector
 
-        detector = make_detector()
+        detector = get_detector(DEFAULT_PREDICT_DETECTOR)
 
     root = Path(src).expanduser()
     if not root.is_dir():

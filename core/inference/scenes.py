@@ -538,13 +538,14 @@ def evaluate_models(
     gets a ModelScore with `error` and no report; the others are scored on every photo.
     """
     from core.imaging import load_rgb_array
-    from core.inference.predictor import DEFAULT_PREDICT_DETECTOR, Predictor, make_detector
+    from core.inference.predictor import Predictor
+    from core.vision.detectors import DEFAULT_PREDICT_DETECTOR, get_detector
 
     if not refs:
         raise SceneError("choose at least one model")
     if detector is None or isinstance(detector, str):
         det_name = detector or DEFAULT_PREDICT_DETECTOR
-        det = make_detector(det_name)
+        det = get_detector(det_name)
     else:
         det, det_name = detector, str(getattr(detector, "name", type(detector).__name__))
     hashes = photo_hashes(scene_set)

@@ -40,7 +40,7 @@ from core.errors import ClassifierError, LiveError, MaskStudioError
 from core.inference.predict_io import SendReport, category_for, send_to_annotator
 from core.inference.predictor import FACE, UNCERTAIN, Face, FrameResult, Predictor
 from core.inference.tracking import DEFAULT_EVERY, LabelMemory, check_every
-from core.vision.detectors import as_rgb_frame
+from core.vision.detections import as_rgb_frame
 
 if TYPE_CHECKING:
     import av

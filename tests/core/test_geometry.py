@@ -19,7 +19,7 @@ from core.geometry import (
     recall,
     total,
 )
-from core.vision.detectors import Detection
+from core.vision.detections import Detection
 
 A = (0.0, 0.0, 10.0, 10.0)
 

@@ -117,7 +117,7 @@ class ShiftedDetector:
     """Finds every face of voc_set's scenes 4 px lower than its label, and one face too many."""
 
     def detect(self, image):  # noqa: ANN001, ANN201
-        from core.vision.detectors import Detection
+        from core.vision.detections import Detection
 
         faces = image.shape[1] // 60
         out = [Detection(60 * i + 5, 13, 60 * i + 50, 64, 0.9) for i in range(faces)]

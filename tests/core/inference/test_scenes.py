@@ -41,7 +41,7 @@ from core.inference.scenes import (
     score_photo,
 )
 from core.runs.store import run_path
-from core.vision.detectors import Detection
+from core.vision.detections import Detection
 from tests.core.runs.test_active_model import make_run
 
 RED, BLUE, GREEN = (220, 30, 30), (30, 30, 220), (30, 200, 30)
@@ -304,7 +304,7 @@ def test_starter_entry_without_files_is_a_clear_error(tmp_path: Path, monkeypatc
 def test_cli_prints_one_json_object(
     voc_dir: Path, workspace: Path, colour_run: str, capsys, monkeypatch
 ) -> None:
-    monkeypatch.setattr("core.inference.predictor.make_detector", lambda name="": ColourDetector())
+    monkeypatch.setattr("core.vision.detectors.get_detector", lambda name="": ColourDetector())
     code = main(["evaluate-scenes", colour_run, str(voc_dir), "--threshold", "0.7"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0

@@ -29,7 +29,7 @@ from core.live.processor import (
     warm_up,
 )
 from core.live.rtc import ICE_ENV, compile_ice_servers, preload_srtp, rtc_settings
-from core.vision.detectors import Detection
+from core.vision.detections import Detection
 
 W, H = 160, 120
 BOX = (60.0, 40.0, 110.0, 100.0)
