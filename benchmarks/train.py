@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/train.py [--models lenet,small_vgg,mobilenet_v2]
         [--datasets binary,types5] [--set key=value ...] [--no-loop] [--workspace DIR]
 
-Prints one JSON object. Each run is a separate process (python -m core.training.train run), so its
+Prints one JSON object. Each run is a separate process (python -m core.training.cli run), so its
 wall time includes start-up, decoding (cold cache: fresh workspace), feature extraction,
 training and evaluation, and its peak RSS is its own. The data stay in ../shared/data: the
 temporary workspace links to the class folders. Splits: core.data.split.assign_splits (stratified,
@@ -75,7 +75,7 @@ def run_one(root: Path, config: dict[str, Any], env: dict[str, str]) -> dict[str
     cfg_file.write_text(json.dumps(config))
     start = time.perf_counter()
     child = subprocess.Popen(
-        [sys.executable, "-m", "core.training.train", "run", str(cfg_file)],
+        [sys.executable, "-m", "core.training.cli", "run", str(cfg_file)],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,

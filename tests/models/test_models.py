@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from keras import layers
 
-from core.errors import WeightsUnavailable
 from models import mobilenet_v2
 from models.augmentation import make_augmentation
 from models.registry import MODELS, build_model, get_spec, model_names
@@ -96,7 +95,7 @@ def test_missing_weights_say_which_file_to_put_where(monkeypatch: pytest.MonkeyP
         return real(*args, **kwargs)
 
     monkeypatch.setattr(keras.applications, "MobileNetV2", offline)
-    with pytest.raises(WeightsUnavailable) as info:
+    with pytest.raises(mobilenet_v2.WeightsUnavailable) as info:
         mobilenet_v2.make_model((32, 32, 3), 2)
     assert mobilenet_v2.WEIGHTS_FILE in str(info.value)
     assert info.value.folder.endswith("models") and info.value.folder in str(info.value)

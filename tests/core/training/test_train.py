@@ -156,28 +156,6 @@ def test_a_failure_is_recorded_with_its_traceback(root: Path) -> None:
     assert rec.metrics is None
 
 
-def test_cli_run_and_sweep(
-    root: Path,
-    version: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    monkeypatch.setenv("MASK_STUDIO_WORKSPACE", str(root))
-    grid = tmp_path / "grid.json"
-    grid.write_text(
-        json.dumps({"base": lenet(version, epochs=1, augment=False), "grid": {"neurons": [4, 8]}})
-    )
-    assert training.main(["sweep", str(grid)]) == 0
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [line["state"] for line in lines] == ["done", "done"]
-    assert [load_run(line["run_id"], root).config["neurons"] for line in lines] == [4, 8]
-    bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"model": "lenet", "dataset_version": version, "loss": "hinge"}))
-    assert training.main(["run", str(bad)]) == 2
-    assert "loss" in capsys.readouterr().err
-
-
 def test_unknown_run_is_an_error(root: Path) -> None:
     with pytest.raises(TrainingError):
         load_run("no-such-run", root)
