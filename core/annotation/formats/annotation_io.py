@@ -103,7 +103,7 @@ def export_annotations(
     (annotation projects have no split manifest); COCO is JSON, or a zip with the images.
     """
     if fmt == "seed":
-        return dumps_seed_json(ann).encode("utf-8"), f"{project.name}_annotations.json", "application/json"
+        return dumps_seed_json(ann), f"{project.name}_annotations.json", "application/json"
     sizes = project_sizes(
         project, [n for n in ann.images if ann.images[n].boxes or n in project.list_images()]
     )

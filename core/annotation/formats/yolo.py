@@ -38,6 +38,7 @@ from core.annotation.formats.common import (
     build_annotations,
     check_categories,
     exportable_images,
+    read_file_bytes,
 )
 from core.errors import FormatError
 from core.fsutil import atomic_write_bytes, finite_number, natural_key
@@ -494,10 +495,7 @@ def load_yolo_dir(
     files: dict[str, bytes] = {}
     for p in root.rglob("*"):
         if p.is_file() and p.suffix.lower() in {".txt", ".yaml", ".yml", ".names", ".data"}:
-            try:
-                files[p.relative_to(root).as_posix()] = p.read_bytes()
-            except OSError as exc:
-                raise FormatError(f"cannot read ({exc.strerror or exc})", file=p.name) from exc
+            files[p.relative_to(root).as_posix()] = read_file_bytes(p)
     return loads_yolo(files, sizes, rules=rules)
 
 
