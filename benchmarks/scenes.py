@@ -102,7 +102,8 @@ def crop_accuracy(run_id: str, root: Path) -> dict[str, Any]:
 
 def top_label_report(report: Any) -> dict[str, Any]:
     """The same faces labelled by their top class (no uncertain): what the threshold costs."""
-    from core.inference.scenes import Scene, SceneFace, build_report, score_photo
+    from core.inference.scene_scores import build_report, score_photo
+    from core.inference.scene_sets import Scene, SceneFace
 
     photos = []
     for p in report.photos:
@@ -148,7 +149,8 @@ def pool(reports: list[dict[str, Any]]) -> dict[str, Any]:
 
 def run_variant(name: str, fold_sets: list[list[str]], root: Path, tmp: Path, quick: bool) -> dict[str, Any]:
     from core.data.manifest import list_versions
-    from core.inference.scenes import evaluate_models, load_scene_set
+    from core.inference.scene_sets import load_scene_set
+    from core.inference.scenes import evaluate_models
     from core.training.starter_build import build_dataset, link_scenes, train
 
     with_scenes, extra = VARIANTS[name]

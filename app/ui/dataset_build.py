@@ -169,7 +169,7 @@ def folder_preview(path: str) -> dict[str, int] | None:
 
 def voc_preview(path: str) -> dict[str, int] | None:
     """Say what a VOC folder holds (photos, boxes per class, photos skipped): {class: boxes}."""
-    from core.inference.scenes import load_scene_set
+    from core.inference.scene_sets import load_scene_set
 
     scenes = _read_or_say(path, lambda: load_scene_set(Path(path).expanduser()))
     if scenes is None:

@@ -23,20 +23,15 @@ from app.ui.faces import detector_choice
 from app.ui.scene_charts import draw_scene, error_summary, scene_figure, scene_rows
 from app.ui.scene_review import open_in_annotator
 from core.errors import MaskStudioError
-from core.inference.scenes import (
-    STARTER,
-    ModelEntry,
-    ModelScore,
+from core.inference.scene_sets import (
     SceneError,
     SceneSet,
     check_mapping,
     default_mapping,
-    evaluate_models,
-    leaked_photos,
     load_scene_set,
-    model_entry,
     scene_sources,
 )
+from core.inference.scenes import STARTER, ModelEntry, ModelScore, evaluate_models, leaked_photos, model_entry
 from core.runs.active_model import finished_runs, get_active
 from core.runs.starter import starter_status
 from core.vision.detectors import DEFAULT_PREDICT_DETECTOR

@@ -11,7 +11,8 @@ import plotly.graph_objects as go
 from PIL import Image, ImageDraw, ImageFont
 
 from app.ui.predict_draw import draw_faces, label_colours
-from core.inference.scenes import MISSED, WRONG, ModelScore, PhotoScore
+from core.inference.scene_scores import MISSED, WRONG, PhotoScore
+from core.inference.scenes import ModelScore
 
 COLOURS = px.colors.qualitative.Plotly
 MISSED_COLOUR = "#ffffff"  # a missed labelled face: white dashes on a black outline

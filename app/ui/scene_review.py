@@ -15,7 +15,8 @@ from app.ui.common import flash, show_error
 from core.annotation.projects import Project, list_projects
 from core.errors import MaskStudioError
 from core.inference.predict_io import send_to_annotator
-from core.inference.scenes import PhotoScore, SceneSet
+from core.inference.scene_scores import PhotoScore
+from core.inference.scene_sets import SceneSet
 
 ANNOTATE_PAGE = Path(__file__).resolve().parents[2] / "pages" / "annotate.py"
 REVIEW_PREFIX = "scene-review-"
