@@ -14,14 +14,10 @@ from app.ui.dataset_common import build, target_inputs
 from app.ui.label_map import label_map_editor
 from core.annotation.annotations import NONE
 from core.annotation.projects import Project, list_projects
-from core.data.build import (
-    crop_project,
-    folder_sources,
-    import_folder,
-    import_voc,
-    import_zip,
-)
+from core.data.build import crop_project
 from core.data.dataset import Dataset, shared_folders_message
+from core.data.folder_import import folder_sources, import_folder, import_zip
+from core.data.voc_import import import_voc
 from core.errors import MaskStudioError
 from core.imaging import CROP_SIZE
 

@@ -291,7 +291,7 @@ def test_folder_import_does_not_repeat_the_previews_ignored_note(workspace: Path
 
 
 def test_voc_tab_previews_images_and_boxes_per_class(workspace: Path, tmp_path: Path) -> None:
-    from tests.core.data.test_build import OBJ, VOC
+    from tests.core.data.test_voc_import import OBJ, VOC
 
     src = tmp_path / "voc"
     put(src / "images" / "scene1.jpg", smooth_image(1, (80, 60)), "JPEG")

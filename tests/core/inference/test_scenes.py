@@ -133,9 +133,9 @@ def test_leaked_photos_are_refused_unless_allowed(voc_dir: Path, workspace: Path
     entry = ModelEntry("r", "r", LABELS, trained_photos=frozenset({sha}))
     assert leaked_photos(ss, entry) == ["s1.png"]
     # a run whose dataset holds a crop of s1.png: recorded at build time by core.data.provenance
-    from core.data.build import import_voc
     from core.data.dataset import Dataset
     from core.data.split import split_dataset
+    from core.data.voc_import import import_voc
 
     ds = Dataset.create("scenes", workspace)
     import_voc(voc_dir, ds)

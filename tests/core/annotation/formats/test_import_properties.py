@@ -20,8 +20,8 @@ from PIL import Image
 from core.annotation.annotations import Box
 from core.annotation.formats import annotation_io
 from core.annotation.projects import Project
-from core.data.build import import_zip
 from core.data.dataset import Dataset
+from core.data.folder_import import import_zip
 from core.errors import MaskStudioError
 
 SETTINGS = settings(
