@@ -25,7 +25,8 @@ from core.annotation.formats.common import (
 )
 from core.annotation.formats.seed_json import dumps_seed_json, loads_seed_json, parse_json_text
 from core.annotation.formats.voc import ORIGINS, dumps_voc, loads_voc
-from core.annotation.formats.yolo import dumps_yolo_dataset, loads_yolo, split_images
+from core.annotation.formats.yolo import dumps_yolo_dataset, split_images
+from core.annotation.formats.yolo_import import loads_yolo
 from core.annotation.projects import Project, attach_to_files
 from core.errors import BoxRejected, FormatError, MaskStudioError
 from core.imaging import image_size, is_image_name

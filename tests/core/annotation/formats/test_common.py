@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.annotation.annotations import Annotations, Box
-from core.annotation.formats import categories, coco, seed_json, voc, yolo
+from core.annotation.formats import categories, coco, seed_json, voc, yolo, yolo_import
 from core.annotation.formats.common import json_bytes, read_file_bytes
 from core.errors import FormatError
 
@@ -46,7 +46,7 @@ def test_every_loader_turns_an_unreadable_file_into_a_format_error(
         lambda: seed_json.load_seed_json(tmp_path / "annotations.json"),
         lambda: coco.load_coco(tmp_path / "coco.json"),
         lambda: voc.load_voc_dir(tmp_path),
-        lambda: yolo.load_yolo_dir(tmp_path, SIZES),
+        lambda: yolo_import.load_yolo_dir(tmp_path, SIZES),
     ):
         with pytest.raises(FormatError, match="cannot read \\(Permission denied\\)"):
             load()
