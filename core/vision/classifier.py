@@ -1,12 +1,12 @@
 """Face-crop classifiers: a trained Keras model run on one of several backends.
 
-    keras        the reference: `model.predict` (about 90 ms of overhead per call)
+    keras        the reference: `model.predict` (slow: a fixed overhead per call)
     tf.function  the model traced once with a (None, S, S, 3) signature
     litert       the model exported once to LiteRT (.tflite) and run by
                  `ai_edge_litert.interpreter.Interpreter(num_threads=2)`; the export is cached in
                  the run folder (`best.tflite` beside `best.keras`, written atomically)
-    litert-int8  the same with dynamic-range int8 weights (never chosen automatically: slower
-                 than fp32 for MobileNetV2 under XNNPACK and further from the reference)
+    litert-int8  the same with dynamic-range int8 weights (never chosen automatically: not
+                 faster than fp32 under XNNPACK and further from the reference)
 
 `backend="auto"` takes the first backend of FAST_ORDER whose probabilities on a probe batch stay
 within PROB_TOLERANCE of the reference and give the same labels; a backend that fails to build
@@ -38,11 +38,10 @@ if TYPE_CHECKING:
 REFERENCE = "keras"
 BACKENDS = ("keras", "tf.function", "litert", "litert-int8")
 AUTO = "auto"
-#: Candidates for "auto", fastest first (MobileNetV2 224 px, batch 1, 2 threads, this machine:
-#: LiteRT fp32 about 4-6 ms, tf.function 16-23 ms, model.predict 70-99 ms; benchmarks/predict.py).
+#: Candidates for "auto", fastest first (benchmarks/predict.py measures them).
 FAST_ORDER = ("litert", "tf.function")
-#: Largest |p_backend - p_reference| on the probe batch for a backend to replace the reference
-#: (LiteRT fp32 differs by about 1e-6; dynamic-range int8 by about 0.03).
+#: Largest |p_backend - p_reference| on the probe batch for a backend to replace the reference:
+#: LiteRT fp32 passes, dynamic-range int8 does not.
 PROB_TOLERANCE = 1e-3
 #: Threads for LiteRT (and what the benchmark gives TensorFlow).
 NUM_THREADS = 2

@@ -346,7 +346,7 @@ def loads_coco(text: str | bytes, *, file: str = DEFAULT_FILE, **options: Any) -
 
 
 #: Above this many annotations the JSON is written compact (Python's C encoder; indenting is
-#: done in pure Python, about 5x slower on 50,000 boxes).
+#: done in pure Python, much slower on large files).
 INDENT_UP_TO = 5000
 
 
