@@ -71,6 +71,8 @@ def read_history(path: Path) -> list[dict[str, Any]]:
 
 def run_one(root: Path, config: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
     """Train one config in a child process; wall seconds, peak RSS and the run's metrics."""
+    from models.registry import TRAINING_SETTINGS
+
     cfg_file = root / f"config-{time.monotonic_ns()}.json"
     cfg_file.write_text(json.dumps(config))
     start = time.perf_counter()
@@ -92,18 +94,7 @@ def run_one(root: Path, config: dict[str, Any], env: dict[str, str]) -> dict[str
     return {
         "state": summary.get("state"),
         "error": summary.get("error"),
-        "settings": {
-            k: run_cfg.get(k)
-            for k in (
-                "image_size",
-                "epochs",
-                "batch_size",
-                "learning_rate",
-                "neurons",
-                "dropout",
-                "augment",
-            )
-        },
+        "settings": {k: run_cfg.get(k) for k in TRAINING_SETTINGS},
         "fast_path": metrics.get("fast_path"),
         "wall_s": round(wall, 1),
         "train_s": metrics.get("train_seconds"),

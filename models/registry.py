@@ -26,6 +26,10 @@ class ModelSpec:
     min_image_size: int = 32  # smallest input the architecture accepts
 
 
+#: The training settings every model family has a default for.
+TRAINING_SETTINGS = ("image_size", "epochs", "batch_size", "learning_rate", "neurons", "dropout", "augment")
+
+
 def _defaults(*, image_size: int, epochs: int, neurons: int, augment: bool) -> dict[str, Any]:
     """A family's training defaults; batch size, learning rate and dropout are shared."""
     return {

@@ -10,7 +10,7 @@ from keras import layers
 
 from models import mobilenet_v2
 from models.augmentation import make_augmentation
-from models.registry import MODELS, build_model, get_spec, model_names
+from models.registry import MODELS, TRAINING_SETTINGS, build_model, get_spec, model_names
 
 pytestmark = pytest.mark.slow
 
@@ -141,13 +141,5 @@ def test_unfreeze_top_blocks_opens_the_last_blocks_without_batchnorm() -> None:
 
 def test_registry_defaults_are_complete() -> None:
     for spec in MODELS.values():
-        assert {
-            "image_size",
-            "epochs",
-            "batch_size",
-            "learning_rate",
-            "neurons",
-            "dropout",
-            "augment",
-        } <= set(spec.defaults)
+        assert set(TRAINING_SETTINGS) <= set(spec.defaults)
         assert spec.defaults["image_size"] >= spec.min_image_size

@@ -291,16 +291,9 @@ def test_folder_import_does_not_repeat_the_previews_ignored_note(workspace: Path
 
 
 def test_voc_tab_previews_images_and_boxes_per_class(workspace: Path, tmp_path: Path) -> None:
-    from tests.core.data.test_voc_import import OBJ, VOC
+    from tests.core.data.test_voc_import import write_voc_set
 
-    src = tmp_path / "voc"
-    put(src / "images" / "scene1.jpg", smooth_image(1, (80, 60)), "JPEG")
-    objs = OBJ.format(label="with_mask", x1=1, y1=1, x2=20, y2=30) + OBJ.format(
-        label="without_mask", x1=60, y1=40, x2=80, y2=60
-    )
-    (src / "annotations").mkdir()
-    (src / "annotations" / "scene1.xml").write_text(VOC.format(name="scene1.jpg", objects=objs))
-    (src / "annotations" / "scene2.xml").write_text(VOC.format(name="scene2.jpg", objects=objs))
+    src = write_voc_set(tmp_path / "voc", ("with_mask", "without_mask"))
     at = run(app())
     at.text_input(key="ds_voc_path").set_value(str(src))
     run(at)

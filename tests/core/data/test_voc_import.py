@@ -17,15 +17,20 @@ VOC = """<annotation><filename>{name}</filename><size><width>80</width><height>6
 OBJ = "<object><name>{label}</name><bndbox><xmin>{x1}</xmin><ymin>{y1}</ymin><xmax>{x2}</xmax><ymax>{y2}</ymax></bndbox></object>"
 
 
-def test_import_voc_crops_every_box(workspace: Path, tmp_path: Path) -> None:
-    src = tmp_path / "voc"
+def write_voc_set(src: Path, labels: tuple[str, str] = ("with_mask", "without mask")) -> Path:
+    """A VOC folder: scene1.jpg with one box of each label, scene2.xml whose image is missing."""
     put(src / "images" / "scene1.jpg", smooth_image(1, (80, 60)), "JPEG")
-    objs = OBJ.format(label="with_mask", x1=1, y1=1, x2=20, y2=30) + OBJ.format(
-        label="without mask", x1=60, y1=40, x2=80, y2=60
+    objs = OBJ.format(label=labels[0], x1=1, y1=1, x2=20, y2=30) + OBJ.format(
+        label=labels[1], x1=60, y1=40, x2=80, y2=60
     )
     (src / "annotations").mkdir()
     (src / "annotations" / "scene1.xml").write_text(VOC.format(name="scene1.jpg", objects=objs))
     (src / "annotations" / "scene2.xml").write_text(VOC.format(name="scene2.jpg", objects=objs))  # no image
+    return src
+
+
+def test_import_voc_crops_every_box(workspace: Path, tmp_path: Path) -> None:
+    src = write_voc_set(tmp_path / "voc")
     (src / "annotations" / "bad.xml").write_text("<annotation><filename>x")
     ds = Dataset.create("voc")
     report = import_voc(src, ds, size=24)

@@ -92,9 +92,8 @@ def test_xlsx_without_header_and_with_numbers() -> None:
     assert cat.loads_categories_xlsx(_xlsx([["mask"], [None], [2021]])) == ["mask", "2021"]
 
 
-@pytest.mark.parametrize(
-    ("data", "field"),
-    [
+BAD_FILES = {
+    "json": [
         (b"", ""),
         (b"  \n", ""),
         (b"[]", ""),
@@ -114,16 +113,7 @@ def test_xlsx_without_header_and_with_numbers() -> None:
         (b"[NaN]", "[0]"),
         (b"[", ""),
     ],
-)
-def test_bad_json(data: bytes, field: str) -> None:
-    with pytest.raises(FormatError) as info:
-        cat.loads_categories_json(data, file="c.json")
-    assert (info.value.file, info.value.field) == ("c.json", field)
-
-
-@pytest.mark.parametrize(
-    ("data", "field"),
-    [
+    "csv": [
         (b"", ""),
         (b"category\n", ""),
         (b"mask,no_mask\n", "row 1"),
@@ -134,16 +124,7 @@ def test_bad_json(data: bytes, field: str) -> None:
         (b'mask\n"unterminated\x00\n', "row 2"),
         (b"mask\n" + b"x" * 200_000, ""),
     ],
-)
-def test_bad_csv(data: bytes, field: str) -> None:
-    with pytest.raises(FormatError) as info:
-        cat.loads_categories_csv(data, file="c.csv")
-    assert (info.value.file, info.value.field) == ("c.csv", field)
-
-
-@pytest.mark.parametrize(
-    ("data", "field"),
-    [
+    "xlsx": [
         (b"", ""),
         (b"PK\x03\x04 not really a zip", ""),
         (zip_files({"hello.txt": b"not a workbook"}), ""),
@@ -153,11 +134,18 @@ def test_bad_csv(data: bytes, field: str) -> None:
         (_xlsx([["mask"], ["mask"]]), "row 2"),
         (_xlsx([]), ""),
     ],
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "data", "field"),
+    [(kind, data, field) for kind, cases in BAD_FILES.items() for data, field in cases],
 )
-def test_bad_xlsx(data: bytes, field: str) -> None:
+def test_bad_files_are_located(kind: str, data: bytes, field: str) -> None:
+    load = getattr(cat, f"loads_categories_{kind}")
     with pytest.raises(FormatError) as info:
-        cat.loads_categories_xlsx(data, file="c.xlsx")
-    assert (info.value.file, info.value.field) == ("c.xlsx", field)
+        load(data, file=f"c.{kind}")
+    assert (info.value.file, info.value.field) == (f"c.{kind}", field)
 
 
 def test_xlsx_with_a_doctype_is_refused() -> None:
