@@ -33,15 +33,13 @@ from core.data.folder_import import import_zip, zip_sources
 from core.errors import DatasetError, FormatError, WorkspaceError
 from core.imaging import image_size, load_image
 from tests.core.annotation.formats.test_seed_json import SEED
-from tests.core.annotation.test_projects import png
+from tests.core.annotation.test_projects import plain_image
 
 README_SEED = SEED  # the README's seed example
 
 
-def _jpeg(size: tuple[int, int] = (1000, 800), colour: tuple[int, int, int] = (90, 120, 150)) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", size, colour).save(buf, format="JPEG")
-    return buf.getvalue()
+def _jpeg(size: tuple[int, int] = (1000, 800)) -> bytes:
+    return plain_image(size, (90, 120, 150), "JPEG")
 
 
 @pytest.fixture
@@ -89,7 +87,7 @@ def test_two_threads_on_different_images_keep_every_box(project: Project) -> Non
 
 
 def test_nested_locked_edits_do_not_deadlock(project: Project) -> None:
-    name = project.add_image("a.png", png())
+    name = project.add_image("a.png", plain_image())
     with project.edit() as ann:
         ann.add_box(name, Box(0, 0, 20, 20))
     project.delete_image(name)  # delete_image edits while the caller may hold the lock
@@ -183,7 +181,7 @@ def test_names_with_spaces_and_non_ascii_attach(project: Project, key: str, uplo
     with project.edit() as ann:
         ann.add_category("mask")
         ann.add_box(key, Box(10, 10, 40, 40, "mask"))
-    stored = project.add_image(upload, png())
+    stored = project.add_image(upload, plain_image())
     assert len(project.load().boxes(stored)) == 1
 
 
@@ -237,7 +235,7 @@ def test_any_importer_exception_becomes_a_format_error(
 
 # ----- 6. classes never merge silently ----------------------------------------------------
 def test_crop_build_refuses_categories_sharing_a_folder(project: Project) -> None:
-    name = project.add_image("a.png", png((200, 100)))
+    name = project.add_image("a.png", plain_image((200, 100)))
     with project.edit() as ann:
         for i, cat in enumerate(["no mask", "no_mask", "no/mask"]):
             ann.add_category(cat)
@@ -262,7 +260,9 @@ def _zip(files: dict[str, bytes]) -> bytes:
 
 
 def test_zip_with_folders_that_merge_is_refused(workspace: Path) -> None:
-    data = _zip({"with mask/a.png": png(colour=(1, 2, 3)), "with_mask/b.png": png(colour=(4, 5, 6))})
+    data = _zip(
+        {"with mask/a.png": plain_image(colour=(1, 2, 3)), "with_mask/b.png": plain_image(colour=(4, 5, 6))}
+    )
     ds = Dataset.create("z")
     with pytest.raises(DatasetError, match="with_mask"):
         import_zip(data, ds)
@@ -271,7 +271,7 @@ def test_zip_with_folders_that_merge_is_refused(workspace: Path) -> None:
 
 # ----- 7. builds are staged -----------------------------------------------------------------
 def test_failed_build_leaves_nothing(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
-    name = project.add_image("a.png", png((200, 100)))
+    name = project.add_image("a.png", plain_image((200, 100)))
     with project.edit() as ann:
         ann.add_category("mask")
         for i in range(3):
@@ -293,7 +293,7 @@ def test_failed_build_leaves_nothing(project: Project, monkeypatch: pytest.Monke
 
 
 def test_box_far_larger_than_its_image_is_skipped_not_fatal(project: Project) -> None:
-    name = project.add_image("a.png", png((60, 40)))
+    name = project.add_image("a.png", plain_image((60, 40)))
     with project.edit() as ann:
         ann.add_category("mask")
         ann.add_box(name, Box(0, 0, 30, 30, "mask"))
@@ -365,7 +365,9 @@ def test_zip_members_left_out_are_listed(workspace: Path, monkeypatch: pytest.Mo
     big = np.random.default_rng(1).integers(0, 255, (64, 64, 3), dtype=np.uint8)
     buf = io.BytesIO()
     Image.fromarray(big).save(buf, format="PNG")
-    data = _zip({"mask/ok.png": png(), "mask/big.png": buf.getvalue(), "../mask/evil.png": png()})
+    data = _zip(
+        {"mask/ok.png": plain_image(), "mask/big.png": buf.getvalue(), "../mask/evil.png": plain_image()}
+    )
     skipped: list[str] = []
     sources = zip_sources(data, skipped=skipped)
     assert [name for _, name, _ in sources] == ["ok.png"]
@@ -376,7 +378,7 @@ def test_zip_members_left_out_are_listed(workspace: Path, monkeypatch: pytest.Mo
 
 
 def test_png_with_exif_after_the_pixels_has_one_size(tmp_path: Path) -> None:
-    data = png((40, 20))
+    data = plain_image((40, 20))
     exif = Image.Exif()
     exif[0x0112] = 6  # rotate 90
     raw = exif.tobytes()

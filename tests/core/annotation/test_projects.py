@@ -17,10 +17,12 @@ from core.errors import FormatError, ImageLoadError, WorkspaceError
 VOC_FILE = "face_mask_detection_voc/annotations/maksssksksss105.xml"
 
 
-def png(size: tuple[int, int] = (64, 48), colour: tuple[int, int, int] = (200, 10, 10)) -> bytes:
-    """A plain PNG of one colour."""
+def plain_image(
+    size: tuple[int, int] = (64, 48), colour: tuple[int, int, int] = (200, 10, 10), fmt: str = "PNG"
+) -> bytes:
+    """A plain image of one colour, PNG unless `fmt` names another format."""
     buf = io.BytesIO()
-    Image.new("RGB", size, colour).save(buf, format="PNG")
+    Image.new("RGB", size, colour).save(buf, format=fmt)
     return buf.getvalue()
 
 
@@ -66,7 +68,7 @@ def test_open_refuses_missing_or_outside(project: Project, name: str) -> None:
 
 
 def test_add_image_stores_checked_images(project: Project) -> None:
-    red, blue = png(), png(colour=(10, 10, 200))
+    red, blue = plain_image(), plain_image(colour=(10, 10, 200))
     assert project.add_image("photo.png", red) == "photo.png"
     assert project.add_image("photo.png", red) == "photo.png"  # same bytes: stored once
     assert project.add_image("photo.png", blue) == "photo_1.png"  # another file, same name
@@ -82,13 +84,13 @@ def test_add_image_stores_checked_images(project: Project) -> None:
 )
 def test_add_image_refuses_non_images(project: Project, filename: str, data: bytes | None) -> None:
     with pytest.raises(ImageLoadError):
-        project.add_image(filename, png() if data is None else data)
+        project.add_image(filename, plain_image() if data is None else data)
     assert project.list_images() == []
 
 
 def test_natural_order_and_neighbour(project: Project) -> None:
     for i, name in enumerate(["IMG_10.png", "IMG_2.png", "IMG_1.png"]):
-        project.add_image(name, png(colour=(i, 0, 0)))
+        project.add_image(name, plain_image(colour=(i, 0, 0)))
     names = project.list_images()
     assert names == ["IMG_1.png", "IMG_2.png", "IMG_10.png"]
     assert neighbour(names, "IMG_2.png", 1) == "IMG_10.png"
@@ -163,7 +165,7 @@ def test_merge_import_keeps_other_images(project: Project) -> None:
 
 
 def test_delete_image_removes_file_and_boxes(project: Project) -> None:
-    name = project.add_image("a.png", png())
+    name = project.add_image("a.png", plain_image())
     with project.edit() as ann:
         ann.add_box(name, Box(0, 0, 40, 40))
     project.delete_image(name)
