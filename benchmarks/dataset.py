@@ -19,9 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from core.data.build import import_folder  # noqa: E402
 from core.data.dataset import Dataset  # noqa: E402
 from core.data.fingerprints import CACHE_FILE, scan_files  # noqa: E402
+from core.data.folder_import import import_folder  # noqa: E402
 from core.data.health import build_report, health_report  # noqa: E402
 from core.data.split import split_dataset  # noqa: E402
 

@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.geometry import DEFAULT_MIN_IOU, match_boxes, precision, recall  # noqa: E402
 from core.imaging import load_rgb_array  # noqa: E402
-from core.vision.detectors import DETECTORS, FaceDetector, get_detector  # noqa: E402
+from core.vision.detections import FaceDetector  # noqa: E402
+from core.vision.detectors import DETECTORS, get_detector  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "face_mask_detection_voc"
 FRAME = (640, 480)
@@ -116,7 +117,7 @@ def evaluate(name: str, scenes: list[Scene]) -> dict[str, Any]:
     settings = {k: getattr(detector, k) for k in SETTINGS if hasattr(detector, k)}
     adjust = getattr(detector, "box_adjust", None)
     settings["box_adjust"] = dataclasses.asdict(adjust) if adjust is not None else None
-    out: dict[str, Any] = {"description": DETECTORS[name], "settings": settings}
+    out: dict[str, Any] = {"description": DETECTORS[name].help, "settings": settings}
     out.update(accuracy(detector, scenes))
     if adjust is not None:
         raw = accuracy(get_detector(name, box_adjust=None), scenes)

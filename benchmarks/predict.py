@@ -131,16 +131,16 @@ def gif_frames(limit: int) -> list[np.ndarray]:
 # ----- measurements ---------------------------------------------------------------------------
 def backend_report(run_id: str, root: Path, test: Any, quick: bool) -> tuple[dict[str, Any], dict[str, Any]]:
     """Every backend against model.predict on the test split, and their ms for 1 and 3 faces."""
-    from core.vision.classifier import Classifier
+    from core.runs.models import classifier_for_run
 
     names = ["keras", "tf.function", "litert"] + ([] if quick else ["litert-int8"])
     probe = test.x[:16]
     classifiers, out = {}, {}
-    auto = Classifier.from_run(run_id, root, probe=probe)
+    auto = classifier_for_run(run_id, root, probe=probe)
     ref = auto.predict_reference(test.x)
     for name in names:
         start = time.perf_counter()
-        clf = auto if name == auto.backend else Classifier.from_run(run_id, root, backend=name, probe=probe)
+        clf = auto if name == auto.backend else classifier_for_run(run_id, root, backend=name, probe=probe)
         load_s = time.perf_counter() - start
         probs = np.concatenate([clf.predict(test.x[i : i + 32]) for i in range(0, len(test.x), 32)])
         classifiers[name] = clf
@@ -296,8 +296,7 @@ def scale_evidence(scenes: list) -> dict[str, Any]:
     """Recall of the coarse (320x256) and fine (800x608) CenterFace passes by face size on the
     coarse canvas: where the coarse pass stops losing faces sets MIN_FACE_PX."""
     from core.geometry import match_boxes
-    from core.inference.predictor import ScaleAdaptiveDetector
-    from core.vision.detectors import get_detector
+    from core.vision.detectors import ScaleAdaptiveDetector, get_detector
 
     adaptive = ScaleAdaptiveDetector()
     edges = [0, 8, 12, 16, 20, 24, 32, 48, 10_000]
@@ -425,10 +424,11 @@ def main() -> int:
         from benchmarks.common import default_runs
         from core.data.arrays import load_arrays
         from core.data.manifest import find_manifest
-        from core.inference.predictor import Predictor, make_detector
+        from core.inference.predictor import Predictor
         from core.runs.store import load_run
         from core.runs.thresholds import run_threshold_report
         from core.vision.classifier import PROB_TOLERANCE
+        from core.vision.detectors import get_detector
 
         result["machine"]["opencv_threads"] = cv2.getNumThreads()
         run_log: dict[str, Any] = {}
@@ -483,13 +483,13 @@ def main() -> int:
             "detectors": {},
         }
         for name in args.detectors:
-            detector = make_detector(name)
+            detector = get_detector(name)
             entry = scene_report(Predictor(detector, fast, 0.0), scenes, threshold)
             if hasattr(detector, "passes"):
                 entry["passes"] = detector.passes
             result["scenes"]["detectors"][name] = entry
         default = args.detectors[0]
-        predictor = Predictor(make_detector(default), fast, 0.0)
+        predictor = Predictor(get_detector(default), fast, 0.0)
         result["scenes"]["classifier_on_true_boxes"] = true_box_report(predictor, scenes, threshold)
         result["scenes"]["adaptive_min_face_px_evidence"] = scale_evidence(scenes)
 
@@ -503,8 +503,8 @@ def main() -> int:
         }
         predictors = {}
         for name in args.detectors:
-            predictors[f"{name}+fast"] = Predictor(make_detector(name), fast, threshold)
-            predictors[f"{name}+predict"] = Predictor(make_detector(name), classifiers["keras"], threshold)
+            predictors[f"{name}+fast"] = Predictor(get_detector(name), fast, threshold)
+            predictors[f"{name}+predict"] = Predictor(get_detector(name), classifiers["keras"], threshold)
         repeats = args.repeats or (1 if args.quick else 2)
         result["speed"] = {
             "frame": f"{FRAME_W}x{FRAME_H}",
@@ -515,7 +515,7 @@ def main() -> int:
         result["hard_cases"] = {
             "classifier_test_split": hard_cases(fast, test, labels, threshold),
             "mirrored_scenes": scene_report(
-                Predictor(make_detector(default), fast, 0.0), scenes, threshold, flip=True
+                Predictor(get_detector(default), fast, 0.0), scenes, threshold, flip=True
             ),
             "narrow_faces": "see scenes.detectors.*.narrow_faces_w_over_h_under_0_75 (side-face proxy)",
         }

@@ -80,13 +80,13 @@ def crop_accuracy(run_id: str, root: Path) -> dict[str, Any]:
     from core.data.arrays import load_arrays
     from core.data.manifest import find_manifest
     from core.data.provenance import load_sources
+    from core.runs.models import classifier_for_run
     from core.runs.store import load_run
-    from core.vision.classifier import Classifier
 
     record = load_run(run_id, root)
     manifest, folder = find_manifest(record.config["dataset_version"], root)
     sources = load_sources(folder)
-    clf = Classifier.from_run(run_id, root, backend="keras")
+    clf = classifier_for_run(run_id, root, backend="keras")
     test = load_arrays(manifest, folder, clf.image_size, root)["test"]
     keep = [
         i for i, k in enumerate(test.keys) if (sources.get(k) or {}).get("source", "").startswith("folder:")
@@ -102,7 +102,8 @@ def crop_accuracy(run_id: str, root: Path) -> dict[str, Any]:
 
 def top_label_report(report: Any) -> dict[str, Any]:
     """The same faces labelled by their top class (no uncertain): what the threshold costs."""
-    from core.inference.scenes import Scene, SceneFace, build_report, score_photo
+    from core.inference.scene_scores import build_report, score_photo
+    from core.inference.scene_sets import Scene, SceneFace
 
     photos = []
     for p in report.photos:
@@ -148,7 +149,8 @@ def pool(reports: list[dict[str, Any]]) -> dict[str, Any]:
 
 def run_variant(name: str, fold_sets: list[list[str]], root: Path, tmp: Path, quick: bool) -> dict[str, Any]:
     from core.data.manifest import list_versions
-    from core.inference.scenes import evaluate_models, load_scene_set
+    from core.inference.scene_sets import load_scene_set
+    from core.inference.scenes import evaluate_models
     from core.training.starter_build import build_dataset, link_scenes, train
 
     with_scenes, extra = VARIANTS[name]
@@ -241,10 +243,11 @@ def latency(root: Path, quick: bool) -> dict[str, Any]:
     """Predict p50 on 640x480 frames (default detector, fast backend): the starter model against
     a MobileNetV2 run with the old default settings, taking turns frame by frame (same load)."""
     from benchmarks.predict import crop_frames, load_scenes, speed_report
-    from core.inference.predictor import DEFAULT_PREDICT_DETECTOR, Predictor, make_detector
+    from core.inference.predictor import Predictor
+    from core.runs.models import classifier_for_run
     from core.runs.starter import starter_classifier, starter_threshold
     from core.runs.store import list_runs
-    from core.vision.classifier import Classifier
+    from core.vision.detectors import DEFAULT_PREDICT_DETECTOR, get_detector
 
     runs = [r for r in list_runs(root) if r.state == "done" and r.config.get("model") == "mobilenet_v2"]
     plain = [
@@ -253,10 +256,10 @@ def latency(root: Path, quick: bool) -> dict[str, Any]:
     if not (plain or runs):
         return {"error": "no finished MobileNetV2 run in the workspace to compare with"}
     run = (plain or runs)[0]
-    det = make_detector(DEFAULT_PREDICT_DETECTOR)
+    det = get_detector(DEFAULT_PREDICT_DETECTOR)
     predictors = {
         "starter": Predictor(det, starter_classifier(root=root), starter_threshold()),
-        f"run {run.run_id}": Predictor(det, Classifier.from_run(run.run_id, root), 0.6),
+        f"run {run.run_id}": Predictor(det, classifier_for_run(run.run_id, root), 0.6),
     }
     frames = crop_frames(load_scenes(None), 10 if quick else 40)
     out = speed_report(predictors, {"frames_640x480": frames}, 1 if quick else 3)["frames_640x480"]

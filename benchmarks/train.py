@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/train.py [--models lenet,small_vgg,mobilenet_v2]
         [--datasets binary,types5] [--set key=value ...] [--no-loop] [--workspace DIR]
 
-Prints one JSON object. Each run is a separate process (python -m core.training.train run), so its
+Prints one JSON object. Each run is a separate process (python -m core.training.cli run), so its
 wall time includes start-up, decoding (cold cache: fresh workspace), feature extraction,
 training and evaluation, and its peak RSS is its own. The data stay in ../shared/data: the
 temporary workspace links to the class folders. Splits: core.data.split.assign_splits (stratified,
@@ -71,13 +71,13 @@ def read_history(path: Path) -> list[dict[str, Any]]:
 
 def run_one(root: Path, config: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
     """Train one config in a child process; wall seconds, peak RSS and the run's metrics."""
-    from core.runs.config import MODEL_DEFAULT_KEYS
+    from models.registry import TRAINING_SETTINGS
 
     cfg_file = root / f"config-{time.monotonic_ns()}.json"
     cfg_file.write_text(json.dumps(config))
     start = time.perf_counter()
     child = subprocess.Popen(
-        [sys.executable, "-m", "core.training.train", "run", str(cfg_file)],
+        [sys.executable, "-m", "core.training.cli", "run", str(cfg_file)],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,
@@ -94,7 +94,7 @@ def run_one(root: Path, config: dict[str, Any], env: dict[str, str]) -> dict[str
     return {
         "state": summary.get("state"),
         "error": summary.get("error"),
-        "settings": {k: run_cfg.get(k) for k in MODEL_DEFAULT_KEYS},
+        "settings": {k: run_cfg.get(k) for k in TRAINING_SETTINGS},
         "fast_path": metrics.get("fast_path"),
         "wall_s": round(wall, 1),
         "train_s": metrics.get("train_seconds"),

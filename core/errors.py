@@ -60,15 +60,6 @@ class TrainingError(MaskStudioError):
     """A run could not be configured, started or finished (bad config value, unknown run, ...)."""
 
 
-class WeightsUnavailable(TrainingError):
-    """Pretrained weights were neither in the Keras cache nor downloadable."""
-
-    def __init__(self, message: str, *, file: str = "", folder: str = "") -> None:
-        super().__init__(message)
-        self.file = file
-        self.folder = folder
-
-
 class RunCancelled(TrainingError):
     """A run stopped because the user cancelled it."""
 

@@ -1,8 +1,9 @@
 """Box overlap (IoU) and greedy one-to-one matching of predicted boxes to ground-truth boxes.
 
 Boxes are xyxy in pixels: an (N, 4) array, a sequence of 4-tuples, or objects with an `.xyxy`
-attribute (`core.vision.detectors.Detection`, `core.annotation.annotations.Box`). The geometry is Shapely's, as in
-`core.annotation.annotations.overlap_ratio`, run vectorised over every (prediction, truth) pair at once.
+attribute (`core.vision.detections.Detection`, `core.annotation.annotations.Box`). Boxes are
+axis-aligned, so the overlap is computed with numpy over every (prediction, truth) pair at once.
+Used by the scene evaluation, the VOC/detector checks and Live's face tracking.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import shapely
 
 from core.errors import MaskStudioError
 
@@ -48,11 +48,13 @@ def iou_matrix(predictions: Any, truths: Any) -> np.ndarray:
     a, b = as_xyxy_array(predictions), as_xyxy_array(truths)
     if len(a) == 0 or len(b) == 0:
         return np.zeros((len(a), len(b)), dtype=np.float64)
-    pa, pb = shapely.box(*a.T), shapely.box(*b.T)
-    inter = shapely.area(shapely.intersection(pa[:, None], pb[None, :]))
-    union = shapely.area(pa)[:, None] + shapely.area(pb)[None, :] - inter
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
+    w = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
+    h = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
+    inter = np.clip(w, 0.0, None) * np.clip(h, 0.0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
 def iou(a: Any, b: Any) -> float:

@@ -21,6 +21,8 @@ from core.errors import BoxRejected, ImageLoadError
 #: Largest image accepted, in pixels (about 12000 x 8300). A 20000 x 20000 PNG is refused.
 MAX_PIXELS = 100_000_000
 #: File extensions the app accepts as images.
+#: Side of the square face crops: what the dataset builder writes and Predict classifies from.
+CROP_SIZE = 240
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 # Pillow's own bomb check is kept as a second line of defence.
@@ -188,7 +190,7 @@ def square_region(box: tuple[float, float, float, float]) -> SquareRegion:
 def square_crop(
     image: np.ndarray | Image.Image,
     box: tuple[float, float, float, float],
-    size: int | None = 240,
+    size: int | None = CROP_SIZE,
 ) -> np.ndarray:
     """Crop `box` from `image` as a square and resize it to `size` x `size` (None: no resize).
 

@@ -15,7 +15,6 @@ from pathlib import Path
 import keras
 from keras import layers
 
-from core.errors import WeightsUnavailable
 from models.augmentation import make_augmentation
 
 #: The one weights file the app needs: ImageNet, alpha 1.0, 224 px, no top (standard Keras name).
@@ -25,6 +24,16 @@ BASE_NAME = "mobilenetv2_base"
 FEATURES_LAYER = "pool"
 HEAD_LAYERS = ("head_dense", "head_dropout", "predictions")
 _LAST_BLOCK = 16
+
+
+class WeightsUnavailable(RuntimeError):
+    """The ImageNet weights were neither in the Keras cache nor downloadable; says which file
+    to put into which folder."""
+
+    def __init__(self, message: str, *, file: str = "", folder: str = "") -> None:
+        super().__init__(message)
+        self.file = file
+        self.folder = folder
 
 
 def keras_cache_dir() -> Path:

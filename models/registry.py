@@ -26,6 +26,23 @@ class ModelSpec:
     min_image_size: int = 32  # smallest input the architecture accepts
 
 
+#: The training settings every model family has a default for.
+TRAINING_SETTINGS = ("image_size", "epochs", "batch_size", "learning_rate", "neurons", "dropout", "augment")
+
+
+def _defaults(*, image_size: int, epochs: int, neurons: int, augment: bool) -> dict[str, Any]:
+    """A family's training defaults; batch size, learning rate and dropout are shared."""
+    return {
+        "image_size": image_size,
+        "epochs": epochs,
+        "batch_size": 32,
+        "learning_rate": 1e-3,
+        "neurons": neurons,
+        "dropout": 0.5,
+        "augment": augment,
+    }
+
+
 # Defaults are chosen to meet the time/accuracy targets on a 2-core CPU;
 # docs/training-defaults.md records the reasoning and the measurements.
 MODELS: dict[str, ModelSpec] = {
@@ -33,45 +50,21 @@ MODELS: dict[str, ModelSpec] = {
         name="lenet",
         title="LeNet-like CNN",
         builder="models.lenet:make_model",
-        defaults={
-            "image_size": 128,
-            "epochs": 15,
-            "batch_size": 32,
-            "learning_rate": 1e-3,
-            "neurons": 128,
-            "dropout": 0.5,
-            "augment": True,
-        },
+        defaults=_defaults(image_size=128, epochs=15, neurons=128, augment=True),
     ),
     "small_vgg": ModelSpec(
         name="small_vgg",
         title="Small VGG (seed report 2)",
         builder="models.small_vgg:make_model",
         min_image_size=46,  # four valid 3x3 convs + 2x2 pools
-        defaults={
-            "image_size": 80,
-            "epochs": 12,
-            "batch_size": 32,
-            "learning_rate": 1e-3,
-            "neurons": 120,
-            "dropout": 0.5,
-            "augment": False,
-        },
+        defaults=_defaults(image_size=80, epochs=12, neurons=120, augment=False),
     ),
     "mobilenet_v2": ModelSpec(
         name="mobilenet_v2",
         title="MobileNetV2 (ImageNet, frozen base)",
         builder="models.mobilenet_v2:make_model",
         pretrained=True,
-        defaults={
-            "image_size": 224,
-            "epochs": 20,
-            "batch_size": 32,
-            "learning_rate": 1e-3,
-            "neurons": 256,
-            "dropout": 0.5,
-            "augment": False,
-        },
+        defaults=_defaults(image_size=224, epochs=20, neurons=256, augment=False),
     ),
 }
 

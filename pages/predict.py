@@ -17,17 +17,16 @@ from app.ui.predict_draw import threshold_figure
 from app.ui.predict_results import choose_images, legend, predict_all, results_table, show_results
 from app.ui.target_project import project_target
 from core.errors import MaskStudioError
-from core.inference.predictor import DEFAULT_PREDICT_DETECTOR, PREDICT_DETECTORS, Predictor, make_detector
+from core.inference.predictor import Predictor
 from core.runs.thresholds import plain_summary
+from core.vision.detectors import DEFAULT_PREDICT_DETECTOR, get_detector
 
 
 def main() -> None:
     st.title("Predict")
     show_flashes()
     choice = choose_model("pred", uploads=True, backends=True)
-    detector_name = detector_choice(
-        "pred_detector", PREDICT_DETECTORS, DEFAULT_PREDICT_DETECTOR, sidebar=True
-    )
+    detector_name = detector_choice("pred_detector", DEFAULT_PREDICT_DETECTOR, sidebar=True)
     report, why = threshold_curve(choice)
     threshold = choose_threshold("pred", choice, report, why)
     labels = choice.labels
@@ -45,7 +44,7 @@ def main() -> None:
         st.write("Upload images (or pick a workspace folder) to find and classify their faces.")
         return
     try:
-        predictor = Predictor(make_detector(detector_name), choice.classifier, 0.0)
+        predictor = Predictor(get_detector(detector_name), choice.classifier, 0.0)
     except MaskStudioError as exc:
         show_error(exc)
         return

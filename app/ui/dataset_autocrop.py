@@ -10,10 +10,9 @@ from streamlit.errors import StreamlitAPIException
 from app.ui.common import ANNOTATE_PAGE, flash, literal, show_error, show_flashes
 from app.ui.dataset_common import dataset_label, progress, select_dataset
 from core.data.autocrop import Photo, auto_crop, photos_in, photos_to_do, send_to_project
-from core.data.build import DEFAULT_SIZE
 from core.data.dataset import Dataset
 from core.errors import MaskStudioError
-from core.imaging import IMAGE_EXTENSIONS
+from core.imaging import CROP_SIZE, IMAGE_EXTENSIONS
 
 UPLOAD_TYPES = [e.lstrip(".") for e in IMAGE_EXTENSIONS]
 TODO_KEY = "ds_todo"
@@ -30,7 +29,7 @@ def autocrop_section(current: Dataset | None, latest: dict[str, str]) -> None:
         return
     photos = gather_photos()
     st.markdown(f"{len(photos)} photo(s) · crops go to **{literal(dataset_label(current.name, latest))}**")
-    size = int(st.number_input("Crop size (px)", 32, 1024, DEFAULT_SIZE, step=16, key="ds_auto_size"))
+    size = int(st.number_input("Crop size (px)", 32, 1024, CROP_SIZE, step=16, key="ds_auto_size"))
     left, right = st.columns(2)
     if left.button("Find faces and crop", key="ds_auto_go", type="primary", disabled=not photos):
         run_autocrop(current, photos, size)

@@ -14,16 +14,12 @@ from app.ui.dataset_common import build, target_inputs
 from app.ui.label_map import label_map_editor
 from core.annotation.annotations import NONE
 from core.annotation.projects import Project, list_projects
-from core.data.build import (
-    DEFAULT_SIZE,
-    crop_project,
-    folder_sources,
-    import_folder,
-    import_voc,
-    import_zip,
-)
+from core.data.build import crop_project
 from core.data.dataset import Dataset, shared_folders_message
+from core.data.folder_import import folder_sources, import_folder, import_zip
+from core.data.voc_import import import_voc
 from core.errors import MaskStudioError
+from core.imaging import CROP_SIZE
 
 T = TypeVar("T")
 SOURCES = ["From a project", "Folder dataset", "Pascal VOC", "Auto-crop"]
@@ -58,7 +54,7 @@ def crop_inputs(key: str) -> tuple[int, int]:
         "Crop size (px)",
         32,
         1024,
-        DEFAULT_SIZE,
+        CROP_SIZE,
         step=16,
         key=f"{key}_size",
         help="Every crop is saved as a square of this side.",
@@ -169,7 +165,7 @@ def folder_preview(path: str) -> dict[str, int] | None:
 
 def voc_preview(path: str) -> dict[str, int] | None:
     """Say what a VOC folder holds (photos, boxes per class, photos skipped): {class: boxes}."""
-    from core.inference.scenes import load_scene_set
+    from core.inference.scene_sets import load_scene_set
 
     scenes = _read_or_say(path, lambda: load_scene_set(Path(path).expanduser()))
     if scenes is None:

@@ -11,8 +11,9 @@ from typing import Any
 import streamlit as st
 
 from app.ui.common import flash, literal, show_error
-from core.data.build import IGNORED_REASON, BuildReport
+from core.data.build import BuildReport
 from core.data.dataset import Dataset, list_datasets, unique_dataset_name
+from core.data.folder_import import IGNORED_REASON
 from core.data.manifest import list_versions
 from core.errors import MaskStudioError
 from core.imaging import load_image

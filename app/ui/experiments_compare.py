@@ -51,7 +51,7 @@ def compare_section() -> None:
     records = list_runs()
     if not records:
         st.info(
-            "No runs yet: start some in the Launch tab, or with `python -m core.training.train run CONFIG.json`."
+            "No runs yet: start some in the Launch tab, or with `python -m core.training.cli run CONFIG.json`."
         )
         return
     shown = _filters(records)

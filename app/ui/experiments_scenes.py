@@ -24,23 +24,18 @@ from app.ui.model_picker import run_option
 from app.ui.scene_charts import draw_scene, error_summary, scene_figure, scene_rows
 from app.ui.scene_review import open_in_annotator
 from core.errors import MaskStudioError
-from core.inference.predictor import DEFAULT_PREDICT_DETECTOR, PREDICT_DETECTORS
-from core.inference.scenes import (
-    STARTER,
-    ModelEntry,
-    ModelScore,
+from core.inference.scene_sets import (
     SceneError,
     SceneSet,
     check_mapping,
     default_mapping,
-    evaluate_models,
-    leaked_photos,
     load_scene_set,
-    model_entry,
     scene_sources,
 )
+from core.inference.scenes import STARTER, ModelEntry, ModelScore, evaluate_models, leaked_photos, model_entry
 from core.runs.active_model import finished_runs, get_active
 from core.runs.starter import starter_status
+from core.vision.detectors import DEFAULT_PREDICT_DETECTOR
 
 PROJECT, VOC = "A project with labelled boxes", "A Pascal VOC folder"
 LEAVE_OUT = "(leave out)"
@@ -245,7 +240,7 @@ def scene_section() -> None:
     )
     refs = _choose_models()
     scene_set = _choose_scenes()
-    detector = detector_choice("scene_detector", PREDICT_DETECTORS, DEFAULT_PREDICT_DETECTOR)
+    detector = detector_choice("scene_detector", DEFAULT_PREDICT_DETECTOR)
     if refs and scene_set is not None:
         _evaluate(refs, scene_set, detector)
     result = st.session_state.get(RESULT_KEY)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import streamlit as st
 
 from app.ui.common import flash, show_error
@@ -13,21 +11,15 @@ from core.errors import MaskStudioError
 from core.vision.detectors import DEFAULT_DETECTOR, DETECTORS, get_detector
 
 
-def detector_choice(
-    key: str,
-    detectors: Mapping[str, str] = DETECTORS,
-    default: str = DEFAULT_DETECTOR,
-    *,
-    sidebar: bool = False,
-) -> str:
-    """A selectbox of face detectors (name -> description); returns the chosen name."""
-    names = list(detectors)
+def detector_choice(key: str, default: str = DEFAULT_DETECTOR, *, sidebar: bool = False) -> str:
+    """A selectbox of the registered face detectors, with their descriptions; returns the chosen name."""
+    names = list(DETECTORS)
     where = st.sidebar if sidebar else st
     return where.selectbox(
         "Face detector",
         names,
         index=names.index(default) if default in names else 0,
-        format_func=lambda n: f"{n}: {detectors[n]}",
+        format_func=lambda n: f"{n}: {DETECTORS[n].help}",
         key=key,
     )
 

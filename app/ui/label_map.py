@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from app.ui.common import literal
-from core.inference.scenes import default_mapping
+from core.inference.scene_sets import default_mapping
 
 
 def suggested_mapping(classes: list[str], targets: list[str]) -> dict[str, str]:

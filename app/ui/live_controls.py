@@ -15,10 +15,11 @@ from app.ui.common import show_error
 from app.ui.faces import detector_choice
 from app.ui.model_picker import ModelChoice, choose_model, choose_threshold, threshold_curve
 from core.errors import MaskStudioError
-from core.inference.predictor import PREDICT_DETECTORS, Predictor, make_detector
+from core.inference.predictor import Predictor
 from core.inference.tracking import DEFAULT_EVERY, MAX_EVERY
 from core.live.processor import DEFAULT_LIVE_DETECTOR, settle_heap, warm_up
 from core.vision.classifier import Classifier
+from core.vision.detectors import get_detector
 
 FALLBACK_DETECTOR = "haar"
 
@@ -67,15 +68,15 @@ def choose() -> LiveChoice:
     """The whole sidebar (model, detector, threshold, how often), as one Predictor (warmed up)."""
     model = choose_model("live")
     st.sidebar.header("Detection")
-    detector_name = detector_choice("live_detector", PREDICT_DETECTORS, DEFAULT_LIVE_DETECTOR, sidebar=True)
+    detector_name = detector_choice("live_detector", DEFAULT_LIVE_DETECTOR, sidebar=True)
     threshold = choose_threshold("live", model, *threshold_curve(model))
     every = choose_every(model.classifier)
     try:
-        detector = make_detector(detector_name)
+        detector = get_detector(detector_name)
     except MaskStudioError as exc:
         show_error(exc, f"The {detector_name} detector is not available: ")
         detector_name = FALLBACK_DETECTOR
-        detector = make_detector(detector_name)
+        detector = get_detector(detector_name)
         st.info(f"Using the {FALLBACK_DETECTOR} detector meanwhile.")
     predictor = Predictor(detector, model.classifier, threshold)
     with st.spinner("Warming up the detector and the model…"):

@@ -8,6 +8,7 @@ import streamlit as st
 
 from core.errors import ClassifierError, MaskStudioError
 from core.runs.active_model import active_status, run_model_mtime
+from core.runs.models import classifier_for_run
 from core.runs.starter import (
     MODEL_FILE,
     STARTER_NOTE,
@@ -24,7 +25,7 @@ from core.vision.classifier import AUTO, Classifier
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _run_classifier(run_id: str, backend: str, model_mtime: float) -> Classifier:
-    return Classifier.from_run(run_id, backend=backend)
+    return classifier_for_run(run_id, backend=backend)
 
 
 def run_classifier(run_id: str, backend: str = AUTO) -> Classifier:

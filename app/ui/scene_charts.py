@@ -14,7 +14,8 @@ from PIL import Image
 from app.ui.charts import series_colour
 from app.ui.predict_draw import draw_faces
 from core import overlay
-from core.inference.scenes import MISSED, WRONG, ModelScore, PhotoScore
+from core.inference.scene_scores import MISSED, WRONG, PhotoScore
+from core.inference.scenes import ModelScore
 from core.overlay import RGB
 
 MISSED_COLOUR = "#ffffff"  # a missed labelled face: white dashes on a black outline

@@ -14,7 +14,8 @@ from app.ui.common import ANNOTATE_PAGE, flash, show_error
 from core.annotation.projects import Project, list_projects
 from core.errors import MaskStudioError
 from core.inference.predict_io import send_to_annotator
-from core.inference.scenes import PhotoScore, SceneSet
+from core.inference.scene_scores import PhotoScore
+from core.inference.scene_sets import SceneSet
 
 REVIEW_PREFIX = "scene-review-"
 

@@ -359,17 +359,10 @@ class Annotations:
             raise IndexError(f"{image} has no box {index + 1}")
         return ann.boxes.pop(index)
 
-    def clear_boxes(self, image: str) -> None:
-        if image in self.images:
-            self.images[image].boxes = []
-
     def remove_image(self, image: str) -> None:
         self.images.pop(image, None)
 
     # ----- summaries --------------------------------------------------------------------
-    def annotated_images(self) -> list[str]:
-        return [name for name, ann in self.images.items() if ann.boxes]
-
     def label_counts(self) -> dict[str, int]:
         counts = {c: 0 for c in self.categories}
         for ann in self.images.values():

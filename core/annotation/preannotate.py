@@ -9,7 +9,7 @@ from core.annotation.annotations import NONE, Box
 from core.annotation.projects import Project
 from core.errors import MaskStudioError
 from core.imaging import load_rgb_array
-from core.vision.detectors import FaceDetector
+from core.vision.detections import FaceDetector
 
 
 @dataclass

@@ -26,7 +26,7 @@ from core.errors import FormatError, ImageLoadError, WorkspaceError
 from core.fsutil import atomic_write_bytes, ensure_inside, natural_sorted, safe_name
 from core.imaging import IMAGE_EXTENSIONS, image_size, is_image_name, load_image
 from core.locking import folder_lock
-from core.workspace import projects_dir
+from core.workspace import existing_folder, new_folder, projects_dir
 
 ANNOTATIONS_FILE = "annotations.json"
 
@@ -52,13 +52,7 @@ class Project:
     @classmethod
     def create(cls, name: str, root: Path | None = None) -> Project:
         """A new, empty project. Raises WorkspaceError if one of that name exists."""
-        folder = safe_name(name, fallback="")
-        if not folder:
-            raise WorkspaceError("a project name needs at least one letter or digit")
-        base = projects_dir(root)
-        path = ensure_inside(base, base / folder)
-        if path.exists():
-            raise WorkspaceError(f"a project named {folder!r} already exists")
+        path = new_folder(projects_dir(root), name, "project")
         (path / "images").mkdir(parents=True)
         project = cls(path)
         project.save(Annotations())
@@ -66,11 +60,7 @@ class Project:
 
     @classmethod
     def open(cls, name: str, root: Path | None = None) -> Project:
-        base = projects_dir(root)
-        path = ensure_inside(base, base / name)
-        if path.parent != base.resolve() or not path.is_dir():
-            raise WorkspaceError(f"no project named {name!r}")
-        project = cls(path)
+        project = cls(existing_folder(projects_dir(root), name, "project"))
         project.images_dir.mkdir(exist_ok=True)
         return project
 

@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from core.annotation.projects import Project, list_projects
-from core.data.build import DEFAULT_SIZE, BuildReport, crop_boxes, staged_build
+from core.data.build import BuildReport, crop_boxes, staged_build
 from core.data.dataset import UNLABELLED, Dataset
 from core.data.fingerprints import Progress
 from core.errors import ImageLoadError, MaskStudioError, WorkspaceError
 from core.fsutil import atomic_write_json, natural_key
-from core.imaging import is_image_name, load_rgb_array
+from core.imaging import CROP_SIZE, is_image_name, load_rgb_array
 from core.locking import folder_lock
 
 LEDGER_FILE = ".autocrop.json"
@@ -82,7 +82,7 @@ def auto_crop(
     photos: Sequence[Photo],
     *,
     detector: Any = None,
-    size: int = DEFAULT_SIZE,
+    size: int = CROP_SIZE,
     redo: bool = False,
     progress: Progress | None = None,
 ) -> AutoCropReport:

@@ -20,11 +20,11 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from core.errors import DatasetError, WorkspaceError
+from core.errors import DatasetError
 from core.fsutil import ensure_inside, natural_key, natural_sorted, safe_name
 from core.imaging import is_image_name
 from core.locking import LOCK_FILE
-from core.workspace import datasets_dir
+from core.workspace import datasets_dir, existing_folder, new_folder
 
 UNLABELLED = ".unlabelled"
 
@@ -125,37 +125,17 @@ class Dataset:
     @classmethod
     def create(cls, name: str, root: Path | None = None) -> Dataset:
         """A new, empty dataset. Raises WorkspaceError if one of that (safe) name exists."""
-        folder = safe_name(name, fallback="")
-        if not folder:
-            raise WorkspaceError("a dataset name needs at least one letter or digit")
-        base = datasets_dir(root)
-        path = ensure_inside(base, base / folder)
-        if path.exists():
-            raise WorkspaceError(
-                f"a dataset named {folder!r} already exists; pick another name "
-                f"(for example {unique_dataset_name(folder, root)!r})"
-            )
+
+        def hint(folder: str) -> str:
+            return f"pick another name (for example {unique_dataset_name(folder, root)!r})"
+
+        path = new_folder(datasets_dir(root), name, "dataset", taken_hint=hint)
         path.mkdir(parents=True)
         return cls(path)
 
     @classmethod
     def open(cls, name: str, root: Path | None = None) -> Dataset:
-        base = datasets_dir(root)
-        path = ensure_inside(base, base / name)
-        if path == base.resolve() or not path.is_dir():
-            raise WorkspaceError(f"no dataset named {name!r}")
-        return cls(path)
-
-    @classmethod
-    def open_or_create(cls, name: str, root: Path | None = None) -> Dataset:
-        """The dataset of that safe name, created when missing (adding to it is explicit)."""
-        folder = safe_name(name, fallback="")
-        if not folder:
-            raise WorkspaceError("a dataset name needs at least one letter or digit")
-        try:
-            return cls.open(folder, root)
-        except WorkspaceError:
-            return cls.create(folder, root)
+        return cls(existing_folder(datasets_dir(root), name, "dataset"))
 
     # ----- paths ----------------------------------------------------------------------
     def path(self, rel: str) -> Path:

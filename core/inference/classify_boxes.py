@@ -18,7 +18,7 @@ from core.errors import ClassifierError, MaskStudioError
 from core.imaging import load_rgb_array
 from core.inference.predictor import UNCERTAIN, Predictor, check_threshold, decide
 from core.vision.classifier import Classifier
-from core.vision.detectors import Detection
+from core.vision.detections import Detection
 
 
 @dataclass(frozen=True)

@@ -1,52 +1,35 @@
 """The Predict pipeline, shared by Predict, Live and the annotator: detect faces, crop each one
 exactly as the dataset builder does, classify all crops of a frame in one batch.
 
-    frame -> detector.detect -> square_crop(box, DATASET_CROP_SIZE) -> resize to the model's
+    frame -> detector.detect -> square_crop(box, CROP_SIZE) -> resize to the model's
           input (the training pipeline's resize) -> Classifier.predict (one batch)
           -> label, or UNCERTAIN when the top probability is under the threshold
 
 A Predictor holds no mutable state of its own (the detectors and the classifier lock around
 their native calls), so one instance can serve a video callback and a page at the same time.
 Without a classifier it only finds faces, labelled FACE.
-
-The detector "centerface-adaptive" (Predict's default) picks CenterFace's input scale from the
-frame: see ScaleAdaptiveDetector.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from core.data.build import DEFAULT_SIZE as DATASET_CROP_SIZE
-from core.errors import DetectorError
-from core.imaging import resize_square, square_crop
+from core.imaging import CROP_SIZE, resize_square, square_crop
 from core.inference.tracking import LabelMemory
 from core.runs.thresholds import TIE_EPSILON
 from core.vision.classifier import Classifier
-from core.vision.detectors import DETECTORS, Detection, FaceDetector, as_rgb_frame, get_detector
+from core.vision.detections import Detection, FaceDetector, as_rgb_frame
 
 UNCERTAIN = "uncertain"
 FACE = "face"
 #: The threshold used when none is suggested from a run's test split (thresholds.suggest_threshold).
 DEFAULT_THRESHOLD = 0.6
-ADAPTIVE = "centerface-adaptive"
-DEFAULT_PREDICT_DETECTOR = ADAPTIVE
-#: Detectors Predict offers: the adaptive CenterFace first, then core.vision.detectors' own.
-PREDICT_DETECTORS = MappingProxyType(
-    {
-        ADAPTIVE: "CenterFace at the scale the frame needs: 320 px pass, 800 px pass only for small "
-        "or no faces (the default)",
-        **DETECTORS,
-    }
-)
 
 
 # ----- faces ---------------------------------------------------------------------------------
@@ -128,14 +111,14 @@ def decide(top_label: str, confidence: float, threshold: float) -> str:
 def crop_faces(frame: np.ndarray, boxes: Iterable[Any], size: int) -> np.ndarray:
     """Model inputs (N, size, size, 3) uint8 for `boxes` (xyxy or objects with `.xyxy`).
 
-    Each crop is the dataset builder's (core.imaging.square_crop at DATASET_CROP_SIZE px), then
+    Each crop is the dataset builder's (core.imaging.square_crop at CROP_SIZE px), then
     resized as training resizes dataset files (core.imaging.resize_square), so a face reaches the
     model exactly as a dataset crop of it would.
     """
     crops = []
     for box in boxes:
-        crop = square_crop(frame, tuple(getattr(box, "xyxy", box)), DATASET_CROP_SIZE)
-        if size != DATASET_CROP_SIZE:
+        crop = square_crop(frame, tuple(getattr(box, "xyxy", box)), CROP_SIZE)
+        if size != CROP_SIZE:
             crop = resize_square(Image.fromarray(crop), size)
         crops.append(crop)
     return np.stack(crops) if crops else np.zeros((0, size, size, 3), np.uint8)
@@ -220,85 +203,6 @@ class Predictor:
         return faces, classified
 
 
-# ----- the scale-adaptive detector -----------------------------------------------------------
-class ScaleAdaptiveDetector:
-    """CenterFace at the input scale the frame needs (scale proposal, then detection).
-
-    A coarse pass at `coarse` (the 320x256 "centerface-fast" preset) finds faces of MIN_FACE_PX
-    canvas pixels and more as well as the 800x608 pass does (benchmarks/predict.py measures it
-    per face size on the VOC scenes). When it finds no face, or any face it finds is smaller
-    than that on its canvas (a scene of small faces, where more may hide), the frame is
-    detected again by `fine` and only that result is kept. A webcam frame with a few near faces
-    costs one small pass; a crowd photo costs both. Idea as in Hao et al., "Scale-Aware Face
-    Detection" (CVPR 2017): estimate the face scale cheaply, then detect at the scale it needs.
-    """
-
-    name = ADAPTIVE
-    #: The smallest face (short side, coarse-canvas pixels) that ends the search after the coarse
-    #: pass: from 24 px up, the coarse pass's recall equals the fine pass's on the VOC scenes.
-    MIN_FACE_PX = 24.0
-
-    def __init__(
-        self,
-        coarse: FaceDetector | None = None,
-        fine: FaceDetector | None = None,
-        min_face_px: float = MIN_FACE_PX,
-    ) -> None:
-        self.coarse = coarse if coarse is not None else get_detector("centerface-fast")
-        self.fine = fine if fine is not None else get_detector("centerface")
-        if not hasattr(self.coarse, "input_size"):
-            raise DetectorError("the coarse detector of the adaptive detector needs an input_size")
-        if not min_face_px > 0:
-            raise DetectorError(f"min_face_px must be positive, got {min_face_px!r}")
-        self.min_face_px = float(min_face_px)
-        self._lock = threading.Lock()
-        self._passes = {"coarse_only": 0, "fine": 0}
-
-    def coarse_scale(self, width: int, height: int) -> float:
-        """How much the coarse pass scales a `width` x `height` frame (as CenterFace letterboxes)."""
-        in_w, in_h = self.coarse.input_size
-        if width < height:
-            in_w, in_h = in_h, in_w
-        return min(in_w / width, in_h / height)
-
-    def needs_fine(self, width: int, height: int, faces: Sequence[Detection]) -> bool:
-        """True when the coarse pass found nothing or found a face under min_face_px."""
-        if not faces:
-            return True
-        scale = self.coarse_scale(width, height)
-        smallest = min(min(d.x2 - d.x1, d.y2 - d.y1) for d in faces)
-        return smallest * scale < self.min_face_px
-
-    def detect(self, image: np.ndarray) -> list[Detection]:
-        """Faces in an RGB frame, best score first."""
-        frame = as_rgb_frame(image)
-        faces = self.coarse.detect(frame)
-        fine = self.needs_fine(frame.shape[1], frame.shape[0], faces)
-        with self._lock:
-            self._passes["fine" if fine else "coarse_only"] += 1
-        return self.fine.detect(frame) if fine else faces
-
-    @property
-    def passes(self) -> dict[str, int]:
-        """How many frames ended after the coarse pass and how many needed the fine one."""
-        with self._lock:
-            return dict(self._passes)
-
-
-_ADAPTIVE: dict[str, ScaleAdaptiveDetector] = {}
-_ADAPTIVE_LOCK = threading.Lock()
-
-
-def make_detector(name: str = DEFAULT_PREDICT_DETECTOR) -> FaceDetector:
-    """A detector Predict offers (PREDICT_DETECTORS), shared per name; DetectorError if unknown."""
-    if name != ADAPTIVE:
-        return get_detector(name)
-    with _ADAPTIVE_LOCK:
-        if name not in _ADAPTIVE:
-            _ADAPTIVE[name] = ScaleAdaptiveDetector()
-        return _ADAPTIVE[name]
-
-
 def result_rows(results: Iterable[tuple[str, FrameResult]], labels: Sequence[str]) -> list[dict[str, Any]]:
     """One flat row per face (image, box, label, confidence, detector score, p_<class>), and one
     row with label "(no face)" for an image without faces: the results table / CSV."""
@@ -325,19 +229,14 @@ def result_rows(results: Iterable[tuple[str, FrameResult]], labels: Sequence[str
 
 
 __all__ = [
-    "ADAPTIVE",
-    "DEFAULT_PREDICT_DETECTOR",
     "DEFAULT_THRESHOLD",
     "FACE",
-    "PREDICT_DETECTORS",
     "UNCERTAIN",
     "Face",
     "FrameResult",
     "Predictor",
-    "ScaleAdaptiveDetector",
     "check_threshold",
     "crop_faces",
     "decide",
-    "make_detector",
     "result_rows",
 ]

@@ -1,8 +1,8 @@
 """Class probabilities remembered across video frames, so a followed face is not classified on
 every frame.
 
-A face found again where it was on the previous processed frame (greedy one-to-one matching,
-IoU >= `min_iou`) is the same face: it keeps the probabilities it was last classified with, for
+A face found again where it was on the previous processed frame (`core.geometry.match_boxes`:
+greedy one-to-one matching, IoU >= `min_iou`) is the same face: it keeps the probabilities it was last classified with, for
 at most `every` - 1 frames. Each frame classifies, in one batch:
 
     * every face that is new or moved too far (no match),
@@ -12,7 +12,7 @@ at most `every` - 1 frames. Each frame classifies, in one batch:
       refreshes spread over the frames instead of coming all at once.
 
 `every=1` classifies every face on every frame (the strict mode). A person who puts a mask on
-is seen at most `every` - 1 processed frames later (about 100 ms at 20 FPS with every=3); the
+is seen at most `every` - 1 processed frames later; the
 box, found by the detector on every frame, is never reused. The memory belongs to one stream
 and one classifier: `for_model` forgets everything when the classifier changes. Not
 thread-safe: one worker thread uses it.
@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from core.geometry import match_boxes
 
 #: Live's default: a followed face is classified on one frame in three.
 DEFAULT_EVERY = 3
@@ -46,42 +48,6 @@ def check_every(every: int) -> int:
     if isinstance(every, bool) or not isinstance(every, int | np.integer) or not 1 <= int(every) <= MAX_EVERY:
         raise ValueError(f"every must be a whole number from 1 to {MAX_EVERY}, got {every!r}")
     return int(every)
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Intersection over union of every box of `a` (N, 4 xyxy) with every box of `b` (M, 4)."""
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)))
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.divide(inter, union, out=np.zeros_like(inter, dtype=np.float64), where=union > 0)
-
-
-def match_boxes(new: np.ndarray, old: np.ndarray, min_iou: float) -> list[int | None]:
-    """For each box of `new`, the index of its box in `old` or None: greedy, best IoU first,
-    each old box used once, pairs under `min_iou` never matched."""
-    out: list[int | None] = [None] * len(new)
-    ious = iou_matrix(new, old)
-    if ious.size == 0:
-        return out
-    order = np.argsort(-ious, axis=None, kind="stable")
-    used_new, used_old = set(), set()
-    for flat in order:
-        i, j = divmod(int(flat), ious.shape[1])
-        if ious[i, j] < min_iou:
-            break
-        if i in used_new or j in used_old:
-            continue
-        out[i] = j
-        used_new.add(i)
-        used_old.add(j)
-    return out
 
 
 class LabelMemory:
@@ -118,7 +84,10 @@ class LabelMemory:
         """
         new = np.asarray([tuple(b)[:4] for b in boxes], dtype=np.float64).reshape(-1, 4)
         old = np.asarray([k.box for k in self._known], dtype=np.float64).reshape(-1, 4)
-        matches = match_boxes(new, old, self.min_iou) if self.every > 1 else [None] * len(new)
+        matches: list[int | None] = [None] * len(new)
+        if self.every > 1:
+            for i, j, _ in match_boxes(new, old, self.min_iou).pairs:
+                matches[i] = j
         todo = [i for i, m in enumerate(matches) if m is None]
         followed = sorted(
             ((self._known[m].age, i) for i, m in enumerate(matches) if m is not None),

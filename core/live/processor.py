@@ -34,7 +34,7 @@ from core.inference.tracking import DEFAULT_EVERY, LabelMemory, check_every
 from core.live.snapshots import Snapshot
 from core.live.stats import LiveSample, LiveStats, StreamStats
 from core.overlay import draw_faces, draw_hud
-from core.vision.detectors import as_rgb_frame
+from core.vision.detections import as_rgb_frame
 
 if TYPE_CHECKING:
     import av

@@ -33,7 +33,7 @@ def active_path(root: Path | None = None) -> Path:
 
 def usable_reason(run_id: str, root: Path | None = None) -> str | None:
     """Why run `run_id` cannot classify faces (missing, unfinished, no model), or None if it can."""
-    from core.vision.classifier import run_labels, run_model_path
+    from core.runs.models import run_labels, run_model_path
 
     try:
         record = load_run(run_id, root)
@@ -53,7 +53,7 @@ def run_model_mtime(run_id: str, root: Path | None = None) -> float:
     """The modification time of run `run_id`'s model file, which names the caches of what is
     loaded or measured from it (a retrained run is loaded again); ClassifierError when the run
     has no model file, OSError when it cannot be read."""
-    from core.vision.classifier import run_model_path
+    from core.runs.models import run_model_path
 
     return run_model_path(run_path(run_id, root)).stat().st_mtime
 

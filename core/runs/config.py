@@ -9,14 +9,13 @@ from typing import Any
 from core.data.degrade import parse_kinds
 from core.errors import ConfigError
 from core.fsutil import finite_number
-from models.registry import get_spec, model_names
+from models.registry import TRAINING_SETTINGS, get_spec, model_names
 
 LOSSES = ("categorical_crossentropy", "mean_squared_error", "mean_squared_logarithmic_error")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 WEIGHTS = ("imagenet", "random")
 CLASS_WEIGHTS = ("none", "balanced", "source_balanced")
 #: Keys whose None means "the model family's default" (models/registry.py).
-MODEL_DEFAULT_KEYS = ("image_size", "batch_size", "epochs", "learning_rate", "neurons", "dropout", "augment")
 
 
 @dataclass(frozen=True)
@@ -69,7 +68,7 @@ class RunConfig:
             spec = get_spec(self.model)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
-        filled = {k: spec.defaults[k] for k in MODEL_DEFAULT_KEYS if getattr(self, k) is None}
+        filled = {k: spec.defaults[k] for k in TRAINING_SETTINGS if getattr(self, k) is None}
         cfg = replace(self, **filled)
         cfg.validate()
         _check(

@@ -111,8 +111,8 @@ def starter_classifier(backend: str = "auto", root: Path | None = None):  # -> C
     """The starter's Classifier (safe_mode load; LiteRT cached in the workspace). ClassifierError
     with the reason when the files are missing or corrupt."""
     from core.errors import MaskStudioError
-    from core.runs.export import load_model_file
     from core.vision.classifier import Classifier
+    from core.vision.model_files import load_model_file
 
     status = starter_status()
     if not status.available:

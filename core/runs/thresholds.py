@@ -188,8 +188,8 @@ def run_threshold_report(
     run folder per model file and backend. ClassifierError when the test split is unavailable."""
     from core.data.arrays import load_arrays
     from core.data.manifest import find_manifest
+    from core.runs.models import run_model_path
     from core.runs.store import load_run, read_json
-    from core.vision.classifier import run_model_path
 
     try:
         record = load_run(run_id, root)

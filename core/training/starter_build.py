@@ -4,7 +4,7 @@
 
 Steps, all through the product's own code: import the binary face-crop set (a class-folder
 dataset) and crop every box of the VOC scene set with `mask_weared_incorrect` mapped to
-`with_mask` into one dataset (core.data.build, provenance recorded), split it (seed 0,
+`with_mask` into one dataset (core.data.folder_import and voc_import, provenance recorded), split it (seed 0,
 70/15/15, crops of one photo on one side), train MobileNetV2 with RECIPE (core.training.train), and
 write model.keras, labels.txt, starter.json (crop test metrics, suggested threshold, the sha256
 of every photo behind the training and validation files) and card.md. A temporary workspace is
@@ -47,7 +47,7 @@ RECIPE: dict[str, Any] = {
 }
 SPLIT_SEED = 0
 #: Scene crops: each labelled face cut from its labelled box and, where the face detector finds
-#: it, from the detector's box too (core.data.build.import_voc detector_crops="both").
+#: it, from the detector's box too (core.data.voc_import.import_voc detector_crops="both").
 VOC_CROPS = "both"
 #: models.mobilenet_v2.WEIGHTS_FILE, named here so that Keras is not imported before KERAS_HOME is set.
 WEIGHTS_FILE = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
@@ -79,10 +79,11 @@ def build_dataset(
     voc_crops: str = VOC_CROPS,
 ) -> str:
     """A dataset of `binary` plus the crops of the VOC `scenes` (all when None), split; its version.
-    `voc_crops`: core.data.build.import_voc's `detector_crops`."""
-    from core.data.build import import_folder, import_voc
+    `voc_crops`: core.data.voc_import.import_voc's `detector_crops`."""
     from core.data.dataset import Dataset
+    from core.data.folder_import import import_folder
     from core.data.split import split_dataset
+    from core.data.voc_import import import_voc
 
     ds = Dataset.create(name, root)
     if binary is not None:
@@ -113,15 +114,15 @@ def write_starter(
     from core.data.manifest import find_manifest
     from core.data.provenance import seen_photo_hashes, source_counts
     from core.fsutil import atomic_write_bytes, atomic_write_json, atomic_write_text
+    from core.runs.models import classifier_for_run, run_labels, run_model_path
     from core.runs.store import load_run
     from core.runs.thresholds import run_threshold_report
-    from core.vision.classifier import Classifier, run_labels, run_model_path
 
     record = load_run(run_id, root)
     if record.state != "done":
         raise RuntimeError(f"the starter run ended {record.state}: {record.status.get('error')}")
     manifest, folder = find_manifest(record.config["dataset_version"], root)
-    clf = Classifier.from_run(run_id, root)
+    clf = classifier_for_run(run_id, root)
     suggestion = run_threshold_report(clf, run_id, root).suggestion
     m = record.metrics or {}
     per_source = _accuracy_per_source(clf, manifest, folder, root)

@@ -1,17 +1,10 @@
-"""One training run: config -> fit -> a complete run folder. Also the command line:
-
-    python -m core.training.train run CONFIG.json [--queue]
-    python -m core.training.train sweep GRID.json [--queue]
-
-Without --queue the runs train here, one after another; with it they are queued for the
-background worker (core.training.worker). Either way they write the same run folders (core.runs.store).
+"""One training run: config -> fit -> a complete run folder (core.runs.store), trained in this
+process (`run_here`, the command line's way: core.training.cli) or by the background worker
+(`execute_run`, called by core.training.worker).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 import time
 import traceback
 from pathlib import Path
@@ -20,7 +13,7 @@ from typing import Any
 from core.data.manifest import find_manifest
 from core.errors import ConfigError, MaskStudioError, RunCancelled
 from core.fsutil import atomic_write_json, atomic_write_text
-from core.runs.config import RunConfig, expand_grid
+from core.runs.config import RunConfig
 from core.runs.store import (
     cancel_requested,
     claim_run,
@@ -238,48 +231,3 @@ def run_here(config: RunConfig | dict[str, Any], root: Path | None = None, *, ec
     claim_run(run_id, root)
     execute_run(run_id, root, echo=echo)
     return run_id
-
-
-def _summary(run_id: str, root: Path | None) -> dict[str, Any]:
-    rec = load_run(run_id, root)
-    m = rec.metrics or {}
-    out = {"run_id": run_id, "state": rec.state, "path": str(rec.path)}
-    out.update({k: m.get(k) for k in ("accuracy", "macro_f1", "best_val_accuracy", "train_seconds")})
-    if rec.state != "done":
-        out["error"] = rec.status.get("error")
-    return out
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point; prints one JSON line per run."""
-    parser = argparse.ArgumentParser(
-        prog="python -m core.training.train", description=__doc__.split("\n\n")[0]
-    )
-    parser.add_argument("command", choices=("run", "sweep"))
-    parser.add_argument("file", type=Path, help="CONFIG.json (run) or GRID.json (sweep)")
-    parser.add_argument("--queue", action="store_true", help="queue for the background worker instead")
-    args = parser.parse_args(argv)
-    try:
-        data = json.loads(args.file.read_text(encoding="utf-8"))
-        configs = expand_grid(data) if args.command == "sweep" else [RunConfig.from_dict(data)]
-        for cfg in configs:
-            cfg.resolved()
-    except (OSError, ValueError) as exc:
-        print(f"error: {args.file}: {exc}", file=sys.stderr)
-        return 2
-    failed = 0
-    if args.queue:
-        from core.training.worker import enqueue
-
-        for cfg in configs:
-            print(json.dumps({"run_id": enqueue(cfg), "state": "queued"}), flush=True)
-        return 0
-    for cfg in configs:
-        summary = _summary(run_here(cfg, echo=True), None)
-        failed += summary["state"] != "done"
-        print(json.dumps(summary), flush=True)
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

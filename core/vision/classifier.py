@@ -1,12 +1,12 @@
 """Face-crop classifiers: a trained Keras model run on one of several backends.
 
-    keras        the reference: `model.predict` (about 90 ms of overhead per call)
+    keras        the reference: `model.predict` (slow: a fixed overhead per call)
     tf.function  the model traced once with a (None, S, S, 3) signature
     litert       the model exported once to LiteRT (.tflite) and run by
                  `ai_edge_litert.interpreter.Interpreter(num_threads=2)`; the export is cached in
                  the run folder (`best.tflite` beside `best.keras`, written atomically)
-    litert-int8  the same with dynamic-range int8 weights (never chosen automatically: slower
-                 than fp32 for MobileNetV2 under XNNPACK and further from the reference)
+    litert-int8  the same with dynamic-range int8 weights (never chosen automatically: not
+                 faster than fp32 under XNNPACK and further from the reference)
 
 `backend="auto"` takes the first backend of FAST_ORDER whose probabilities on a probe batch stay
 within PROB_TOLERANCE of the reference and give the same labels; a backend that fails to build
@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from core.errors import ClassifierError, MaskStudioError, TrainingError
+from core.errors import ClassifierError, MaskStudioError
 from core.fsutil import atomic_write_bytes
+from core.vision.model_files import load_model_bytes, load_model_file
 from core.workspace import workspace_temp_dir
 
 if TYPE_CHECKING:
@@ -37,11 +38,10 @@ if TYPE_CHECKING:
 REFERENCE = "keras"
 BACKENDS = ("keras", "tf.function", "litert", "litert-int8")
 AUTO = "auto"
-#: Candidates for "auto", fastest first (MobileNetV2 224 px, batch 1, 2 threads, this machine:
-#: LiteRT fp32 about 4-6 ms, tf.function 16-23 ms, model.predict 70-99 ms; benchmarks/predict.py).
+#: Candidates for "auto", fastest first (benchmarks/predict.py measures them).
 FAST_ORDER = ("litert", "tf.function")
-#: Largest |p_backend - p_reference| on the probe batch for a backend to replace the reference
-#: (LiteRT fp32 differs by about 1e-6; dynamic-range int8 by about 0.03).
+#: Largest |p_backend - p_reference| on the probe batch for a backend to replace the reference:
+#: LiteRT fp32 passes, dynamic-range int8 does not.
 PROB_TOLERANCE = 1e-3
 #: Threads for LiteRT (and what the benchmark gives TensorFlow).
 NUM_THREADS = 2
@@ -161,20 +161,37 @@ class _LiteRTBackend:
         return np.array(self._it.get_tensor(self._out), np.float32)
 
 
-def export_litert(model: keras.Model, *, int8: bool = False) -> bytes:
-    """The model converted to LiteRT (fp32, or dynamic-range int8 weights); ClassifierError on failure."""
+def export_litert(model: keras.Model, *, int8: bool = False, root: Path | None = None) -> bytes:
+    """The model converted to LiteRT (fp32, or dynamic-range int8 weights); ClassifierError on failure.
+
+    Keras' temporary files go to a temporary folder of workspace `root` (default: the workspace).
+    """
     options: dict[str, Any] = {}
     if int8:
         import tensorflow as tf
 
         options["optimizations"] = [tf.lite.Optimize.DEFAULT]
-    with workspace_temp_dir() as tmp:  # Keras' own temporary SavedModel goes there too
+    with workspace_temp_dir(root) as tmp:  # Keras' own temporary SavedModel goes there too
         path = tmp / "model.tflite"
         try:
             model.export(str(path), format="litert", verbose=False, **options)
             return path.read_bytes()
         except Exception as exc:  # noqa: BLE001 - any converter failure means "no LiteRT path"
             raise ClassifierError(f"LiteRT conversion failed: {type(exc).__name__}: {exc}") from exc
+
+
+def litert_agreement(
+    model: keras.Model, content: bytes, probe: np.ndarray | None = None
+) -> tuple[float, bool]:
+    """(max |p_litert - p_keras|, same labels) of LiteRT `content` against `model.predict` on the
+    probe batch (`probe_images` by default); ClassifierError when LiteRT cannot run it."""
+    size = _input_size(model, None)
+    x = probe_images(size) if probe is None else _as_batch(probe, size)
+    try:
+        probs = _LiteRTBackend(content, size)(x)
+    except (ValueError, RuntimeError) as exc:
+        raise ClassifierError(f"LiteRT cannot run the exported model: {exc}") from exc
+    return compare(_KerasBackend(model)(x), probs)
 
 
 def _cached_litert(model: keras.Model, source: Path | None, cache: Path | None, int8: bool) -> bytes:
@@ -318,40 +335,10 @@ class Classifier:
 
     # ----- loading ------------------------------------------------------------------------
     @classmethod
-    def from_run(
-        cls, run_id: str, root: Path | None = None, *, backend: str = AUTO, probe: np.ndarray | None = None
-    ) -> Classifier:
-        """The classifier of a finished run: best.keras (else model.keras), labels.txt, image_size."""
-        from core.runs.export import load_model_file
-        from core.runs.store import load_run
-
-        try:
-            record = load_run(run_id, root)
-        except TrainingError as exc:
-            raise ClassifierError(str(exc)) from exc
-        if record.state != "done":
-            raise ClassifierError(f"run {run_id} is {record.state}; only finished runs can classify faces")
-        path = run_model_path(record.path)
-        labels = run_labels(record.path, record.metrics)
-        size = record.config.get("image_size")
-        return cls(
-            load_model_file(path),
-            labels,
-            backend=backend,
-            image_size=int(size) if isinstance(size, int) else None,
-            name=f"run {run_id}",
-            source=path,
-            tflite_cache=path.with_suffix(".tflite"),
-            probe=probe,
-        )
-
-    @classmethod
     def from_file(
         cls, path: str | os.PathLike[str], labels: Sequence[str], *, backend: str = AUTO, name: str = ""
     ) -> Classifier:
         """A classifier from a .keras file (loaded with safe_mode: files holding code are refused)."""
-        from core.runs.export import load_model_file
-
         p = Path(path)
         return cls(load_model_file(p), labels, backend=backend, name=name or p.name)
 
@@ -360,31 +347,7 @@ class Classifier:
         cls, data: bytes, labels: Sequence[str], *, name: str = "upload.keras", backend: str = AUTO
     ) -> Classifier:
         """A classifier from uploaded .keras bytes (safe_mode; the LiteRT export stays in memory)."""
-        from core.runs.export import load_model_bytes
-
         return cls(load_model_bytes(data, name), labels, backend=backend, name=name)
-
-
-def run_model_path(run_dir: Path) -> Path:
-    """best.keras of a run folder, else model.keras; ClassifierError when neither exists."""
-    for name in ("best.keras", "model.keras"):
-        if (run_dir / name).is_file():
-            return run_dir / name
-    raise ClassifierError(f"run {run_dir.name} has no model file (best.keras or model.keras)")
-
-
-def run_labels(run_dir: Path, metrics: dict[str, Any] | None = None) -> list[str]:
-    """Class names of a run: labels.txt, else metrics.json's "classes"."""
-    try:
-        labels = [v.strip() for v in (run_dir / "labels.txt").read_text(encoding="utf-8").splitlines()]
-        labels = [v for v in labels if v]
-    except OSError:
-        labels = []
-    if not labels and metrics:
-        labels = [str(v) for v in metrics.get("classes") or []]
-    if not labels:
-        raise ClassifierError(f"run {run_dir.name} has no labels.txt and no classes in metrics.json")
-    return labels
 
 
 def parse_labels(text: str) -> list[str]:

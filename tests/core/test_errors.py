@@ -20,7 +20,6 @@ from core.errors import (
     MaskStudioError,
     RunCancelled,
     TrainingError,
-    WeightsUnavailable,
 )
 
 CORE = Path(errors.__file__).resolve().parent
@@ -39,7 +38,6 @@ def test_every_error_in_core_errors_is_a_mask_studio_error() -> None:
     [
         (ConfigError, (TrainingError, ValueError)),
         (IceConfigError, (LiveError, ValueError)),
-        (WeightsUnavailable, (TrainingError,)),
         (RunCancelled, (TrainingError,)),
     ],
 )
@@ -116,10 +114,3 @@ def test_format_error_locates_the_problem(where: dict[str, str], expected: str) 
         where.get("image", ""),
         where.get("field", ""),
     )
-
-
-def test_weights_unavailable_names_the_file_and_folder() -> None:
-    exc = WeightsUnavailable("no weights offline", file="w.h5", folder="/cache/models")
-    assert str(exc) == "no weights offline"
-    assert (exc.file, exc.folder) == ("w.h5", "/cache/models")
-    assert WeightsUnavailable("x").file == "" and WeightsUnavailable("x").folder == ""

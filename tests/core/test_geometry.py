@@ -19,7 +19,7 @@ from core.geometry import (
     recall,
     total,
 )
-from core.vision.detectors import Detection
+from core.vision.detections import Detection
 
 A = (0.0, 0.0, 10.0, 10.0)
 
@@ -68,6 +68,23 @@ def test_iou_matrix_shape_and_values() -> None:
     np.testing.assert_allclose(m, [[1.0, 0.5], [25 / 175, 0.0], [0.0, 0.0]])
     assert iou_matrix([], truths).shape == (0, 2)
     assert iou_matrix(preds, np.zeros((0, 4))).shape == (3, 0)
+
+
+def test_iou_matrix_agrees_with_shapely_polygons() -> None:
+    import shapely
+
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(0, 200, (2, 40, 2))
+    wh = rng.uniform(0, 80, (2, 40, 2))
+    wh[0, :3] = 0.0  # degenerate boxes: IoU 0
+    a, b = (np.hstack([xy[k], xy[k] + wh[k]]) for k in range(2))
+    pa, pb = shapely.box(*a.T), shapely.box(*b.T)
+    inter = shapely.area(shapely.intersection(pa[:, None], pb[None, :]))
+    union = shapely.area(pa)[:, None] + shapely.area(pb)[None, :] - inter
+    expected = np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
+    got = iou_matrix(a, b)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+    assert (got > 0).any() and (got[:3] == 0).all()
 
 
 def test_boxes_can_be_detections_annotation_boxes_or_arrays() -> None:

@@ -1,5 +1,5 @@
-"""LiteRT export keeps its temporary files inside the workspace (issue 12: Keras wrote a
-SavedModel to /tmp although the README promises nothing is written outside the workspace)."""
+"""core.workspace: the one check of project and dataset folder names, and temporary files (the
+LiteRT export's too) kept inside the workspace."""
 
 from __future__ import annotations
 
@@ -8,7 +8,30 @@ from pathlib import Path
 
 import pytest
 
-from core.workspace import workspace_temp_dir
+from core.errors import WorkspaceError
+from core.workspace import existing_folder, new_folder, workspace_temp_dir
+
+
+def test_new_folder_is_a_safe_child_and_refuses_a_taken_or_empty_name(tmp_path: Path) -> None:
+    assert new_folder(tmp_path, "../My faces!", "dataset") == tmp_path.resolve() / "My_faces"
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(WorkspaceError, match="a project named 'taken' already exists$"):
+        new_folder(tmp_path, "taken", "project")
+    with pytest.raises(WorkspaceError, match="exists; try taken_2"):
+        new_folder(tmp_path, "taken", "dataset", taken_hint=lambda name: f"try {name}_2")
+    with pytest.raises(WorkspaceError, match="letter or digit"):
+        new_folder(tmp_path, "...", "dataset")
+
+
+@pytest.mark.parametrize("name", ["a/b", "..", ".", "", "file.txt", "missing", "../outside"])
+def test_existing_folder_is_one_folder_directly_inside(tmp_path: Path, name: str) -> None:
+    base = tmp_path / "base"
+    (base / "a" / "b").mkdir(parents=True)
+    (base / "file.txt").write_text("x")
+    (tmp_path / "outside").mkdir()
+    assert existing_folder(base, "a", "dataset") == (base / "a").resolve()
+    with pytest.raises(WorkspaceError):
+        existing_folder(base, name, "dataset")
 
 
 def test_temp_dir_is_inside_the_workspace_and_library_temp_files_follow(workspace: Path) -> None:

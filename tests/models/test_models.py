@@ -8,11 +8,9 @@ import numpy as np
 import pytest
 from keras import layers
 
-from core.errors import WeightsUnavailable
-from core.runs.config import MODEL_DEFAULT_KEYS
 from models import mobilenet_v2
 from models.augmentation import make_augmentation
-from models.registry import MODELS, build_model, get_spec, model_names
+from models.registry import MODELS, TRAINING_SETTINGS, build_model, get_spec, model_names
 
 pytestmark = pytest.mark.slow
 
@@ -97,7 +95,7 @@ def test_missing_weights_say_which_file_to_put_where(monkeypatch: pytest.MonkeyP
         return real(*args, **kwargs)
 
     monkeypatch.setattr(keras.applications, "MobileNetV2", offline)
-    with pytest.raises(WeightsUnavailable) as info:
+    with pytest.raises(mobilenet_v2.WeightsUnavailable) as info:
         mobilenet_v2.make_model((32, 32, 3), 2)
     assert mobilenet_v2.WEIGHTS_FILE in str(info.value)
     assert info.value.folder.endswith("models") and info.value.folder in str(info.value)
@@ -143,5 +141,14 @@ def test_unfreeze_top_blocks_opens_the_last_blocks_without_batchnorm() -> None:
 
 def test_registry_defaults_are_complete() -> None:
     for spec in MODELS.values():
-        assert set(MODEL_DEFAULT_KEYS) <= set(spec.defaults)
+        assert set(TRAINING_SETTINGS) <= set(spec.defaults)
         assert spec.defaults["image_size"] >= spec.min_image_size
+
+
+def test_weights_unavailable_names_the_file_and_folder() -> None:
+    exc = mobilenet_v2.WeightsUnavailable("no weights offline", file="w.h5", folder="/cache/models")
+    assert str(exc) == "no weights offline"
+    assert (exc.file, exc.folder) == ("w.h5", "/cache/models")
+    assert (
+        mobilenet_v2.WeightsUnavailable("x").file == "" and mobilenet_v2.WeightsUnavailable("x").folder == ""
+    )

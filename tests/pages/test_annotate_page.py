@@ -242,9 +242,9 @@ def test_classify_threshold_starts_at_the_active_runs_suggested_threshold(
     """Issue 12: the annotator started at 0.60 while Predict suggested 0.85 for the same model."""
     from core.inference.predictor import DEFAULT_THRESHOLD
     from core.runs.active_model import set_active
+    from core.runs.models import classifier_for_run
     from core.runs.store import run_path
     from core.runs.thresholds import run_threshold_report
-    from core.vision.classifier import Classifier
     from tests.core.runs.test_active_model import make_run
     from tests.models.synth import CLASSES, make_dataset_version
 
@@ -257,7 +257,7 @@ def test_classify_threshold_starts_at_the_active_runs_suggested_threshold(
     at = app("demo")
     run(at)
     slider = at.slider(key=f"classify_threshold:{run_id}")
-    expected = run_threshold_report(Classifier.from_run(run_id), run_id).suggestion.threshold
+    expected = run_threshold_report(classifier_for_run(run_id), run_id).suggestion.threshold
     assert slider.value == pytest.approx(expected)
     assert expected != pytest.approx(DEFAULT_THRESHOLD)  # else this test could not tell them apart
 

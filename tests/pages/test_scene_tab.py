@@ -20,7 +20,8 @@ from core.annotation.formats.voc import parse_voc_xml
 from core.annotation.projects import Project
 from core.data.provenance import sha256_file
 from core.fsutil import atomic_write_json
-from core.inference.scenes import evaluate_models, load_scene_set
+from core.inference.scene_sets import load_scene_set
+from core.inference.scenes import evaluate_models
 from core.runs.starter import ENV_VAR
 from core.runs.store import run_path
 from tests.core.runs.test_active_model import make_run
@@ -261,7 +262,7 @@ def test_a_missed_face_is_drawn_dashed_and_errors_are_summed_up() -> None:
 
     from app.ui.scene_charts import MISSED_COLOUR, draw_scene, error_summary
     from core.inference.predictor import Face
-    from core.inference.scenes import PhotoScore, TruthOutcome
+    from core.inference.scene_scores import PhotoScore, TruthOutcome
 
     image = Image.new("RGB", (400, 300), (90, 90, 90))
     photo = PhotoScore(

@@ -25,7 +25,8 @@ from core.annotation.formats.common import (
 )
 from core.annotation.formats.seed_json import dumps_seed_json, loads_seed_json, parse_json_text
 from core.annotation.formats.voc import ORIGINS, dumps_voc, loads_voc
-from core.annotation.formats.yolo import dumps_yolo_dataset, loads_yolo, split_images
+from core.annotation.formats.yolo import dumps_yolo_dataset, split_images
+from core.annotation.formats.yolo_import import loads_yolo
 from core.annotation.projects import Project, attach_to_files
 from core.errors import BoxRejected, FormatError, MaskStudioError
 from core.imaging import image_size, is_image_name
@@ -103,7 +104,7 @@ def export_annotations(
     (annotation projects have no split manifest); COCO is JSON, or a zip with the images.
     """
     if fmt == "seed":
-        return dumps_seed_json(ann).encode("utf-8"), f"{project.name}_annotations.json", "application/json"
+        return dumps_seed_json(ann), f"{project.name}_annotations.json", "application/json"
     sizes = project_sizes(
         project, [n for n in ann.images if ann.images[n].boxes or n in project.list_images()]
     )

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterable
 from typing import Any
 
 from core.annotation.annotations import validate_category_name
 from core.annotation.formats.archive import read_zip
+from core.annotation.formats.common import json_bytes
 from core.annotation.formats.seed_json import parse_json_text
 from core.annotation.formats.voc import check_no_dtd
 from core.errors import CategoryError, FormatError
@@ -56,7 +56,7 @@ def _nonempty(data: str | bytes, file: str) -> None:
 # ----- JSON ---------------------------------------------------------------------------------
 def dumps_categories_json(categories: Iterable[str]) -> bytes:
     """{"categories": [...]} as UTF-8 bytes."""
-    return (json.dumps({"categories": list(categories)}, indent=2, ensure_ascii=False) + "\n").encode()
+    return json_bytes({"categories": list(categories)})
 
 
 def loads_categories_json(data: str | bytes, *, file: str = "categories.json") -> list[str]:

@@ -21,7 +21,6 @@ their position in the category list, "None" being 0 and left out unless asked fo
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -39,6 +38,8 @@ from core.annotation.formats.common import (
     check_categories,
     check_number,
     exportable_images,
+    json_bytes,
+    read_file_bytes,
 )
 from core.annotation.formats.seed_json import parse_json_text
 from core.errors import FormatError
@@ -345,13 +346,12 @@ def loads_coco(text: str | bytes, *, file: str = DEFAULT_FILE, **options: Any) -
 
 
 #: Above this many annotations the JSON is written compact (Python's C encoder; indenting is
-#: done in pure Python, about 5x slower on 50,000 boxes).
+#: done in pure Python, much slower on large files).
 INDENT_UP_TO = 5000
 
 
 def _json_bytes(data: dict[str, Any]) -> bytes:
-    indent = 2 if len(data["annotations"]) <= INDENT_UP_TO else None
-    return (json.dumps(data, indent=indent, ensure_ascii=False, allow_nan=False) + "\n").encode()
+    return json_bytes(data, indent=2 if len(data["annotations"]) <= INDENT_UP_TO else None)
 
 
 def dumps_coco(ann: Annotations, sizes: dict[str, tuple[int, int]], *, include_none: bool = False) -> bytes:
@@ -375,12 +375,7 @@ def dumps_coco_zip(
 
 def load_coco(path: str | os.PathLike[str]) -> ImportResult:
     """Read and validate a COCO JSON file."""
-    p = Path(path)
-    try:
-        data = p.read_bytes()
-    except OSError as exc:
-        raise FormatError(f"cannot read ({exc.strerror or exc})", file=p.name) from exc
-    return loads_coco(data, file=p.name)
+    return loads_coco(read_file_bytes(path), file=Path(path).name)
 
 
 def save_coco(

@@ -1,13 +1,16 @@
-"""What every annotation importer shares: checked image names, checked boxes, an import report."""
+"""What every annotation format shares: reading a file (FormatError when it cannot be read),
+JSON file bytes, checked image names, checked boxes, an import report."""
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath, PureWindowsPath
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from core.annotation.annotations import (
@@ -26,6 +29,20 @@ from core.fsutil import natural_key
 MAX_IMAGE_NAME_BYTES = 200
 #: Largest coordinate accepted (a million pixels is far beyond any image Mask Studio loads).
 MAX_COORDINATE = 1e9
+
+
+def read_file_bytes(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of the file at `path`; FormatError naming the file when it cannot be read."""
+    p = Path(path)
+    try:
+        return p.read_bytes()
+    except OSError as exc:
+        raise FormatError(f"cannot read ({exc.strerror or exc})", file=p.name) from exc
+
+
+def json_bytes(data: Any, *, indent: int | None = 2) -> bytes:
+    """`data` as a UTF-8 JSON file: non-ASCII kept, NaN refused, a final newline."""
+    return (json.dumps(data, indent=indent, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
 
 
 @dataclass

@@ -28,9 +28,11 @@ from core.annotation.formats.common import (
     check_image_name,
     check_number,
     check_xyxy,
+    json_bytes,
+    read_file_bytes,
 )
 from core.errors import FormatError
-from core.fsutil import atomic_write_json, finite_number, natural_key
+from core.fsutil import atomic_write_bytes, finite_number, natural_key
 
 _BOX_KEYS = {"rectangles", "rect_to_category", "rect_scores", "rect_flags"}
 
@@ -257,12 +259,7 @@ def to_seed_dict(ann: Annotations) -> dict[str, Any]:
 
 def load_seed_json(path: str | os.PathLike[str]) -> ImportResult:
     """Read and validate a seed-layout file."""
-    p = Path(path)
-    try:
-        text = p.read_bytes()
-    except OSError as exc:
-        raise FormatError(f"cannot read ({exc.strerror or exc})", file=p.name) from exc
-    return from_seed_dict(parse_json_text(text, file=p.name), file=p.name)
+    return loads_seed_json(read_file_bytes(path), file=Path(path).name)
 
 
 def loads_seed_json(
@@ -274,8 +271,9 @@ def loads_seed_json(
 
 def save_seed_json(ann: Annotations, path: str | os.PathLike[str]) -> Path:
     """Write `ann` atomically in the seed layout."""
-    return atomic_write_json(path, to_seed_dict(ann))
+    return atomic_write_bytes(path, dumps_seed_json(ann))
 
 
-def dumps_seed_json(ann: Annotations) -> str:
-    return json.dumps(to_seed_dict(ann), indent=2, ensure_ascii=False) + "\n"
+def dumps_seed_json(ann: Annotations) -> bytes:
+    """`ann` in the seed layout as UTF-8 JSON file bytes (a download)."""
+    return json_bytes(to_seed_dict(ann))

@@ -41,6 +41,7 @@ from core.annotation.formats.common import (
     build_annotations,
     check_image_name,
     exportable_images,
+    read_file_bytes,
 )
 from core.errors import CategoryError, FormatError
 from core.fsutil import atomic_write_bytes, natural_key
@@ -310,10 +311,7 @@ def load_voc_dir(
     """Annotations from every *.xml file in `folder`."""
     files: dict[str, bytes] = {}
     for p in Path(folder).glob("*.xml"):
-        try:
-            files[p.name] = p.read_bytes()
-        except OSError as exc:
-            raise FormatError(f"cannot read ({exc.strerror or exc})", file=p.name) from exc
+        files[p.name] = read_file_bytes(p)
     return loads_voc(files, categories=categories, origin=origin)
 
 

@@ -8,7 +8,7 @@ from PIL import Image
 from core.annotation.annotations import NONE
 from core.annotation.preannotate import preannotate
 from core.annotation.projects import Project
-from core.vision.detectors import Detection
+from core.vision.detections import Detection
 
 
 class FakeDetector:

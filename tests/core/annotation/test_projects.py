@@ -48,7 +48,10 @@ def test_create_accepts_names_in_non_latin_letters(workspace: Path, name: str) -
     assert Project.create(name).name == name
 
 
-@pytest.mark.parametrize("name", ["ghost", "../x", "", ".", "Masks_2021/images"])
+@pytest.mark.parametrize(
+    "name",
+    ["ghost", "../x", "", ".", "Masks_2021/images", "Masks_2021/annotations.json"],
+)
 def test_open_refuses_missing_or_outside(project: Project, name: str) -> None:
     with pytest.raises(WorkspaceError):
         Project.open(name)

@@ -1,9 +1,7 @@
-"""core.data.build: crops from a project (names, folders, "None", padding), folder/ZIP/VOC import."""
+"""core.data.build: crops from a project (names, folders, "None", padding, flagged boxes)."""
 
 from __future__ import annotations
 
-import io
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -16,16 +14,11 @@ from core.data.build import (
     BuildReport,
     crop_boxes,
     crop_project,
-    import_folder,
-    import_sources,
-    import_voc,
-    zip_sources,
 )
 from core.data.dataset import Dataset
-from core.data.fingerprints import CACHE_FILE
 from core.errors import DatasetError
 from core.imaging import square_crop
-from tests.core.data.test_dataset import encode, put, smooth_image
+from tests.core.data.test_dataset import encode, smooth_image
 
 
 def load(path: Path) -> np.ndarray:
@@ -134,87 +127,6 @@ def test_same_stem_in_two_images_does_not_overwrite(workspace: Path) -> None:
             ann.images[name] = ImageAnnotations([Box(0, 0, 30, 30, "m")])
     report = crop_project(p, Dataset.create("d"), size=16)
     assert sorted(report.written) == ["m/a_1-2.png", "m/a_1.png"]
-
-
-# ----- folder, ZIP and VOC import -----------------------------------------------------
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    src = tmp_path / "src"
-    put(src / "with mask" / "a.jpg", smooth_image(1), "JPEG")
-    put(src / "with mask" / "b.jpg", smooth_image(2), "PNG")  # PNG content, .jpg name
-    put(src / "without" / "c.webp", smooth_image(3), "WEBP", lossless=True)
-    (src / "without" / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
-    (src / "without" / "notes.txt").write_text("hi")
-    (src / "README.md").write_text("readme")
-    return src
-
-
-def test_import_folder_copies_checks_and_converts(workspace: Path, folder: Path) -> None:
-    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
-    ds = Dataset.create("imported")
-    report = import_folder(folder, ds)
-    assert sorted(report.written) == ["with_mask/a.jpg", "with_mask/b.png", "without/c.png"]
-    assert report.converted == ["without/c.webp"]
-    assert {s.split(":")[0] for s in report.skipped} == {
-        "without/broken.jpg",
-        "without/notes.txt",
-        "README.md",
-    }
-    assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before  # original untouched
-    assert (ds.root / CACHE_FILE).is_file()
-    assert Image.open(ds.root / "without/c.png").format == "PNG"
-    again = import_folder(folder, ds)
-    assert not again.written and len(again.unchanged) == 3
-
-
-def test_import_folder_refuses_bad_sources(workspace: Path, tmp_path: Path) -> None:
-    ds = Dataset.create("d")
-    with pytest.raises(DatasetError):
-        import_folder(tmp_path / "missing", ds)
-    (tmp_path / "empty" / "cls").mkdir(parents=True)
-    with pytest.raises(DatasetError):
-        import_folder(tmp_path / "empty", ds)
-    put(ds.root / "a/x.png", smooth_image(1, (8, 8)))
-    with pytest.raises(DatasetError):
-        import_folder(ds.root, ds)
-
-
-def test_zip_import_ignores_path_tricks(workspace: Path) -> None:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("top/cat/one.png", encode(smooth_image(1, (16, 16))))
-        zf.writestr("../../evil/two.png", encode(smooth_image(2, (16, 16))))
-        zf.writestr("__MACOSX/cat/._one.png", b"junk")
-        zf.writestr("loose.png", encode(smooth_image(3, (16, 16))))
-    ds = Dataset.create("z")
-    report = import_sources(ds, zip_sources(buf.getvalue()))
-    assert report.written == ["cat/one.png"]  # "../" members and loose files are ignored
-    assert all(p.resolve().is_relative_to(ds.root) for p in ds.root.rglob("*"))
-    with pytest.raises(DatasetError):
-        zip_sources(b"not a zip")
-
-
-VOC = """<annotation><filename>{name}</filename><size><width>80</width><height>60</height></size>
-{objects}</annotation>"""
-OBJ = "<object><name>{label}</name><bndbox><xmin>{x1}</xmin><ymin>{y1}</ymin><xmax>{x2}</xmax><ymax>{y2}</ymax></bndbox></object>"
-
-
-def test_import_voc_crops_every_box(workspace: Path, tmp_path: Path) -> None:
-    src = tmp_path / "voc"
-    put(src / "images" / "scene1.jpg", smooth_image(1, (80, 60)), "JPEG")
-    objs = OBJ.format(label="with_mask", x1=1, y1=1, x2=20, y2=30) + OBJ.format(
-        label="without mask", x1=60, y1=40, x2=80, y2=60
-    )
-    (src / "annotations").mkdir()
-    (src / "annotations" / "scene1.xml").write_text(VOC.format(name="scene1.jpg", objects=objs))
-    (src / "annotations" / "scene2.xml").write_text(VOC.format(name="scene2.jpg", objects=objs))  # no image
-    (src / "annotations" / "bad.xml").write_text("<annotation><filename>x")
-    ds = Dataset.create("voc")
-    report = import_voc(src, ds, size=24)
-    assert sorted(report.written) == ["with_mask/scene1_1.png", "without_mask/scene1_2.png"]
-    assert sorted(s.split(":")[0] for s in report.skipped) == ["bad.xml", "scene2.xml"]
-    with pytest.raises(DatasetError):
-        import_voc(tmp_path / "images-only", ds)
 
 
 def test_crop_project_skips_flagged_boxes_unless_asked(project: Project) -> None:

@@ -87,6 +87,19 @@ def test_create_and_open_stay_inside_the_workspace(workspace: Path) -> None:
         ds.path("../../x.png")
 
 
+@pytest.mark.parametrize(
+    "name", ["faces/with_mask", "faces/with_mask/deeper", "faces/..", ".", "", "faces/notes.txt"]
+)
+def test_open_refuses_a_class_folder_or_any_nested_path(workspace: Path, name: str) -> None:
+    ds = Dataset.create("faces")
+    (ds.root / "with_mask" / "deeper").mkdir(parents=True)
+    (ds.root / "notes.txt").write_text("x")
+    with pytest.raises(WorkspaceError, match="no dataset named"):
+        Dataset.open(name)
+    assert Dataset.open("faces").root == ds.root
+    assert list_datasets() == ["faces"]
+
+
 def test_classes_skip_hidden_reserved_and_unlabelled(workspace: Path) -> None:
     ds = Dataset.create("d")
     for rel in ("b/1.png", "a/1.png", "a/10.png", "a/2.png", f"{UNLABELLED}/u.png", ".splits/x.png"):

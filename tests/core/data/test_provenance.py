@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from core.data.build import import_folder, import_voc
 from core.data.dataset import Dataset
+from core.data.folder_import import import_folder
 from core.data.provenance import (
     SOURCES_FILE,
     add_record,
@@ -21,6 +21,7 @@ from core.data.provenance import (
     source_counts,
 )
 from core.data.split import split_dataset
+from core.data.voc_import import import_voc
 
 
 def voc_set(folder: Path, n_photos: int = 6, faces: int = 3) -> Path:
@@ -117,7 +118,7 @@ class ShiftedDetector:
     """Finds every face of voc_set's scenes 4 px lower than its label, and one face too many."""
 
     def detect(self, image):  # noqa: ANN001, ANN201
-        from core.vision.detectors import Detection
+        from core.vision.detections import Detection
 
         faces = image.shape[1] // 60
         out = [Detection(60 * i + 5, 13, 60 * i + 50, 64, 0.9) for i in range(faces)]

@@ -3,14 +3,11 @@ the results table."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from core.annotation.annotations import Box
 from core.data.build import png_bytes
-from core.errors import DetectorError
 from core.imaging import load_image, resize_square, square_crop
 from core.inference.predictor import (
     FACE,
@@ -18,30 +15,13 @@ from core.inference.predictor import (
     Face,
     FrameResult,
     Predictor,
-    ScaleAdaptiveDetector,
     check_threshold,
     crop_faces,
-    make_detector,
     result_rows,
 )
-from core.vision.detectors import Detection
+from tests.core.vision.test_detectors import FixedDetector
 
 LABELS = ("with_mask", "without_mask")
-
-
-class FixedDetector:
-    """Returns the same detections for every frame; counts calls."""
-
-    name = "fixed"
-
-    def __init__(self, boxes: list[tuple[float, float, float, float, float]], input_size=(320, 256)) -> None:
-        self.boxes = boxes
-        self.input_size = input_size
-        self.calls = 0
-
-    def detect(self, image: np.ndarray) -> list[Detection]:
-        self.calls += 1
-        return [Detection(*b) for b in self.boxes]
 
 
 class TableModel:
@@ -129,52 +109,6 @@ def test_crops_are_the_dataset_builders_crops() -> None:
         np.testing.assert_array_equal(crop, as_trained)
     assert crop_faces(img, [], 96).shape == (0, 96, 96, 3)
     np.testing.assert_array_equal(crop_faces(img, boxes[:1], 240)[0], square_crop(img, boxes[0], 240))
-
-
-# ----- the adaptive detector -----------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("coarse_boxes", "size", "fine_called"),
-    [
-        ([(100, 100, 260, 300, 0.9)], (640, 480), False),  # 160 px face = 80 px on the coarse canvas
-        ([(100, 100, 140, 150, 0.9)], (640, 480), True),  # 40 px = 20 px on the canvas: small
-        ([(100, 100, 148, 160, 0.9)], (640, 480), False),  # 48 px = 24 px: the limit
-        ([], (640, 480), True),  # nothing found: look again at the fine scale
-        ([(10, 10, 40, 40, 0.9)], (200, 150), False),  # small image: upscaled 1.6x -> 48 px
-        # portrait: the canvas turns to 256x320, scale 0.5, so 50 px is 25 px (unturned: 0.4 -> 20)
-        ([(10, 10, 60, 60, 0.9)], (480, 640), False),
-    ],
-)
-def test_adaptive_detector_escalates_only_for_small_or_no_faces(
-    coarse_boxes: list, size: tuple[int, int], fine_called: bool
-) -> None:
-    coarse = FixedDetector(coarse_boxes)
-    fine = FixedDetector([(1, 1, 30, 30, 0.5)], input_size=(800, 608))
-    det = ScaleAdaptiveDetector(coarse, fine, min_face_px=24)
-    found = det.detect(frame(*size))
-    assert fine.calls == int(fine_called)
-    assert len(found) == (1 if fine_called else len(coarse_boxes))
-    assert det.passes == {"coarse_only": int(not fine_called), "fine": int(fine_called)}
-
-
-def test_adaptive_detector_checks_its_parts() -> None:
-    with pytest.raises(DetectorError):
-        ScaleAdaptiveDetector(FixedDetector([]), FixedDetector([]), min_face_px=0)
-    with pytest.raises(DetectorError):
-        make_detector("nope")
-
-
-def test_adaptive_detector_finds_real_faces(shared_data: Path) -> None:
-    from benchmarks.faces import load_voc
-    from core.geometry import match_boxes
-    from core.imaging import load_rgb_array
-
-    voc = shared_data / "face_mask_detection_voc"
-    image = load_rgb_array(voc / "images" / "maksssksksss105.jpg")
-    truths = [b for _, b in load_voc(voc / "annotations" / "maksssksksss105.xml")]
-    det = make_detector()
-    assert make_detector() is det
-    result = match_boxes(Predictor(det, None).predict(image), truths)
-    assert result.matched >= len(truths) // 2
 
 
 # ----- results table ----------------------------------------------------------------------------

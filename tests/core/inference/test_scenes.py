@@ -17,112 +17,14 @@ from PIL import Image
 from core.annotation.annotations import Box
 from core.annotation.projects import Project
 from core.data.provenance import sha256_file
-from core.inference.predictor import UNCERTAIN, Face
-from core.inference.scenes import (
-    IGNORED,
-    MISSED,
-    RIGHT,
-    STARTER,
-    UNCERTAIN_OUTCOME,
-    WRONG,
-    ModelEntry,
-    Scene,
-    SceneError,
-    SceneFace,
-    SceneSet,
-    build_report,
-    check_mapping,
-    default_mapping,
-    evaluate_models,
-    leaked_photos,
-    load_scene_set,
-    main,
-    scene_sources,
-    score_photo,
-)
+from core.inference.scene_sets import SceneError, load_scene_set, scene_sources
+from core.inference.scenes import STARTER, ModelEntry, evaluate_models, leaked_photos, main
 from core.runs.store import run_path
-from core.vision.detectors import Detection
+from core.vision.detections import Detection
 from tests.core.runs.test_active_model import make_run
 
 RED, BLUE, GREEN = (220, 30, 30), (30, 30, 220), (30, 200, 30)
 LABELS = ("with_mask", "without_mask")
-
-
-def face(xyxy, label="with_mask", conf=0.9) -> Face:
-    return Face(*xyxy, label=label, confidence=conf, probs={label: conf})
-
-
-# ----- matching and counting (pure) ---------------------------------------------------------
-def test_each_outcome_is_counted_once() -> None:
-    scene = Scene(
-        "a.png",
-        Path("a.png"),
-        (
-            SceneFace("with_mask", (0, 0, 20, 20)),  # right
-            SceneFace("with_mask", (40, 0, 60, 20)),  # wrong
-            SceneFace("without_mask", (80, 0, 100, 20)),  # uncertain
-            SceneFace("without_mask", (120, 0, 140, 20)),  # missed
-            SceneFace("None", (160, 0, 180, 20)),  # ignored (found, but no class)
-        ),
-    )
-    faces = [
-        face((0, 0, 20, 20), "with_mask"),
-        face((41, 0, 61, 20), "without_mask"),
-        face((80, 1, 100, 21), UNCERTAIN, 0.5),
-        face((160, 0, 180, 20), "with_mask"),
-        face((300, 300, 320, 320), "with_mask"),  # false detection
-    ]
-    mapping = default_mapping(["with_mask", "without_mask", "None"], LABELS)
-    photo = score_photo(scene, faces, mapping)
-    assert [t.outcome for t in photo.truths] == [RIGHT, WRONG, UNCERTAIN_OUTCOME, MISSED, IGNORED]
-    assert photo.false == (4,) and photo.errors == 4
-    report = build_report([photo], LABELS, 0.7, "fake")
-    wm, wo = report.per_class["with_mask"], report.per_class["without_mask"]
-    assert (wm.faces, wm.right, wm.wrong, wm.found_and_right) == (2, 1, 1, 0.5)
-    assert (wo.faces, wo.uncertain, wo.missed, wo.found_and_right) == (2, 1, 1, 0.0)
-    assert report.false_detections == 1 and report.detections == 5
-    assert report.detector_recall == pytest.approx(4 / 5)  # the None face was found too
-    assert report.detector_precision == pytest.approx(4 / 5)
-    assert report.accuracy_on_found == pytest.approx(1 / 3)
-    assert report.accuracy_on_decided == pytest.approx(1 / 2)
-    assert [p.name for p in report.worst_photos()] == ["a.png"]
-    data = report.to_dict()
-    assert data["found_and_right"] == {"with_mask": 0.5, "without_mask": 0.0}
-    json.dumps(data)
-
-
-def test_a_class_mapped_to_nothing_is_left_out_not_false() -> None:
-    scene = Scene("a", Path("a"), (SceneFace("hat", (0, 0, 20, 20)), SceneFace("with_mask", (40, 0, 60, 20))))
-    photo = score_photo(scene, [face((0, 0, 20, 20))], {"hat": None, "with_mask": "with_mask"})
-    assert [t.outcome for t in photo.truths] == [IGNORED, MISSED]
-    assert photo.false == ()
-
-
-@pytest.mark.parametrize(
-    ("scene", "model", "expected"),
-    [
-        (["with_mask", "without_mask"], LABELS, {"with_mask": "with_mask", "without_mask": "without_mask"}),
-        (
-            ["With Mask", "no-mask"],
-            ("with_mask", "no_mask"),
-            {"With Mask": "with_mask", "no-mask": "no_mask"},
-        ),
-        (["mask_weared_incorrect"], LABELS, {"mask_weared_incorrect": "with_mask"}),
-        (["mask", "no_mask"], LABELS, {"mask": "with_mask", "no_mask": "without_mask"}),
-        (["None", "hat"], LABELS, {"None": None, "hat": None}),
-    ],
-)
-def test_default_mapping(scene, model, expected) -> None:
-    assert default_mapping(scene, model) == expected
-
-
-def test_mapping_that_matches_nothing_names_the_classes() -> None:
-    ss = SceneSet("s", "voc", "s", (Scene("a", Path("a"), (SceneFace("hat", (0, 0, 9, 9)),)),))
-    with pytest.raises(SceneError, match=r"\(hat\).*\(with_mask, without_mask\)"):
-        check_mapping(default_mapping(["hat"], LABELS), ss, LABELS)
-    with pytest.raises(SceneError, match="does not have"):
-        check_mapping({"hat": "cap"}, ss, LABELS)
-    assert check_mapping({"hat": "with_mask"}, ss, LABELS) == {"hat": "with_mask"}
 
 
 # ----- a synthetic scene set on disk --------------------------------------------------------
@@ -180,9 +82,8 @@ def colour_model_bytes(tmp: Path) -> bytes:
     return path.read_bytes()
 
 
-@pytest.fixture
-def voc_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "voc"
+def write_voc_dir(folder: Path) -> Path:
+    """The synthetic scenes as a Pascal VOC folder (and one XML whose image is missing)."""
     (folder / "images").mkdir(parents=True)
     (folder / "annotations").mkdir()
     for name, squares in SCENES.items():
@@ -202,15 +103,13 @@ def voc_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def voc_dir(tmp_path: Path) -> Path:
+    return write_voc_dir(tmp_path / "voc")
+
+
+@pytest.fixture
 def colour_run(workspace: Path, tmp_path: Path, keras_home: Path) -> str:
     return make_run(workspace, model=colour_model_bytes(tmp_path), labels=LABELS, image_size=32)
-
-
-def test_voc_folder_lists_missing_images_and_skips_them(voc_dir: Path, workspace: Path) -> None:
-    ss = load_scene_set(voc_dir)
-    assert ss.kind == "voc" and [s.name for s in ss.scenes] == ["s1.png", "s2.png", "s3.png"]
-    assert ss.classes == {"with_mask": 2, "without_mask": 3}
-    assert len(ss.skipped) == 1 and "gone.png is missing" in ss.skipped[0]
 
 
 def test_known_answers_end_to_end(voc_dir: Path, workspace: Path, colour_run: str) -> None:
@@ -234,9 +133,9 @@ def test_leaked_photos_are_refused_unless_allowed(voc_dir: Path, workspace: Path
     entry = ModelEntry("r", "r", LABELS, trained_photos=frozenset({sha}))
     assert leaked_photos(ss, entry) == ["s1.png"]
     # a run whose dataset holds a crop of s1.png: recorded at build time by core.data.provenance
-    from core.data.build import import_voc
     from core.data.dataset import Dataset
     from core.data.split import split_dataset
+    from core.data.voc_import import import_voc
 
     ds = Dataset.create("scenes", workspace)
     import_voc(voc_dir, ds)
@@ -269,16 +168,6 @@ def test_project_scenes_never_write_to_the_project(workspace: Path, colour_run: 
     assert (project.annotations_path.read_bytes(), project.annotations_path.stat().st_mtime_ns) == before
 
 
-def test_project_without_labelled_boxes_is_refused(workspace: Path) -> None:
-    project = Project.create("empty", workspace)
-    with project.edit() as ann:
-        ann.add_box("a.png", Box.from_xyxy((0, 0, 30, 30)))
-    with pytest.raises(SceneError, match="no image with labelled boxes"):
-        load_scene_set("empty", workspace)
-    with pytest.raises(SceneError, match="neither a project"):
-        load_scene_set("no-such-thing", workspace)
-
-
 def test_a_model_with_other_classes_gets_an_error_not_a_crash(
     voc_dir: Path, workspace: Path, tmp_path: Path
 ) -> None:
@@ -304,7 +193,7 @@ def test_starter_entry_without_files_is_a_clear_error(tmp_path: Path, monkeypatc
 def test_cli_prints_one_json_object(
     voc_dir: Path, workspace: Path, colour_run: str, capsys, monkeypatch
 ) -> None:
-    monkeypatch.setattr("core.inference.predictor.make_detector", lambda name="": ColourDetector())
+    monkeypatch.setattr("core.vision.detectors.get_detector", lambda name="": ColourDetector())
     code = main(["evaluate-scenes", colour_run, str(voc_dir), "--threshold", "0.7"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0

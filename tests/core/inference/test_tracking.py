@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.inference.tracking import LabelMemory, check_every, iou_matrix, match_boxes
+from core.inference.tracking import LabelMemory, check_every
 
 A = (10.0, 10.0, 60.0, 60.0)
 B = (100.0, 10.0, 150.0, 60.0)
@@ -29,14 +29,13 @@ def shifted(box: tuple[float, ...], dx: float) -> tuple[float, ...]:
     return (box[0] + dx, box[1], box[2] + dx, box[3])
 
 
-def test_iou_and_greedy_matching() -> None:
-    ious = iou_matrix(np.array([A, B]), np.array([A, shifted(A, 25.0)]))
-    assert ious[0, 0] == pytest.approx(1.0)
-    assert ious[0, 1] == pytest.approx(25 * 50 / (2 * 2500 - 25 * 50))
-    assert ious[1].tolist() == [0.0, 0.0]
-    # each old box once, the best pair first; B finds nothing
-    assert match_boxes(np.array([shifted(A, 2.0), A, B]), np.array([A]), 0.5) == [None, 0, None]
-    assert match_boxes(np.zeros((0, 4)), np.array([A]), 0.5) == []
+def test_a_face_follows_its_best_match_and_each_old_face_is_used_once() -> None:
+    memory, clf = LabelMemory(every=5), Counter()
+    memory.probabilities([A], clf)  # call 1
+    rows, n = memory.probabilities([shifted(A, 2.0), A, B], clf)
+    # A matches A (IoU 1) before A+2 does; A+2 and B are classified now
+    assert clf.calls[-1] == [0, 2] and n == 2
+    assert rows[1].tolist() == [1, 0] and rows[0].tolist() == [2, 0]
 
 
 def test_every_one_classifies_every_face_every_frame() -> None:

