@@ -6,6 +6,7 @@ series that are not classes (runs, models, curves) take SERIES_COLOURS in order.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,11 +20,27 @@ from core.overlay import class_colours
 SERIES_COLOURS = px.colors.qualitative.Plotly
 FORMAT_COLOURS = px.colors.qualitative.Pastel
 HEIGHT = 320
+#: A horizontal legend at the figure's foot (rows as needed): the plot area and its axis titles
+#: shrink to make room, so the legend never covers them.
+LEGEND_BELOW = {"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom", "x": 0}
+#: Characters per line of a long tick label (wrapped rather than rotated and cut).
+TICK_WRAP = 14
 
 
 def series_colour(i: int) -> str:
     """The colour of the i-th series of a chart."""
     return SERIES_COLOURS[i % len(SERIES_COLOURS)]
+
+
+def wrapped(label: str, width: int = TICK_WRAP) -> str:
+    """`label` on lines of at most `width` characters, broken at spaces and hyphens (Plotly's
+    <br>); a longer word stays whole."""
+    lines = [""]
+    for piece in re.split(r"(?<=[\s-])", label):  # each piece ends at a space or hyphen
+        if lines[-1] and len(lines[-1]) + len(piece.rstrip()) > width:
+            lines.append("")
+        lines[-1] += piece
+    return "<br>".join(line.strip() for line in lines)
 
 
 def _style(fig: go.Figure, title: str) -> go.Figure:

@@ -11,6 +11,7 @@ from app.ui.run_charts import (
     curves_figure,
     figures_html,
     final_metrics_figure,
+    record_labels,
     sweep_figure,
 )
 from core.runs.active_model import get_active, set_active, usable_reason
@@ -102,7 +103,9 @@ def _charts(selected: list[RunRecord]) -> None:
         figures.append((f"Accuracy vs {key}", sweep))
     else:
         c4.info(no_sweep_reason(selected))
-    matrices = [(r, confusion_figure(r)) for r in selected]
+    matrices = [
+        (r, confusion_figure(r, label)) for r, label in zip(selected, record_labels(selected), strict=True)
+    ]
     matrices = [(r, f) for r, f in matrices if f is not None]
     if matrices:
         st.markdown("**Confusion matrices (test split)**")

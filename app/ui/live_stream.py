@@ -16,6 +16,7 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
+from app.ui.charts import LEGEND_BELOW
 from app.ui.common import show_error
 from core.errors import IceConfigError
 from core.live.processor import LiveProcessor
@@ -136,14 +137,25 @@ def stats_figure(samples: list[LiveSample]) -> go.Figure:
         {"type": "scatter", "mode": "lines", "name": n, "x": x, "y": y, "yaxis": ax} for n, y, ax in traces
     ]
     layout = {
-        "height": 330,
+        "height": 360,
         "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
-        "legend": {"orientation": "h"},
+        "legend": LEGEND_BELOW,
         "xaxis": {"anchor": "y2", "title": {"text": "seconds (0 = now)"}},
         "yaxis": {"domain": [0.56, 1.0], "title": {"text": "FPS"}, "rangemode": "tozero"},
         "yaxis2": {"domain": [0.0, 0.44], "title": {"text": "ms"}, "rangemode": "tozero"},
     }
     return go.Figure({"data": data, "layout": layout})
+
+
+#: The statistics tiles' tooltips.
+METRIC_HELP = {
+    "fps": "Frames the model processed per second, over the last few seconds.",
+    "latency": "Median time from a frame's arrival to its boxes being ready (waiting + inference), "
+    "since the last reset.",
+    "lag": "95th percentile of how much later than the stream's quickest frame a frame left the "
+    "server, since the last reset.",
+    "faces": "Faces boxed on the newest processed frame.",
+}
 
 
 def _metric_text(value: float | None, unit: str, digits: int = 0) -> str:
@@ -161,11 +173,15 @@ def stats_body(proc: LiveProcessor) -> None:
         _stats_json(stats)
         return
     last = recent[-1] if recent else None
-    c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Processed FPS", _metric_text(stats.processed_fps_now, "FPS", 1))
-    c2.metric("Latency p50", _metric_text(stats.latency_ms.p50, "ms"))
-    c3.metric("Video lag p95", _metric_text(stats.video_lag_ms.p95, "ms"))
-    c4.metric("Faces (last frame)", "–" if last is None else str(last.faces))
+    tiles = [
+        ("Processed FPS", _metric_text(stats.processed_fps_now, "FPS", 1), METRIC_HELP["fps"]),
+        ("Latency p50", _metric_text(stats.latency_ms.p50, "ms"), METRIC_HELP["latency"]),
+        ("Video lag p95", _metric_text(stats.video_lag_ms.p95, "ms"), METRIC_HELP["lag"]),
+        ("Faces (last frame)", "–" if last is None else str(last.faces), METRIC_HELP["faces"]),
+    ]
+    for row in (tiles[:2], tiles[2:]):  # a 2 x 2 grid: each value has room beside the video
+        for col, (label, value, help_text) in zip(st.columns(2), row, strict=True):
+            col.metric(label, value, help=help_text)
     st.caption(
         f"Processed {stats.frames_processed} of {stats.frames_shown} frames · "
         f"{stats.faces_found} faces boxed, {stats.faces_classified} classified on their "

@@ -8,8 +8,8 @@ from typing import Any
 import plotly.express as px
 import plotly.graph_objects as go
 
-from app.ui.charts import series_colour
-from core.runs.experiments import run_label
+from app.ui.charts import LEGEND_BELOW, series_colour, wrapped
+from core.runs.experiments import chart_labels, run_name
 from core.runs.store import RunRecord
 
 
@@ -18,19 +18,26 @@ def _layout(fig: go.Figure, title: str, y_title: str = "", x_title: str = "") ->
         title=title,
         xaxis_title=x_title,
         yaxis_title=y_title,
-        legend={"orientation": "h", "y": -0.25},
+        legend=LEGEND_BELOW,
         margin={"l": 40, "r": 10, "t": 50, "b": 10},
-        height=380,
+        height=400,
     )
     return fig
 
 
+def record_labels(records: Sequence[RunRecord]) -> list[str]:
+    """The runs' chart labels (core.runs.experiments.chart_labels): name, else model and short id."""
+    return chart_labels([(r.run_id, run_name(r)) for r in records])
+
+
 def curves_figure(records: Sequence[RunRecord], metric: str = "accuracy") -> go.Figure:
-    """Validation `metric` per epoch (solid) and training `metric` (dashed), one colour per run."""
+    """Validation `metric` per epoch (solid) and training `metric` (dashed), one colour per run;
+    a legend entry per run (it shows or hides both of its curves)."""
     fig = go.Figure()
-    for i, r in enumerate(records):
+    for i, (r, label) in enumerate(zip(records, record_labels(records), strict=True)):
         colour = series_colour(i)
         epochs = [row.get("epoch") for row in r.history]
+        shown = False
         for key, dash, suffix in ((f"val_{metric}", "solid", "validation"), (metric, "dash", "training")):
             ys = [row.get(key) for row in r.history]
             if not any(isinstance(y, (int, float)) for y in ys):
@@ -40,27 +47,42 @@ def curves_figure(records: Sequence[RunRecord], metric: str = "accuracy") -> go.
                     x=epochs,
                     y=ys,
                     mode="lines+markers",
-                    name=f"{run_label(r)} · {suffix}",
+                    name=label,
                     line={"color": colour, "dash": dash},
                     legendgroup=r.run_id,
+                    showlegend=not shown,
+                    hovertemplate=f"%{{fullData.name}} · {suffix}<br>epoch %{{x}}: %{{y:.3f}}"
+                    f"<br>run {r.run_id}<extra></extra>",
                 )
             )
+            shown = True
     return _layout(
         fig, f"{metric.capitalize()} per epoch (validation solid, training dashed)", metric, "epoch"
     )
 
 
 def final_metrics_figure(rows: Sequence[dict[str, Any]]) -> go.Figure:
-    """Grouped bars: best validation accuracy, test accuracy and test macro-F1 per run."""
+    """Grouped bars: best validation accuracy, test accuracy and test macro-F1 per run, each run
+    under its chart label (wrapped, never rotated)."""
     fig = go.Figure()
-    labels = [f"{r['name']} · {r['run']}" if r.get("name") else r["run"] for r in rows]
+    labels = chart_labels([(r["run"], r.get("name") or "") for r in rows])
+    ticks = [wrapped(_escape(label)) for label in labels]
     for key, title in (
         ("best_val_accuracy", "best validation accuracy"),
         ("test_accuracy", "test accuracy"),
         ("test_macro_f1", "test macro-F1"),
     ):
-        fig.add_trace(go.Bar(x=labels, y=[r.get(key) for r in rows], name=title))
+        fig.add_trace(
+            go.Bar(
+                x=ticks,
+                y=[r.get(key) for r in rows],
+                name=title,
+                customdata=[r["run"] for r in rows],
+                hovertemplate=f"{title}: %{{y:.3f}}<br>run %{{customdata}}<extra></extra>",
+            )
+        )
     fig.update_layout(barmode="group", yaxis_range=[0, 1])
+    fig.update_xaxes(tickangle=0)
     return _layout(fig, "Final metrics", "score")
 
 
@@ -93,8 +115,9 @@ def sweep_figure(points: Sequence[dict[str, Any]], key: str) -> go.Figure:
     return _layout(fig, f"Accuracy vs {key}", "accuracy", key)
 
 
-def confusion_figure(record: RunRecord) -> go.Figure | None:
-    """The test-split confusion matrix (rows true, columns predicted), or None if not finished."""
+def confusion_figure(record: RunRecord, title: str) -> go.Figure | None:
+    """The test-split confusion matrix (rows true, columns predicted) under `title` (the run's
+    chart label), or None if not finished."""
     m = record.metrics or {}
     matrix, classes = m.get("confusion_matrix"), m.get("classes")
     if not matrix or not classes:
@@ -109,7 +132,7 @@ def confusion_figure(record: RunRecord) -> go.Figure | None:
         aspect="auto",
     )
     fig.update_layout(
-        title=run_label(record),
+        title=title,
         height=320,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         coloraxis_showscale=False,

@@ -11,7 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
 
-from app.ui.charts import series_colour
+from app.ui.charts import LEGEND_BELOW, series_colour, wrapped
 from app.ui.predict_draw import draw_faces
 from core import overlay
 from core.inference.scene_scores import MISSED, WRONG, PhotoScore
@@ -54,7 +54,7 @@ def metric_points(scores: Sequence[ModelScore], allow_leaks: bool = False) -> li
 
 
 def scene_figure(scores: Sequence[ModelScore], title: str, allow_leaks: bool = False) -> go.Figure:
-    """Grouped bars, one colour per model, one group per metric (0..1)."""
+    """Grouped bars, one colour per model, one group per metric (0..1; tick labels wrapped)."""
     rows = metric_points(scores, allow_leaks)
     fig = go.Figure()
     models = list(dict.fromkeys(r["model"] for r in rows))
@@ -63,7 +63,7 @@ def scene_figure(scores: Sequence[ModelScore], title: str, allow_leaks: bool = F
         by_metric = {r["metric"]: r["value"] for r in rows if r["model"] == model}
         ys = [by_metric.get(m) for m in metrics]
         fig.add_bar(
-            x=metrics,
+            x=[wrapped(m) for m in metrics],
             y=ys,
             name=model,
             marker_color=series_colour(i),
@@ -77,9 +77,10 @@ def scene_figure(scores: Sequence[ModelScore], title: str, allow_leaks: bool = F
         yaxis_range=[0, 1.1],
         height=420,
         margin={"l": 40, "r": 10, "t": 50, "b": 10},
-        legend={"orientation": "h", "y": -0.3},
+        legend=LEGEND_BELOW,
         showlegend=True,  # names the model even when there is one
     )
+    fig.update_xaxes(tickangle=0)
     return fig
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -221,6 +222,24 @@ def run_label(record: RunRecord) -> str:
     """A short readable name: the run id (it holds the model), after the run's name if any."""
     name = run_name(record)
     return f"{name} · {record.run_id}" if name else record.run_id
+
+
+def short_id(run_id: str) -> str:
+    """The run id without its time stamp: "lenet-69614e" for "20261129-223659-lenet-69614e"."""
+    parts = run_id.split("-", 2)
+    stamped = len(parts) == 3 and parts[0].isdigit() and parts[1].isdigit()
+    return parts[2] if stamped else run_id
+
+
+def chart_labels(runs: Sequence[tuple[str, str]]) -> list[str]:
+    """Short distinct labels for charts of (run id, run name) pairs: the name, else the short
+    id; a label that two runs would share gets the short id (or else the whole run id)."""
+    base = [name or short_id(run_id) for run_id, name in runs]
+    counts = Counter(base)
+    return [
+        label if counts[label] == 1 else f"{name} · {short_id(run_id)}" if name else run_id
+        for label, (run_id, name) in zip(base, runs, strict=True)
+    ]
 
 
 def comparison_rows(records: Sequence[RunRecord]) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 
 from core.data.dataset import Dataset
 from core.data.split import split_dataset
+from core.runs.experiments import short_id
 from core.runs.store import list_runs
 from tests.e2e.conftest import AppServer, open_section, select_option, wait_for_app
 
@@ -73,7 +74,7 @@ def test_launch_a_one_epoch_run_and_see_its_curve(
     page.reload()
     wait_for_app(page)
     open_section(page, "Compare")
-    # The accuracy chart's legend names the run's validation curve.
-    legend = page.locator(".js-plotly-plot .legendtext", has_text=f"{run_id} · validation")
+    # The accuracy chart's legend names the run by its short label (model and short id).
+    legend = page.locator(".js-plotly-plot .legendtext", has_text=short_id(run_id))
     expect(legend.first).to_be_visible(timeout=60_000)
     assert record.history and record.history[0]["epoch"] == 1

@@ -9,6 +9,7 @@ import pytest
 from core.errors import ConfigError
 from core.runs.config import RunConfig
 from core.runs.experiments import (
+    chart_labels,
     comparison_rows,
     estimate_seconds,
     no_sweep_reason,
@@ -18,6 +19,7 @@ from core.runs.experiments import (
     rows_to_csv,
     run_label,
     run_name,
+    short_id,
     sweep_configs,
     sweep_points,
     throughput,
@@ -126,3 +128,18 @@ def test_runs_get_a_name_and_show_their_dataset_first_columns_are_the_metrics(wo
     (row,) = comparison_rows(list_runs())
     assert list(row)[:3] == ["name", "test_accuracy", "test_macro_f1"]
     assert row["name"] == "first try" and row["dataset"] == "demo" and row["dataset_version"] == version
+
+
+def test_chart_labels_are_short_and_distinct() -> None:
+    stamped = "20261129-223659-lenet-69614e"
+    assert short_id(stamped) == "lenet-69614e"
+    assert short_id("my-run") == "my-run", "an id without a time stamp stays whole"
+    other = "20261129-223730-mobilenet_v2-41036a"
+    assert chart_labels([(stamped, ""), (other, "big batch")]) == ["lenet-69614e", "big batch"]
+    # a name two runs share gets each run's short id
+    assert chart_labels([(stamped, "try"), (other, "try")]) == [
+        "try · lenet-69614e",
+        "try · mobilenet_v2-41036a",
+    ]
+    # a name that is another run's short id makes both distinct
+    assert len(set(chart_labels([(stamped, ""), (other, "lenet-69614e")]))) == 2
