@@ -181,7 +181,7 @@ def start_sandbox(
 ) -> Sandbox:
     """The app (tests.e2e.conftest.app_command) in a new network namespace; returns when it
     answers there."""
-    from tests.e2e.conftest import app_command
+    from tests.e2e.conftest import app_command, wait_until_answers
 
     problem = sandbox_problem()
     if problem:
@@ -200,19 +200,14 @@ def start_sandbox(
     )
     url = f"http://127.0.0.1:{port}"
     probe = f"import urllib.request; urllib.request.urlopen('{url}/_stcore/health', timeout=2)"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the app exited early:\n{log.read_text(errors='replace')[-3000:]}")
+
+    def healthy() -> bool:
         try:
-            if _in_netns(proc.pid, sys.executable, "-c", probe).returncode == 0:
-                break
+            return _in_netns(proc.pid, sys.executable, "-c", probe).returncode == 0
         except subprocess.TimeoutExpired:
-            pass
-        time.sleep(0.3)
-    else:
-        proc.kill()
-        raise RuntimeError(f"the app did not answer in 120 s:\n{log.read_text(errors='replace')[-3000:]}")
+            return False
+
+    wait_until_answers(proc, log, healthy, 120)
     wrapper = folder / "chromium-in-netns.sh"
     wrapper.write_text(f'#!/bin/sh\nexec nsenter --net=/proc/{proc.pid}/ns/net {CHROMIUM} "$@"\n')
     wrapper.chmod(0o755)

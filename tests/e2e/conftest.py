@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +56,24 @@ def app_command(port: int) -> list[str]:
     ]  # fmt: skip
 
 
+def wait_until_answers(
+    proc: subprocess.Popen[bytes], log: Path, answers: Callable[[], bool], timeout: float
+) -> None:
+    """Poll `answers()` until true; RuntimeError with the log's tail when the app exits first or
+    does not answer within `timeout` seconds (then it is killed)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the app exited early:\n{log.read_text(errors='replace')[-3000:]}")
+        if answers():
+            return
+        time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError(
+        f"the app did not answer in {timeout:.0f} s:\n{log.read_text(errors='replace')[-3000:]}"
+    )
+
+
 def start_app(workspace: Path, log: Path, env_extra: dict[str, str] | None = None) -> AppServer:
     """Start the app (app_command) on a free port and wait until it answers."""
     port = free_port()
@@ -63,18 +81,16 @@ def start_app(workspace: Path, log: Path, env_extra: dict[str, str] | None = Non
     fh = open(log, "wb")
     proc = subprocess.Popen(app_command(port), cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the app exited early:\n{log.read_text()[-3000:]}")
+
+    def healthy() -> bool:
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return AppServer(url, workspace, proc, log)
+                return r.status == 200
         except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError(f"the app did not start in 90 s:\n{log.read_text()[-3000:]}")
+            return False
+
+    wait_until_answers(proc, log, healthy, 90)
+    return AppServer(url, workspace, proc, log)
 
 
 def stop_app(server: AppServer) -> None:

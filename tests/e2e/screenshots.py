@@ -24,25 +24,12 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from tests import live_harness as harness
 from tests.e2e.conftest import REPO, canvas_box, free_port, start_app, stop_app, wait_for_app
-from tests.live_harness import (
-    CHROMIUM,
-    LIVE_CHROMIUM_ARGS,
-    SHARED,
-    VOC,
-    Sandbox,
-    chromium_args,
-    make_fake_camera,
-    open_live,
-    sandbox_problem,
-    start_camera,
-    start_sandbox,
-    wait_stats,
-)
 
 VIEWPORT = {"width": 1400, "height": 900}
 PROJECT = "street scenes"
-#: VOC scenes of the project (every one has masked and bare faces); the first is shown.
+#: harness.VOC scenes of the project (every one has masked and bare faces); the first is shown.
 SCENES = ("maksssksksss307", "maksssksksss261", "maksssksksss349", "maksssksksss71", "maksssksksss792")
 PREDICT_SCENE = "maksssksksss261"
 MAX_PNG_BYTES = 390_000
@@ -59,13 +46,13 @@ def keras_home(tmp: Path) -> None:
     """An offline Keras cache holding the shared MobileNetV2 ImageNet weights (set before Keras loads)."""
     models = tmp / "keras" / "models"
     models.mkdir(parents=True)
-    for f in (SHARED / "weights" / "mobilenet_v2_imagenet_no_top").glob("*.h5"):
+    for f in (harness.SHARED / "weights" / "mobilenet_v2_imagenet_no_top").glob("*.h5"):
         os.symlink(f, models / f.name)
     os.environ.update({"KERAS_HOME": str(tmp / "keras"), "TF_CPP_MIN_LOG_LEVEL": "2"})
 
 
 def make_project(root: Path) -> str:
-    """The annotation project: the scenes' images and their VOC boxes; returns its folder name."""
+    """The annotation project: the scenes' images and their harness.VOC boxes; returns its folder name."""
     from core.annotation.formats.annotation_io import import_annotations
     from core.annotation.projects import Project
 
@@ -73,9 +60,9 @@ def make_project(root: Path) -> str:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         for stem in SCENES:
-            image = VOC / "images" / f"{stem}.jpg"
+            image = harness.VOC / "images" / f"{stem}.jpg"
             project.add_image(image.name, image.read_bytes())
-            zf.write(VOC / "annotations" / f"{stem}.xml", f"{stem}.xml")
+            zf.write(harness.VOC / "annotations" / f"{stem}.xml", f"{stem}.xml")
     result = import_annotations(project, "voc", "scenes.zip", buf.getvalue())
     project.import_annotations(result.annotations)
     return project.name
@@ -92,7 +79,7 @@ def train_runs(root: Path, tmp: Path) -> list[str]:
     source = tmp / "binary"
     for label in ("with_mask", "without_mask"):
         (source / label).mkdir(parents=True)
-        for f in sorted((SHARED / "face_mask_binary_real" / label).iterdir())[:CROPS_PER_CLASS]:
+        for f in sorted((harness.SHARED / "face_mask_binary_real" / label).iterdir())[:CROPS_PER_CLASS]:
             shutil.copy(f, source / label / f.name)
     dataset = Dataset.create("binary sample", root)
     import_folder(source, dataset)
@@ -147,7 +134,7 @@ def compare(page: Any, url: str, out: Path) -> None:
 def predict(page: Any, url: str, out: Path) -> None:
     page.goto(f"{url}/predict")
     wait_for_app(page)
-    scene = VOC / "images" / f"{PREDICT_SCENE}.jpg"
+    scene = harness.VOC / "images" / f"{PREDICT_SCENE}.jpg"
     page.get_by_test_id("stMain").locator("input[type=file]").first.set_input_files(str(scene))
     page.get_by_role("button", name="Download CSV").first.wait_for(timeout=180_000)
     wait_for_app(page)
@@ -156,9 +143,11 @@ def predict(page: Any, url: str, out: Path) -> None:
 
 
 def live(page: Any, url: str, log: Path, out: Path) -> None:
-    open_live(page, url)
-    start_camera(page)
-    wait_stats(page, lambda s: s["frames_processed"] >= 20 and s["faces_found"] >= 5, 180, "boxed faces", log)
+    harness.open_live(page, url)
+    harness.start_camera(page)
+    harness.wait_stats(
+        page, lambda s: s["frames_processed"] >= 20 and s["faces_found"] >= 5, 180, "boxed faces", log
+    )
     page.wait_for_timeout(4000)  # the chart and the metrics fill in
     shoot(page, out / "live.png")
 
@@ -181,16 +170,20 @@ def main() -> int:
         train_runs(root, tmp)
         from playwright.sync_api import sync_playwright
 
-        problem = sandbox_problem()
+        problem = harness.sandbox_problem()
         with sync_playwright() as pw:
             if problem is None:
-                y4m = make_fake_camera(tmp / "camera.y4m", slides=6, seconds=2.0, fps=15)
-                server = start_sandbox(root, tmp, port=free_port())
-                browser = pw.chromium.launch(executable_path=str(server.chromium), args=chromium_args(y4m))
+                y4m = harness.make_fake_camera(tmp / "camera.y4m", slides=6, seconds=2.0, fps=15)
+                server = harness.start_sandbox(root, tmp, port=free_port())
+                browser = pw.chromium.launch(
+                    executable_path=str(server.chromium), args=harness.chromium_args(y4m)
+                )
             else:
                 print(f"Live is left out: {problem}", flush=True)
                 server = start_app(root, tmp / "streamlit.log")
-                browser = pw.chromium.launch(executable_path=CHROMIUM, args=LIVE_CHROMIUM_ARGS)
+                browser = pw.chromium.launch(
+                    executable_path=harness.CHROMIUM, args=harness.LIVE_CHROMIUM_ARGS
+                )
             page = browser.new_context(viewport=VIEWPORT).new_page()
             page.set_default_timeout(60_000)
             annotate(page, server.url, project, out)
@@ -200,7 +193,7 @@ def main() -> int:
                 live(page, server.url, server.log, out)
             browser.close()
     finally:
-        if isinstance(server, Sandbox):
+        if isinstance(server, harness.Sandbox):
             server.stop()
         elif server is not None:
             stop_app(server)
