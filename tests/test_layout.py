@@ -1,7 +1,8 @@
 """The package layout (docs/architecture.md): core's packages import only core's loose modules and
 the packages before them, models/ never imports core, core never imports streamlit or the front
-end; and the size targets: few loose modules, several packages, no file over 450 lines, no
-`sys.path.insert` in pages. Every import counts, including those inside functions."""
+end; the size targets: few loose modules, several packages, no file over 450 lines, no
+`sys.path.insert` in pages; and a test file for every core module. Every import counts,
+including those inside functions."""
 
 from __future__ import annotations
 
@@ -105,6 +106,17 @@ def test_core_imports_only_what_comes_before() -> None:
                 problems.setdefault((where, line, target), f"{where} ({unit}) imports {module} ({target})")
     lines = sorted(problems.values())
     assert lines == [], "\n".join(lines)
+
+
+def test_every_core_module_has_its_test_file() -> None:
+    """core/<path>/<module>.py is tested in tests/core/<path>/test_<module>.py."""
+    missing = [
+        f"{rel(path)}: no {rel(expected)}"
+        for path in py_files(CORE)
+        if path.name != "__init__.py"
+        and not (expected := REPO / "tests" / path.relative_to(REPO).parent / f"test_{path.name}").is_file()
+    ]
+    assert missing == [], "\n".join(missing)
 
 
 def test_models_import_neither_core_nor_the_front_end() -> None:
