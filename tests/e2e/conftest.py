@@ -52,7 +52,7 @@ def app_command(port: int) -> list[str]:
     return [
         sys.executable, "-m", "streamlit", "run", str(REPO / "home.py"),
         "--server.address", "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
-        "--browser.gatherUsageStats", "false",
+        "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
     ]  # fmt: skip
 
 

@@ -98,6 +98,8 @@ def test_a_newcomers_journey(fresh_server: AppServer, browser, shared_data: Path
 
         # 3. Pre-annotate every image.
         page.get_by_text("Pre-annotate faces").first.click()
+        wait_for_app(page)
+        expect(page.get_by_role("button", name="All images").first).to_be_visible()
         page.get_by_role("button", name="All images").first.click()
         stays(page, re.compile(r"^Pre-annotation added \d+ face box"))
         wait_for_app(page)
