@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from app.ui.common import show_flashes
+from app.ui.common import section_switch, show_flashes
 from app.ui.dataset_augment import augmentation_section
 from app.ui.dataset_build import build_section
 from app.ui.dataset_common import apply_pending, choose_dataset, latest_versions
@@ -32,24 +32,13 @@ SECTIONS: dict[str, Callable[[Dataset], None]] = {
 NAMES = ["Build", *SECTIONS]
 
 
-def choose_section() -> str:
-    """The section switch, kept in the URL as ?section=<name>."""
-    if SECTION_KEY not in st.session_state:
-        wanted = str(st.query_params.get("section", "")).capitalize()
-        st.session_state[SECTION_KEY] = wanted if wanted in NAMES else NAMES[0]
-    section = st.radio("Section", NAMES, horizontal=True, key=SECTION_KEY, label_visibility="collapsed")
-    if st.query_params.get("section") != section.lower():
-        st.query_params["section"] = section.lower()
-    return section
-
-
 def main() -> None:
     apply_pending()
     st.title("Datasets")
     show_flashes()
     latest = latest_versions()
     current = choose_dataset(latest)
-    section = choose_section()
+    section = section_switch(NAMES, key=SECTION_KEY)
     if section == "Build":
         build_section(current, latest)
     elif current is None:

@@ -70,8 +70,8 @@ def make_project(root: Path) -> str:
 
 def train_runs(root: Path, tmp: Path) -> list[str]:
     """A folder dataset of CROPS_PER_CLASS crops per class, split, and the RUNS trained on it."""
-    from core.data.folder_import import import_folder
     from core.data.dataset import Dataset
+    from core.data.folder_import import import_folder
     from core.data.split import split_dataset
     from core.runs.config import RunConfig
     from core.training.train import run_here

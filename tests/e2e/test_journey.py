@@ -151,7 +151,7 @@ def test_a_newcomers_journey(fresh_server: AppServer, browser, shared_data: Path
         select_option(page, "Annotation project", "journey")
         page.get_by_role("button", name="Crop boxes").click()
         stays(page, re.compile(r"^Cropped into journey_crops: \d+ new file"))
-        page.get_by_test_id("stRadio").get_by_text("Split", exact=True).first.click()
+        open_section(page, "Split")
         wait_for_app(page)
         page.get_by_role("button", name="Make split").click()
         stays(page, re.compile(r"^Dataset version [0-9a-f]{12} saved"))

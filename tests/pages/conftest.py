@@ -39,6 +39,12 @@ def texts(source, *kinds: str) -> str:  # noqa: ANN001 - an AppTest or one of it
     return "\n".join(str(e.value) for kind in kinds or MESSAGE_KINDS for e in getattr(source, kind))
 
 
+def open_section(at: AppTest, name: str) -> AppTest:
+    """Choose section `name` in the page's section switch (app.ui.common.section_switch) and run."""
+    at.get("button_group")[0].set_value(name)
+    return run(at)
+
+
 def threshold_slider(at: AppTest):  # noqa: ANN201 - the sidebar's "Uncertain below" Slider
     """The sidebar's 'uncertain' threshold slider (app.ui.model_picker, on Predict and Live)."""
     return next(s for s in at.sidebar.slider if s.label.startswith("Uncertain below"))

@@ -13,7 +13,7 @@ from core.annotation.annotations import Annotations, Box
 from core.annotation.canvas import drawing_token
 from core.annotation.formats.archive import read_zip
 from core.annotation.projects import Project
-from tests.pages.conftest import open_page, run
+from tests.pages.conftest import open_page, open_section, run
 
 
 def png(w: int, h: int) -> bytes:
@@ -111,11 +111,6 @@ def test_canvas_drawing_is_saved_in_original_pixels_and_refusals_explained(proje
     assert saved["images"]["IMG_2.png"]["rectangles"] == [[100.0, 200.0, 300.0, 300.0]]
     assert saved["images"]["IMG_2.png"]["rect_to_category"] == [1]
     assert any("a side of 5 px or less" in w.value for w in at.warning)
-
-
-def open_section(at: AppTest, name: str) -> None:
-    at.get("button_group")[0].set_value(name)
-    run(at)
 
 
 def canvas_state(*boxes: Box, scale: float = 0.375) -> dict:

@@ -51,7 +51,7 @@ def project(workspace: Path) -> Project:
 def test_empty_workspace(workspace: Path) -> None:
     at = run(app())
     assert "No dataset yet" in texts(at)
-    at.radio(key="ds_section").set_value("Health")
+    at.get("button_group")[0].set_value("Health")
     assert "Build a dataset first" in texts(run(at))
 
 
@@ -90,7 +90,7 @@ def test_import_folder_errors_and_health_report_finds_the_png_leak(workspace: Pa
     button(at, "ds_folder_go").click()
     run(at)
     assert "Imported into faces: 17 new file(s)" in texts(at)
-    at.radio(key="ds_section").set_value("Health")
+    at.get("button_group")[0].set_value("Health")
     run(at)
     assert any("only in class 'with_mask'" in w.value for w in at.warning)
     assert len(at.get("plotly_chart")) == 4
@@ -106,7 +106,7 @@ def test_review_moves_and_deletes(workspace: Path) -> None:
         put(ds.root / "a" / f"{i}.png", smooth_image(i, (16, 16)))
     put(ds.root / UNLABELLED / "u.png", smooth_image(9, (16, 16)))
     at = run(app())
-    at.radio(key="ds_section").set_value("Review")
+    at.get("button_group")[0].set_value("Review")
     run(at)
     at.selectbox(key="ds_rev_class_rev").set_value(UNLABELLED)
     run(at)
@@ -134,7 +134,7 @@ def test_split_shows_the_version_everywhere(workspace: Path) -> None:
         for i in range(10):
             put(ds.root / c / f"{i}.png", smooth_image(hash((c, i)) % 1000, (16, 16)))
     at = run(app())
-    at.radio(key="ds_section").set_value("Split")
+    at.get("button_group")[0].set_value("Split")
     run(at)
     assert "Not split yet" in texts(at)
     button(at, "ds_sp_go").click()
@@ -175,7 +175,7 @@ def test_augmentation_preview_runs_the_trainers_layers(workspace: Path) -> None:
     for i in range(5):
         put(ds.root / "a" / f"{i}.png", smooth_image(i, (40, 40)))
     at = run(app())
-    at.radio(key="ds_section").set_value("Augmentation")
+    at.get("button_group")[0].set_value("Augmentation")
     run(at)
     button(at, "ds_aug_go").click()
     run(at)
@@ -210,7 +210,7 @@ def test_dataset_and_section_come_from_the_url(workspace: Path) -> None:
     at.query_params["section"] = "split"
     run(at)
     assert at.selectbox(key="ds_pick").value == "second"
-    assert at.radio(key="ds_section").value == "Split"
+    assert at.get("button_group")[0].value == "Split"
     assert "Not split yet" in texts(at)
 
 

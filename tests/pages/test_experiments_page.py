@@ -9,16 +9,11 @@ from streamlit.testing.v1 import AppTest
 from core.runs.active_model import get_active
 from core.runs.store import list_runs, load_run, write_status
 from tests.fake_runs import failed_run, finished_run, make_manifest, running_run
-from tests.pages.conftest import open_page, run, texts
+from tests.pages.conftest import open_page, open_section, run, texts
 
 
 def app() -> AppTest:
     return open_page("experiments.py")
-
-
-def open_section(at: AppTest, name: str) -> AppTest:
-    at.get("button_group")[0].set_value(name)
-    return run(at)
 
 
 def test_empty_workspace_explains_what_to_do(workspace) -> None:  # noqa: ANN001
