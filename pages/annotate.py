@@ -19,7 +19,7 @@ from app.ui.annotate_keys import (
     keyboard_labelling,
     shortcuts_help,
 )
-from app.ui.common import flash, literal, section_switch, show_error, show_flashes
+from app.ui.common import flash, literal, section_switch, show_error, show_flashes, use_app_navigation
 from app.ui.start_here import start_here_panel
 from core.annotation.annotations import NONE, RULE_TEXT, Annotations
 from core.annotation.canvas import (
@@ -37,6 +37,8 @@ from core.annotation.projects import Project, list_projects, neighbour
 from core.errors import MaskStudioError
 from core.imaging import IMAGE_EXTENSIONS, load_image
 from core.overlay import class_hex
+
+use_app_navigation()
 
 #: The categories a new project starts with when no project was used before (editable at creation).
 PRESET_CATEGORIES = ["with_mask", "without_mask", "mask_worn_incorrectly"]

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from app.ui.common import section_switch, show_flashes
+from app.ui.common import section_switch, show_flashes, use_app_navigation
 from app.ui.dataset_augment import augmentation_section
 from app.ui.dataset_build import build_section
 from app.ui.dataset_common import apply_pending, choose_dataset, latest_versions
@@ -21,6 +21,8 @@ from app.ui.dataset_health import health_section
 from app.ui.dataset_review import review_section
 from app.ui.dataset_split import split_section
 from core.data.dataset import Dataset
+
+use_app_navigation()
 
 SECTION_KEY = "ds_section"
 SECTIONS: dict[str, Callable[[Dataset], None]] = {

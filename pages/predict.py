@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.ui.common import show_error, show_flashes
+from app.ui.common import show_error, show_flashes, use_app_navigation
 from app.ui.faces import detector_choice
 from app.ui.model_picker import choose_model, choose_threshold, show_model, threshold_curve
 from app.ui.predict_draw import threshold_figure
@@ -20,6 +20,8 @@ from core.errors import MaskStudioError
 from core.inference.predictor import Predictor
 from core.runs.thresholds import plain_summary
 from core.vision.detectors import DEFAULT_PREDICT_DETECTOR, get_detector
+
+use_app_navigation()
 
 
 def main() -> None:

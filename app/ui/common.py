@@ -97,3 +97,18 @@ def go_to_section(key: str, name: str) -> None:
     """Open section `name` of the `section_switch` keyed `key` (reruns the whole page)."""
     st.session_state[f"{key}__goto"] = name
     st.rerun(scope="app")
+
+
+def use_app_navigation() -> None:
+    """Make sure the page runs under home.py's navigation (titles, icons, page config).
+
+    Streamlit sees `pages/` beside home.py and, until home.py has run once in this server, serves a
+    page opened by its URL (a bookmark, a tab left open across a restart) on its own, with the
+    folder's file names as the menu. Called first by every page: in that case it switches the
+    server to home.py's `st.navigation` and runs again, on the same page.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()

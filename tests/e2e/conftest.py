@@ -211,6 +211,13 @@ def upload_to_sidebar(pg, path: str) -> None:  # noqa: ANN001
     wait_for_app(pg)
 
 
+def section_is(pg, name: str) -> None:  # noqa: ANN001
+    """The section switch still shows `name` as chosen (after a rerun or an action)."""
+    group = pg.get_by_test_id("stMain").get_by_test_id("stButtonGroup").first
+    chosen = group.locator("[aria-checked='true'], [aria-pressed='true'], [data-selected='true']")
+    expect(chosen.first).to_have_text(name)
+
+
 def upload_files(pg, scope: str, paths: str | list[str], shown: str, *, which: str = "last") -> None:  # noqa: ANN001
     """Give files to the `which` ("first"/"last") file input inside test id `scope` and wait
     until the uploader lists `shown` (a file name). A rerun that replaces the uploader under

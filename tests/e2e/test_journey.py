@@ -28,6 +28,7 @@ from tests.e2e.conftest import (
     canvas_counts,
     create_project,
     open_section,
+    section_is,
     select_option,
     serving,
     upload_files,
@@ -55,13 +56,6 @@ def stays(pg, text: str | re.Pattern[str], seconds: float = 2.0) -> None:  # noq
     expect(loc).to_be_visible(timeout=WAIT_MS)
     pg.wait_for_timeout(int(seconds * 1000))
     expect(loc).to_be_visible()
-
-
-def section_is(pg, name: str) -> None:  # noqa: ANN001
-    """The section switch still shows `name` as chosen (no jump back after an action)."""
-    group = pg.get_by_test_id("stMain").get_by_test_id("stButtonGroup").first
-    chosen = group.locator("[aria-checked='true'], [aria-pressed='true'], [data-selected='true']")
-    expect(chosen.first).to_have_text(name)
 
 
 def test_a_newcomers_journey(fresh_server: AppServer, browser, shared_data: Path, tmp_path: Path) -> None:  # noqa: ANN001, PLR0915
