@@ -15,7 +15,7 @@ from core.annotation.projects import Project
 from core.errors import LiveError
 from core.inference.predict_io import SendReport, send_to_annotator
 from core.inference.predictor import Face, FrameResult
-from core.vision.detectors import as_rgb_frame
+from core.vision.detections import as_rgb_frame
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import numpy as np
 
 from core.errors import ClassifierError, DetectorError
 from core.live.processor import LiveProcessor
-from core.vision.detectors import Detection
+from core.vision.detections import Detection
 
 W, H = 160, 120
 BOX = (60.0, 40.0, 110.0, 100.0)
