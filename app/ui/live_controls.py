@@ -29,7 +29,6 @@ class LiveChoice:
     """What the stream should run: a Predictor, and the model choice the page describes."""
 
     predictor: Predictor
-    detector_name: str
     model: ModelChoice
     every: int = DEFAULT_EVERY  # classify a followed face on one frame in `every`
 
@@ -81,4 +80,4 @@ def choose() -> LiveChoice:
     predictor = Predictor(detector, model.classifier, threshold)
     with st.spinner("Warming up the detector and the model…"):
         _warm(detector_name, model.key, predictor)
-    return LiveChoice(predictor, detector_name, model, every)
+    return LiveChoice(predictor, model, every)
