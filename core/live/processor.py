@@ -354,7 +354,7 @@ class LiveProcessor:
         return Snapshot(latest.frame.copy(), result, latest.arrived)
 
     def reset_stats(self) -> None:
-        """Start the statistics (stats) again."""
+        """Start the statistics again."""
         with self._lock:
             self._stats.reset()
 
