@@ -104,13 +104,14 @@ def load_classifier(
 ):  # -> (Classifier, threshold)
     """The entry's Classifier and `threshold`, or else the threshold Predict would use with it
     (a run's suggestion is measured on its test split only when no threshold is given)."""
+    from core.inference.predictor import DEFAULT_THRESHOLD
+
     if entry.ref == STARTER:
         from core.runs.starter import starter_classifier
 
         return starter_classifier(root=root), float(
-            threshold if threshold is not None else entry.threshold or 0.6
+            threshold if threshold is not None else entry.threshold or DEFAULT_THRESHOLD
         )
-    from core.inference.predictor import DEFAULT_THRESHOLD
     from core.runs.models import classifier_for_run
     from core.runs.thresholds import run_threshold_report
 
