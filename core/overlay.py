@@ -3,18 +3,21 @@
 The palette gives a class its colour by name, so a class looks the same on the annotator's
 canvas, on Predict's and Live's pictures and in the charts, whatever order the classes come in:
 fixed colours for the usual classes, a stable pick from FALLBACK for any other name. The
-overlay boxes and captions faces on an RGB frame (OpenCV, in place), with one caption size
+overlay boxes and captions faces on an RGB frame (OpenCV, in place; a caption beyond ASCII is
+drawn with Pillow, so a class named in any script stays readable), with one caption size
 rule (`caption_px`, also the canvas's) so small, close faces get small captions that stay apart.
 """
 
 from __future__ import annotations
 
+import functools
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
 import cv2
 import numpy as np
+from PIL import Image, ImageDraw, ImageFont
 
 RGB = tuple[int, int, int]
 
@@ -110,11 +113,6 @@ def caption(face: Captioned) -> str:
     return f"{face.label} {face.confidence:.2f}"
 
 
-def drawable(text: str) -> str:
-    """`text` as the overlay's font can draw it (ASCII; anything else becomes '?')."""
-    return text.encode("ascii", "replace").decode("ascii")
-
-
 # ----- drawing -------------------------------------------------------------------------------
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 #: Pixel height of FONT at scale 1 (with its baseline).
@@ -147,7 +145,7 @@ def draw_faces(
         x1, y1 = round(fx1 * scale[0]), round(fy1 * scale[1])
         x2, y2 = round(fx2 * scale[0]), round(fy2 * scale[1])
         cv2.rectangle(image, (x1, y1), (x2, y2), colour, thick)
-        text = drawable(caption(face))
+        text = caption(face)
         px = caption_px(x2 - x1, y2 - y1, len(text), CAPTION_MIN_PX, largest)
         tw, box_h = caption_size(text, px)
         ty = y1 - box_h if y1 - box_h >= 0 else min(y2, h - box_h)
@@ -157,17 +155,31 @@ def draw_faces(
 
 def caption_size(text: str, px: int) -> tuple[int, int]:
     """(width, height) in px of `text` captioned at `px` by draw_caption, its background included."""
-    (tw, th), base = cv2.getTextSize(drawable(text), FONT, px / HERSHEY_PX, 1)
+    if not text.isascii():
+        left, top, right, bottom = unicode_font(px).getbbox(text)
+        return right - left + 6, bottom - top + 6
+    (tw, th), base = cv2.getTextSize(text, FONT, px / HERSHEY_PX, 1)
     return tw + 6, th + base + 4
+
+
+@functools.lru_cache(maxsize=32)
+def unicode_font(px: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """The font for captions OpenCV's ASCII-only font cannot draw (a class named in any script):
+    DejaVu Sans where the system has it, else Pillow's own scalable font (Latin)."""
+    try:
+        return ImageFont.truetype("DejaVuSans.ttf", px)
+    except OSError:
+        return ImageFont.load_default(size=px)
 
 
 def draw_caption(
     image: np.ndarray, text: str, xy: tuple[int, int], px: int, background: RGB, colour: RGB = (255, 255, 255)
 ) -> np.ndarray:
     """`text` at `px` px in `colour` on a filled `background` box whose top-left corner is `xy` (in place)."""
-    text = drawable(text)
-    (tw, th), base = cv2.getTextSize(text, FONT, px / HERSHEY_PX, 1)
     x, y = xy
+    if not text.isascii():
+        return _draw_unicode_caption(image, text, (x, y), px, background, colour)
+    (tw, th), base = cv2.getTextSize(text, FONT, px / HERSHEY_PX, 1)
     cv2.rectangle(image, (x, y), (x + tw + 6, y + th + base + 4), background, cv2.FILLED)
     cv2.putText(image, text, (x + 3, y + th + 2), FONT, px / HERSHEY_PX, colour, 1, cv2.LINE_AA)
     return image
@@ -188,4 +200,21 @@ def draw_hud(image: np.ndarray, lines: Sequence[str], warn: bool = False) -> np.
     colour = (255, 200, 60) if warn else (255, 255, 255)
     for i, text in enumerate(lines):
         cv2.putText(image, text, (6, 4 + line_h * (i + 1) - 6), FONT, font_scale, colour, 1, cv2.LINE_AA)
+    return image
+
+
+def _draw_unicode_caption(
+    image: np.ndarray, text: str, xy: tuple[int, int], px: int, background: RGB, colour: RGB
+) -> np.ndarray:
+    """draw_caption for text beyond ASCII, drawn with Pillow on the caption's own patch."""
+    w, h = caption_size(text, px)
+    x, y = xy
+    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, image.shape[1]), min(y + h, image.shape[0])
+    if x1 <= x0 or y1 <= y0:
+        return image
+    patch = Image.new("RGB", (w, h), background)
+    font = unicode_font(px)
+    left, top, _, _ = font.getbbox(text)
+    ImageDraw.Draw(patch).text((3 - left, 3 - top), text, fill=colour, font=font)
+    image[y0:y1, x0:x1] = np.asarray(patch)[y0 - y : y1 - y, x0 - x : x1 - x]
     return image

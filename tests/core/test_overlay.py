@@ -15,12 +15,13 @@ from core.overlay import (
     FALLBACK,
     caption,
     caption_px,
+    caption_size,
     class_colours,
     class_hex,
     class_rgb,
+    draw_caption,
     draw_faces,
     draw_hud,
-    drawable,
     hex_to_rgb,
 )
 
@@ -102,24 +103,41 @@ def test_caption_size_fits_the_box_within_the_range(w: float, h: float, chars: i
 
 
 @pytest.mark.parametrize(
-    ("face", "text", "drawn"),
+    ("face", "text"),
     [
         (
             Face(0, 0, 9, 9, "with_mask", 0.93, {"with_mask": 0.93, "x": 0.07}),
-            "with_mask 0.93",
             "with_mask 0.93",
         ),
         (
             Face(0, 0, 9, 9, UNCERTAIN, 0.51, {"a": 0.51, "b": 0.49}),
             "uncertain (a 0.51)",
-            "uncertain (a 0.51)",
         ),
-        (Face(0, 0, 9, 9, "maske ä", 0.9), "maske ä 0.90", "maske ? 0.90"),
+        (Face(0, 0, 9, 9, "maske ä", 0.9), "maske ä 0.90"),
     ],
 )
-def test_caption(face: Face, text: str, drawn: str) -> None:
+def test_caption(face: Face, text: str) -> None:
     assert caption(face) == text
-    assert drawable(caption(face)) == drawn  # the overlay's font is ASCII only
+
+
+@pytest.mark.parametrize(("name", "plain"), [("maske ä", "maske a"), ("маска", "????"), ("口罩", "??")])
+def test_a_caption_beyond_ascii_is_drawn_as_written(name: str, plain: str) -> None:
+    """A class named in any script is drawn with its own letters, not as '?' (Pillow's font)."""
+    px = 20
+    w, h = caption_size(name, px)
+    assert w > 6 and h > 6
+    drawn = draw_caption(np.zeros((60, 200, 3), np.uint8), name, (5, 5), px, (200, 0, 0))
+    assert (drawn[5 : 5 + h, 5 : 5 + w] == (200, 0, 0)).all(axis=2).mean() > 0.3  # its background
+    assert (drawn[5 : 5 + h, 5 : 5 + w].min(axis=2) > 150).any()  # white letters on it
+    other = draw_caption(np.zeros((60, 200, 3), np.uint8), plain, (5, 5), px, (200, 0, 0))
+    assert not np.array_equal(drawn, other)
+
+
+def test_a_caption_beyond_ascii_is_clipped_at_the_frame_edge() -> None:
+    frame = np.zeros((20, 30, 3), np.uint8)
+    draw_caption(frame, "маска", (20, 12), 20, (0, 0, 200))
+    assert (frame[12:, 20:] == (0, 0, 200)).all(axis=2).any()
+    assert (frame[:12] == 0).all() and (frame[:, :20] == 0).all()
 
 
 # ----- drawing ---------------------------------------------------------------------------------
