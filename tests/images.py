@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 from PIL import Image
 
 
@@ -13,4 +14,11 @@ def image_bytes(
     """A plain `size` (width, height) RGB image of one colour, encoded as `fmt` (a Pillow format)."""
     buf = io.BytesIO()
     Image.new("RGB", size, colour).save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def array_bytes(array: np.ndarray, fmt: str = "PNG", **kwargs: object) -> bytes:
+    """An RGB (or grey) uint8 array encoded as `fmt` (a Pillow format; `kwargs` go to `save`)."""
+    buf = io.BytesIO()
+    Image.fromarray(array).save(buf, format=fmt, **kwargs)
     return buf.getvalue()

@@ -31,7 +31,7 @@ from core.data.folder_import import import_zip, zip_sources
 from core.errors import DatasetError, FormatError, WorkspaceError
 from core.imaging import image_size, load_image
 from tests.core.annotation.formats.test_seed_json import SEED
-from tests.images import image_bytes
+from tests.images import array_bytes, image_bytes
 
 README_SEED = SEED  # the README's seed example
 
@@ -318,10 +318,8 @@ def test_duplicate_json_keys_are_refused_naming_the_key() -> None:
 def test_zip_members_left_out_are_listed(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(folder_import_mod, "MAX_MEMBER_BYTES", 1000)
     big = np.random.default_rng(1).integers(0, 255, (64, 64, 3), dtype=np.uint8)
-    buf = io.BytesIO()
-    Image.fromarray(big).save(buf, format="PNG")
     data = _zip(
-        {"mask/ok.png": image_bytes(), "mask/big.png": buf.getvalue(), "../mask/evil.png": image_bytes()}
+        {"mask/ok.png": image_bytes(), "mask/big.png": array_bytes(big), "../mask/evil.png": image_bytes()}
     )
     skipped: list[str] = []
     sources = zip_sources(data, skipped=skipped)

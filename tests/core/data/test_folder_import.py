@@ -14,7 +14,8 @@ from core.data.dataset import Dataset
 from core.data.fingerprints import CACHE_FILE
 from core.data.folder_import import import_folder, import_sources, zip_sources
 from core.errors import DatasetError
-from tests.core.data.test_dataset import encode, put, smooth_image
+from tests.core.data.test_dataset import put, smooth_image
+from tests.images import array_bytes
 
 
 @pytest.fixture
@@ -62,10 +63,10 @@ def test_import_folder_refuses_bad_sources(workspace: Path, tmp_path: Path) -> N
 def test_zip_import_ignores_path_tricks(workspace: Path) -> None:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("top/cat/one.png", encode(smooth_image(1, (16, 16))))
-        zf.writestr("../../evil/two.png", encode(smooth_image(2, (16, 16))))
+        zf.writestr("top/cat/one.png", array_bytes(smooth_image(1, (16, 16))))
+        zf.writestr("../../evil/two.png", array_bytes(smooth_image(2, (16, 16))))
         zf.writestr("__MACOSX/cat/._one.png", b"junk")
-        zf.writestr("loose.png", encode(smooth_image(3, (16, 16))))
+        zf.writestr("loose.png", array_bytes(smooth_image(3, (16, 16))))
     ds = Dataset.create("z")
     report = import_sources(ds, zip_sources(buf.getvalue()))
     assert report.written == ["cat/one.png"]  # "../" members and loose files are ignored
