@@ -6,9 +6,7 @@ leaves the saved file byte for byte as it was; what an import accepts can be sav
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -22,7 +20,7 @@ from core.annotation.projects import Project
 from core.data.dataset import Dataset
 from core.data.folder_import import import_zip
 from core.errors import MaskStudioError
-from tests.images import image_bytes
+from tests.images import image_bytes, raw_zip
 
 SETTINGS = settings(
     max_examples=100,
@@ -105,14 +103,6 @@ xml_docs = st.builds(
 )
 
 
-def _zip(members: list[tuple[str, bytes]]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name, data in dict(members).items():
-            zf.writestr(name or "x", data)
-    return buf.getvalue()
-
-
 member_names = st.text(st.sampled_from("ab/._-\\ ..é"), min_size=1, max_size=15) | st.builds(
     lambda folder, stem, ext: f"{folder}/{stem}{ext}",
     st.sampled_from(["with mask", "with_mask", "no mask", "😷", "..", "маска"]),
@@ -121,7 +111,7 @@ member_names = st.text(st.sampled_from("ab/._-\\ ..é"), min_size=1, max_size=15
 )
 zips = st.lists(
     st.tuples(member_names, st.just(image_bytes(colour=(10, 200, 30))) | st.binary(max_size=64)), max_size=5
-).map(_zip)
+).map(lambda members: raw_zip(dict(members)))
 
 
 @pytest.fixture
@@ -181,7 +171,7 @@ def test_coco_shaped_json(project: Project, doc: dict) -> None:
 @given(xml=xml_docs)
 def test_voc_xml(project: Project, xml: bytes) -> None:
     _check(project, "voc", "a.xml", xml)
-    _check(project, "voc", "a.zip", _zip([("ann/a.xml", xml)]))
+    _check(project, "voc", "a.zip", raw_zip({"ann/a.xml": xml}))
 
 
 @SETTINGS
