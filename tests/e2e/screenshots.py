@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import shutil
 import sys
 import tempfile
@@ -24,6 +23,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from benchmarks.common import seed_env
 from tests import live_harness as harness
 from tests.e2e.conftest import REPO, canvas_box, free_port, start_app, stop_app, wait_for_app
 
@@ -40,15 +40,6 @@ RUNS = (  # (model, image size, batch size, epochs): small enough to train in a 
     ("small_vgg", 64, 32, 8),
     ("mobilenet_v2", 224, 32, 8),
 )
-
-
-def keras_home(tmp: Path) -> None:
-    """An offline Keras cache holding the shared MobileNetV2 ImageNet weights (set before Keras loads)."""
-    models = tmp / "keras" / "models"
-    models.mkdir(parents=True)
-    for f in (harness.SHARED / "weights" / "mobilenet_v2_imagenet_no_top").glob("*.h5"):
-        os.symlink(f, models / f.name)
-    os.environ.update({"KERAS_HOME": str(tmp / "keras"), "TF_CPP_MIN_LOG_LEVEL": "2"})
 
 
 def make_project(root: Path) -> str:
@@ -160,10 +151,7 @@ def main() -> int:
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="mask-studio-screenshots-"))
-    root = tmp / "workspace"
-    root.mkdir()
-    os.environ["MASK_STUDIO_WORKSPACE"] = str(root)
-    keras_home(tmp)
+    root = seed_env(tmp, None)  # before Keras loads
     server = None
     try:
         project = make_project(root)
