@@ -19,7 +19,6 @@ import io
 import shutil
 import sys
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -45,16 +44,15 @@ RUNS = (  # (model, image size, batch size, epochs): small enough to train in a 
 def make_project(root: Path) -> str:
     """The annotation project: the scenes' images and their harness.VOC boxes; returns its folder name."""
     from core.annotation.formats.annotation_io import import_annotations
+    from core.annotation.formats.archive import zip_files
     from core.annotation.projects import Project
 
     project = Project.create(PROJECT, root)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for stem in SCENES:
-            image = harness.VOC / "images" / f"{stem}.jpg"
-            project.add_image(image.name, image.read_bytes())
-            zf.write(harness.VOC / "annotations" / f"{stem}.xml", f"{stem}.xml")
-    result = import_annotations(project, "voc", "scenes.zip", buf.getvalue())
+    for stem in SCENES:
+        image = harness.VOC / "images" / f"{stem}.jpg"
+        project.add_image(image.name, image.read_bytes())
+    xml = {f"{stem}.xml": (harness.VOC / "annotations" / f"{stem}.xml").read_bytes() for stem in SCENES}
+    result = import_annotations(project, "voc", "scenes.zip", zip_files(xml))
     project.import_annotations(result.annotations)
     return project.name
 
