@@ -39,6 +39,7 @@ TARGETS = {"processed_fps_mobilenet_v2": 20.0, "video_lag_p95_ms": 200.0}
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from benchmarks.common import seed_env  # noqa: E402
 from tests.live_harness import (  # noqa: E402
     FPS,
     FRAME_H,
@@ -57,13 +58,6 @@ from tests.live_harness import (  # noqa: E402
 
 
 # ----- the benchmark ---------------------------------------------------------------------------
-def setup_env(tmp: Path, workspace: Path | None) -> Path:
-    """Seed KERAS_HOME and the workspace (before keras is imported)."""
-    from benchmarks.common import seed_env
-
-    return seed_env(tmp, workspace)
-
-
 def _cpu_s(pid: int) -> float:
     """User + system CPU seconds of one process (all its threads) so far; 0 when it is gone."""
     try:
@@ -143,7 +137,7 @@ def main() -> int:
     t_all = time.perf_counter()
     sandbox = None
     try:
-        root = setup_env(tmp, args.workspace)
+        root = seed_env(tmp, args.workspace)
         from playwright.sync_api import sync_playwright
 
         from benchmarks.common import default_runs

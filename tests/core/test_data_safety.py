@@ -4,13 +4,11 @@ Each test failed on the code before."""
 
 from __future__ import annotations
 
-import io
 import json
 import multiprocessing
 import struct
 import threading
 import unicodedata
-import zipfile
 import zlib
 from pathlib import Path
 
@@ -31,7 +29,7 @@ from core.data.folder_import import import_zip, zip_sources
 from core.errors import DatasetError, FormatError, WorkspaceError
 from core.imaging import image_size, load_image
 from tests.core.annotation.formats.test_seed_json import SEED
-from tests.images import image_bytes
+from tests.images import array_bytes, image_bytes, raw_zip
 
 README_SEED = SEED  # the README's seed example
 
@@ -249,16 +247,8 @@ def test_emoji_and_non_latin_labels_get_their_own_folders() -> None:
     assert label_folder("маска") == "маска" and label_folder("口罩") == "口罩"
 
 
-def _zip(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name, data in files.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
-
-
 def test_zip_with_folders_that_merge_is_refused(workspace: Path) -> None:
-    data = _zip(
+    data = raw_zip(
         {"with mask/a.png": image_bytes(colour=(1, 2, 3)), "with_mask/b.png": image_bytes(colour=(4, 5, 6))}
     )
     ds = Dataset.create("z")
@@ -318,10 +308,8 @@ def test_duplicate_json_keys_are_refused_naming_the_key() -> None:
 def test_zip_members_left_out_are_listed(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(folder_import_mod, "MAX_MEMBER_BYTES", 1000)
     big = np.random.default_rng(1).integers(0, 255, (64, 64, 3), dtype=np.uint8)
-    buf = io.BytesIO()
-    Image.fromarray(big).save(buf, format="PNG")
-    data = _zip(
-        {"mask/ok.png": image_bytes(), "mask/big.png": buf.getvalue(), "../mask/evil.png": image_bytes()}
+    data = raw_zip(
+        {"mask/ok.png": image_bytes(), "mask/big.png": array_bytes(big), "../mask/evil.png": image_bytes()}
     )
     skipped: list[str] = []
     sources = zip_sources(data, skipped=skipped)

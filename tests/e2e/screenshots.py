@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
 import shutil
 import sys
 import tempfile
-import zipfile
 from pathlib import Path
 from typing import Any
 
+from benchmarks.common import seed_env
 from tests import live_harness as harness
 from tests.e2e.conftest import REPO, canvas_box, free_port, start_app, stop_app, wait_for_app
 
@@ -42,28 +41,18 @@ RUNS = (  # (model, image size, batch size, epochs): small enough to train in a 
 )
 
 
-def keras_home(tmp: Path) -> None:
-    """An offline Keras cache holding the shared MobileNetV2 ImageNet weights (set before Keras loads)."""
-    models = tmp / "keras" / "models"
-    models.mkdir(parents=True)
-    for f in (harness.SHARED / "weights" / "mobilenet_v2_imagenet_no_top").glob("*.h5"):
-        os.symlink(f, models / f.name)
-    os.environ.update({"KERAS_HOME": str(tmp / "keras"), "TF_CPP_MIN_LOG_LEVEL": "2"})
-
-
 def make_project(root: Path) -> str:
     """The annotation project: the scenes' images and their harness.VOC boxes; returns its folder name."""
     from core.annotation.formats.annotation_io import import_annotations
+    from core.annotation.formats.archive import zip_files
     from core.annotation.projects import Project
 
     project = Project.create(PROJECT, root)
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for stem in SCENES:
-            image = harness.VOC / "images" / f"{stem}.jpg"
-            project.add_image(image.name, image.read_bytes())
-            zf.write(harness.VOC / "annotations" / f"{stem}.xml", f"{stem}.xml")
-    result = import_annotations(project, "voc", "scenes.zip", buf.getvalue())
+    for stem in SCENES:
+        image = harness.VOC / "images" / f"{stem}.jpg"
+        project.add_image(image.name, image.read_bytes())
+    xml = {f"{stem}.xml": (harness.VOC / "annotations" / f"{stem}.xml").read_bytes() for stem in SCENES}
+    result = import_annotations(project, "voc", "scenes.zip", zip_files(xml))
     project.import_annotations(result.annotations)
     return project.name
 
@@ -160,10 +149,7 @@ def main() -> int:
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix="mask-studio-screenshots-"))
-    root = tmp / "workspace"
-    root.mkdir()
-    os.environ["MASK_STUDIO_WORKSPACE"] = str(root)
-    keras_home(tmp)
+    root = seed_env(tmp, None)  # before Keras loads
     server = None
     try:
         project = make_project(root)

@@ -2,31 +2,24 @@
 
 from __future__ import annotations
 
-import io
 import json
 
 import pytest
-from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from core.annotation.annotations import Annotations, Box
 from core.annotation.canvas import drawing_token
 from core.annotation.formats.archive import read_zip
 from core.annotation.projects import Project
+from tests.images import image_bytes
 from tests.pages.conftest import open_page, open_section, run
-
-
-def png(w: int, h: int) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (w, h), (200, 180, 160)).save(buf, format="PNG")
-    return buf.getvalue()
 
 
 @pytest.fixture
 def project(workspace):  # noqa: ANN001, ANN201
     p = Project.create("demo")
     for name in ("IMG_10.png", "IMG_2.png", "IMG_1.png"):
-        p.add_image(name, png(1600, 1200))
+        p.add_image(name, image_bytes((1600, 1200), (200, 180, 160)))
     with p.edit() as ann:
         ann.add_category("mask")
         ann.add_box("IMG_1.png", Box(100, 100, 300, 300, "mask"))

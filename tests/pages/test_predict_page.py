@@ -3,12 +3,10 @@ curve, refusals and "Send to annotator"."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from app.ui.common import literal
@@ -16,6 +14,7 @@ from core.annotation.projects import Project
 from core.runs.active_model import set_active
 from core.runs.store import run_path
 from tests.core.runs.test_active_model import make_run
+from tests.images import array_bytes
 from tests.models.synth import CLASSES, make_dataset_version
 from tests.pages.conftest import open_page, run, texts, threshold_slider
 
@@ -40,12 +39,6 @@ def scene(shared_data: Path) -> bytes:
     return (shared_data / "face_mask_detection_voc" / "images" / SCENE).read_bytes()
 
 
-def jpeg(arr: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="JPEG")
-    return buf.getvalue()
-
-
 def app() -> AppTest:
     return open_page("predict.py", 240)
 
@@ -62,7 +55,7 @@ def table(at: AppTest):  # noqa: ANN201 - pandas.DataFrame
 def test_without_a_model_faces_are_found_and_no_face_is_said(workspace: Path, scene: bytes) -> None:
     at = run(app())
     assert any("No active model" in m.value for m in at.sidebar.info)
-    upload(at, [(SCENE, scene), ("blank.jpg", jpeg(np.full((120, 160, 3), 200, np.uint8)))])
+    upload(at, [(SCENE, scene), ("blank.jpg", array_bytes(np.full((120, 160, 3), 200, np.uint8), "JPEG"))])
     df = table(at)
     faces = df[df["image"] == SCENE]
     assert len(faces) >= 5 and set(faces["label"]) == {"face"}
@@ -145,7 +138,7 @@ def test_send_defaults_to_a_dated_new_project_and_guards_hand_labels(active_run:
     from core.annotation.annotations import Box
 
     truth = Project.create("ground truth")
-    truth.add_image("other.png", jpeg(np.full((60, 80, 3), 90, np.uint8)))
+    truth.add_image("other.png", array_bytes(np.full((60, 80, 3), 90, np.uint8), "JPEG"))
     with truth.edit() as ann:
         ann.add_category("with_mask")
         ann.add_box("other.png", Box(10, 10, 40, 40, "with_mask"))

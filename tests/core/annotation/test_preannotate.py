@@ -1,14 +1,12 @@
 from __future__ import annotations
 
-import io
-
 import numpy as np
-from PIL import Image
 
 from core.annotation.annotations import NONE
 from core.annotation.preannotate import preannotate
 from core.annotation.projects import Project
 from core.vision.detections import Detection
+from tests.images import image_bytes
 
 
 class FakeDetector:
@@ -23,15 +21,9 @@ class FakeDetector:
         return self.dets
 
 
-def png(w: int, h: int) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (w, h), (120, 90, 60)).save(buf, format="PNG")
-    return buf.getvalue()
-
-
 def test_faces_become_none_boxes_with_scores_and_rules_apply(workspace) -> None:  # noqa: ANN001
     project = Project.create("p")
-    name = project.add_image("a.png", png(200, 100))
+    name = project.add_image("a.png", image_bytes((200, 100), (120, 90, 60)))
     det = FakeDetector(
         [
             Detection(10, 10, 60, 60, 0.93),
@@ -52,7 +44,7 @@ def test_faces_become_none_boxes_with_scores_and_rules_apply(workspace) -> None:
 
 def test_unreadable_image_is_reported_not_fatal(workspace) -> None:  # noqa: ANN001
     project = Project.create("p")
-    good = project.add_image("a.png", png(50, 50))
+    good = project.add_image("a.png", image_bytes((50, 50), (120, 90, 60)))
     (project.images_dir / "broken.jpg").write_bytes(b"not an image")
     report = preannotate(project, ["broken.jpg", good], FakeDetector([Detection(5, 5, 30, 30, 0.9)]))
     assert report.added == 1 and len(report.failed) == 1 and "broken.jpg" in report.failed[0]

@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from core.annotation.annotations import Box
 from core.annotation.projects import Project, delete_project, list_projects
 from core.errors import WorkspaceError
-
-
-def png() -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (64, 48), (90, 90, 90)).save(buf, format="PNG")
-    return buf.getvalue()
+from tests.images import image_bytes
 
 
 def test_delete_project_removes_images_and_boxes(workspace: Path) -> None:
     keep = Project.create("keep")
     gone = Project.create("gone")
-    image = gone.add_image("a.png", png())
+    image = gone.add_image("a.png", image_bytes(colour=(90, 90, 90)))
     with gone.edit() as ann:
         ann.add_box(image, Box(5, 5, 30, 30))
     delete_project("gone")
@@ -38,7 +31,10 @@ def test_delete_project_removes_images_and_boxes(workspace: Path) -> None:
 
 def test_delete_image_removes_its_boxes(workspace: Path) -> None:
     project = Project.create("p")
-    a, b = project.add_image("a.png", png()), project.add_image("b.png", png())
+    a, b = (
+        project.add_image("a.png", image_bytes(colour=(90, 90, 90))),
+        project.add_image("b.png", image_bytes(colour=(90, 90, 90))),
+    )
     with project.edit() as ann:
         ann.add_box(a, Box(5, 5, 30, 30))
         ann.add_box(b, Box(5, 5, 30, 30))

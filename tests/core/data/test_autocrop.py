@@ -12,7 +12,8 @@ from core.annotation.projects import Project
 from core.data.autocrop import auto_crop, load_ledger, photos_in, photos_to_do, send_to_project
 from core.data.dataset import UNLABELLED, Dataset
 from core.errors import DetectorError
-from tests.core.data.test_dataset import encode, put, smooth_image
+from tests.core.data.test_dataset import put, smooth_image
+from tests.images import array_bytes
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def test_auto_crop_fills_the_unlabelled_bin_and_the_ledger(workspace: Path, raw:
     missing = ("gone.jpg", raw / "gone.jpg")
     third = auto_crop(ds, [missing], detector=det, size=32)
     assert [u.split(":")[0] for u in third.unreadable] == ["gone.jpg"]
-    fresh = ("fresh.png", encode(smooth_image(4, (60, 40))))
+    fresh = ("fresh.png", array_bytes(smooth_image(4, (60, 40))))
     fourth = auto_crop(ds, [fresh], detector=FailingDetector(), size=32)
     assert fourth.unreadable == ["fresh.png: the detector broke"]
     assert len(load_ledger(ds)) == 3
@@ -92,7 +93,7 @@ def test_auto_crop_fills_the_unlabelled_bin_and_the_ledger(workspace: Path, raw:
 def test_photos_to_do_lists_no_face_and_new_photos(workspace: Path, raw: Path) -> None:
     ds = Dataset.create("auto")
     auto_crop(ds, [p for p in photos_in(raw) if p[0] != "broken.jpg"], detector=FakeDetector())
-    upload = ("upload.png", encode(smooth_image(3, (50, 50))))
+    upload = ("upload.png", array_bytes(smooth_image(3, (50, 50))))
     todo = photos_to_do(ds, photos_in(raw) + [upload, ("renamed.jpg", (raw / "wide.jpg").read_bytes())])
     assert [(p[0], why) for p, why in todo] == [
         ("broken.jpg", "not processed yet"),

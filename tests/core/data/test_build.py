@@ -18,7 +18,8 @@ from core.data.build import (
 from core.data.dataset import Dataset
 from core.errors import DatasetError
 from core.imaging import square_crop
-from tests.core.data.test_dataset import encode, smooth_image
+from tests.core.data.test_dataset import smooth_image
+from tests.images import array_bytes
 
 
 def load(path: Path) -> np.ndarray:
@@ -37,8 +38,8 @@ def red_blue() -> np.ndarray:
 def project(workspace: Path) -> Project:
     """A red|blue image with boxes at two corners, a small one on the seam and a "None" box."""
     p = Project.create("shots")
-    p.add_image("Shot 1.png", encode(red_blue()))
-    p.add_image("other.png", encode(smooth_image(5, (32, 32))))
+    p.add_image("Shot 1.png", array_bytes(red_blue()))
+    p.add_image("other.png", array_bytes(smooth_image(5, (32, 32))))
     assert p.list_images() == ["other.png", "Shot_1.png"]
     ann = Annotations(["mask", "no mask"])
     ann.images["Shot_1.png"] = ImageAnnotations(
@@ -119,8 +120,8 @@ def test_crop_project_lists_missing_images(project: Project) -> None:
 
 def test_same_stem_in_two_images_does_not_overwrite(workspace: Path) -> None:
     p = Project.create("p")
-    p.add_image("a.png", encode(smooth_image(1)))
-    p.add_image("a.jpg", encode(smooth_image(2), "JPEG"))
+    p.add_image("a.png", array_bytes(smooth_image(1)))
+    p.add_image("a.jpg", array_bytes(smooth_image(2), "JPEG"))
     with p.edit() as ann:
         ann.add_category("m")
         for name in ("a.png", "a.jpg"):

@@ -5,7 +5,6 @@ Also holds the tiny synthetic-image helpers the other dataset tests import.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ from core.data.dataset import (
     unique_dataset_name,
 )
 from core.errors import DatasetError, WorkspaceError
+from tests.images import array_bytes
 
 
 # ----- helpers shared by the dataset tests ---------------------------------------------
@@ -31,15 +31,9 @@ def smooth_image(seed: int, size: tuple[int, int] = (64, 64)) -> np.ndarray:
     return np.asarray(small.resize(size, Image.Resampling.BICUBIC))
 
 
-def encode(array: np.ndarray, fmt: str = "PNG", **kwargs: object) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(array).save(buf, format=fmt, **kwargs)
-    return buf.getvalue()
-
-
 def put(path: Path, array: np.ndarray, fmt: str = "PNG", **kwargs: object) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(encode(array, fmt, **kwargs))
+    path.write_bytes(array_bytes(array, fmt, **kwargs))
     return path
 
 

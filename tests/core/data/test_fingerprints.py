@@ -29,8 +29,9 @@ from core.data.fingerprints import (
     remember,
     scan_files,
 )
-from tests.core.data.test_dataset import encode, put, smooth_image
+from tests.core.data.test_dataset import put, smooth_image
 from tests.core.data.test_health import near_copy
+from tests.images import array_bytes
 
 
 @pytest.fixture
@@ -41,7 +42,7 @@ def planted(workspace: Path) -> Dataset:
         put(ds.root / f"mask/m{i}.jpg", smooth_image(i), "JPEG", quality=95)
         put(ds.root / f"nomask/n{i}.png", smooth_image(200 + i))
     (ds.root / "nomask/n0_copy.png").write_bytes((ds.root / "nomask/n0.png").read_bytes())
-    (ds.root / "nomask/broken.jpg").write_bytes(encode(smooth_image(9), "JPEG")[:200])
+    (ds.root / "nomask/broken.jpg").write_bytes(array_bytes(smooth_image(9), "JPEG")[:200])
     return ds
 
 
@@ -60,7 +61,7 @@ class Counting:
 
 # ----- fingerprint ----------------------------------------------------------------------------
 def test_fingerprint_reads_size_format_and_never_raises() -> None:
-    info = fingerprint(encode(smooth_image(1, (40, 30)), "JPEG"), path="a/x.jpg", label="a")
+    info = fingerprint(array_bytes(smooth_image(1, (40, 30)), "JPEG"), path="a/x.jpg", label="a")
     assert (info.width, info.height, info.format, info.ok) == (40, 30, "JPEG", True)
     assert len(info.dhash) == 16 and info.sha256
     bad = fingerprint(b"not an image")
@@ -83,7 +84,7 @@ def test_skip_messages_never_show_a_bytesio_repr() -> None:
 
 
 def test_fingerprint_keeps_path_label_size_and_a_grey_thumbnail() -> None:
-    data = encode(smooth_image(3, (50, 20)))
+    data = array_bytes(smooth_image(3, (50, 20)))
     info = fingerprint(data, path="c/y.png", label="c")
     assert (info.path, info.label, info.nbytes, info.format) == ("c/y.png", "c", len(data), "PNG")
     thumb = np.frombuffer(base64.b64decode(info.thumb), dtype=np.uint8)
@@ -93,20 +94,20 @@ def test_fingerprint_keeps_path_label_size_and_a_grey_thumbnail() -> None:
 
 def test_too_many_pixels_is_an_error_not_a_decode(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(hashing, "MAX_PIXELS", 100)
-    info = fingerprint(encode(smooth_image(1, (20, 20))), path="big.png")
+    info = fingerprint(array_bytes(smooth_image(1, (20, 20))), path="big.png")
     assert not info.ok and "20x20 pixels is more than the 100 allowed" in info.error
     assert info.sha256 and info.nbytes > 0 and info.dhash == ""
 
 
 def test_a_truncated_file_is_unreadable() -> None:
-    info = fingerprint(encode(smooth_image(1), "JPEG")[:300])
+    info = fingerprint(array_bytes(smooth_image(1), "JPEG")[:300])
     assert not info.ok and info.error.startswith("unreadable image")
 
 
 def test_transparent_pixels_count_as_white() -> None:
     clear = Image.new("RGBA", (40, 40), (0, 0, 0, 0))
     white = Image.new("RGB", (40, 40), (255, 255, 255))
-    a, b = fingerprint(encode(np.asarray(clear))), fingerprint(encode(np.asarray(white)))
+    a, b = fingerprint(array_bytes(np.asarray(clear))), fingerprint(array_bytes(np.asarray(white)))
     assert a.ok and a.thumb == b.thumb
 
 
@@ -218,11 +219,11 @@ def test_concurrent_remember_calls_keep_every_entry(planted: Dataset) -> None:
 def test_near_groups_join_transitively_and_keep_unrelated_apart() -> None:
     a = smooth_image(1)
     infos = [
-        fingerprint(encode(a), path="0"),
-        fingerprint(encode(near_copy(a), "JPEG", quality=90), path="1"),
-        fingerprint(encode(near_copy(near_copy(a))), path="2"),
-        fingerprint(encode(smooth_image(2)), path="3"),
-        fingerprint(encode(a), path="4"),
+        fingerprint(array_bytes(a), path="0"),
+        fingerprint(array_bytes(near_copy(a), "JPEG", quality=90), path="1"),
+        fingerprint(array_bytes(near_copy(near_copy(a))), path="2"),
+        fingerprint(array_bytes(smooth_image(2)), path="3"),
+        fingerprint(array_bytes(a), path="4"),
         fingerprint(b"junk", path="5"),
     ]
     assert exact_groups(infos) == [[0, 4]]
@@ -241,7 +242,7 @@ def test_union_find_groups_only_sets_of_two_or_more() -> None:
 
 def test_no_files_or_one_file_have_no_groups() -> None:
     assert near_groups([]) == [] and near_pairs([]) == [] and exact_groups([]) == []
-    one = [fingerprint(encode(smooth_image(1)), path="x")]
+    one = [fingerprint(array_bytes(smooth_image(1)), path="x")]
     assert near_groups(one) == [] and near_pairs(one) == []
 
 

@@ -3,8 +3,6 @@ converted; path tricks and bad sources are refused."""
 
 from __future__ import annotations
 
-import io
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -14,7 +12,8 @@ from core.data.dataset import Dataset
 from core.data.fingerprints import CACHE_FILE
 from core.data.folder_import import import_folder, import_sources, zip_sources
 from core.errors import DatasetError
-from tests.core.data.test_dataset import encode, put, smooth_image
+from tests.core.data.test_dataset import put, smooth_image
+from tests.images import array_bytes, raw_zip
 
 
 @pytest.fixture
@@ -60,14 +59,16 @@ def test_import_folder_refuses_bad_sources(workspace: Path, tmp_path: Path) -> N
 
 
 def test_zip_import_ignores_path_tricks(workspace: Path) -> None:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("top/cat/one.png", encode(smooth_image(1, (16, 16))))
-        zf.writestr("../../evil/two.png", encode(smooth_image(2, (16, 16))))
-        zf.writestr("__MACOSX/cat/._one.png", b"junk")
-        zf.writestr("loose.png", encode(smooth_image(3, (16, 16))))
+    data = raw_zip(
+        {
+            "top/cat/one.png": array_bytes(smooth_image(1, (16, 16))),
+            "../../evil/two.png": array_bytes(smooth_image(2, (16, 16))),
+            "__MACOSX/cat/._one.png": b"junk",
+            "loose.png": array_bytes(smooth_image(3, (16, 16))),
+        }
+    )
     ds = Dataset.create("z")
-    report = import_sources(ds, zip_sources(buf.getvalue()))
+    report = import_sources(ds, zip_sources(data))
     assert report.written == ["cat/one.png"]  # "../" members and loose files are ignored
     assert all(p.resolve().is_relative_to(ds.root) for p in ds.root.rglob("*"))
     with pytest.raises(DatasetError):

@@ -10,7 +10,8 @@ from PIL import Image
 
 from core.data.dataset import Dataset
 from core.data.health import build_report, find_leaks, health_report, remove_exact_duplicates
-from tests.core.data.test_dataset import encode, put, smooth_image
+from tests.core.data.test_dataset import put, smooth_image
+from tests.images import array_bytes
 
 
 def near_copy(array: np.ndarray) -> np.ndarray:
@@ -35,7 +36,7 @@ def planted(workspace: Path) -> Dataset:
     (ds.root / "nomask/n0_copy.jpg").write_bytes((ds.root / "nomask/n0.jpg").read_bytes())
     (ds.root / "nomask/from_mask.jpg").write_bytes((ds.root / "mask/m1.jpg").read_bytes())
     put(ds.root / "nomask/m2_near.jpg", near_copy(smooth_image(2)), "JPEG", quality=90)
-    (ds.root / "nomask/broken.jpg").write_bytes(encode(smooth_image(9), "JPEG")[:200])
+    (ds.root / "nomask/broken.jpg").write_bytes(array_bytes(smooth_image(9), "JPEG")[:200])
     put(ds.root / "nomask/tiny.jpg", smooth_image(300, (20, 12)), "JPEG")
     return ds
 

@@ -20,8 +20,9 @@ from core.data.split import (
     split_dataset,
 )
 from core.errors import DatasetError
-from tests.core.data.test_dataset import encode, put, smooth_image
+from tests.core.data.test_dataset import put, smooth_image
 from tests.core.data.test_health import near_copy
+from tests.images import array_bytes
 
 FR = {"train": 0.7, "val": 0.15, "test": 0.15}
 
@@ -125,7 +126,7 @@ def test_version_is_stable_and_tracks_changes(dataset: Dataset) -> None:
 def test_split_refuses_an_empty_dataset(workspace: Path) -> None:
     ds = Dataset.create("empty")
     (ds.root / "a").mkdir()
-    (ds.root / "a" / "x.png").write_bytes(encode(smooth_image(1))[:50])
+    (ds.root / "a" / "x.png").write_bytes(array_bytes(smooth_image(1))[:50])
     with pytest.raises(DatasetError):
         split_dataset(ds)
     assert latest_manifest(ds) is None

@@ -1,15 +1,13 @@
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pytest
-from PIL import Image
 
 from core.annotation.annotations import NONE, Box
 from core.annotation.projects import Project
 from core.errors import ClassifierError
 from core.inference.classify_boxes import classify_unlabelled, map_labels
+from tests.images import array_bytes
 
 
 class ColourModel:
@@ -31,9 +29,7 @@ def two_colour_png() -> bytes:
     arr = np.zeros((100, 200, 3), np.uint8)
     arr[:, :100] = (220, 30, 30)
     arr[:, 100:] = (30, 30, 220)
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="PNG")
-    return buf.getvalue()
+    return array_bytes(arr)
 
 
 @pytest.fixture

@@ -3,14 +3,12 @@ image with its predicted boxes to an annotation project."""
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from core.annotation.annotations import NONE, Box
 from core.annotation.projects import Project
@@ -25,6 +23,7 @@ from core.inference.predict_io import (
     send_to_annotator,
 )
 from core.inference.predictor import FACE, UNCERTAIN, Face
+from tests.images import array_bytes
 
 LABELS = ("with_mask", "without_mask")
 
@@ -34,9 +33,7 @@ def frame(w: int = 160, h: int = 120, seed: int = 0) -> np.ndarray:
 
 
 def jpeg(w: int = 200, h: int = 150) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(frame(w, h)).save(buf, format="JPEG")
-    return buf.getvalue()
+    return array_bytes(frame(w, h), "JPEG")
 
 
 # ----- label -> category ----------------------------------------------------------------------

@@ -2,29 +2,21 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
-from PIL import Image
 
 from core.annotation.annotations import Box
 from core.annotation.formats import annotation_io
 from core.annotation.formats.archive import zip_files
 from core.annotation.projects import Project
 from core.errors import FormatError
-
-
-def png(w: int, h: int) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (w, h), (10, 20, 30)).save(buf, format="PNG")
-    return buf.getvalue()
+from tests.images import image_bytes
 
 
 @pytest.fixture
 def project(workspace) -> Project:  # noqa: ANN001
     p = Project.create("io")
-    p.add_image("IMG_1.png", png(640, 480))
-    p.add_image("IMG_2.png", png(300, 200))
+    p.add_image("IMG_1.png", image_bytes((640, 480), (10, 20, 30)))
+    p.add_image("IMG_2.png", image_bytes((300, 200), (10, 20, 30)))
     with p.edit() as ann:
         ann.add_category("mask")
         ann.add_box("IMG_1.png", Box(10, 20, 110, 140, "mask"))

@@ -9,17 +9,7 @@ import pytest
 
 from core.annotation.formats.archive import read_zip, zip_files
 from core.errors import FormatError
-
-
-def _raw_zip(members: dict[str, bytes]) -> bytes:
-    """A zip written without any checks, as an attacker would."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members.items():
-            info = zipfile.ZipInfo(name)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, data)
-    return buf.getvalue()
+from tests.images import raw_zip
 
 
 def test_round_trip_is_deterministic() -> None:
@@ -30,14 +20,14 @@ def test_round_trip_is_deterministic() -> None:
 
 
 def test_folders_and_macos_litter_are_skipped() -> None:
-    data = _raw_zip(
+    data = raw_zip(
         {"voc/": b"", "voc/a.xml": b"<a/>", "__MACOSX/voc/._a.xml": b"junk", "voc/.DS_Store": b"junk"}
     )
     assert read_zip(data) == {"voc/a.xml": b"<a/>"}
 
 
 def test_windows_separators_are_normalised() -> None:
-    assert read_zip(_raw_zip({"voc\\a.xml": b"x", "./b.xml": b"y"})) == {"voc/a.xml": b"x", "b.xml": b"y"}
+    assert read_zip(raw_zip({"voc\\a.xml": b"x", "./b.xml": b"y"})) == {"voc/a.xml": b"x", "b.xml": b"y"}
 
 
 @pytest.mark.parametrize(
@@ -46,7 +36,7 @@ def test_windows_separators_are_normalised() -> None:
 )
 def test_zip_slip_is_refused(name: str) -> None:
     with pytest.raises(FormatError) as info:
-        read_zip(_raw_zip({"ok.txt": b"x", name: b"x"}), file="up.zip")
+        read_zip(raw_zip({"ok.txt": b"x", name: b"x"}), file="up.zip")
     assert (info.value.file, info.value.field) == ("up.zip", name)
 
 
@@ -57,7 +47,7 @@ def test_zip_files_refuses_bad_names(name: str) -> None:
 
 
 def test_member_size_cap() -> None:
-    bomb = _raw_zip({"big.txt": b"\0" * 100_000})
+    bomb = raw_zip({"big.txt": b"\0" * 100_000})
     assert len(bomb) < 1_000
     with pytest.raises(FormatError) as info:
         read_zip(bomb, max_member_bytes=50_000)
@@ -66,7 +56,7 @@ def test_member_size_cap() -> None:
 
 
 def test_lying_header_does_not_pass_the_cap() -> None:
-    data = bytearray(_raw_zip({"big.txt": b"\0" * 100_000}))
+    data = bytearray(raw_zip({"big.txt": b"\0" * 100_000}))
     for header, offset in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):  # uncompressed size fields
         at = data.index(header) + offset
         data[at : at + 4] = (10).to_bytes(4, "little")
@@ -75,7 +65,7 @@ def test_lying_header_does_not_pass_the_cap() -> None:
 
 
 def test_total_size_and_member_count_caps() -> None:
-    data = _raw_zip({f"{i}.txt": b"x" * 1000 for i in range(10)})
+    data = raw_zip({f"{i}.txt": b"x" * 1000 for i in range(10)})
     with pytest.raises(FormatError):
         read_zip(data, max_total_bytes=5_000)
     with pytest.raises(FormatError):
@@ -107,7 +97,7 @@ def _dup_zip() -> bytes:
 
 
 def test_corrupt_member_is_reported() -> None:
-    data = bytearray(_raw_zip({"a.txt": b"hello world" * 100}))
+    data = bytearray(raw_zip({"a.txt": b"hello world" * 100}))
     at = data.index(b"PK\x01\x02")
     data[at - 20 : at - 10] = b"\xff" * 10  # damage the compressed stream
     with pytest.raises(FormatError):

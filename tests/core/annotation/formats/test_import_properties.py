@@ -6,16 +6,13 @@ leaves the saved file byte for byte as it was; what an import accepts can be sav
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image
 
 from core.annotation.annotations import Box
 from core.annotation.formats import annotation_io
@@ -23,6 +20,7 @@ from core.annotation.projects import Project
 from core.data.dataset import Dataset
 from core.data.folder_import import import_zip
 from core.errors import MaskStudioError
+from tests.images import image_bytes, raw_zip
 
 SETTINGS = settings(
     max_examples=100,
@@ -105,33 +103,21 @@ xml_docs = st.builds(
 )
 
 
-def _zip(members: list[tuple[str, bytes]]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name, data in dict(members).items():
-            zf.writestr(name or "x", data)
-    return buf.getvalue()
-
-
-def _png() -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (64, 48), (10, 200, 30)).save(buf, format="PNG")
-    return buf.getvalue()
-
-
 member_names = st.text(st.sampled_from("ab/._-\\ ..é"), min_size=1, max_size=15) | st.builds(
     lambda folder, stem, ext: f"{folder}/{stem}{ext}",
     st.sampled_from(["with mask", "with_mask", "no mask", "😷", "..", "маска"]),
     st.text(st.sampled_from("ab1 ."), min_size=1, max_size=5),
     st.sampled_from([".png", ".txt", ".xml", ".PNG"]),
 )
-zips = st.lists(st.tuples(member_names, st.just(_png()) | st.binary(max_size=64)), max_size=5).map(_zip)
+zips = st.lists(
+    st.tuples(member_names, st.just(image_bytes(colour=(10, 200, 30))) | st.binary(max_size=64)), max_size=5
+).map(lambda members: raw_zip(dict(members)))
 
 
 @pytest.fixture
 def project(workspace: Path) -> Project:
     p = Project.create("fuzz")
-    p.add_image("a.png", _png())
+    p.add_image("a.png", image_bytes(colour=(10, 200, 30)))
     with p.edit() as ann:
         ann.add_category("mask")
         ann.add_box("a.png", Box(2, 2, 30, 30, "mask"))
@@ -185,7 +171,7 @@ def test_coco_shaped_json(project: Project, doc: dict) -> None:
 @given(xml=xml_docs)
 def test_voc_xml(project: Project, xml: bytes) -> None:
     _check(project, "voc", "a.xml", xml)
-    _check(project, "voc", "a.zip", _zip([("ann/a.xml", xml)]))
+    _check(project, "voc", "a.zip", raw_zip({"ann/a.xml": xml}))
 
 
 @SETTINGS

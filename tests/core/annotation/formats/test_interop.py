@@ -7,13 +7,11 @@ Every fixture describes the same two images where it can: IMG_1 (64 x 48) with a
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from PIL import Image
 
 from core.annotation.annotations import Annotations, Box, ImageAnnotations
 from core.annotation.formats import annotation_io, coco, seed_json, yolo, yolo_import
@@ -21,17 +19,12 @@ from core.annotation.formats.annotation_io import ImportOptions
 from core.annotation.formats.archive import zip_files
 from core.annotation.projects import Project
 from core.errors import FormatError
+from tests.images import image_bytes
 
 FIXTURES = Path(__file__).parent / "fixtures"
 IMG_1 = [((10, 8, 30, 24), "mask"), ((40, 10, 56, 30), "no_mask")]
 IMG_2 = [((4, 4, 34, 34), "no_mask"), ((44, 20, 68, 50), "mask")]
 BOTH = {"IMG_1.jpg": IMG_1, "IMG_2.jpg": IMG_2}
-
-
-def jpeg(w: int, h: int) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (w, h), (90, 120, 150)).save(buf, format="JPEG")
-    return buf.getvalue()
 
 
 def folder_zip(folder: str, extra: dict[str, bytes] | None = None) -> bytes:
@@ -43,8 +36,8 @@ def folder_zip(folder: str, extra: dict[str, bytes] | None = None) -> bytes:
 @pytest.fixture
 def project(workspace: Path) -> Project:
     p = Project.create("interop")
-    p.add_image("IMG_1.jpg", jpeg(64, 48))
-    p.add_image("IMG_2.jpg", jpeg(80, 60))
+    p.add_image("IMG_1.jpg", image_bytes((64, 48), (90, 120, 150), "JPEG"))
+    p.add_image("IMG_2.jpg", image_bytes((80, 60), (90, 120, 150), "JPEG"))
     return p
 
 
@@ -110,7 +103,11 @@ def test_roboflow_yolo_reads_sizes_and_names_from_the_images_in_the_zip(workspac
     empty = Project.create("empty")  # no images: sizes come from the zip
     rf1, rf2 = "IMG_1_jpg.rf.3f2a9c0d1e.jpg", "IMG_2_jpg.rf.77b0e1aa42.jpg"
     data = folder_zip(
-        "roboflow_yolo", {f"train/images/{rf1}": jpeg(64, 48), f"valid/images/{rf2}": jpeg(80, 60)}
+        "roboflow_yolo",
+        {
+            f"train/images/{rf1}": image_bytes((64, 48), (90, 120, 150), "JPEG"),
+            f"valid/images/{rf2}": image_bytes((80, 60), (90, 120, 150), "JPEG"),
+        },
     )
     result = annotation_io.import_annotations(empty, "yolo", "rf.zip", data)
     assert boxes(result.annotations) == {rf1: IMG_1, rf2: IMG_2}
@@ -274,8 +271,8 @@ def test_coco_zip_with_images_reimports(project: Project) -> None:
 @pytest.mark.parametrize("replace", [True, False])
 def test_a_coco_import_into_a_project_keeps_its_ids_for_the_export(workspace: Path, replace: bool) -> None:
     p = Project.create("cocoids")
-    p.add_image("000000255917.jpg", jpeg(64, 48))
-    p.add_image("000000397133.jpg", jpeg(80, 60))
+    p.add_image("000000255917.jpg", image_bytes((64, 48), (90, 120, 150), "JPEG"))
+    p.add_image("000000397133.jpg", image_bytes((80, 60), (90, 120, 150), "JPEG"))
     result = annotation_io.import_annotations(p, "coco", "c.json", COCO_SOURCE.read_bytes())
     p.import_annotations(result.annotations, replace=replace)
     data, _name, _mime = annotation_io.export_annotations(p, p.load(), "coco")
