@@ -18,6 +18,7 @@ import time
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
+from itertools import chain
 from pathlib import Path
 
 from core.annotation.annotations import Annotations
@@ -138,15 +139,10 @@ class Project:
         base = safe_name(stem, fallback="image")
         digest = hashlib.sha256(data).hexdigest()
         keyed = self._annotation_key_for(os.path.basename(filename))
-        if keyed is not None:  # the stored name keeps the annotation's key, so its boxes attach
-            target = self.images_dir / keyed
-            if not target.exists():
-                atomic_write_bytes(target, data)
-                return keyed
-            if hashlib.sha256(target.read_bytes()).hexdigest() == digest:
-                return keyed
-        for n in range(0, 10_000):
-            candidate = f"{base}{ext}" if n == 0 else f"{base}_{n}{ext}"
+        # The stored name keeps an annotation's key if one claims the upload, so its boxes attach.
+        first = [keyed] if keyed is not None else []
+        numbered = (f"{base}_{n}{ext}" for n in range(1, 10_000))
+        for candidate in chain(first, [f"{base}{ext}"], numbered):
             target = self.images_dir / candidate
             if not target.exists():
                 atomic_write_bytes(target, data)
