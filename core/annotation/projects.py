@@ -142,13 +142,14 @@ class Project:
         # The stored name keeps an annotation's key if one claims the upload, so its boxes attach.
         first = [keyed] if keyed is not None else []
         numbered = (f"{base}_{n}{ext}" for n in range(1, 10_000))
-        for candidate in chain(first, [f"{base}{ext}"], numbered):
-            target = self.images_dir / candidate
-            if not target.exists():
-                atomic_write_bytes(target, data)
-                return candidate
-            if hashlib.sha256(target.read_bytes()).hexdigest() == digest:
-                return candidate
+        with folder_lock(self.root):  # two tabs adding two photos named alike keep both
+            for candidate in chain(first, [f"{base}{ext}"], numbered):
+                target = self.images_dir / candidate
+                if not target.exists():
+                    atomic_write_bytes(target, data)
+                    return candidate
+                if hashlib.sha256(target.read_bytes()).hexdigest() == digest:
+                    return candidate
         raise WorkspaceError(f"too many files named like {filename!r}")
 
     def _annotation_key_for(self, filename: str) -> str | None:
