@@ -86,15 +86,18 @@ class Project:
 
     @contextmanager
     def edit(self) -> Iterator[Annotations]:
-        """Lock, re-read, let the caller change, save atomically, unlock.
+        """Lock, re-read, let the caller change, save atomically if it changed anything, unlock.
 
-        Nothing is saved if the body raises. Another process or thread editing the same project
+        Nothing is saved if the body raises or leaves the annotations as they were (the Annotate
+        page runs an edit on every rerun). Another process or thread editing the same project
         waits for the lock and then sees this change.
         """
         with folder_lock(self.root):
             ann = self.load()
+            before = ann.copy()
             yield ann
-            self.save(ann)
+            if (ann.categories, ann.images, ann.extra) != (before.categories, before.images, before.extra):
+                self.save(ann)
 
     # ----- images ---------------------------------------------------------------------
     def list_images(self) -> list[str]:
