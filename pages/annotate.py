@@ -334,7 +334,7 @@ def annotate_tab(project: Project) -> None:
         with c_keys:
             shortcuts_help()
         with c_del:
-            delete_image_button(project, image, names)
+            delete_image_button(project, image, names, ann)
     with c_canvas:
         st.space(24)  # room for the canvas toolbar, which shows above it on hover
         result = canvas_drawing(project, image, ann, view, label, key)
