@@ -273,8 +273,7 @@ def preannotate(project: Project, image: str, names: list[str]) -> None:
             targets = [image]
         if c2.button("All images", width="stretch"):
             targets = names
-        if targets:
-            preannotate_images(project, targets, detector)
+        if targets and preannotate_images(project, targets, detector):
             bump_canvas()
             st.rerun()
 
