@@ -278,11 +278,11 @@ def preannotate(project: Project, image: str, names: list[str]) -> None:
             st.rerun()
 
 
-def classify_boxes_panel(project: Project, image: str, names: list[str]) -> None:
+def classify_boxes_panel(project: Project, image: str, names: list[str], ann: Annotations) -> None:
     from app.ui.classify import classify_panel
 
     with st.expander("Classify unlabelled boxes", expanded=False):
-        if classify_panel(project, image, names):
+        if classify_panel(project, image, names, ann.categories):
             bump_canvas()
             st.rerun()
 
@@ -327,7 +327,7 @@ def annotate_tab(project: Project) -> None:
         )
         keyboard_labelling(project, image, ann)
         preannotate(project, image, names)
-        classify_boxes_panel(project, image, names)
+        classify_boxes_panel(project, image, names, ann)
         box_list(project, image, ann)
         c_keys, c_del = st.columns(2)
         with c_keys:
