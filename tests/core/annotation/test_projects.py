@@ -117,6 +117,15 @@ def test_edit_saves_nothing_when_the_body_raises(project: Project) -> None:
     assert _temp_files(project) == []
 
 
+def test_edit_that_changes_nothing_leaves_the_file_alone(project: Project) -> None:
+    with project.edit() as ann:
+        ann.add_category("mask")
+    written = project.annotations_path.stat().st_ino
+    with project.edit() as ann:
+        ann.boxes("IMG_1.png")
+    assert project.annotations_path.stat().st_ino == written
+
+
 def test_failed_import_leaves_saved_file_untouched(project: Project) -> None:
     with project.edit() as ann:
         ann.add_box("IMG_1.png", Box(0, 0, 40, 40))
