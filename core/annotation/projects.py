@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import threading
 import time
 import unicodedata
 from collections.abc import Iterator
@@ -22,7 +23,8 @@ from itertools import chain
 from pathlib import Path
 
 from core.annotation.annotations import Annotations
-from core.annotation.formats.seed_json import load_seed_json, save_seed_json
+from core.annotation.formats.common import read_file_bytes
+from core.annotation.formats.seed_json import load_seed_json, loads_seed_json, save_seed_json
 from core.errors import FormatError, ImageLoadError, WorkspaceError
 from core.fsutil import atomic_write_bytes, ensure_inside, natural_sorted, safe_name
 from core.imaging import IMAGE_EXTENSIONS, image_size, is_image_name, load_image
@@ -30,6 +32,10 @@ from core.locking import folder_lock
 from core.workspace import existing_folder, new_folder, projects_dir
 
 ANNOTATIONS_FILE = "annotations.json"
+#: How many projects' validated annotations `Project.load` keeps (by file content and image list).
+PARSED_PROJECTS = 8
+_PARSED: dict[Path, tuple[tuple[bytes, tuple[str, ...]], Annotations]] = {}
+_PARSED_GUARD = threading.Lock()
 
 
 def list_projects(root: Path | None = None) -> list[str]:
@@ -67,7 +73,10 @@ class Project:
 
     # ----- annotations ----------------------------------------------------------------
     def load(self) -> Annotations:
-        """The saved annotations (empty when none are saved yet).
+        """The saved annotations (empty when none are saved yet), a fresh copy the caller may change.
+
+        The file is validated once per content and image list: a rerun that finds both as they
+        were reuses that result (the Annotate page loads on every rerun).
 
         An image key that names no file but matches exactly one of the project's files by
         normalised name (`IMG_1.JPG` for `IMG_1.jpg`, NFD for NFC, `my photo.jpg` for the stored
@@ -75,9 +84,20 @@ class Project:
         """
         if not self.annotations_path.exists():
             return Annotations()
-        result = load_seed_json(self.annotations_path)
-        attach_to_files(result.annotations, self.list_images())
-        return result.annotations
+        data = read_file_bytes(self.annotations_path)
+        key = (hashlib.sha256(data).digest(), tuple(self.list_images()))
+        with _PARSED_GUARD:
+            held = _PARSED.get(self.annotations_path)
+        if held is None or held[0] != key:
+            ann = loads_seed_json(data, file=ANNOTATIONS_FILE).annotations
+            attach_to_files(ann, list(key[1]))
+            held = (key, ann)
+            with _PARSED_GUARD:
+                _PARSED.pop(self.annotations_path, None)
+                _PARSED[self.annotations_path] = held
+                while len(_PARSED) > PARSED_PROJECTS:
+                    _PARSED.pop(next(iter(_PARSED)))
+        return held[1].copy()
 
     def save(self, ann: Annotations) -> None:
         """Replace the saved annotations with `ann` (under the project lock)."""
