@@ -20,9 +20,9 @@ from core.errors import BoxRejected, ImageLoadError
 
 #: Largest image accepted, in pixels (about 12000 x 8300). A 20000 x 20000 PNG is refused.
 MAX_PIXELS = 100_000_000
-#: File extensions the app accepts as images.
 #: Side of the square face crops: what the dataset builder writes and Predict classifies from.
 CROP_SIZE = 240
+#: File extensions the app accepts as images.
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
 # Pillow's own bomb check is kept as a second line of defence.

@@ -273,17 +273,16 @@ def preannotate(project: Project, image: str, names: list[str]) -> None:
             targets = [image]
         if c2.button("All images", width="stretch"):
             targets = names
-        if targets:
-            preannotate_images(project, targets, detector)
+        if targets and preannotate_images(project, targets, detector):
             bump_canvas()
             st.rerun()
 
 
-def classify_boxes_panel(project: Project, image: str, names: list[str]) -> None:
+def classify_boxes_panel(project: Project, image: str, names: list[str], ann: Annotations) -> None:
     from app.ui.classify import classify_panel
 
     with st.expander("Classify unlabelled boxes", expanded=False):
-        if classify_panel(project, image, names):
+        if classify_panel(project, image, names, ann.categories):
             bump_canvas()
             st.rerun()
 
@@ -328,13 +327,13 @@ def annotate_tab(project: Project) -> None:
         )
         keyboard_labelling(project, image, ann)
         preannotate(project, image, names)
-        classify_boxes_panel(project, image, names)
+        classify_boxes_panel(project, image, names, ann)
         box_list(project, image, ann)
         c_keys, c_del = st.columns(2)
         with c_keys:
             shortcuts_help()
         with c_del:
-            delete_image_button(project, image, names)
+            delete_image_button(project, image, names, ann)
     with c_canvas:
         st.space(24)  # room for the canvas toolbar, which shows above it on hover
         result = canvas_drawing(project, image, ann, view, label, key)

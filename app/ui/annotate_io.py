@@ -110,7 +110,7 @@ class _NotPrepared(Exception):
 def _prepared(project: Project, ann, fmt: str, label: str, options, col):  # noqa: ANN001, ANN202
     """An export that zips the images, made on request and kept for these exact options."""
     key = f"export-{project.name}-{fmt}"
-    saved = project.annotations_path  # its content, not its mtime: the page saves on reruns
+    saved = project.annotations_path  # keyed by the saved file's content
     digest = hashlib.sha1(saved.read_bytes()).hexdigest() if saved.exists() else ""
     want = (repr(options), digest, tuple(project.list_images()))
     held = st.session_state.get(key)

@@ -76,10 +76,11 @@ def keyboard_labelling(project: Project, image: str, ann: Annotations) -> None:
         st.rerun()
 
 
-def delete_image_button(project: Project, image: str, names: list[str]) -> None:
-    """Delete the shown image and its boxes, after a confirmation."""
+def delete_image_button(project: Project, image: str, names: list[str], ann: Annotations) -> None:
+    """Delete the shown image and its boxes (`ann`: the annotations this run shows), after a
+    confirmation."""
     with st.popover("Delete image", icon=":material/delete:"):
-        n = len(project.load().boxes(image))
+        n = len(ann.boxes(image))
         st.write(f"Delete {literal(image)} and its {n} box(es) from this project? This cannot be undone.")
         if st.button("Yes, delete this image", type="primary", key="confirm_delete_image"):
             try:

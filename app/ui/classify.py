@@ -14,8 +14,9 @@ from core.inference.predictor import DEFAULT_THRESHOLD
 from core.runs.active_model import active_status
 
 
-def classify_panel(project: Project, image: str, names: list[str]) -> bool:
-    """Widgets for the action; True when boxes were changed (the caller reruns)."""
+def classify_panel(project: Project, image: str, names: list[str], categories: list[str]) -> bool:
+    """Widgets for the action (`categories`: the project's, as this run loaded them); True when
+    boxes were changed (the caller reruns)."""
     try:
         classifier, about, suggested = active_classifier()
     except MaskStudioError as exc:
@@ -25,7 +26,7 @@ def classify_panel(project: Project, image: str, names: list[str]) -> bool:
     (st.info if classifier is not None and run_id is None else st.caption)(about)
     if classifier is None:
         return False
-    mapping = map_labels(classifier.labels, project.load().categories)
+    mapping = map_labels(classifier.labels, categories)
     if mapping.message:
         (st.error if not mapping.matched else st.warning)(mapping.message)
     default = DEFAULT_THRESHOLD if suggested is None else float(suggested)

@@ -12,7 +12,7 @@ import streamlit as st
 from app.ui.common import literal, show_error
 from app.ui.dataset_common import build, target_inputs
 from app.ui.label_map import label_map_editor
-from core.annotation.annotations import NONE
+from core.annotation.annotations import NONE, Annotations
 from core.annotation.projects import Project, list_projects
 from core.data.build import crop_project
 from core.data.dataset import Dataset, shared_folders_message
@@ -70,9 +70,8 @@ def crop_inputs(key: str) -> tuple[int, int]:
     return int(size), int(min_side)
 
 
-def project_summary(project: Project) -> tuple[int, str]:
-    """(labelled boxes, one line about what the project holds)."""
-    ann = project.load()
+def project_summary(ann: Annotations) -> tuple[int, str]:
+    """(labelled boxes, one line about what a project's annotations `ann` hold)."""
     counts = ann.label_counts()
     none = counts.pop(NONE, 0)
     labelled = sum(counts.values())
@@ -92,14 +91,13 @@ def project_tab(current: Dataset | None, latest: dict[str, str]) -> None:
         return
     project = st.selectbox("Annotation project", projects, key="ds_crop_project")
     try:
-        labelled, line = project_summary(Project.open(str(project)))
+        ann = Project.open(str(project)).load()
     except MaskStudioError as exc:
         show_error(exc, f"Project {project} cannot be read: ")
         return
+    labelled, line = project_summary(ann)
     st.markdown(line)
-    clash = shared_folders_message(
-        c for c, n in Project.open(str(project)).load().label_counts().items() if n and c != NONE
-    )
+    clash = shared_folders_message(c for c, n in ann.label_counts().items() if n and c != NONE)
     if clash:  # shown before the build, which refuses it
         st.error(clash, icon=":material/error:")
     if not labelled:
@@ -108,7 +106,7 @@ def project_tab(current: Dataset | None, latest: dict[str, str]) -> None:
             "(boxes labelled “None” are not cropped)."
         )
     size, min_side = crop_inputs("ds_crop")
-    flagged = Project.open(str(project)).load().flagged_count()
+    flagged = ann.flagged_count()
     keep_flagged = flagged > 0 and st.checkbox(
         f"Also crop the {flagged} boxes flagged as breaking a box rule",
         key="ds_crop_flagged",

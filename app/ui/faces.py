@@ -24,13 +24,14 @@ def detector_choice(key: str, default: str = DEFAULT_DETECTOR, *, sidebar: bool 
     )
 
 
-def preannotate_images(project: Project, images: list[str], detector_name: str) -> None:
-    """Run pre-annotation with a spinner and report the outcome after the rerun."""
+def preannotate_images(project: Project, images: list[str], detector_name: str) -> bool:
+    """Run pre-annotation with a spinner and queue its outcome for the rerun the caller does when
+    this returns True; a detector that cannot be loaded is shown here, and False returned."""
     try:
         detector = get_detector(detector_name)
     except MaskStudioError as exc:
         show_error(exc)
-        return
+        return False
     with st.spinner(f"Finding faces on {len(images)} image(s)…"):
         report = preannotate(project, images, detector)
     flash("success", f"Pre-annotation added {report.added} face box(es) on {report.images} image(s).")
@@ -38,3 +39,4 @@ def preannotate_images(project: Project, images: list[str], detector_name: str) 
         flash("info", f"{len(report.refused)} face(s) not added (already boxed or too small).")
     for msg in report.failed:
         flash("error", f"Skipped: {msg}")
+    return True

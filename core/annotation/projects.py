@@ -14,14 +14,17 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import threading
 import time
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
+from itertools import chain
 from pathlib import Path
 
 from core.annotation.annotations import Annotations
-from core.annotation.formats.seed_json import load_seed_json, save_seed_json
+from core.annotation.formats.common import read_file_bytes
+from core.annotation.formats.seed_json import load_seed_json, loads_seed_json, save_seed_json
 from core.errors import FormatError, ImageLoadError, WorkspaceError
 from core.fsutil import atomic_write_bytes, ensure_inside, natural_sorted, safe_name
 from core.imaging import IMAGE_EXTENSIONS, image_size, is_image_name, load_image
@@ -29,6 +32,10 @@ from core.locking import folder_lock
 from core.workspace import existing_folder, new_folder, projects_dir
 
 ANNOTATIONS_FILE = "annotations.json"
+#: How many projects' validated annotations `Project.load` keeps (by file content and image list).
+PARSED_PROJECTS = 8
+_PARSED: dict[Path, tuple[tuple[bytes, tuple[str, ...]], Annotations]] = {}
+_PARSED_GUARD = threading.Lock()
 
 
 def list_projects(root: Path | None = None) -> list[str]:
@@ -66,7 +73,10 @@ class Project:
 
     # ----- annotations ----------------------------------------------------------------
     def load(self) -> Annotations:
-        """The saved annotations (empty when none are saved yet).
+        """The saved annotations (empty when none are saved yet), a fresh copy the caller may change.
+
+        The file is validated once per content and image list: a rerun that finds both as they
+        were reuses that result (the Annotate page loads on every rerun).
 
         An image key that names no file but matches exactly one of the project's files by
         normalised name (`IMG_1.JPG` for `IMG_1.jpg`, NFD for NFC, `my photo.jpg` for the stored
@@ -74,9 +84,20 @@ class Project:
         """
         if not self.annotations_path.exists():
             return Annotations()
-        result = load_seed_json(self.annotations_path)
-        attach_to_files(result.annotations, self.list_images())
-        return result.annotations
+        data = read_file_bytes(self.annotations_path)
+        key = (hashlib.sha256(data).digest(), tuple(self.list_images()))
+        with _PARSED_GUARD:
+            held = _PARSED.get(self.annotations_path)
+        if held is None or held[0] != key:
+            ann = loads_seed_json(data, file=ANNOTATIONS_FILE).annotations
+            attach_to_files(ann, list(key[1]))
+            held = (key, ann)
+            with _PARSED_GUARD:
+                _PARSED.pop(self.annotations_path, None)
+                _PARSED[self.annotations_path] = held
+                while len(_PARSED) > PARSED_PROJECTS:
+                    _PARSED.pop(next(iter(_PARSED)))
+        return held[1].copy()
 
     def save(self, ann: Annotations) -> None:
         """Replace the saved annotations with `ann` (under the project lock)."""
@@ -85,15 +106,18 @@ class Project:
 
     @contextmanager
     def edit(self) -> Iterator[Annotations]:
-        """Lock, re-read, let the caller change, save atomically, unlock.
+        """Lock, re-read, let the caller change, save atomically if it changed anything, unlock.
 
-        Nothing is saved if the body raises. Another process or thread editing the same project
+        Nothing is saved if the body raises or leaves the annotations as they were (the Annotate
+        page runs an edit on every rerun). Another process or thread editing the same project
         waits for the lock and then sees this change.
         """
         with folder_lock(self.root):
             ann = self.load()
+            before = ann.copy()
             yield ann
-            self.save(ann)
+            if (ann.categories, ann.images, ann.extra) != (before.categories, before.images, before.extra):
+                self.save(ann)
 
     # ----- images ---------------------------------------------------------------------
     def list_images(self) -> list[str]:
@@ -138,21 +162,17 @@ class Project:
         base = safe_name(stem, fallback="image")
         digest = hashlib.sha256(data).hexdigest()
         keyed = self._annotation_key_for(os.path.basename(filename))
-        if keyed is not None:  # the stored name keeps the annotation's key, so its boxes attach
-            target = self.images_dir / keyed
-            if not target.exists():
-                atomic_write_bytes(target, data)
-                return keyed
-            if hashlib.sha256(target.read_bytes()).hexdigest() == digest:
-                return keyed
-        for n in range(0, 10_000):
-            candidate = f"{base}{ext}" if n == 0 else f"{base}_{n}{ext}"
-            target = self.images_dir / candidate
-            if not target.exists():
-                atomic_write_bytes(target, data)
-                return candidate
-            if hashlib.sha256(target.read_bytes()).hexdigest() == digest:
-                return candidate
+        # The stored name keeps an annotation's key if one claims the upload, so its boxes attach.
+        first = [keyed] if keyed is not None else []
+        numbered = (f"{base}_{n}{ext}" for n in range(1, 10_000))
+        with folder_lock(self.root):  # two tabs adding two photos named alike keep both
+            for candidate in chain(first, [f"{base}{ext}"], numbered):
+                target = self.images_dir / candidate
+                if not target.exists():
+                    atomic_write_bytes(target, data)
+                    return candidate
+                if hashlib.sha256(target.read_bytes()).hexdigest() == digest:
+                    return candidate
         raise WorkspaceError(f"too many files named like {filename!r}")
 
     def _annotation_key_for(self, filename: str) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from unittest import mock
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -11,6 +12,7 @@ from core.annotation.annotations import Annotations, Box
 from core.annotation.canvas import drawing_token
 from core.annotation.formats.archive import read_zip
 from core.annotation.projects import Project
+from core.errors import DetectorError
 from tests.images import image_bytes
 from tests.pages.conftest import open_page, open_section, run
 
@@ -198,6 +200,16 @@ def test_duplicate_category_is_refused_with_a_message(project: Project) -> None:
     run(at)
     assert any("already exists" in e.value for e in at.error)
     assert project.load().categories == ["None", "mask"]
+
+
+def test_a_detector_that_cannot_load_is_said_and_nothing_reruns_it_away(project: Project) -> None:
+    at = run(app("demo"))
+    preannotate_one = next(b for b in at.button if b.label == "This image" and b.key != "classify_one")
+    preannotate_one.click()
+    failure = DetectorError("the detector weights are missing")
+    with mock.patch("app.ui.faces.get_detector", side_effect=failure):
+        run(at)
+    assert any("detector weights are missing" in e.value for e in at.error)
 
 
 def test_classify_unlabelled_boxes_without_an_active_model_says_what_to_do(project: Project) -> None:

@@ -117,6 +117,30 @@ def test_edit_saves_nothing_when_the_body_raises(project: Project) -> None:
     assert _temp_files(project) == []
 
 
+def test_edit_that_changes_nothing_leaves_the_file_alone(project: Project) -> None:
+    with project.edit() as ann:
+        ann.add_category("mask")
+    written = project.annotations_path.stat().st_ino
+    with project.edit() as ann:
+        ann.boxes("IMG_1.png")
+    assert project.annotations_path.stat().st_ino == written
+
+
+def test_load_is_a_fresh_copy_that_follows_the_file_and_the_images(project: Project) -> None:
+    with project.edit() as ann:
+        ann.add_category("mask")
+        ann.add_box("my photo.png", Box(0, 0, 40, 40, "mask"))
+    shown = project.load()
+    shown.add_box("my photo.png", Box(50, 50, 90, 90, "mask"))
+    assert project.load().boxes("my photo.png") == [Box(0, 0, 40, 40, "mask")]
+    other = Annotations(["mask"])  # another writer, same file size or not
+    other.add_box("my photo.png", Box(1, 1, 41, 41, "mask"))
+    Project.open(project.name).save(other)
+    assert project.load().boxes("my photo.png") == [Box(1, 1, 41, 41, "mask")]
+    stored = project.add_image("my photo.png", image_bytes())  # a new file the key attaches to
+    assert project.load().boxes(stored) == [Box(1, 1, 41, 41, "mask")]
+
+
 def test_failed_import_leaves_saved_file_untouched(project: Project) -> None:
     with project.edit() as ann:
         ann.add_box("IMG_1.png", Box(0, 0, 40, 40))
