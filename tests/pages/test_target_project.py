@@ -10,8 +10,8 @@ from streamlit.testing.v1 import AppTest
 
 from core.annotation.annotations import Box
 from core.annotation.projects import Project
+from tests.images import image_bytes
 from tests.pages.conftest import run, texts
-from tests.pages.test_annotate_page import png
 
 
 def target_script() -> None:
@@ -20,7 +20,7 @@ def target_script() -> None:
     import streamlit as st
 
     from app.ui.target_project import project_target
-    from tests.pages.test_annotate_page import png
+    from tests.images import image_bytes
 
     target = project_target(
         "t", "snapshots", "Snapshot", "Save to project", ("with_mask", "face"), relabel=True
@@ -29,7 +29,7 @@ def target_script() -> None:
     if st.button("save", key="save"):
         project = target.open()
         if project is not None:
-            project.add_image("shot.png", png(40, 30))
+            project.add_image("shot.png", image_bytes((40, 30), (200, 180, 160)))
             target.saved_into(project.name)
 
 
@@ -54,7 +54,7 @@ def test_hand_labels_block_until_mixing_is_ticked_and_one_category_can_label_eve
     workspace: Path,
 ) -> None:
     truth = Project.create("truth")
-    truth.add_image("a.png", png(80, 60))
+    truth.add_image("a.png", image_bytes((80, 60), (200, 180, 160)))
     with truth.edit() as ann:
         ann.add_category("mask")
         ann.add_box("a.png", Box(10, 10, 40, 40, "mask"))
