@@ -14,7 +14,7 @@ from app.ui.run_charts import (
     record_labels,
     sweep_figure,
 )
-from core.runs.active_model import get_active, set_active, usable_reason
+from core.runs.active_model import get_active, record_reason, set_active
 from core.runs.experiments import (
     comparison_rows,
     no_sweep_reason,
@@ -173,7 +173,7 @@ def _actions(records: list[RunRecord], active: str | None) -> None:
         box.code(str(record.status.get("error") or "no error recorded"), language=None)
     c1, c2 = box.columns(2)
     label = "★ Active model" if run_id == active else "Make active model"
-    reason = usable_reason(run_id) if record.state == "done" else f"run is {record.state}"
+    reason = record_reason(record) if record.state == "done" else f"run is {record.state}"
     if c1.button(label, disabled=reason is not None or run_id == active, key="make_active", help=reason):
         act(
             lambda: set_active(run_id),
