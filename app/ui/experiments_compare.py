@@ -140,8 +140,13 @@ def _charts(selected: list[RunRecord]) -> None:
     c_csv.download_button(
         "Comparison as CSV", rows_to_csv(rows), "comparison.csv", "text/csv", key="dl_cmp_csv"
     )
+    # Built on click only: the page embeds plotly.js (megabytes), too much for every rerun.
     c_html.download_button(
-        "Charts as standalone HTML", figures_html(figures), "comparison.html", "text/html", key="dl_cmp_html"
+        "Charts as standalone HTML",
+        lambda: figures_html(figures),
+        "comparison.html",
+        "text/html",
+        key="dl_cmp_html",
     )
 
 
