@@ -1,8 +1,7 @@
 """Mask Studio entry point: `streamlit run home.py` (what `make run` does).
 
 It sits in the repository root, so `streamlit run` puts the root on sys.path and every page
-imports `app`, `core` and `models` as they are. Only pages that are built are listed here: no
-placeholders.
+imports `app`, `core` and `models` as they are.
 """
 
 from __future__ import annotations
@@ -49,7 +48,6 @@ def main() -> None:
         [
             st.Page(str(PAGES_DIR / file), title=title, icon=icon, default=(i == 0))
             for i, (file, title, icon) in enumerate(PAGES)
-            if (PAGES_DIR / file).is_file()
         ]
     )
     nav.run()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -14,7 +16,7 @@ from app.ui.run_charts import (
     record_labels,
     sweep_figure,
 )
-from core.runs.active_model import get_active, set_active, usable_reason
+from core.runs.active_model import get_active, record_reason, set_active
 from core.runs.experiments import (
     comparison_rows,
     no_sweep_reason,
@@ -61,7 +63,8 @@ def compare_section() -> None:
         return
     active = get_active()
     _actions(shown, active)
-    rows = [{"active": "★" if row["run"] == active else "", **row} for row in comparison_rows(shown)]
+    table = {row["run"]: row for row in comparison_rows(shown)}
+    rows = [{"active": "★" if run == active else "", **row} for run, row in table.items()]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="runs_table")
     st.download_button("Runs table as CSV", rows_to_csv(rows), "runs.csv", "text/csv", key="dl_runs_csv")
 
@@ -78,17 +81,17 @@ def compare_section() -> None:
     st.session_state["_keep_compare"] = selected_ids
     selected = [by_id[i] for i in selected_ids]
     if selected:
-        _charts(selected)
+        _charts(selected, [table[r.run_id] for r in selected])
 
 
-def _charts(selected: list[RunRecord]) -> None:
+def _charts(selected: list[RunRecord], rows: list[dict[str, Any]]) -> None:
+    """The charts and tables of the `selected` runs; `rows` are their comparison_rows."""
     figures = []
     c1, c2 = st.columns(2)
     acc, loss = curves_figure(selected, "accuracy"), curves_figure(selected, "loss")
     c1.plotly_chart(acc, key="fig_acc")
     c2.plotly_chart(loss, key="fig_loss")
     figures += [("Accuracy per epoch", acc), ("Loss per epoch", loss)]
-    rows = comparison_rows(selected)
     finished = [r for r in rows if r["state"] == "done"]
     c3, c4 = st.columns(2)
     if finished:
@@ -140,8 +143,13 @@ def _charts(selected: list[RunRecord]) -> None:
     c_csv.download_button(
         "Comparison as CSV", rows_to_csv(rows), "comparison.csv", "text/csv", key="dl_cmp_csv"
     )
+    # Built on click only: the page embeds plotly.js (megabytes), too much for every rerun.
     c_html.download_button(
-        "Charts as standalone HTML", figures_html(figures), "comparison.html", "text/html", key="dl_cmp_html"
+        "Charts as standalone HTML",
+        lambda: figures_html(figures),
+        "comparison.html",
+        "text/html",
+        key="dl_cmp_html",
     )
 
 
@@ -173,7 +181,7 @@ def _actions(records: list[RunRecord], active: str | None) -> None:
         box.code(str(record.status.get("error") or "no error recorded"), language=None)
     c1, c2 = box.columns(2)
     label = "★ Active model" if run_id == active else "Make active model"
-    reason = usable_reason(run_id) if record.state == "done" else f"run is {record.state}"
+    reason = record_reason(record) if record.state == "done" else f"run is {record.state}"
     if c1.button(label, disabled=reason is not None or run_id == active, key="make_active", help=reason):
         act(
             lambda: set_active(run_id),

@@ -11,9 +11,8 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from app.ui.common import ANNOTATE_PAGE, flash, show_error
-from core.annotation.projects import Project, list_projects
 from core.errors import MaskStudioError
-from core.inference.predict_io import send_to_annotator
+from core.inference.predict_io import open_or_create, send_to_annotator
 from core.inference.scene_scores import PhotoScore
 from core.inference.scene_sets import SceneSet
 
@@ -36,7 +35,7 @@ def copy_for_review(photo: PhotoScore, day: date | None = None) -> tuple[str, st
     """Copy a VOC photo and its labelled boxes into today's review project (created when
     missing; a photo already there is not copied again). Returns (project, image name)."""
     name = review_project_name(day)
-    project = Project.open(name) if name in list_projects() else Project.create(name)
+    project = open_or_create(name)
     if photo.name in project.list_images():
         return project.name, photo.name
     truths = [_Truth(t.xyxy, t.label) for t in photo.truths]

@@ -8,7 +8,7 @@ from streamlit.errors import StreamlitAPIException
 from app.ui.common import ROOT
 from core.annotation.projects import list_projects
 from core.runs.starter import starter_status
-from core.runs.store import list_runs
+from core.runs.store import run_ids
 
 PAGES = ROOT / "pages"
 
@@ -43,7 +43,7 @@ def _link(col, file: str, label: str) -> None:  # noqa: ANN001 - a Streamlit con
 
 def start_here_panel() -> None:
     """Shown while the workspace has no run; gone once one exists."""
-    if list_runs():
+    if run_ids():  # not list_runs: this runs on every rerun of Annotate
         return
     fresh = not list_projects()  # open on an empty workspace, a click away once a project exists
     title = "**Start here**: two ways from photos to a mask detector"

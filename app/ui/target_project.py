@@ -10,7 +10,7 @@ label every face as one category. A new project that was saved into stays chosen
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import streamlit as st
 
@@ -33,6 +33,7 @@ class TargetChoice:
     new_name: str
     human_boxes: int  # hand-labelled boxes already in the chosen project
     mix_confirmed: bool
+    categories: list[str] = field(default_factory=list)  # the chosen project's categories
 
     @property
     def is_new(self) -> bool:
@@ -55,17 +56,37 @@ class TargetChoice:
         return open_or_create(self.new_name) if self.is_new else Project.open(self.project)
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def _project_facts(root: str, stamp: tuple[int, int, int]) -> tuple[int, list[str]]:
+    """(hand-labelled boxes, categories) of the project folder `root`, read again only when its
+    annotations file changes (`stamp`: its inode, mtime and size)."""
+    project = Project(root)
+    return human_labelled_boxes(project), project.load().categories
+
+
+def project_facts(name: str) -> tuple[int, list[str]]:
+    """(hand-labelled boxes, categories) of project `name`, loaded once per change of its
+    annotations, not on every rerun; MaskStudioError when it cannot be read."""
+    project = Project.open(name)
+    try:
+        stat = project.annotations_path.stat()
+        stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    except OSError:  # none saved yet (or unreadable: the load says why)
+        stamp = (0, 0, 0)
+    return _project_facts(str(project.root), stamp)
+
+
 def choose_target(prefix: str, source: str, label: str) -> TargetChoice:
     """Sidebar widgets (keys start with `prefix`): project, new name, and the mixing guard."""
     sb = st.sidebar
     names = list_projects()
     project = sb.selectbox(label, [NEW_PROJECT, *names], key=f"{prefix}_project")
-    new_name, human, confirmed = "", 0, False
+    new_name, human, confirmed, categories = "", 0, False, []
     if project == NEW_PROJECT:
         new_name = sb.text_input("New project name", value=dated_project_name(source), key=f"{prefix}_new")
     else:
         try:
-            human = human_labelled_boxes(Project.open(project))
+            human, categories = project_facts(project)
         except MaskStudioError as exc:
             show_error(exc)
         if human:
@@ -75,7 +96,7 @@ def choose_target(prefix: str, source: str, label: str) -> TargetChoice:
                 icon=":material/warning:",
             )
             confirmed = sb.checkbox("Mix predictions into it", key=f"{prefix}_mix:{project}")
-    return TargetChoice(project, new_name, human, confirmed)
+    return TargetChoice(project, new_name, human, confirmed, categories)
 
 
 @dataclass(frozen=True)
@@ -126,12 +147,7 @@ def project_target(
     if created in list_projects():
         st.session_state[f"{prefix}_project"] = created
     choice = choose_target(prefix, source, label)
-    categories: list[str] = []
-    if not choice.is_new:
-        try:
-            categories = Project.open(choice.project).load().categories
-        except MaskStudioError as exc:
-            show_error(exc)
+    categories = choice.categories
     one = PREDICTED
     if relabel:
         one = sb.selectbox(

@@ -33,14 +33,19 @@ def active_path(root: Path | None = None) -> Path:
 
 def usable_reason(run_id: str, root: Path | None = None) -> str | None:
     """Why run `run_id` cannot classify faces (missing, unfinished, no model), or None if it can."""
-    from core.runs.models import run_labels, run_model_path
-
     try:
         record = load_run(run_id, root)
     except TrainingError as exc:
         return f"{exc} (deleted?)" if str(exc).startswith("no run") else str(exc)
+    return record_reason(record)
+
+
+def record_reason(record: RunRecord) -> str | None:
+    """Why the loaded run `record` cannot classify faces (unfinished, no model), or None if it can."""
+    from core.runs.models import run_labels, run_model_path
+
     if record.state != "done":
-        return f"run {run_id} is {record.state}, not finished"
+        return f"run {record.run_id} is {record.state}, not finished"
     try:
         run_model_path(record.path)
         run_labels(record.path, record.metrics)
@@ -60,7 +65,7 @@ def run_model_mtime(run_id: str, root: Path | None = None) -> float:
 
 def finished_runs(root: Path | None = None) -> list[RunRecord]:
     """Runs that can be made active (finished, with a model file and labels), newest first."""
-    return [r for r in list_runs(root) if r.state == "done" and usable_reason(r.run_id, root) is None]
+    return [r for r in list_runs(root) if record_reason(r) is None]
 
 
 def set_active(run_id: str, root: Path | None = None) -> str:

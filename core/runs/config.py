@@ -15,7 +15,6 @@ LOSSES = ("categorical_crossentropy", "mean_squared_error", "mean_squared_logari
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 WEIGHTS = ("imagenet", "random")
 CLASS_WEIGHTS = ("none", "balanced", "source_balanced")
-#: Keys whose None means "the model family's default" (models/registry.py).
 
 
 @dataclass(frozen=True)

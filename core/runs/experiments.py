@@ -4,6 +4,7 @@ comparison tables. Plain data in, plain data out; the page only draws it.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import time
@@ -110,12 +111,19 @@ def throughput(records: Iterable[RunRecord], model: str) -> Throughput:
 
 def _train_count(version: str) -> int | None:
     """Training images of a dataset version (None when the manifest is gone)."""
-    from core.data.manifest import find_manifest
-
     try:
-        return len(find_manifest(version)[0].split_files("train")) if version else None
+        return _manifest_train_count(version) if version else None
     except MaskStudioError:
         return None
+
+
+@functools.lru_cache(maxsize=256)
+def _manifest_train_count(version: str) -> int:
+    """Training images of a dataset version, read once per process: a version id is the hash of
+    its manifest, so its count never changes (throughput asks for it per run and per estimate)."""
+    from core.data.manifest import find_manifest
+
+    return len(find_manifest(version)[0].split_files("train"))
 
 
 def estimate_seconds(cfg: RunConfig, train_count: int, records: Sequence[RunRecord]) -> tuple[float, bool]:

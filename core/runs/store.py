@@ -189,11 +189,18 @@ def load_run(run_id: str, root: Path | None = None) -> RunRecord:
     )
 
 
+def run_ids(root: Path | None = None) -> list[str]:
+    """Ids of every run folder (a valid id holding a config.json), in no particular order;
+    reads none of their files."""
+    base = runs_dir(root)
+    if not base.is_dir():
+        return []
+    return [p.name for p in base.iterdir() if _RUN_ID.match(p.name) and (p / "config.json").is_file()]
+
+
 def list_runs(root: Path | None = None) -> list[RunRecord]:
     """Every run, newest first."""
-    base = runs_dir(root)
-    ids = [p.name for p in base.iterdir() if (p / "config.json").is_file()] if base.is_dir() else []
-    records = [load_run(i, root) for i in ids if _RUN_ID.match(i)]
+    records = [load_run(i, root) for i in run_ids(root)]
     return sorted(records, key=lambda r: str(r.status.get("created_at", "")), reverse=True)
 
 

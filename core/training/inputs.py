@@ -22,16 +22,9 @@ def make_dataset(
     ds = tf.data.Dataset.from_tensor_slices((x, y) if weights is None else (x, y, weights.astype(np.float32)))
     if shuffle:
         ds = ds.shuffle(max(1, len(y)), seed=seed, reshuffle_each_iteration=True)
-    if weights is None:
-        ds = ds.batch(batch_size).map(
-            lambda a, b: (tf.cast(a, tf.float32), tf.one_hot(b, num_classes)),
-            num_parallel_calls=tf.data.AUTOTUNE,
-            deterministic=True,
-        )
-    else:
-        ds = ds.batch(batch_size).map(
-            lambda a, b, w: (tf.cast(a, tf.float32), tf.one_hot(b, num_classes), w),
-            num_parallel_calls=tf.data.AUTOTUNE,
-            deterministic=True,
-        )
+    ds = ds.batch(batch_size).map(
+        lambda a, b, *w: (tf.cast(a, tf.float32), tf.one_hot(b, num_classes), *w),  # w: the weights
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
     return ds.prefetch(tf.data.AUTOTUNE)

@@ -21,6 +21,7 @@ from core.runs.store import (
     queued_runs,
     read_history,
     recover_interrupted,
+    run_ids,
     run_path,
     write_history,
     write_status,
@@ -47,6 +48,13 @@ def test_create_list_and_load(workspace: Path) -> None:
 def test_run_ids_cannot_escape(workspace: Path, bad: str) -> None:
     with pytest.raises(TrainingError):
         run_path(bad)
+
+
+def test_run_ids_name_the_folders_list_runs_loads(workspace: Path) -> None:
+    first, second = create_run({"model": "lenet"}), create_run({"model": "lenet"})
+    (run_path(first).parent / "not a run").mkdir()  # an invalid id
+    (run_path(first).parent / "20260101-000000-lenet-abcdef").mkdir()  # no config.json
+    assert sorted(run_ids()) == sorted([first, second]) == sorted(r.run_id for r in list_runs())
 
 
 def test_cancel_a_queued_run_at_once(workspace: Path) -> None:
