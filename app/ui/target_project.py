@@ -56,24 +56,11 @@ class TargetChoice:
         return open_or_create(self.new_name) if self.is_new else Project.open(self.project)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def _project_facts(root: str, stamp: tuple[int, int, int]) -> tuple[int, list[str]]:
-    """(hand-labelled boxes, categories) of the project folder `root`, read again only when its
-    annotations file changes (`stamp`: its inode, mtime and size)."""
-    project = Project(root)
-    return human_labelled_boxes(project), project.load().categories
-
-
 def project_facts(name: str) -> tuple[int, list[str]]:
-    """(hand-labelled boxes, categories) of project `name`, loaded once per change of its
-    annotations, not on every rerun; MaskStudioError when it cannot be read."""
+    """(hand-labelled boxes, categories) of project `name` (Project.load re-validates only when
+    the file changed); MaskStudioError when it cannot be read."""
     project = Project.open(name)
-    try:
-        stat = project.annotations_path.stat()
-        stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-    except OSError:  # none saved yet (or unreadable: the load says why)
-        stamp = (0, 0, 0)
-    return _project_facts(str(project.root), stamp)
+    return human_labelled_boxes(project), project.load().categories
 
 
 def choose_target(prefix: str, source: str, label: str) -> TargetChoice:
