@@ -29,6 +29,8 @@ def run_labels(run_dir: Path, metrics: dict[str, Any] | None = None) -> list[str
         labels = [v for v in labels if v]
     except OSError:
         labels = []
+    except UnicodeDecodeError as exc:
+        raise ClassifierError(f"run {run_dir.name}: labels.txt is not UTF-8 text ({exc.reason})") from exc
     if not labels and metrics:
         labels = [str(v) for v in metrics.get("classes") or []]
     if not labels:

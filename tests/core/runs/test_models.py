@@ -65,3 +65,9 @@ def test_labels_come_from_labels_txt_or_metrics(tmp_path: Path) -> None:
     assert run_labels(tmp_path, {"classes": ["x", "y"]}) == ["x", "y"]
     with pytest.raises(ClassifierError):
         run_labels(tmp_path, {})
+
+
+def test_labels_that_are_not_utf8_text_are_a_classifier_error(tmp_path: Path) -> None:
+    (tmp_path / "labels.txt").write_bytes(b"with_mask\n\xff\xfe\x00broken\n")
+    with pytest.raises(ClassifierError, match="not UTF-8"):
+        run_labels(tmp_path)
