@@ -11,7 +11,8 @@ from app.ui import charts
 from core.annotation.annotations import Box, ImageAnnotations
 from core.annotation.projects import Project
 from core.data.dataset import UNLABELLED, Dataset, list_datasets
-from tests.core.data.test_dataset import encode, put, smooth_image
+from tests.core.data.test_dataset import put, smooth_image
+from tests.images import array_bytes
 from tests.pages.conftest import open_page, run, texts
 
 
@@ -37,7 +38,7 @@ def button(at: AppTest, key: str):  # noqa: ANN201
 def project(workspace: Path) -> Project:
     p = Project.create("shots")
     for i in range(3):
-        p.add_image(f"photo{i}.png", encode(smooth_image(i, (80, 60))))
+        p.add_image(f"photo{i}.png", array_bytes(smooth_image(i, (80, 60))))
     with p.edit() as ann:
         ann.add_category("mask")
         ann.add_category("no mask")
@@ -196,7 +197,7 @@ def test_a_build_that_writes_nothing_says_why_and_leaves_no_dataset(project: Pro
 
 def test_a_project_without_labelled_boxes_cannot_be_cropped(workspace: Path) -> None:
     p = Project.create("raw")
-    p.add_image("a.png", encode(smooth_image(1, (40, 40))))
+    p.add_image("a.png", array_bytes(smooth_image(1, (40, 40))))
     at = run(app())
     assert any("no labelled box yet" in w.value for w in at.warning)
     assert button(at, "ds_crop_go").disabled

@@ -14,6 +14,7 @@ from core.annotation.annotations import Box
 from core.annotation.projects import Project
 from core.runs.starter import ENV_VAR, STARTER_NOTE
 from tests.core.runs.test_starter import LABELS, make_starter
+from tests.images import image_bytes
 from tests.pages.conftest import open_page, run, texts, threshold_slider
 from tests.tiny_models import confident_tiny_run, tiny_lenet_files
 
@@ -92,10 +93,8 @@ def test_predict_without_a_usable_starter_finds_faces_only(broken_starter: tuple
 
 # ----- the annotator's "classify unlabelled boxes" --------------------------------------------
 def annotator(workspace: Path) -> AppTest:
-    from tests.pages.test_annotate_page import png
-
     p = Project.create("demo")
-    p.add_image("a.png", png(200, 160))
+    p.add_image("a.png", image_bytes((200, 160), (200, 180, 160)))
     with p.edit() as ann:
         for label in LABELS:
             ann.add_category(label)
