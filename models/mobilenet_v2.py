@@ -8,6 +8,7 @@ full model. `unfreeze_top_blocks` prepares fine-tuning of the top N inverted-res
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from pathlib import Path
@@ -16,9 +17,10 @@ import keras
 from keras import layers
 
 from models.augmentation import make_augmentation
+from models.registry import MODELS
 
-#: The one weights file the app needs: ImageNet, alpha 1.0, 224 px, no top (standard Keras name).
-WEIGHTS_FILE = "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5"
+#: The Keras cache file of the ImageNet weights (alpha 1.0, 224 px, no top; standard Keras name).
+WEIGHTS_FILE = MODELS["mobilenet_v2"].weights_file
 WEIGHTS_SIZE = 224
 BASE_NAME = "mobilenetv2_base"
 FEATURES_LAYER = "pool"
@@ -27,8 +29,8 @@ _LAST_BLOCK = 16
 
 
 class WeightsUnavailable(RuntimeError):
-    """The ImageNet weights were neither in the Keras cache nor downloadable; says which file
-    to put into which folder."""
+    """No ImageNet base is at hand: neither the Keras cache file nor a model file to copy the base
+    from. Says which file to put into which folder."""
 
     def __init__(self, message: str, *, file: str = "", folder: str = "") -> None:
         super().__init__(message)
@@ -43,43 +45,96 @@ def keras_cache_dir() -> Path:
     return Path(keras_config.keras_home()).expanduser() / "models"
 
 
-def _imagenet_reference() -> keras.Model:
-    """MobileNetV2 at 224 px with weights="imagenet", i.e. through the Keras cache."""
+def cached_weights_file() -> Path | None:
+    """The ImageNet weights file in the Keras cache, or None: nothing is ever downloaded."""
+    path = keras_cache_dir() / WEIGHTS_FILE
+    return path if path.is_file() else None
+
+
+@functools.lru_cache(maxsize=4)
+def _load_reference(path: str, mtime_ns: int) -> keras.Model:  # noqa: ARG001 - mtime keys the cache
+    return keras.models.load_model(path, compile=False, safe_mode=True)
+
+
+def reference_model(path: str | os.PathLike[str]) -> keras.Model:
+    """A saved MobileNetV2 classifier (e.g. the shipped starter), loaded once per file version.
+    Read its layers; never train it (it is shared)."""
+    p = Path(path)
+    return _load_reference(str(p.resolve()), p.stat().st_mtime_ns)
+
+
+def _reference_base(weights: str) -> list:  # -> list of numpy arrays (the base's weights)
+    """The ImageNet base's weights: "imagenet" reads the Keras cache file (never downloads), a
+    .h5 path that file format elsewhere, and the path of a .keras classifier built by
+    `make_model` that model's base (the shipped starter holds the frozen ImageNet base)."""
+    if weights == "imagenet":
+        cached = cached_weights_file()
+        if cached is None:
+            folder = keras_cache_dir()
+            raise WeightsUnavailable(
+                f"MobileNetV2's ImageNet weights are not in the Keras cache: put the file {WEIGHTS_FILE} "
+                f"into {folder}{os.sep} (set KERAS_HOME to move it). Nothing is downloaded.",
+                file=WEIGHTS_FILE,
+                folder=str(folder),
+            )
+        weights = str(cached)
+    path = Path(weights)
     try:
-        return keras.applications.MobileNetV2(
-            input_shape=(WEIGHTS_SIZE, WEIGHTS_SIZE, 3), include_top=False, weights="imagenet"
-        )
-    except Exception as exc:  # noqa: BLE001 - any fetch/read failure gets the same advice
-        folder = keras_cache_dir()
+        if path.suffix == ".h5":
+            reference = keras.applications.MobileNetV2(
+                input_shape=(WEIGHTS_SIZE, WEIGHTS_SIZE, 3), include_top=False, weights=str(path)
+            )
+            return reference.get_weights()
+        return reference_model(path).get_layer(BASE_NAME).get_weights()
+    except (OSError, ValueError) as exc:
         raise WeightsUnavailable(
-            f"MobileNetV2 ImageNet weights are not available ({exc}). Put the file {WEIGHTS_FILE} "
-            f"into {folder}{os.sep} (the Keras cache; set KERAS_HOME to move it), allow the download, "
-            "or choose random initialisation (weights: random).",
-            file=WEIGHTS_FILE,
-            folder=str(folder),
+            f"the MobileNetV2 base could not be read from {path.name} ({exc})", file=path.name
         ) from exc
 
 
 def make_base(image_size: int, weights: str | None = "imagenet") -> keras.Model:
     """The MobileNetV2 feature extractor (no top) for `image_size` px input.
 
-    ImageNet weights are always requested at 224 px (one cached file) and copied into a base
-    built for other sizes; the convolution weights do not depend on the input size.
+    `weights`: "imagenet" (the Keras cache file), "random", or the path of a .keras model built
+    by `make_model` whose base to copy (the shipped starter). The convolution weights do not
+    depend on the input size, so one 224 px source serves every size.
     """
     shape = (image_size, image_size, 3)
-    if weights in (None, "random"):
-        base = keras.applications.MobileNetV2(input_shape=shape, include_top=False, weights=None)
-    elif weights == "imagenet":
-        reference = _imagenet_reference()
-        if image_size == WEIGHTS_SIZE:
-            base = reference
-        else:
-            base = keras.applications.MobileNetV2(input_shape=shape, include_top=False, weights=None)
-            base.set_weights(reference.get_weights())
-    else:
-        raise ValueError(f"weights must be 'imagenet' or 'random', got {weights!r}")
+    if (
+        weights is not None
+        and weights != "random"
+        and weights != "imagenet"
+        and not str(weights).endswith((".keras", ".h5"))
+    ):
+        raise ValueError(f"weights must be 'imagenet', 'random' or a .keras model path, got {weights!r}")
+    base = keras.applications.MobileNetV2(input_shape=shape, include_top=False, weights=None)
+    if weights not in (None, "random"):
+        base.set_weights(_reference_base(str(weights)))
     base.name = BASE_NAME
     return base
+
+
+def base_digest(model: keras.Model) -> str:
+    """16 hex digits of the sha256 of the base's weights: names what its features were computed
+    with (the same ImageNet base from the Keras cache or the starter gives the same digest)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for w in model.get_layer(BASE_NAME).get_weights():
+        h.update(w.tobytes())
+    return h.hexdigest()[:16]
+
+
+def copy_head(model: keras.Model, reference: keras.Model) -> bool:
+    """Copy the head layers' weights of `reference` into `model` when every shape matches (same
+    width and classes); returns whether it did."""
+    pairs = [(model.get_layer(n), reference.get_layer(n)) for n in HEAD_LAYERS]
+    for mine, theirs in pairs:
+        if [w.shape for w in mine.get_weights()] != [w.shape for w in theirs.get_weights()]:
+            return False
+    for mine, theirs in pairs:
+        mine.set_weights(theirs.get_weights())
+    return True
 
 
 def make_model(

@@ -22,8 +22,9 @@ class ModelSpec:
     title: str
     builder: str
     defaults: dict[str, Any] = field(default_factory=dict)
-    pretrained: bool = False  # builder takes `weights` ("imagenet" | "random")
+    pretrained: bool = False  # builder takes `weights` ("imagenet" | "random" | a model file)
     min_image_size: int = 32  # smallest input the architecture accepts
+    weights_file: str = ""  # pretrained: the Keras cache file of its ImageNet weights
 
 
 #: The training settings every model family has a default for.
@@ -64,6 +65,7 @@ MODELS: dict[str, ModelSpec] = {
         title="MobileNetV2 (ImageNet, frozen base)",
         builder="models.mobilenet_v2:make_model",
         pretrained=True,
+        weights_file="mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_224_no_top.h5",
         defaults=_defaults(image_size=224, epochs=20, neurons=256, augment=False),
     ),
 }

@@ -15,11 +15,23 @@ LOSSES = ("categorical_crossentropy", "mean_squared_error", "mean_squared_logari
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 WEIGHTS = ("imagenet", "random")
 CLASS_WEIGHTS = ("none", "balanced", "source_balanced")
+WARM_STARTS = ("starter", "none")
+#: The recipe keys that a None leaves to core.runs.recipes (chosen per dataset at queue time).
+RECIPE_KEYS = (
+    "warm_start",
+    "fine_tune_blocks",
+    "fine_tune_epochs",
+    "fine_tune_learning_rate",
+    "degrade",
+    "degrade_copies",
+    "class_weight",
+)
 
 
 @dataclass(frozen=True)
 class RunConfig:
-    """One run. None values take the model's default when `resolved()` is called."""
+    """One run. None training settings take the model's default when `resolved()` is called; None
+    recipe settings (RECIPE_KEYS) are chosen for the dataset by core.runs.recipes.plan_run."""
 
     model: str = "mobilenet_v2"
     dataset_version: str = ""
@@ -34,16 +46,23 @@ class RunConfig:
     augment: bool | None = None
     seed: int = 42
     weights: str = "imagenet"  # MobileNetV2 only: "imagenet" or "random" (explicit random init)
-    fine_tune_blocks: int = 0  # MobileNetV2: unfreeze the top N blocks after the head is trained
-    fine_tune_epochs: int = 0
-    fine_tune_learning_rate: float = 1e-5
     fast_path: bool = True  # MobileNetV2: train the head on cached features when possible
     name: str = ""
-    degrade: str = ""  # scene-like copies of the training images: "lowres+blur+jpeg" (core.data.degrade)
-    degrade_copies: int = 1  # degraded copies per training image when `degrade` is set
+    # The recipe. None = chosen for the dataset when the run is queued (core.runs.recipes): the
+    # Launch page and the command line get the same run from the same defaults.
+    # "starter": MobileNetV2 starts from the shipped starter (base, and head when the classes
+    # match; core.runs.pretrained); "none": ImageNet base and a new head.
+    warm_start: str | None = None
+    fine_tune_blocks: int | None = None  # MobileNetV2: unfreeze the top N blocks after the head
+    fine_tune_epochs: int | None = None
+    fine_tune_learning_rate: float | None = None
+    degrade: str | None = (
+        None  # scene-like copies of the training images: "lowres+blur+jpeg" (core.data.degrade)
+    )
+    degrade_copies: int | None = None  # degraded copies per training image when `degrade` is set
     # "balanced": each class weighs as much in the loss as the others; "source_balanced": each
     # (source, class) cell does (core.data.provenance sources: folder dataset, scene crops, ...)
-    class_weight: str = "none"
+    class_weight: str | None = None
 
     @classmethod
     def from_dict(cls, data: Any) -> RunConfig:
@@ -97,24 +116,55 @@ class RunConfig:
         _int(self, "epochs", 1, 1000)
         _int(self, "neurons", 1, 8192)
         _int(self, "seed", 0, 2**31 - 1)
-        _int(self, "fine_tune_blocks", 0, 17)
-        _int(self, "fine_tune_epochs", 0, 1000)
         _check(self.loss in LOSSES, "loss", self.loss, f"one of {LOSSES}")
         _check(self.optimizer in OPTIMIZERS, "optimizer", self.optimizer, f"one of {OPTIMIZERS}")
         _check(self.weights in WEIGHTS, "weights", self.weights, f"one of {WEIGHTS}")
-        for key in ("learning_rate", "fine_tune_learning_rate"):
-            v = getattr(self, key)
-            _check(finite_number(v) and 0 < v <= 1, key, v, "a number in (0, 1]")
+        _check(
+            finite_number(self.learning_rate) and 0 < self.learning_rate <= 1,
+            "learning_rate",
+            self.learning_rate,
+            "a number in (0, 1]",
+        )
         _check(finite_number(self.dropout) and 0 <= self.dropout < 1, "dropout", self.dropout, "in [0, 1)")
         for key in ("augment", "fast_path"):
             _check(isinstance(getattr(self, key), bool), key, getattr(self, key), "true or false")
         _check(isinstance(self.name, str), "name", self.name, "a string")
-        _check(isinstance(self.degrade, str), "degrade", self.degrade, "a string such as 'lowres+blur'")
-        parse_kinds(self.degrade)
-        _int(self, "degrade_copies", 0, 8)
-        _check(
-            self.class_weight in CLASS_WEIGHTS, "class_weight", self.class_weight, f"one of {CLASS_WEIGHTS}"
-        )
+        self.validate_recipe()
+
+    def validate_recipe(self) -> None:
+        """Check the recipe keys that are set (None: chosen later for the dataset)."""
+        if self.fine_tune_blocks is not None:
+            _int(self, "fine_tune_blocks", 0, 17)
+        if self.fine_tune_epochs is not None:
+            _int(self, "fine_tune_epochs", 0, 1000)
+        v = self.fine_tune_learning_rate
+        if v is not None:
+            _check(finite_number(v) and 0 < v <= 1, "fine_tune_learning_rate", v, "a number in (0, 1]")
+        if self.degrade is not None:
+            _check(isinstance(self.degrade, str), "degrade", self.degrade, "a string such as 'lowres+blur'")
+            parse_kinds(self.degrade)
+        if self.degrade_copies is not None:
+            _int(self, "degrade_copies", 0, 8)
+        if self.class_weight is not None:
+            _check(
+                self.class_weight in CLASS_WEIGHTS,
+                "class_weight",
+                self.class_weight,
+                f"one of {CLASS_WEIGHTS}",
+            )
+        if self.warm_start is not None:
+            _check(self.warm_start in WARM_STARTS, "warm_start", self.warm_start, f"one of {WARM_STARTS}")
+            _check(
+                self.warm_start == "none" or self.model == "mobilenet_v2",
+                "warm_start",
+                self.warm_start,
+                "'none' for a model that has no starter (only MobileNetV2 has one)",
+            )
+
+    @property
+    def planned(self) -> bool:
+        """Every recipe key is set (core.runs.recipes.plan_run has chosen them)."""
+        return all(getattr(self, k) is not None for k in RECIPE_KEYS)
 
 
 def _check(ok: bool, key: str, value: Any, expected: str) -> None:

@@ -32,12 +32,13 @@ def _batches(x: np.ndarray):  # -> tf.data.Dataset of float32 batches, cast batc
     return ds.map(lambda a: tf.cast(a, tf.float32)).prefetch(tf.data.AUTOTUNE)
 
 
-def feature_cache_path(version: str, image_size: int, root: Path | None = None) -> Path:
-    """Where the ImageNet-base features at an image size are cached: one bank per size, keyed by
+def feature_cache_path(version: str, image_size: int, root: Path | None = None, *, base: str = "") -> Path:
+    """Where the base features at an image size are cached: one bank per base and size, keyed by
     image content (sha256, plus the degradation for degraded copies), shared by every dataset
-    version, so two versions that share images compute their features once. (`version` is kept
-    for callers; the bank does not depend on it.)"""
-    tag = Path(WEIGHTS_FILE).stem.replace("mobilenet_v2_weights_tf_dim_ordering_tf_kernels_", "")
+    version, so two versions that share images compute their features once. `base` names the
+    base's weights (models.mobilenet_v2.base_digest); "" is the ImageNet file's. (`version` is
+    kept for callers; the bank does not depend on it.)"""
+    tag = base or Path(WEIGHTS_FILE).stem.replace("mobilenet_v2_weights_tf_dim_ordering_tf_kernels_", "")
     return cache_dir("features", root) / f"mobilenet_v2_{tag}_{image_size}_bank_v{BANK_FORMAT}.npz"
 
 

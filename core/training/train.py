@@ -14,6 +14,7 @@ from core.data.manifest import find_manifest
 from core.errors import ConfigError, MaskStudioError, RunCancelled
 from core.fsutil import atomic_write_json, atomic_write_text
 from core.runs.config import RunConfig
+from core.runs.recipes import plan_run
 from core.runs.store import (
     cancel_requested,
     claim_run,
@@ -88,6 +89,7 @@ def train(run_dir: Path, cfg: RunConfig, root: Path | None = None, *, echo: bool
     from core.data.arrays import SplitArrays, load_arrays
     from core.data.degrade import degraded_copies, parse_kinds
     from core.data.provenance import load_sources
+    from core.runs.pretrained import plan_warm_start
     from core.training import evaluate, inputs
     from core.training.callbacks import RunRecorder, restore, save_model_atomic
     from core.training.features import base_features, feature_cache_path
@@ -95,6 +97,8 @@ def train(run_dir: Path, cfg: RunConfig, root: Path | None = None, *, echo: bool
     from models.registry import build_model
 
     t0 = time.perf_counter()
+    if not cfg.planned:
+        cfg = plan_run(cfg, root).config
     _seed(cfg.seed)
     manifest, folder = find_manifest(cfg.dataset_version, root)
     classes, n_cls = list(manifest.classes), len(manifest.classes)
@@ -114,9 +118,17 @@ def train(run_dir: Path, cfg: RunConfig, root: Path | None = None, *, echo: bool
         sample_weights = source_balanced_weights(arrays["train"], load_sources(folder))
     decode_s = time.perf_counter() - t0
     has_val = len(arrays["val"]) > 0
+    warm = None
+    weights = cfg.weights
+    if cfg.model == "mobilenet_v2" and cfg.weights == "imagenet":
+        warm = plan_warm_start(cfg.warm_start or "none", classes, cfg.neurons)
+        weights = warm.base.weights
     model = build_model(
-        cfg.model, cfg.image_size, n_cls, cfg.neurons, cfg.dropout, cfg.augment, cfg.seed, cfg.weights
+        cfg.model, cfg.image_size, n_cls, cfg.neurons, cfg.dropout, cfg.augment, cfg.seed, weights
     )
+    if warm is not None and warm.head_from:
+        if not mobilenet_v2.copy_head(model, mobilenet_v2.reference_model(warm.head_from)):
+            raise ConfigError("the starter's head does not fit this model; set warm_start to none")
     rec = RunRecorder(run_dir, model, monitor_val=has_val, echo=echo)
 
     def data(split: str, x: Any = None, shuffle: bool = False) -> Any:
@@ -145,7 +157,9 @@ def train(run_dir: Path, cfg: RunConfig, root: Path | None = None, *, echo: bool
     t_train = time.perf_counter()
     if cfg.uses_fast_path:
         cache = (
-            feature_cache_path(manifest.version, cfg.image_size, root) if cfg.weights == "imagenet" else None
+            feature_cache_path(manifest.version, cfg.image_size, root, base=mobilenet_v2.base_digest(model))
+            if cfg.weights == "imagenet"
+            else None
         )
 
         def report(split: str, batch: int, batches: int) -> None:
@@ -186,6 +200,8 @@ def train(run_dir: Path, cfg: RunConfig, root: Path | None = None, *, echo: bool
             "best_val_accuracy": rec.best_score[0] if rec.best_score and has_val else None,
             "epochs_run": len(rec.rows),
             "fast_path": cfg.uses_fast_path,
+            "warm_start": None if warm is None else warm.text,
+            "base_weights": None if warm is None else warm.base.origin,
             "features_from_cache": features_cached,
             "decode_seconds": round(decode_s, 3),
             "feature_seconds": round(feature_s, 3),
@@ -207,7 +223,7 @@ def execute_run(run_id: str, root: Path | None = None, *, echo: bool = False) ->
     Never raises for a training problem: the status says what happened. Returns the state."""
     path = run_path(run_id, root)
     try:
-        cfg = RunConfig.from_dict(load_run(run_id, root).config).resolved()
+        cfg = plan_run(RunConfig.from_dict(load_run(run_id, root).config), root).config
         train(path, cfg, root, echo=echo)
     except RunCancelled:
         write_status(path, state="cancelled", finished_at=now_iso())
@@ -227,7 +243,7 @@ def execute_run(run_id: str, root: Path | None = None, *, echo: bool = False) ->
 def run_here(config: RunConfig | dict[str, Any], root: Path | None = None, *, echo: bool = False) -> str:
     """Create a run and train it in this process (the CLI's way); returns the run id."""
     cfg = config if isinstance(config, RunConfig) else RunConfig.from_dict(config)
-    run_id = create_run(cfg.resolved().to_dict(), root)
+    run_id = create_run(plan_run(cfg, root).config.to_dict(), root)
     claim_run(run_id, root)
     execute_run(run_id, root, echo=echo)
     return run_id

@@ -19,6 +19,7 @@ from typing import Any
 
 from core.fsutil import atomic_write_json
 from core.runs.config import RunConfig
+from core.runs.recipes import plan_run
 from core.runs.store import claim_run, create_run, now_iso, queued_runs, read_json, recover_interrupted
 from core.workspace import ENV_VAR, runs_dir, workspace_root
 
@@ -94,7 +95,7 @@ def ensure_worker(root: Path | None = None) -> int:
 def enqueue(config: RunConfig | dict[str, Any], root: Path | None = None, *, start: bool = True) -> str:
     """Validate `config`, queue it as a new run and make sure a worker will train it."""
     cfg = config if isinstance(config, RunConfig) else RunConfig.from_dict(config)
-    run_id = create_run(cfg.resolved().to_dict(), root)
+    run_id = create_run(plan_run(cfg, root).config.to_dict(), root)
     if start:
         ensure_worker(root)
     return run_id

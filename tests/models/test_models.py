@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import h5py
 import keras
 import numpy as np
@@ -86,22 +88,54 @@ def test_imagenet_weights_come_from_the_seeded_keras_cache(keras_home) -> None:
     assert base.input_shape[1:3] == (96, 96)
 
 
-def test_missing_weights_say_which_file_to_put_where(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_weights_say_which_file_to_put_where_and_nothing_downloads(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(mobilenet_v2, "keras_cache_dir", lambda: tmp_path / "models")  # an empty cache
     real = keras.applications.MobileNetV2
 
-    def offline(*args, **kwargs):
-        if kwargs.get("weights") == "imagenet":
-            raise Exception("URL fetch failure on https://storage.googleapis.com/...: no network")  # noqa: TRY002
+    def no_download(*args, **kwargs):
+        assert kwargs.get("weights") != "imagenet", "asked Keras to download the weights"
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(keras.applications, "MobileNetV2", offline)
+    monkeypatch.setattr(keras.applications, "MobileNetV2", no_download)
     with pytest.raises(mobilenet_v2.WeightsUnavailable) as info:
         mobilenet_v2.make_model((32, 32, 3), 2)
     assert mobilenet_v2.WEIGHTS_FILE in str(info.value)
     assert info.value.folder.endswith("models") and info.value.folder in str(info.value)
-    assert "random" in str(info.value)
     # Explicit random initialisation needs no file.
     assert mobilenet_v2.make_model((32, 32, 3), 2, weights="random").output_shape == (None, 2)
+
+
+def test_the_base_can_come_from_a_saved_classifier_and_equals_the_imagenet_file(
+    keras_home: Path, tmp_path: Path
+) -> None:
+    saved = mobilenet_v2.make_model((64, 64, 3), 2, neurons=8)
+    saved.save(tmp_path / "m.keras")
+    copied = mobilenet_v2.make_model((48, 48, 3), 2, neurons=8, weights=str(tmp_path / "m.keras"))
+    assert mobilenet_v2.base_digest(copied) == mobilenet_v2.base_digest(saved)
+    for a, b in zip(
+        copied.get_layer(mobilenet_v2.BASE_NAME).get_weights(),
+        mobilenet_v2.make_base(96, "imagenet").get_weights(),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(mobilenet_v2.WeightsUnavailable):
+        mobilenet_v2.make_base(32, str(tmp_path / "missing.keras"))
+    with pytest.raises(ValueError):
+        mobilenet_v2.make_base(32, "imagenet21k")
+
+
+def test_copy_head_needs_the_same_shapes(tmp_path: Path) -> None:
+    a = mobilenet_v2.make_model((32, 32, 3), 2, neurons=8, weights="random", seed=1)
+    b = mobilenet_v2.make_model((32, 32, 3), 2, neurons=8, weights="random", seed=2)
+    assert mobilenet_v2.copy_head(a, b)
+    np.testing.assert_array_equal(
+        a.get_layer("predictions").get_weights()[0], b.get_layer("predictions").get_weights()[0]
+    )
+    wider = mobilenet_v2.make_model((32, 32, 3), 2, neurons=16, weights="random")
+    three = mobilenet_v2.make_model((32, 32, 3), 3, neurons=8, weights="random")
+    assert not mobilenet_v2.copy_head(a, wider) and not mobilenet_v2.copy_head(a, three)
 
 
 def test_mobilenet_head_shares_weights_and_base_stays_frozen() -> None:

@@ -10,11 +10,12 @@ import pytest
 
 from core.data.arrays import load_arrays
 from core.data.manifest import find_manifest
-from core.errors import TrainingError
-from core.runs.store import create_run, load_run, read_history, run_path, write_status
+from core.errors import ConfigError, TrainingError
+from core.runs.store import create_run, list_runs, load_run, read_history, run_path, write_status
 from core.training import train as training
 from core.training.features import base_features, feature_cache_path
 from core.vision.model_files import load_model_file
+from models import mobilenet_v2
 from tests.models.synth import CLASSES, make_dataset_version
 
 pytestmark = pytest.mark.slow
@@ -128,13 +129,15 @@ def test_mobilenet_fast_path_caches_features_and_fine_tunes(
     assert first.state == "done", first.status.get("traceback")
     assert first.metrics["fast_path"] is True and first.metrics["features_from_cache"] is False
     assert [r["phase"] for r in first.history] == ["head", "head", "fine_tune"]
-    assert feature_cache_path(version, 32, root).is_file()  # the per-size feature bank
-    manifest, folder = find_manifest(version, root)
-    arrays = load_arrays(manifest, folder, 32, root)
-    feats, _, from_cache = base_features(None, arrays, feature_cache_path(version, 32, root))
-    assert from_cache and feats["train"].shape == (24, 1280)
     model = load_model_file(first.path / "best.keras")
     assert model.input_shape == (None, 32, 32, 3) and model.output_shape == (None, 2)
+    # the per-base, per-size feature bank, named by the digest of the base the run used
+    bank = feature_cache_path(version, 32, root, base=mobilenet_v2.base_digest(model))
+    assert bank.is_file()
+    manifest, folder = find_manifest(version, root)
+    arrays = load_arrays(manifest, folder, 32, root)
+    feats, _, from_cache = base_features(None, arrays, bank)
+    assert from_cache and feats["train"].shape == (24, 1280)
 
 
 def test_cancel_flag_stops_the_run_without_metrics(root: Path, version: str) -> None:
@@ -148,8 +151,17 @@ def test_cancel_flag_stops_the_run_without_metrics(root: Path, version: str) -> 
     assert len(read_history(path)) <= 1
 
 
+def test_a_run_for_a_missing_dataset_version_is_refused_before_any_folder(root: Path) -> None:
+    with pytest.raises(ConfigError, match="000000000000"):
+        training.run_here({"model": "lenet", "dataset_version": "000000000000"}, root)
+    assert list_runs(root) == []
+
+
 def test_a_failure_is_recorded_with_its_traceback(root: Path) -> None:
-    run_id = training.run_here({"model": "lenet", "dataset_version": "000000000000"}, root)
+    # queued while the version existed (here: written directly), trained after it went away
+    run_id = create_run({"model": "lenet", "dataset_version": "000000000000"}, root)
+    write_status(run_path(run_id, root), state="running")
+    training.execute_run(run_id, root)
     rec = load_run(run_id, root)
     assert rec.state == "failed"
     assert "000000000000" in rec.status["error"] and "Traceback" in rec.status["traceback"]

@@ -1,0 +1,148 @@
+"""The recipe a run gets by default, chosen for its dataset: one source of truth for the Launch
+page, the command line and the worker.
+
+`plan_run` fills every recipe key a config leaves None (core.runs.config.RECIPE_KEYS):
+- MobileNetV2 warm-starts from the shipped starter (core.runs.pretrained).
+- A dataset version holding crops cut from photos (VOC or project sources) gets the starter's
+  scene recipe: source-balanced loss weights and one degraded copy of every training image.
+- A MobileNetV2 run of three classes or more fine-tunes its top blocks (FINE_TUNE).
+Each choice comes with a plain sentence that the page shows and the run records.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from core.data.manifest import find_manifest
+from core.data.provenance import load_sources
+from core.errors import ConfigError, MaskStudioError
+from core.runs.config import RECIPE_KEYS, RunConfig
+from core.runs.pretrained import plan_warm_start
+
+#: Sources whose files are faces cut from photos (core.data.provenance "source" prefixes).
+PHOTO_SOURCES = ("voc:", "project:")
+#: The starter's scene recipe (core.training.starter_build.RECIPE), for photo-sourced datasets.
+SCENE_RECIPE: dict[str, Any] = {
+    "class_weight": "source_balanced",
+    "degrade": "lowres+blur+jpeg",
+    "degrade_copies": 1,
+}
+#: Datasets of crops only (no photo faces).
+CROP_RECIPE: dict[str, Any] = {"class_weight": "none", "degrade": "", "degrade_copies": 0}
+#: MobileNetV2 with three classes or more: the measured fine-tuning recipe (docs/training-defaults.md).
+FINE_TUNE: dict[str, Any] = {"fine_tune_blocks": 6, "fine_tune_epochs": 8, "fine_tune_learning_rate": 1e-4}
+NO_FINE_TUNE: dict[str, Any] = {"fine_tune_blocks": 0, "fine_tune_epochs": 0, "fine_tune_learning_rate": 1e-4}
+
+
+@dataclass(frozen=True)
+class DatasetFacts:
+    """What the default recipe depends on: the classes and where the files came from."""
+
+    version: str
+    classes: tuple[str, ...]
+    files: int
+    photo_files: int  # faces cut from photos (VOC or project sources)
+    detector_framed: int  # of those, cut from the face detector's box (as Predict crops)
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """A config with every recipe key chosen, and what was chosen, in plain sentences."""
+
+    config: RunConfig
+    notes: tuple[str, ...]
+
+
+def is_photo_source(source: str) -> bool:
+    return str(source).startswith(PHOTO_SOURCES)
+
+
+def is_detector_framed(path: str) -> bool:
+    """A VOC crop cut from the detector's box (core.data.voc_import names it `<photo>_det_<n>`)."""
+    return "_det_" in Path(path).stem
+
+
+def dataset_facts(version: str, root: Path | None = None) -> DatasetFacts:
+    """The facts of a dataset version (read once per version and workspace: a version id is the
+    hash of its manifest). ConfigError when the version does not exist."""
+    try:
+        return _facts(version, str(Path(root).resolve()) if root else "")
+    except MaskStudioError as exc:
+        raise ConfigError(f"dataset_version={version!r} cannot be read: {exc}") from exc
+
+
+@functools.lru_cache(maxsize=64)
+def _facts(version: str, root: str) -> DatasetFacts:
+    manifest, folder = find_manifest(version, Path(root) if root else None)
+    sources = load_sources(folder)
+    photo = [f for f in manifest.files if is_photo_source((sources.get(f.sha256) or {}).get("source", ""))]
+    return DatasetFacts(
+        version=version,
+        classes=tuple(manifest.classes),
+        files=len(manifest.files),
+        photo_files=len(photo),
+        detector_framed=sum(is_detector_framed(f.path) for f in photo),
+    )
+
+
+def plan_run(cfg: RunConfig, root: Path | None = None, facts: DatasetFacts | None = None) -> RunPlan:
+    """`cfg` resolved, with every recipe key it leaves None chosen for its dataset (see the module
+    docstring). Keys the config sets are kept. ConfigError for a bad value or a missing version."""
+    r = cfg.resolved()
+    facts = facts or dataset_facts(r.dataset_version, root)
+    chosen: dict[str, Any] = {}
+    notes: list[str] = []
+    mobilenet = r.model == "mobilenet_v2"
+    if facts.photo_files:
+        recipe = SCENE_RECIPE
+        framed = (
+            f" ({facts.detector_framed} framed by the face detector, as Predict crops them)"
+            if facts.detector_framed
+            else " (none framed by the face detector: a VOC import with detector crops adds them)"
+        )
+        scene_note = (
+            f"This dataset holds {facts.photo_files} faces cut from photos{framed}: the starter's scene "
+            "recipe applies: source-balanced loss weights and one degraded copy of each training image."
+        )
+    else:
+        recipe, scene_note = (
+            CROP_RECIPE,
+            "This dataset has no faces cut from photos: crop recipe (no loss weights).",
+        )
+    _choose(r, recipe, chosen, notes, scene_note)
+    if mobilenet and len(facts.classes) >= 3:
+        _choose(
+            r,
+            FINE_TUNE,
+            chosen,
+            notes,
+            f"{len(facts.classes)} classes: after the head, the top {FINE_TUNE['fine_tune_blocks']} blocks are "
+            f"fine-tuned for {FINE_TUNE['fine_tune_epochs']} epochs at {FINE_TUNE['fine_tune_learning_rate']:g}.",
+        )
+    else:
+        _choose(r, NO_FINE_TUNE, chosen, notes, "")
+    if r.warm_start is None:
+        chosen["warm_start"] = "starter" if mobilenet and r.weights == "imagenet" else "none"
+    planned = replace(r, **chosen)
+    planned.validate_recipe()
+    if mobilenet and planned.weights == "imagenet":
+        notes.append(
+            plan_warm_start(planned.warm_start or "none", list(facts.classes), planned.neurons or 0).text
+        )
+    missing = [k for k in RECIPE_KEYS if getattr(planned, k) is None]
+    if missing:  # a bug here, not the user's: every key has a default above
+        raise ConfigError(f"no default for {', '.join(missing)}")
+    return RunPlan(planned, tuple(n for n in notes if n))
+
+
+def _choose(
+    r: RunConfig, values: dict[str, Any], chosen: dict[str, Any], notes: list[str], note: str
+) -> None:
+    """Take `values` for the keys `r` leaves None; keep `note` when any was taken."""
+    taken = {k: v for k, v in values.items() if getattr(r, k) is None}
+    chosen.update(taken)
+    if taken and note:
+        notes.append(note)
