@@ -13,11 +13,13 @@ SHARED = (REPO / ".." / "shared" / "data").resolve()
 WEIGHTS = SHARED / "weights" / "mobilenet_v2_imagenet_no_top"
 
 
-def seed_env(tmp: Path, workspace: Path | None) -> Path:
-    """Seed KERAS_HOME from the shared weights and set the workspace; returns the workspace root."""
+def seed_env(tmp: Path, workspace: Path | None, *, keras_cache: bool = True) -> Path:
+    """Seed KERAS_HOME from the shared weights (an empty cache when `keras_cache` is False: the
+    MobileNetV2 base then comes from the shipped starter) and set the workspace; returns the
+    workspace root."""
     keras_home = tmp / "keras"
     (keras_home / "models").mkdir(parents=True)
-    for f in WEIGHTS.glob("*.h5"):
+    for f in WEIGHTS.glob("*.h5") if keras_cache else ():
         os.symlink(f, keras_home / "models" / f.name)
     root = (workspace or tmp / "workspace").resolve()
     root.mkdir(parents=True, exist_ok=True)

@@ -38,7 +38,17 @@ if str(REPO) not in sys.path:
 from benchmarks.common import SHARED, emit, seed_env  # noqa: E402
 
 VOC = SHARED / "face_mask_detection_voc"
-BASE = {"model": "mobilenet_v2", "seed": 0}
+#: Every recipe key explicit: a variant is what it says, not the per-dataset default.
+BASE = {
+    "model": "mobilenet_v2",
+    "seed": 0,
+    "warm_start": "none",
+    "class_weight": "none",
+    "degrade": "",
+    "degrade_copies": 0,
+    "fine_tune_blocks": 0,
+    "fine_tune_epochs": 0,
+}
 VARIANTS: dict[str, tuple[bool | str, dict[str, Any]]] = {
     "binary": (False, {}),
     "scenes": (True, {}),
@@ -147,7 +157,47 @@ def pool(reports: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def run_variant(name: str, fold_sets: list[list[str]], root: Path, tmp: Path, quick: bool) -> dict[str, Any]:
+def user_run(run_id: str, k: int, root: Path, tmp: Path, scene_set: Any) -> tuple[dict[str, Any], Any]:
+    """A user's own run on the fold: Launch's defaults on face_mask_binary_real alone, warm-started
+    from this fold's starter (the recipe run `run_id`, written as a starter model and pointed to by
+    MASK_STUDIO_STARTER_DIR), scored on the fold's scenes. (fold row, scene report)"""
+    from core.inference.scenes import evaluate_models
+    from core.runs.store import load_run
+    from core.training.starter_build import build_dataset, write_starter
+    from core.training.train import run_here
+
+    starter = tmp / f"starter_fold{k}"
+    write_starter(run_id, starter, root, None, 0.0)
+    os.environ["MASK_STUDIO_STARTER_DIR"] = str(starter)
+    version = _versions.get("binary") or build_dataset("binary", root, scenes=[], tmp=tmp)
+    _versions["binary"] = version
+    mine = run_here({"model": "mobilenet_v2", "dataset_version": version}, root)  # Launch's defaults
+    record = load_run(mine, root)
+    if record.state != "done":
+        raise RuntimeError(f"user run fold {k}: {record.status.get('error')}")
+    score = evaluate_models([mine], scene_set, root=root)[0]
+    if score.error:
+        raise RuntimeError(f"user run fold {k}: {score.error}")
+    rep = score.report.to_dict()
+    m = record.metrics or {}
+    row = {
+        "fold": k,
+        "run": mine,
+        "config": {
+            key: record.config.get(key) for key in ("warm_start", "class_weight", "degrade_copies", "epochs")
+        },
+        "warm_start": m.get("warm_start"),
+        "base_weights": m.get("base_weights"),
+        "found_and_right": rep["found_and_right"],
+        "threshold": rep["threshold"],
+    }
+    log(f"user run fold {k}: {rep['found_and_right']} threshold={rep['threshold']} ({m.get('warm_start')})")
+    return row, score.report
+
+
+def run_variant(
+    name: str, fold_sets: list[list[str]], root: Path, tmp: Path, quick: bool, with_user_run: bool = False
+) -> dict[str, Any]:
     from core.data.manifest import list_versions
     from core.inference.scene_sets import load_scene_set
     from core.inference.scenes import evaluate_models
@@ -156,6 +206,8 @@ def run_variant(name: str, fold_sets: list[list[str]], root: Path, tmp: Path, qu
     with_scenes, extra = VARIANTS[name]
     out: dict[str, Any] = {"config": {**BASE, **extra}, "with_scene_crops": with_scenes, "folds": []}
     reports, tops, crops = [], [], []
+    user_reports: list[dict[str, Any]] = []
+    user_tops: list[dict[str, Any]] = []
     all_names = [n for f in fold_sets for n in f]
     for k, test_names in enumerate(fold_sets):
         t0 = time.perf_counter()
@@ -175,7 +227,8 @@ def run_variant(name: str, fold_sets: list[list[str]], root: Path, tmp: Path, qu
             recipe["epochs"] = 5
         run_id = train(version, root, recipe)
         scene_dir = link_scenes(VOC, test_names, tmp / f"{name}_fold{k}_scenes")
-        scores = evaluate_models([run_id], load_scene_set(scene_dir, root), root=root)
+        scene_set = load_scene_set(scene_dir, root)
+        scores = evaluate_models([run_id], scene_set, root=root)
         score = scores[0]
         if score.error:
             raise RuntimeError(f"{name} fold {k}: {score.error}")
@@ -200,7 +253,14 @@ def run_variant(name: str, fold_sets: list[list[str]], root: Path, tmp: Path, qu
             }
         )
         log(f"{name} fold {k}: {rep['found_and_right']} acc_found={rep['accuracy_on_found']} crop={ca}")
+        if with_user_run:
+            row, report = user_run(run_id, k, root, tmp, scene_set)
+            out.setdefault("user_run_folds", []).append(row)
+            user_reports.append(report.to_dict())
+            user_tops.append(top_label_report(report))
     out["pooled"] = pool(reports)
+    if with_user_run:
+        out["user_run"] = {"pooled": pool(user_reports), "pooled_top_label": pool(user_tops)}
     out["pooled_top_label"] = pool(tops)
     out["crop_accuracy_binary_test"] = {"mean": round(float(np.mean(crops)), 4), "lowest": min(crops)}
     return out
@@ -274,10 +334,16 @@ def main() -> int:
     parser.add_argument("--five-class", action="store_true")
     parser.add_argument("--workspace", type=Path, default=None)
     parser.add_argument("--latency", action="store_true", help="Predict p50: starter vs a default run")
+    parser.add_argument(
+        "--user-run",
+        action="store_true",
+        help="per fold, also a run with Launch's defaults on face_mask_binary_real alone, warm-started "
+        "from that fold's starter (both_source_degrade), with an empty Keras cache",
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-scenes-") as tmp:
-        root = seed_env(Path(tmp), args.workspace)
+        root = seed_env(Path(tmp), args.workspace, keras_cache=not args.user_run)
         import tensorflow as tf
 
         tf.config.threading.set_intra_op_parallelism_threads(2)
@@ -293,7 +359,8 @@ def main() -> int:
         }
         for name in [v for v in args.variants.split(",") if v]:
             log(f"variant {name}")
-            result["variants"][name] = run_variant(name, fold_sets, root, Path(tmp), args.quick)
+            user = args.user_run and name == "both_source_degrade"
+            result["variants"][name] = run_variant(name, fold_sets, root, Path(tmp), args.quick, user)
         if "both_source_degrade" in result["variants"]:  # core.training.starter_build.RECIPE and VOC_CROPS
             r = result["variants"]["both_source_degrade"]
             result["recipe_cv"] = r["pooled"]

@@ -1,15 +1,20 @@
 """The "uncertain" threshold: how it trades accuracy against coverage, and a suggested default.
 
 A face whose top probability is under the threshold is labelled "uncertain". On a labelled set
-(a run's test split) each threshold t gives
+each threshold t gives
     coverage  = share of faces still given a class (top probability >= t)
     accuracy  = share of those that are right.
 Raising t removes the least confident faces first, so accuracy usually rises as coverage falls.
 
+Which faces: when a run's test split holds at least PHOTO_MIN_FACES faces cut from photos (VOC or
+project sources), the threshold is chosen on those, the detector-framed ones where there are
+enough (they are cropped as Predict crops), with the photo rule: at most 5% of faces uncertain
+(PHOTO_MIN_COVERAGE). Otherwise the whole test split, with the crop rule (MIN_COVERAGE).
+
 Suggested default: the lowest threshold that halves the error rate of "always answer" while
-keeping at least MIN_COVERAGE of the faces labelled; if no threshold does both, the one with
-the best accuracy among those that keep MIN_COVERAGE. The run's curve and suggestion are cached
-in its folder (`thresholds.json`, atomic).
+keeping at least the rule's coverage; if no threshold does both, the one with the best accuracy
+among those that keep it. The run's curve and suggestion are cached in its folder
+(`thresholds.json`, atomic).
 """
 
 from __future__ import annotations
@@ -29,10 +34,14 @@ if TYPE_CHECKING:
 
 #: Thresholds of the curve (and of the page's slider): 0.00, 0.01, ..., 1.00.
 GRID = tuple(round(i / 100, 2) for i in range(101))
-#: A suggested threshold never leaves fewer than this share of faces labelled.
+#: A suggested threshold never leaves fewer than this share of faces labelled (crops rule).
 MIN_COVERAGE = 0.8
+#: Chosen on faces from photos, at most 5% of them are left uncertain (photo rule).
+PHOTO_MIN_COVERAGE = 0.95
+#: Photo faces needed in the test split to choose on them (and detector-framed ones to prefer those).
+PHOTO_MIN_FACES = 30
 CACHE_FILE = "thresholds.json"
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 #: Probabilities are float32: a top probability this close under a threshold counts as reaching it.
 TIE_EPSILON = 1e-6
 
@@ -170,15 +179,32 @@ def plain_summary(s: Suggestion) -> str:
     base = "" if s.base_accuracy is None else f" (if every face got a class: {s.base_accuracy:.1%} right)"
     return (
         f"Suggested threshold **{s.threshold:.2f}**: a face whose most likely class has a lower "
-        f"probability is shown as *uncertain*. On this model's test faces, {s.coverage:.0%} then get "
+        f"probability is shown as *uncertain*. On the faces it was chosen on, {s.coverage:.0%} then get "
         f"a class and {s.accuracy:.1%} of those are right{base}."
     )
 
 
-def report_from_probs(probs: np.ndarray, y_true: np.ndarray, source: str = "") -> ThresholdReport:
+def report_from_probs(
+    probs: np.ndarray, y_true: np.ndarray, source: str = "", min_coverage: float = MIN_COVERAGE
+) -> ThresholdReport:
     """Curve + suggestion for one labelled set."""
     points = threshold_curve(probs, y_true)
-    return ThresholdReport(tuple(points), suggest_threshold(points), int(len(y_true)), source)
+    return ThresholdReport(tuple(points), suggest_threshold(points, min_coverage), int(len(y_true)), source)
+
+
+def photo_faces(paths: Sequence[str], keys: Sequence[str], sources: dict[str, Any]) -> tuple[list[int], str]:
+    """Indices of the test files to choose the threshold on, and what they are (plain words):
+    the detector-framed faces cut from photos when there are PHOTO_MIN_FACES, else all faces cut
+    from photos when there are that many, else [] (the whole split then, with the crop rule)."""
+    from core.runs.recipes import is_detector_framed, is_photo_source
+
+    photo = [i for i, k in enumerate(keys) if is_photo_source((sources.get(k) or {}).get("source", ""))]
+    framed = [i for i in photo if is_detector_framed(paths[i])]
+    if len(framed) >= PHOTO_MIN_FACES:
+        return framed, "test-split faces cut from photos by the face detector (as Predict crops them)"
+    if len(photo) >= PHOTO_MIN_FACES:
+        return photo, "test-split faces cut from photos (labelled boxes)"
+    return [], ""
 
 
 def run_threshold_report(
@@ -216,7 +242,17 @@ def run_threshold_report(
     if len(test) == 0:
         raise ClassifierError(f"the test split of run {run_id} is empty")
     probs = np.concatenate([classifier.predict(test.x[i : i + 32]) for i in range(0, len(test), 32)])
-    report = report_from_probs(probs, test.y, f"test split of {manifest.dataset} {manifest.version}")
+    from core.data.provenance import load_sources
+
+    paths = [str(p) for p in test.paths] if len(test.paths) == len(test) else [""] * len(test)
+    keep, what = photo_faces(paths, list(test.keys), load_sources(folder))
+    where = f"{manifest.dataset} {manifest.version}"
+    if keep:
+        idx = np.asarray(keep)
+        report = report_from_probs(probs[idx], test.y[idx], f"{what}, {where}", PHOTO_MIN_COVERAGE)
+    else:
+        why = "the test split (too few faces cut from photos to choose on them)"
+        report = report_from_probs(probs, test.y, f"{why}, {where}", MIN_COVERAGE)
     try:
         atomic_write_json(cache, {"key": key, "report": report.to_dict()})
     except OSError:

@@ -110,7 +110,7 @@ def test_run_report_on_the_test_split_is_cached_per_model_file(workspace: Path) 
     report = run_threshold_report(fake, run_id)
     assert report.faces == 12
     assert report.points[0].accuracy == 1.0
-    assert "test split of synth" in report.source
+    assert "the test split" in report.source and "synth" in report.source  # too few photo faces
     assert (run_path(run_id, workspace) / CACHE_FILE).is_file()
     calls = fake.calls
     assert run_threshold_report(fake, run_id).to_dict() == report.to_dict()
@@ -153,3 +153,47 @@ def test_plain_summary_says_what_the_threshold_does() -> None:
     assert (
         "**0.85**" in text and "uncertain" in text and "93%" in text and "98.1%" in text and "95.2%" in text
     )
+
+
+@pytest.mark.parametrize(
+    ("sources", "framed", "expected", "words"),
+    [
+        ({}, 0, 0, ""),  # no provenance: the whole split
+        ({"voc:v": 40}, 0, 40, "cut from photos (labelled boxes)"),
+        ({"voc:v": 40}, 30, 30, "by the face detector"),
+        ({"voc:v": 40}, 29, 40, "labelled boxes"),  # too few framed ones: every photo face
+        ({"project:p": 30, "folder:f": 50}, 0, 30, "labelled boxes"),
+        ({"voc:v": 29, "folder:f": 50}, 0, 0, ""),  # too few photo faces: the crop rule
+    ],
+)
+def test_photo_faces_prefers_detector_framed_faces_cut_from_photos(
+    sources: dict[str, int], framed: int, expected: int, words: str
+) -> None:
+    from core.runs.thresholds import photo_faces
+
+    paths, keys, records = [], [], {}
+    for source, n in sources.items():
+        for i in range(n):
+            key = f"{source}-{i}"
+            det = source.startswith("voc:") and i < framed
+            paths.append(f"with_mask/photo{i}_{'det_' if det else ''}{i}.png")
+            keys.append(key)
+            records[key] = {"source": source}
+    keep, what = photo_faces(paths, keys, records)
+    assert len(keep) == expected and words in what
+
+
+def test_run_report_chooses_on_photo_faces_with_the_photo_rule(workspace: Path) -> None:
+    import json
+
+    from core.data.manifest import find_manifest
+    from core.runs.thresholds import PHOTO_MIN_COVERAGE
+
+    version = make_dataset_version(workspace, per_split=(2, 2, 16))
+    manifest, folder = find_manifest(version, workspace)
+    records = {f.sha256: {"source": "voc:scenes", "photo": "p.png"} for f in manifest.split_files("test")}
+    (folder / ".sources.json").write_text(json.dumps(records), encoding="utf-8")
+    run_id = make_run(workspace, dataset_version=version, labels=CLASSES)
+    report = run_threshold_report(BrightSide(), run_id)
+    assert report.faces == 32 and "cut from photos" in report.source
+    assert report.suggestion.coverage >= PHOTO_MIN_COVERAGE
