@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.ui.common import flash, show_error
+from app.ui.common import flash, literal, show_error
 from core.data.manifest import find_manifest, list_versions
 from core.errors import MaskStudioError
 from core.runs.experiments import SEED_SWEEPS, SWEEP_CHOICES, SWEEP_KEYS, estimate_seconds, sweep_configs
+from core.runs.pretrained import unavailable_reason
+from core.runs.recipes import RunPlan, plan_run
 from core.runs.store import list_runs
 from core.training.worker import enqueue
 from models.registry import MODELS, get_spec
@@ -53,12 +55,23 @@ def dataset_version_picker(key: str) -> str | None:
     return picked[1] if picked else None
 
 
+def _trainable_models() -> list[str]:
+    """The model families that can train here; says in plain words why one cannot."""
+    reason = unavailable_reason()
+    if reason is None:
+        return list(MODELS)
+    st.warning(f"{MODELS['mobilenet_v2'].title} is not offered. {reason}", icon="⚠️")
+    return [m for m in MODELS if not get_spec(m).pretrained]
+
+
 def launch_section() -> None:
     version = dataset_version_picker("exp_version")
+    offered = _trainable_models()
+    kept = [m for m in st.session_state.get("_keep_exp_models", ["mobilenet_v2"]) if m in offered]
     models = st.multiselect(
         "Models",
-        list(MODELS),
-        default=st.session_state.get("_keep_exp_models", ["mobilenet_v2"]),
+        offered,
+        default=kept,
         format_func=lambda m: MODELS[m].title,
         key="exp_models",
     )
@@ -92,12 +105,14 @@ def launch_section() -> None:
         return
     try:
         configs = sweep_configs(models, version, axes, {"seed": int(seed), "name": name.strip(), **recipe})
+        plans = [plan_run(c) for c in configs]
         train_n = len(find_manifest(version)[0].split_files("train"))
     except MaskStudioError as exc:
         show_error(exc)
         return
+    show_plan_notes(plans)
     records = list_runs()
-    estimates = [estimate_seconds(c, train_n, records) for c in configs]
+    estimates = [estimate_seconds(p.config, train_n, records) for p in plans]
     total = sum(e for e, _ in estimates)
     measured = all(m for _, m in estimates)
     basis = (
@@ -122,48 +137,71 @@ def launch_section() -> None:
 
 
 WEIGHTINGS = {
+    "auto": "for this dataset (default)",
     "none": "none",
     "balanced": "balanced: every class weighs the same",
     "source_balanced": "source-balanced: every (source, class) cell weighs the same",
 }
+AUTO = "auto"
+WARM_STARTS = {
+    "auto": "the starter model (default)",
+    "none": "the ImageNet base, new head",
+}
 
 
 def recipe_inputs() -> dict[str, object]:
-    """Training options for models that must hold on scenes (docs/scenes.md); {} = defaults."""
+    """Recipe options; "for this dataset" leaves a key to core.runs.recipes (what the command
+    line gets too). {} = every default."""
     out: dict[str, object] = {}
-    with st.expander("Scene recipe: loss weights, degraded copies, fine-tuning"):
+    with st.expander("Recipe: warm start, loss weights, degraded copies, fine-tuning"):
         st.caption(
-            "What made models hold on whole photos, measured with the Scene test "
-            "(docs/scenes.md). The starter model uses source-balanced weights and one degraded copy."
+            "Left at their defaults, these are chosen for the dataset version (the notes below say "
+            "what and why; docs/scenes.md says how they were measured)."
         )
-        c1, c2, c3 = st.columns(3)
+        c0, c1, c2, c3 = st.columns(4)
+        warm = c0.selectbox(
+            "MobileNetV2 starts from", list(WARM_STARTS), format_func=WARM_STARTS.get, key="exp_warm"
+        )
         weight = c1.selectbox("Loss weights", list(WEIGHTINGS), format_func=WEIGHTINGS.get, key="exp_weights")
-        copies = c2.number_input(
+        copies = c2.selectbox(
             "Degraded copies per image",
-            0,
-            8,
-            0,
+            [AUTO, *range(9)],
+            format_func=lambda v: "for this dataset (default)" if v == AUTO else str(v),
             key="exp_degrade",
             help="Each copy is the image shrunk to 12-48 px and back, blurred, or JPEG-compressed",
         )
-        blocks = c3.number_input(
+        blocks = c3.selectbox(
             "MobileNetV2: fine-tune top blocks",
-            0,
-            17,
-            0,
+            [AUTO, *range(18)],
+            format_func=lambda v: "for this dataset (default)" if v == AUTO else str(v),
             key="exp_ft_blocks",
             help="After the head: unfreeze the top N blocks and train 8 epochs at 1e-4 "
-            "(6 blocks reached macro-F1 0.914 on the 5-class set; slow on a CPU)",
+            "(the default for 3 classes or more: 6 blocks; slow on a CPU)",
         )
-        if weight != "none":
+        if warm != AUTO:
+            out["warm_start"] = warm
+        if weight != AUTO:
             out["class_weight"] = weight
-        if copies:
-            out.update({"degrade": "lowres+blur+jpeg", "degrade_copies": int(copies)})
-        if blocks:
+        if copies != AUTO:
+            out.update({"degrade": "lowres+blur+jpeg" if copies else "", "degrade_copies": int(copies)})
+        if blocks != AUTO:
             out.update(
-                {"fine_tune_blocks": int(blocks), "fine_tune_epochs": 8, "fine_tune_learning_rate": 1e-4}
+                {
+                    "fine_tune_blocks": int(blocks),
+                    "fine_tune_epochs": 8 if blocks else 0,
+                    "fine_tune_learning_rate": 1e-4,
+                }
             )
     return out
+
+
+def show_plan_notes(plans: list[RunPlan]) -> None:
+    """What the defaults chose for this dataset, each sentence once (plain text)."""
+    seen: list[str] = []
+    for plan in plans:
+        seen += [n for n in plan.notes if n not in seen]
+    if seen:
+        st.info("\n\n".join(literal(n) for n in seen), icon="🧭")
 
 
 def _duration(seconds: float) -> str:

@@ -41,6 +41,9 @@ SEED_SWEEPS: dict[str, dict[str, list[Any]]] = {
 #: feature pass) used only when this machine has no finished run of the model yet.
 FALLBACK_IMAGES_PER_S = {"lenet": 400.0, "small_vgg": 60.0, "mobilenet_v2": 120.0}
 MAX_RUNS = 200
+#: A fine-tuning epoch costs about this many feature passes (forward through the whole base plus
+#: backward through the unfrozen blocks; rough, from the 5-class runs in docs/training-defaults.md).
+FINE_TUNE_COST = 2.5
 
 
 def sweep_configs(
@@ -131,9 +134,12 @@ def estimate_seconds(cfg: RunConfig, train_count: int, records: Sequence[RunReco
     r = cfg.resolved()
     tp = throughput(records, r.model)
     rate = tp.images_per_s_96 * _pixels(96) / _pixels(r.image_size)
+    images = train_count * (1 + (r.degrade_copies or 0 if r.degrade else 0))
     passes = 1 if r.uses_fast_path else r.epochs
+    if r.fine_tune_blocks and r.fine_tune_epochs:  # whole-model epochs: forward, and backward through the top
+        passes += r.fine_tune_epochs * FINE_TUNE_COST
     overhead = 10.0  # process start, decode cache, evaluation
-    return overhead + train_count * passes / max(rate, 1e-6), tp.measured
+    return overhead + images * passes / max(rate, 1e-6), tp.measured
 
 
 # ----- progress ----------------------------------------------------------------------------

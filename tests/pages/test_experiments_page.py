@@ -110,8 +110,9 @@ def test_scene_recipe_options_reach_the_queued_configs(workspace, monkeypatch) -
     monkeypatch.setattr("core.training.worker.ensure_worker", lambda root=None: 4242)
     at = run(app())
     at.selectbox(key="exp_weights").set_value("source_balanced")
-    at.number_input(key="exp_degrade").set_value(1)
-    at.number_input(key="exp_ft_blocks").set_value(6)
+    at.selectbox(key="exp_degrade").set_value(1)
+    at.selectbox(key="exp_ft_blocks").set_value(6)
+    at.selectbox(key="exp_warm").set_value("none")
     run(at)
     at.button(key="exp_start").click()
     run(at)
@@ -120,3 +121,35 @@ def test_scene_recipe_options_reach_the_queued_configs(workspace, monkeypatch) -
     assert cfg["dataset_version"] == version and cfg["class_weight"] == "source_balanced"
     assert (cfg["degrade"], cfg["degrade_copies"]) == ("lowres+blur+jpeg", 1)
     assert (cfg["fine_tune_blocks"], cfg["fine_tune_epochs"], cfg["fine_tune_learning_rate"]) == (6, 8, 1e-4)
+    assert cfg["warm_start"] == "none"
+
+
+def test_launch_defaults_are_the_command_lines_and_say_what_they_chose(workspace, monkeypatch) -> None:  # noqa: ANN001
+    from core.runs.config import RunConfig
+    from core.runs.recipes import plan_run
+
+    version = make_manifest()
+    monkeypatch.setattr("core.training.worker.ensure_worker", lambda root=None: 4242)
+    at = run(app())
+    notes = " ".join(i.value for i in at.info)
+    assert "no faces cut from photos" in notes  # this dataset is crops only: the crop recipe
+    at.button(key="exp_start").click()
+    run(at)
+    [queued] = [r for r in list_runs() if r.state == "queued"]
+    # the page's run is the run the command line would start with the same defaults
+    cli = plan_run(RunConfig(model="mobilenet_v2", dataset_version=version)).config.to_dict()
+    assert queued.config == cli and queued.config["warm_start"] == "starter"
+
+
+def test_mobilenet_is_not_offered_without_any_imagenet_base(workspace, monkeypatch) -> None:  # noqa: ANN001
+    make_manifest()
+    monkeypatch.setattr(
+        "app.ui.experiments_launch.unavailable_reason",
+        lambda: "MobileNetV2 needs ImageNet weights and none are here.",
+    )
+    at = run(app())
+    from models.registry import MODELS
+
+    options = at.multiselect(key="exp_models").options
+    assert MODELS["lenet"].title in options and MODELS["mobilenet_v2"].title not in options
+    assert any("none are here" in w.value for w in at.warning)
