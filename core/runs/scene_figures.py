@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,6 @@ class SceneFigure:
     faces: int | None = None
     detector: str | None = None
     measured_at: str | None = None  # ISO 8601 (None: shipped with the model)
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def set_key(self) -> str:
@@ -124,7 +123,6 @@ def figure_from_dict(data: Any, model: str | None = None) -> SceneFigure | None:
         faces=_count(data.get("faces")),
         detector=text["detector"],
         measured_at=text["measured_at"],
-        extra=dict(data["extra"]) if isinstance(data.get("extra"), Mapping) else {},
     )
 
 
