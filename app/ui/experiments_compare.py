@@ -7,7 +7,8 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from app.ui.common import act
+from app.ui.common import act, literal
+from app.ui.make_active import make_active_button
 from app.ui.run_charts import (
     confusion_figure,
     curves_figure,
@@ -16,7 +17,7 @@ from app.ui.run_charts import (
     record_labels,
     sweep_figure,
 )
-from core.runs.active_model import get_active, record_reason, set_active
+from core.runs.active_model import get_active, record_reason
 from core.runs.experiments import (
     comparison_rows,
     no_sweep_reason,
@@ -28,6 +29,7 @@ from core.runs.experiments import (
     sweep_points,
     varying_keys,
 )
+from core.runs.guardrails import check_collapse
 from core.runs.store import RunRecord, delete_run, list_runs
 
 MAX_DEFAULT_SELECTED = 4
@@ -67,6 +69,7 @@ def compare_section() -> None:
     rows = [{"active": "★" if run == active else "", **row} for run, row in table.items()]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="runs_table")
     st.download_button("Runs table as CSV", rows_to_csv(rows), "runs.csv", "text/csv", key="dl_runs_csv")
+    collapse_warnings(shown)
 
     by_id = {r.run_id: r for r in shown}
     done = [r.run_id for r in shown if r.state == "done"]
@@ -82,6 +85,14 @@ def compare_section() -> None:
     selected = [by_id[i] for i in selected_ids]
     if selected:
         _charts(selected, [table[r.run_id] for r in selected])
+
+
+def collapse_warnings(records: list[RunRecord]) -> None:
+    """One warning per finished run whose predictions collapse (core.runs.guardrails)."""
+    for r in records:
+        check = check_collapse(r.metrics) if r.state == "done" else None
+        if check is not None and check.flagged:
+            st.warning(f"{literal(run_label(r))}: {literal(check.sentence)}", icon=":material/warning:")
 
 
 def _charts(selected: list[RunRecord], rows: list[dict[str, Any]]) -> None:
@@ -179,14 +190,22 @@ def _actions(records: list[RunRecord], active: str | None) -> None:
     if record.state in ("failed", "interrupted"):
         box.error(f"This run {record.state}:")
         box.code(str(record.status.get("error") or "no error recorded"), language=None)
+    check = check_collapse(record.metrics) if record.state == "done" else None
+    if check is not None and check.flagged:
+        box.warning(literal(check.sentence), icon=":material/warning:")
     c1, c2 = box.columns(2)
     label = "★ Active model" if run_id == active else "Make active model"
     reason = record_reason(record) if record.state == "done" else f"run is {record.state}"
-    if c1.button(label, disabled=reason is not None or run_id == active, key="make_active", help=reason):
-        act(
-            lambda: set_active(run_id),
-            f"Run {run_id} is now the active model for Predict, Live and the annotator.",
-        )
+    make_active_button(
+        c1,
+        run_id,
+        key="make_active",
+        label=label,
+        disabled=reason is not None or run_id == active,
+        help=reason,
+        done=f"Run {run_id} is now the active model for Predict, Live and the annotator.",
+        panel=box,
+    )
     with c2.popover("Delete run", disabled=record.state in ("queued", "running")):
         st.write(f"Delete run {run_id} and its model files? This cannot be undone.")
         if st.button("Yes, delete", type="primary", key="confirm_delete"):

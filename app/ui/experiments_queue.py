@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.ui.common import go_to_section, show_error
+from app.ui.common import go_to_section, literal, show_error
 from app.ui.experiments_launch import _duration
 from core.errors import MaskStudioError
 from core.runs.experiments import progress_of, run_label
+from core.runs.guardrails import check_collapse
 from core.runs.store import cancel_run, list_runs
 from core.training.worker import worker_pid
 
@@ -32,6 +33,9 @@ def finished_notices(records: list) -> None:
         c_text, c_open, c_hide = st.columns([6, 2, 1], vertical_alignment="center")
         kind = c_text.success if r.state == "done" else c_text.warning
         kind(f"Finished: {run_label(r)} · {r.state}", icon=":material/flag:")
+        check = check_collapse(r.metrics) if r.state == "done" else None
+        if check is not None and check.flagged:
+            c_text.warning(literal(check.sentence), icon=":material/warning:")
         if c_open.button("Open in Compare", key=f"open-cmp-{run_id}"):
             finished.remove(run_id)
             st.session_state["action_run"] = run_id

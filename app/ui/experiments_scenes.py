@@ -5,6 +5,8 @@ Pick the models, the scenes (a project with labelled boxes, or a Pascal VOC fold
 detector; map scene classes to each model's classes where they differ; leaked photos are refused
 unless "evaluate anyway" is ticked (then the figures are marked as leaked). The result stays in
 session state, so it survives reruns, and the photos with the most errors open in the annotator.
+Each model scored without leaks keeps its found-and-right as its last scene figure
+(core.runs.scene_figures), shown beside its name on Predict and Live and when it is made active.
 """
 
 from __future__ import annotations
@@ -32,7 +34,15 @@ from core.inference.scene_sets import (
     load_scene_set,
     scene_sources,
 )
-from core.inference.scenes import STARTER, ModelEntry, ModelScore, evaluate_models, leaked_photos, model_entry
+from core.inference.scenes import (
+    STARTER,
+    ModelEntry,
+    ModelScore,
+    evaluate_models,
+    leaked_photos,
+    model_entry,
+    record_scores,
+)
 from core.runs.active_model import finished_runs, get_active
 from core.runs.starter import starter_status
 from core.vision.detectors import DEFAULT_PREDICT_DETECTOR
@@ -281,6 +291,7 @@ def _evaluate(refs: Sequence[str], scene_set: SceneSet, detector: str) -> None:
         show_error(exc, "The scene test stopped: ")
         return
     bar.empty()
+    record_scores(scores, scene_set)  # each model's last scene figure, shown on Predict and Live
     st.session_state[RESULT_KEY] = SceneResult(scene_set, scores, detector, allow)
 
 

@@ -5,7 +5,9 @@ active model, a finished run, the starter model shipped with the app, on Predict
 Without an active model the starter model is the default. The threshold starts at the value the
 model's test split suggests (a run's, measured once per model file, or the starter's own), else
 at DEFAULT_THRESHOLD, and the sidebar says which and why. Widget keys start with the page's
-prefix ("pred", "live"), so each page keeps its own choice.
+prefix ("pred", "live"), so each page keeps its own choice. The line naming the model carries its
+last scene figure (core.runs.scene_figures), and "Make this the active model" asks first when the
+guardrails say so (app.ui.make_active).
 """
 
 from __future__ import annotations
@@ -15,13 +17,15 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from app.ui.common import act, literal, show_error
+from app.ui.common import literal, show_error
+from app.ui.make_active import make_active_button
 from app.ui.models import run_classifier, starter_digest, starter_model, threshold_report
 from core.errors import MaskStudioError
 from core.inference.predictor import DEFAULT_THRESHOLD
-from core.runs.active_model import active_status, finished_runs, run_model_mtime, set_active
+from core.runs.active_model import active_status, finished_runs, run_model_mtime
 from core.runs.experiments import run_name
-from core.runs.starter import STARTER_NOTE, starter_threshold
+from core.runs.scene_figures import SceneFigure, latest_figure
+from core.runs.starter import STARTER_ID, STARTER_NOTE, starter_threshold
 from core.runs.store import RunRecord
 from core.runs.thresholds import ThresholdReport
 from core.vision.classifier import AUTO, BACKENDS, Classifier, parse_labels
@@ -39,6 +43,7 @@ class ModelChoice:
     key: str  # "none", run:<id>:<backend>:<mtime>, starter:<digest>:<backend> or upload:<digest>:...
     run_id: str | None = None  # the finished run it was trained in
     threshold: float | None = None  # suggested by the model itself (the starter's starter.json)
+    scene: SceneFigure | None = None  # its last scene figure (the starter's shipped one)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -70,7 +75,7 @@ def _from_run(run_id: str, backend: str) -> ModelChoice:
     except (MaskStudioError, OSError) as exc:
         show_error(exc, f"Run {run_id} cannot classify faces: ")
         return NO_MODEL
-    return ModelChoice(clf, f"run:{run_id}:{clf.backend}:{mtime}", run_id)
+    return ModelChoice(clf, f"run:{run_id}:{clf.backend}:{mtime}", run_id, scene=latest_figure(run_id))
 
 
 def _from_starter(backend: str) -> ModelChoice:
@@ -87,7 +92,9 @@ def _from_starter(backend: str) -> ModelChoice:
             )
         return NO_MODEL
     st.info(STARTER_NOTE, icon=":material/school:")
-    return ModelChoice(clf, f"starter:{digest}:{clf.backend}", threshold=starter_threshold())
+    return ModelChoice(
+        clf, f"starter:{digest}:{clf.backend}", threshold=starter_threshold(), scene=latest_figure(STARTER_ID)
+    )
 
 
 def _from_active(backend: str) -> ModelChoice:
@@ -113,8 +120,7 @@ def _from_finished_run(prefix: str, backend: str) -> ModelChoice:
         return NO_MODEL
     labels = {r.run_id: run_option(r) for r in runs}
     run_id = sb.selectbox("Run", list(labels), format_func=labels.__getitem__, key=f"{prefix}_run")
-    if sb.button("Make this the active model", key=f"{prefix}_make_active"):
-        act(lambda: set_active(run_id), f"Run {run_id} is now the active model.")
+    make_active_button(sb, run_id, key=f"{prefix}_make_active", label="Make this the active model")
     return _from_run(run_id, backend)
 
 
@@ -176,11 +182,13 @@ def choose_model(prefix: str, *, uploads: bool = False, backends: bool = False) 
 
 
 def show_model(choice: ModelChoice) -> None:
-    """The page's line about the model: which one, or that faces are found only."""
+    """The page's line about the model: which one and its last scene figure, or that faces are
+    found only."""
     if choice.classifier is None:
         st.info(FACES_ONLY, icon=":material/info:")
     else:
-        st.caption(f"Model: {literal(choice.classifier.describe())}")
+        scene = f" · {choice.scene.describe()}" if choice.scene is not None else ""
+        st.caption(f"Model: {literal(choice.classifier.describe() + scene)}")
 
 
 def threshold_curve(choice: ModelChoice) -> tuple[ThresholdReport | None, str | None]:

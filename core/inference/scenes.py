@@ -226,6 +226,39 @@ def evaluate_models(
     return scores
 
 
+def record_scores(scores: Sequence[ModelScore], scene_set: SceneSet, root: Path | None = None) -> list[str]:
+    """Keep each scored model's found-and-right on `scene_set` as its last scene figure
+    (core.runs.scene_figures), for Predict, Live and "make active". Models that were not scored,
+    or that learned from these photos (their figures are too good), are not kept. Returns the
+    refs kept; a run deleted meanwhile is skipped."""
+    from core.runs.scene_figures import SceneFigure, save_scene_figure
+
+    kept = []
+    for score in scores:
+        report = score.report
+        if report is None or score.error or score.leaks:
+            continue
+        values = {c: v for c, v in report.found_and_right.items() if v is not None}
+        if not values:
+            continue
+        figure = SceneFigure(
+            score.entry.ref,
+            values,
+            scene_set.name,
+            scene_set.kind,
+            scene_set.source,
+            photos=len(scene_set.scenes),
+            faces=scene_set.faces,
+            detector=report.detector,
+        )
+        try:
+            save_scene_figure(figure, root)
+        except (MaskStudioError, OSError):
+            continue
+        kept.append(score.entry.ref)
+    return kept
+
+
 # ----- command line -------------------------------------------------------------------------
 def _parse_map(items: Sequence[str]) -> dict[str, str | None]:
     out: dict[str, str | None] = {}
@@ -269,6 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MaskStudioError as exc:
         print(json.dumps({"error": str(exc)}), file=sys.stdout)
         return 2
+    record_scores(scores, scene_set)
     out = {
         "scene_set": {
             "name": scene_set.name,

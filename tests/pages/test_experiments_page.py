@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 from streamlit.testing.v1 import AppTest
 
-from core.runs.active_model import get_active
+from app.ui.common import literal
+from core.fsutil import atomic_write_json
+from core.runs.active_model import get_active, set_active
+from core.runs.scene_figures import SceneFigure, save_scene_figure
 from core.runs.store import list_runs, load_run, write_status
 from tests.fake_runs import failed_run, finished_run, make_manifest, running_run
 from tests.pages.conftest import open_page, open_section, run, texts
@@ -153,3 +157,86 @@ def test_mobilenet_is_not_offered_without_any_imagenet_base(workspace, monkeypat
     options = at.multiselect(key="exp_models").options
     assert MODELS["lenet"].title in options and MODELS["mobilenet_v2"].title not in options
     assert any("none are here" in w.value for w in at.warning)
+
+
+def collapsed(run_id: str) -> str:
+    """Give finished run `run_id` the metrics of a model that calls every face with_mask."""
+    path = load_run(run_id).path
+    metrics = json.loads((path / "metrics.json").read_text())
+    metrics.update(
+        accuracy=0.864,
+        macro_f1=0.464,
+        confusion_matrix=[[95, 0], [15, 0]],
+        per_class={
+            "with_mask": {"precision": 0.864, "recall": 1.0, "f1": 0.93, "support": 95},
+            "without_mask": {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 15},
+        },
+    )
+    atomic_write_json(path / "metrics.json", metrics)
+    return run_id
+
+
+SENTENCE = "This model calls almost every face with_mask: without_mask recall 0.00 on its test split."
+
+
+def test_compare_flags_a_collapsed_run_and_asks_before_making_it_active(workspace) -> None:  # noqa: ANN001
+    version = make_manifest()
+    healthy = finished_run(version, "lenet", 8, 0.8)
+    bad = collapsed(finished_run(version, "lenet", 32, 0.9))
+    at = open_section(run(app()), "Compare")
+    assert f"{literal(bad)}: {literal(SENTENCE)}" in texts(at, "warning")
+    assert healthy not in texts(at, "warning")
+    at.selectbox(key="action_run").set_value(bad)
+    run(at)
+    at.button(key="make_active").click()
+    run(at)
+    assert get_active() is None, "a flagged run is not made active at once"
+    shown = texts(at)
+    assert "the active model?" in shown and literal(SENTENCE) in shown
+    assert f"Run {literal(bad)}: no scene test yet" in shown
+    at.button(key="make_active_cancel").click()
+    run(at)
+    assert get_active() is None and not any(b.key == "make_active_confirm" for b in at.button)
+    at.button(key="make_active").click()
+    run(at)
+    at.button(key="make_active_confirm").click()
+    run(at)
+    assert get_active() == bad
+    assert any("now the active model" in s.value for s in at.success)
+
+
+def test_make_active_asks_when_the_run_scored_lower_on_the_scene_test(workspace) -> None:  # noqa: ANN001
+    version = make_manifest()
+    current, worse = finished_run(version, "lenet", 8, 0.8), finished_run(version, "lenet", 32, 0.9)
+    set_active(current)
+    for run_id, without in ((current, 0.61), (worse, 0.2)):
+        figure = {"with_mask": 0.78, "without_mask": without}
+        save_scene_figure(SceneFigure(run_id, figure, "voc", "voc", "/data/voc", 100, 606))
+    at = open_section(run(app()), "Compare")
+    at.selectbox(key="action_run").set_value(worse)
+    run(at)
+    at.button(key="make_active").click()
+    run(at)
+    assert get_active() == current
+    shown = texts(at)
+    assert "scored lower on the scene test than run" in shown
+    assert literal("without_mask 0.20 found-and-right on 100 VOC scenes of voc (606 faces)") in shown
+    assert (
+        f"Replaces run {literal(current)}: " + literal("Scene test: with_mask 0.78, without_mask 0.61")
+        in shown
+    )
+    at.button(key="make_active_confirm").click()
+    run(at)
+    assert get_active() == worse
+
+
+def test_queue_flags_a_collapsed_run_when_it_finishes(workspace) -> None:  # noqa: ANN001
+    version = make_manifest()
+    rid = running_run(version, os.getpid())
+    at = open_section(run(app()), "Queue")
+    path = load_run(rid).path
+    atomic_write_json(path / "metrics.json", {"accuracy": 0.9, "classes": ["with_mask", "without_mask"]})
+    collapsed(rid)
+    write_status(path, state="done", finished_at="2026-11-22T10:02:00+00:00")
+    run(at)
+    assert literal(SENTENCE) in texts(at, "warning")

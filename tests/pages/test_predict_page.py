@@ -11,7 +11,9 @@ from streamlit.testing.v1 import AppTest
 
 from app.ui.common import literal
 from core.annotation.projects import Project
-from core.runs.active_model import set_active
+from core.fsutil import atomic_write_json
+from core.runs.active_model import get_active, set_active
+from core.runs.scene_figures import SceneFigure, save_scene_figure
 from core.runs.store import run_path
 from tests.core.runs.test_active_model import make_run
 from tests.images import array_bytes
@@ -161,3 +163,43 @@ def test_send_defaults_to_a_dated_new_project_and_guards_hand_labels(active_run:
     next(b for b in at.button if b.label == "Send to annotator").click()  # a second send: same project
     run(at)
     assert Project.open(default).list_images() == [SCENE]
+
+
+def test_the_model_line_carries_its_last_scene_figure(active_run: str) -> None:
+    at = run(app())
+    assert "Scene test" not in texts(at, "caption")  # none measured yet: nothing claimed
+    figure = {"with_mask": 0.78, "without_mask": 0.61}
+    save_scene_figure(
+        SceneFigure(
+            active_run, figure, "voc", "voc", "/data/voc", 100, 606, measured_at="2026-12-07T10:00:00"
+        )
+    )
+    run(at)
+    line = next(c.value for c in at.caption if c.value.startswith("Model:"))
+    assert (
+        literal(
+            "Scene test: with_mask 0.78, without_mask 0.61 found-and-right on 100 VOC scenes of voc (606 faces), 2026-12-07"
+        )
+        in line
+    )
+
+
+def test_make_this_the_active_model_asks_first_for_a_collapsed_run(workspace: Path) -> None:
+    run_id = make_run(workspace, labels=CLASSES)  # its model file is never loaded here
+    recalls = dict(zip(CLASSES, (1.0, 0.0), strict=True))
+    metrics = {
+        "accuracy": 0.864,
+        "macro_f1": 0.464,
+        "per_class": {c: {"recall": r} for c, r in recalls.items()},
+    }
+    atomic_write_json(run_path(run_id, workspace) / "metrics.json", metrics)
+    at = run(app())
+    at.sidebar.radio(key="pred_source").set_value("A finished run")
+    run(at)
+    at.button(key="pred_make_active").click()
+    run(at)
+    assert get_active() is None
+    assert "misses most" in texts(at.sidebar, "warning")
+    at.button(key="pred_make_active_confirm").click()
+    run(at)
+    assert get_active() == run_id

@@ -22,6 +22,7 @@ from core.data.provenance import sha256_file
 from core.fsutil import atomic_write_json
 from core.inference.scene_sets import load_scene_set
 from core.inference.scenes import evaluate_models
+from core.runs.scene_figures import latest_figure
 from core.runs.starter import ENV_VAR
 from core.runs.store import run_path
 from tests.core.runs.test_active_model import make_run
@@ -157,6 +158,13 @@ def test_a_run_and_the_starter_side_by_side_on_a_project(
         [run_id], load_scene_set("scenes"), detector=result.detector, mappings={run_id: run_score.mapping}
     )[0]
     assert direct.report.to_dict() == run_score.report.to_dict()
+    # Each model keeps its figure, for Predict, Live and "make active".
+    for ref, score in ((run_id, run_score), ("starter", starter_score)):
+        kept = latest_figure(ref)
+        assert (kept.kind, kept.source, kept.faces) == ("project", "scenes", result.scene_set.faces)
+        assert kept.found_and_right == {
+            c: v for c, v in score.report.found_and_right.items() if v is not None
+        }
 
     assert at.get("plotly_chart"), "the side-by-side chart"
     df = scene_table(at)

@@ -31,7 +31,8 @@ def confident_keras() -> bytes:
 @pytest.fixture
 def starter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workspace: Path, confident_keras: bytes) -> Path:
     """A usable starter model (tiny, confident) with a suggested threshold of 0.7."""
-    folder = make_starter(tmp_path / "starter", confident_keras, info={"threshold": 0.7})
+    cv = {"faces": 606, "found_and_right": {"with_mask": 0.7786, "without_mask": 0.6098}}
+    folder = make_starter(tmp_path / "starter", confident_keras, info={"threshold": 0.7, "scene_cv": cv})
     monkeypatch.setenv(ENV_VAR, str(folder))
     return folder
 
@@ -65,6 +66,9 @@ def test_predict_uses_the_starter_by_default_and_says_so(starter: Path, shared_d
     assert at.sidebar.radio(key="pred_source").value == "Starter model"
     assert STARTER_NOTE in texts(at, "info")
     assert "starter model" in texts(at, "caption")
+    assert literal("with_mask 0.78, without_mask 0.61 found-and-right in 5-fold cross-validation") in texts(
+        at, "caption"
+    )  # the figures it shipped with, and what they were measured on
     assert threshold_slider(at).value == pytest.approx(0.7)  # the starter's suggested threshold
     scene = (shared_data / "face_mask_detection_voc" / "images" / SCENE).read_bytes()
     at.file_uploader(key="pred_images").set_value([(SCENE, scene, "image/jpeg")])
@@ -161,7 +165,8 @@ def test_start_here_offers_try_predict_now_only_with_a_starter(
     at = open_page("annotate.py", 120)
     run(at)
     assert "Try Predict now" not in "\n".join(m.value for m in at.markdown)  # no starter here
-    folder = make_starter(tmp_path / "starter", confident_keras, info={"threshold": 0.7})
+    cv = {"faces": 606, "found_and_right": {"with_mask": 0.7786, "without_mask": 0.6098}}
+    folder = make_starter(tmp_path / "starter", confident_keras, info={"threshold": 0.7, "scene_cv": cv})
     monkeypatch.setenv(ENV_VAR, str(folder))
     run(at)
     assert "Try Predict now" in "\n".join(m.value for m in at.markdown)

@@ -18,7 +18,16 @@ from core.annotation.annotations import Box
 from core.annotation.projects import Project
 from core.data.provenance import sha256_file
 from core.inference.scene_sets import SceneError, load_scene_set, scene_sources
-from core.inference.scenes import STARTER, ModelEntry, evaluate_models, leaked_photos, main
+from core.inference.scenes import (
+    STARTER,
+    ModelEntry,
+    ModelScore,
+    evaluate_models,
+    leaked_photos,
+    main,
+    record_scores,
+)
+from core.runs.scene_figures import latest_figure
 from core.runs.store import run_path
 from core.vision.detections import Detection
 from tests.core.runs.test_active_model import make_run
@@ -125,6 +134,21 @@ def test_known_answers_end_to_end(voc_dir: Path, workspace: Path, colour_run: st
     assert r.detector_recall == 1.0 and r.false_detections == 0
     assert r.accuracy_on_found == pytest.approx(3 / 5)
     assert r.worst_photos(1)[0].name == "s2.png"
+
+
+def test_scored_models_keep_their_scene_figure_leaked_ones_do_not(
+    voc_dir: Path, workspace: Path, colour_run: str
+) -> None:
+    ss = load_scene_set(voc_dir)
+    [score] = evaluate_models([colour_run], ss, detector=ColourDetector(), thresholds={colour_run: 0.7})
+    leaked = ModelScore(score.entry, score.report, ["s1.png"], score.mapping)
+    failed = ModelScore(score.entry, None, [], score.mapping, error="no model")
+    assert record_scores([leaked, failed], ss) == []
+    assert latest_figure(colour_run) is None
+    assert record_scores([score], ss) == [colour_run]
+    fig = latest_figure(colour_run)
+    assert fig.found_and_right == {"with_mask": 0.5, "without_mask": pytest.approx(2 / 3)}
+    assert (fig.kind, fig.photos, fig.faces, fig.detector) == ("voc", 3, ss.faces, "colour")
 
 
 def test_leaked_photos_are_refused_unless_allowed(voc_dir: Path, workspace: Path, colour_run: str) -> None:
