@@ -112,6 +112,21 @@ def crop_accuracy(run_id: str, root: Path) -> dict[str, Any]:
 
 def top_label_report(report: Any) -> dict[str, Any]:
     """The same faces labelled by their top class (no uncertain): what the threshold costs."""
+    return rescored(report, 0.0)
+
+
+def _scaled(probs: np.ndarray, temperature: float) -> np.ndarray:
+    """Probabilities with temperature scaling (softmax of log p / T)."""
+    z = np.log(np.clip(np.asarray(probs, np.float64), 1e-12, 1.0)) / temperature
+    z -= z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def rescored(report: Any, threshold: float, temperature: float = 1.0) -> dict[str, Any]:
+    """The same detected faces decided again: probabilities temperature-scaled, then `threshold`."""
+    from dataclasses import replace
+
     from core.inference.scene_scores import build_report, score_photo
     from core.inference.scene_sets import Scene, SceneFace
 
@@ -119,9 +134,66 @@ def top_label_report(report: Any) -> dict[str, Any]:
     for p in report.photos:
         scene = Scene(p.name, p.path, tuple(SceneFace(t.label, t.xyxy) for t in p.truths))
         mapping = {t.label: t.target for t in p.truths}
-        photos.append(score_photo(scene, [f.with_threshold(0.0) for f in p.faces], mapping))
+        faces = []
+        for f in p.faces:
+            if f.probs and temperature != 1.0:
+                names = list(f.probs)
+                q = _scaled(np.array([f.probs[n] for n in names]), temperature)
+                f = replace(f, probs=dict(zip(names, q.tolist(), strict=True)), confidence=float(q.max()))
+            faces.append(f.with_threshold(threshold))
+        photos.append(score_photo(scene, faces, mapping))
     labels = list(report.per_class)
-    return build_report(photos, labels, 0.0, report.detector).to_dict()
+    return build_report(photos, labels, threshold, report.detector).to_dict()
+
+
+def ece(probs: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error of the top probability (equal-width bins)."""
+    top, right = probs.max(axis=1), probs.argmax(axis=1) == y
+    edges = np.linspace(0, 1, bins + 1)
+    total = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        inside = (top > lo) & (top <= hi)
+        if inside.any():
+            total += inside.mean() * abs(right[inside].mean() - top[inside].mean())
+    return float(total)
+
+
+def calibration(run_id: str, root: Path, report: Any) -> dict[str, Any]:
+    """Temperature scaling fitted on the run's validation split (NLL over a grid): ECE on the
+    test split's photo faces before and after, and the fold's scenes decided with the calibrated
+    probabilities at a threshold chosen by the same photo rule on calibrated test faces."""
+    from core.data.arrays import load_arrays
+    from core.data.manifest import find_manifest
+    from core.data.provenance import load_sources
+    from core.runs.models import classifier_for_run
+    from core.runs.store import load_run
+    from core.runs.thresholds import PHOTO_MIN_COVERAGE, photo_faces, report_from_probs
+
+    record = load_run(run_id, root)
+    manifest, folder = find_manifest(record.config["dataset_version"], root)
+    clf = classifier_for_run(run_id, root, backend="keras")
+    arrays = load_arrays(manifest, folder, clf.image_size, root)
+
+    def predict(a: Any) -> np.ndarray:
+        return np.concatenate([clf.predict(a.x[i : i + 64]) for i in range(0, len(a), 64)])
+
+    val_p, test_p = predict(arrays["val"]), predict(arrays["test"])
+    grid = np.exp(np.linspace(np.log(0.25), np.log(4.0), 61))
+    nll = [-np.mean(np.log(_scaled(val_p, t)[np.arange(len(val_p)), arrays["val"].y] + 1e-12)) for t in grid]
+    t_best = float(grid[int(np.argmin(nll))])
+    test = arrays["test"]
+    keep, _ = photo_faces([str(p) for p in test.paths], list(test.keys), load_sources(folder))
+    idx = np.asarray(keep or range(len(test)))
+    cal = _scaled(test_p[idx], t_best)
+    suggestion = report_from_probs(cal, test.y[idx], "", PHOTO_MIN_COVERAGE).suggestion
+    scenes = rescored(report, suggestion.threshold, t_best)
+    return {
+        "temperature": round(t_best, 3),
+        "ece_photo_test_before": round(ece(test_p[idx], test.y[idx]), 4),
+        "ece_photo_test_after": round(ece(cal, test.y[idx]), 4),
+        "calibrated_threshold": suggestion.threshold,
+        "scenes": {k: scenes[k] for k in ("found_and_right", "accuracy_on_found", "per_class")},
+    }
 
 
 def pool(reports: list[dict[str, Any]]) -> dict[str, Any]:
@@ -157,7 +229,20 @@ def pool(reports: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def user_run(run_id: str, k: int, root: Path, tmp: Path, scene_set: Any) -> tuple[dict[str, Any], Any]:
+#: --user-variants: settings over Launch's defaults for the user run (each scored on every fold).
+USER_VARIANTS: dict[str, dict[str, Any]] = {
+    "defaults": {},
+    "no_warm_start": {"warm_start": "none"},
+    "degrade1": {"degrade": "lowres+blur+jpeg", "degrade_copies": 1},
+    "lr1e-4": {"learning_rate": 1e-4},
+    "lr1e-4_degrade1": {"learning_rate": 1e-4, "degrade": "lowres+blur+jpeg", "degrade_copies": 1},
+    "e5": {"epochs": 5},
+}
+
+
+def user_run(
+    run_id: str, k: int, root: Path, tmp: Path, scene_set: Any, extra: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], Any]:
     """A user's own run on the fold: Launch's defaults on face_mask_binary_real alone, warm-started
     from this fold's starter (the recipe run `run_id`, written as a starter model and pointed to by
     MASK_STUDIO_STARTER_DIR), scored on the fold's scenes. (fold row, scene report)"""
@@ -167,11 +252,12 @@ def user_run(run_id: str, k: int, root: Path, tmp: Path, scene_set: Any) -> tupl
     from core.training.train import run_here
 
     starter = tmp / f"starter_fold{k}"
-    write_starter(run_id, starter, root, None, 0.0)
+    if not (starter / "model.keras").is_file():
+        write_starter(run_id, starter, root, None, 0.0)
     os.environ["MASK_STUDIO_STARTER_DIR"] = str(starter)
     version = _versions.get("binary") or build_dataset("binary", root, scenes=[], tmp=tmp)
     _versions["binary"] = version
-    mine = run_here({"model": "mobilenet_v2", "dataset_version": version}, root)  # Launch's defaults
+    mine = run_here({"model": "mobilenet_v2", "dataset_version": version, **(extra or {})}, root)
     record = load_run(mine, root)
     if record.state != "done":
         raise RuntimeError(f"user run fold {k}: {record.status.get('error')}")
@@ -196,7 +282,12 @@ def user_run(run_id: str, k: int, root: Path, tmp: Path, scene_set: Any) -> tupl
 
 
 def run_variant(
-    name: str, fold_sets: list[list[str]], root: Path, tmp: Path, quick: bool, with_user_run: bool = False
+    name: str,
+    fold_sets: list[list[str]],
+    root: Path,
+    tmp: Path,
+    quick: bool,
+    user_variants: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     from core.data.manifest import list_versions
     from core.inference.scene_sets import load_scene_set
@@ -205,9 +296,9 @@ def run_variant(
 
     with_scenes, extra = VARIANTS[name]
     out: dict[str, Any] = {"config": {**BASE, **extra}, "with_scene_crops": with_scenes, "folds": []}
-    reports, tops, crops = [], [], []
-    user_reports: list[dict[str, Any]] = []
-    user_tops: list[dict[str, Any]] = []
+    reports, tops, crops, calibrated = [], [], [], []
+    user_reports: dict[str, list[dict[str, Any]]] = {}
+    user_tops: dict[str, list[dict[str, Any]]] = {}
     all_names = [n for f in fold_sets for n in f]
     for k, test_names in enumerate(fold_sets):
         t0 = time.perf_counter()
@@ -235,6 +326,7 @@ def run_variant(
         rep = score.report.to_dict()
         top = top_label_report(score.report)
         ca = crop_accuracy(run_id, root)
+        calibrated.append(calibration(run_id, root, score.report))
         reports.append(rep)
         tops.append(top)
         crops.append(ca["binary_test_accuracy"])
@@ -253,20 +345,31 @@ def run_variant(
             }
         )
         log(f"{name} fold {k}: {rep['found_and_right']} acc_found={rep['accuracy_on_found']} crop={ca}")
-        if with_user_run:
-            row, report = user_run(run_id, k, root, tmp, scene_set)
-            out.setdefault("user_run_folds", []).append(row)
-            user_reports.append(report.to_dict())
-            user_tops.append(top_label_report(report))
+        for uv in user_variants:
+            row, report = user_run(run_id, k, root, tmp, scene_set, USER_VARIANTS[uv])
+            out.setdefault("user_runs", {}).setdefault(uv, {"settings": USER_VARIANTS[uv], "folds": []})
+            out["user_runs"][uv]["folds"].append(row)
+            user_reports.setdefault(uv, []).append(report.to_dict())
+            user_tops.setdefault(uv, []).append(top_label_report(report))
     out["pooled"] = pool(reports)
-    if with_user_run:
-        out["user_run"] = {"pooled": pool(user_reports), "pooled_top_label": pool(user_tops)}
+    out["calibration"] = {
+        "folds": calibrated,
+        "pooled_scenes": pool([{**c["scenes"], **_det(r)} for c, r in zip(calibrated, reports, strict=True)]),
+    }
+    for uv in user_variants:
+        out["user_runs"][uv]["pooled"] = pool(user_reports[uv])
+        out["user_runs"][uv]["pooled_top_label"] = pool(user_tops[uv])
     out["pooled_top_label"] = pool(tops)
     out["crop_accuracy_binary_test"] = {"mean": round(float(np.mean(crops)), 4), "lowest": min(crops)}
     return out
 
 
 _versions: dict[str, str] = {}
+
+
+def _det(report: dict[str, Any]) -> dict[str, Any]:
+    """A scene report's detector counts (pool needs them; rescoring does not change them)."""
+    return {k: report[k] for k in ("faces", "found_faces", "false_detections", "detections")}
 
 
 def five_class(root: Path, quick: bool) -> dict[str, Any]:
@@ -340,6 +443,9 @@ def main() -> int:
         help="per fold, also a run with Launch's defaults on face_mask_binary_real alone, warm-started "
         "from that fold's starter (both_source_degrade), with an empty Keras cache",
     )
+    parser.add_argument(
+        "--user-variants", default="defaults", help=f"with --user-run: {', '.join(USER_VARIANTS)}"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-scenes-") as tmp:
@@ -359,7 +465,11 @@ def main() -> int:
         }
         for name in [v for v in args.variants.split(",") if v]:
             log(f"variant {name}")
-            user = args.user_run and name == "both_source_degrade"
+            user = (
+                tuple(args.user_variants.split(","))
+                if name == "both_source_degrade" and args.user_run
+                else ()
+            )
             result["variants"][name] = run_variant(name, fold_sets, root, Path(tmp), args.quick, user)
         if "both_source_degrade" in result["variants"]:  # core.training.starter_build.RECIPE and VOC_CROPS
             r = result["variants"]["both_source_degrade"]
