@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import ConfigError
-from core.runs.starter import MODEL_FILE, starter_dir, starter_info, starter_labels, starter_status
+from core.runs.starter import (
+    MEMORY_FILE,
+    MODEL_FILE,
+    starter_dir,
+    starter_info,
+    starter_labels,
+    starter_status,
+)
 from models.registry import get_spec
 
 WARM_STARTS = ("starter", "none")
@@ -39,6 +46,7 @@ class WarmStart:
     base: BaseSource
     head_from: str | None  # the .keras file whose head is copied, or None
     text: str
+    memory: str | None = None  # the starter's memory of photo faces to rehearse (core.training.rehearsal)
 
 
 def _keras_cache_file() -> Path:
@@ -118,8 +126,16 @@ def plan_warm_start(warm_start: str, classes: list[str], neurons: int) -> WarmSt
             f"Starts from the starter's ImageNet base only: its head has {width} neurons, this run "
             f"{neurons}, so the head is new.",
         )
+    memory = starter_dir() / MEMORY_FILE
     return WarmStart(
         base,
         base.weights,
-        "Warm start: base and head from the starter model (same classes), then trained on this dataset.",
+        "Warm start: base and head from the starter model (same classes), then trained on this dataset"
+        + (
+            " alongside the starter's faces from photos (kept as features), so it keeps what the starter "
+            "knew about photos."
+            if memory.is_file()
+            else "."
+        ),
+        str(memory) if memory.is_file() else None,
     )

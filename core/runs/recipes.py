@@ -21,6 +21,7 @@ from core.data.provenance import load_sources
 from core.errors import ConfigError, MaskStudioError
 from core.runs.config import RECIPE_KEYS, RunConfig
 from core.runs.pretrained import plan_warm_start
+from core.runs.starter import starter_info
 
 #: Sources whose files are faces cut from photos (core.data.provenance "source" prefixes).
 PHOTO_SOURCES = ("voc:", "project:")
@@ -32,6 +33,8 @@ SCENE_RECIPE: dict[str, Any] = {
 }
 #: Datasets of crops only (no photo faces).
 CROP_RECIPE: dict[str, Any] = {"class_weight": "none", "degrade": "", "degrade_copies": 0}
+#: A warm-started run on crops only, with the starter's faces from photos rehearsed (core.training.rehearsal).
+REHEARSAL_RECIPE: dict[str, Any] = {"class_weight": "source_balanced", "degrade": "", "degrade_copies": 0}
 #: MobileNetV2 with three classes or more: the measured fine-tuning recipe (docs/training-defaults.md).
 FINE_TUNE: dict[str, Any] = {"fine_tune_blocks": 6, "fine_tune_epochs": 8, "fine_tune_learning_rate": 1e-4}
 NO_FINE_TUNE: dict[str, Any] = {"fine_tune_blocks": 0, "fine_tune_epochs": 0, "fine_tune_learning_rate": 1e-4}
@@ -96,23 +99,42 @@ def plan_run(cfg: RunConfig, root: Path | None = None, facts: DatasetFacts | Non
     chosen: dict[str, Any] = {}
     notes: list[str] = []
     mobilenet = r.model == "mobilenet_v2"
+    warm_start = r.warm_start or ("starter" if mobilenet and r.weights == "imagenet" else "none")
+    chosen["warm_start"] = warm_start
+    warm = None
+    if mobilenet and r.weights == "imagenet":
+        warm = plan_warm_start(warm_start, list(facts.classes), r.neurons or 0)
     if facts.photo_files:
-        recipe = SCENE_RECIPE
         framed = (
             f" ({facts.detector_framed} framed by the face detector, as Predict crops them)"
             if facts.detector_framed
             else " (none framed by the face detector: a VOC import with detector crops adds them)"
         )
-        scene_note = (
+        _choose(
+            r,
+            SCENE_RECIPE,
+            chosen,
+            notes,
             f"This dataset holds {facts.photo_files} faces cut from photos{framed}: the starter's scene "
-            "recipe applies: source-balanced loss weights and one degraded copy of each training image."
+            "recipe applies: source-balanced loss weights and one degraded copy of each training image.",
+        )
+    elif warm is not None and warm.memory and not r.augment and r.image_size == memory_image_size():
+        _choose(
+            r,
+            REHEARSAL_RECIPE,
+            chosen,
+            notes,
+            "This dataset has no faces cut from photos; the starter's faces from photos are rehearsed "
+            "with it, with source-balanced loss weights so that they count as much as yours.",
         )
     else:
-        recipe, scene_note = (
+        _choose(
+            r,
             CROP_RECIPE,
-            "This dataset has no faces cut from photos: crop recipe (no loss weights).",
+            chosen,
+            notes,
+            "This dataset has no faces cut from photos: the crop recipe applies.",
         )
-    _choose(r, recipe, chosen, notes, scene_note)
     if mobilenet and len(facts.classes) >= 3:
         _choose(
             r,
@@ -124,18 +146,21 @@ def plan_run(cfg: RunConfig, root: Path | None = None, facts: DatasetFacts | Non
         )
     else:
         _choose(r, NO_FINE_TUNE, chosen, notes, "")
-    if r.warm_start is None:
-        chosen["warm_start"] = "starter" if mobilenet and r.weights == "imagenet" else "none"
     planned = replace(r, **chosen)
     planned.validate_recipe()
-    if mobilenet and planned.weights == "imagenet":
-        notes.append(
-            plan_warm_start(planned.warm_start or "none", list(facts.classes), planned.neurons or 0).text
-        )
+    if warm is not None:
+        notes.append(warm.text)
     missing = [k for k in RECIPE_KEYS if getattr(planned, k) is None]
     if missing:  # a bug here, not the user's: every key has a default above
         raise ConfigError(f"no default for {', '.join(missing)}")
     return RunPlan(planned, tuple(n for n in notes if n))
+
+
+def memory_image_size() -> int:
+    """The image size the starter's memory was computed at (starter.json; 224 when unsaid)."""
+    info = starter_info().get("memory") or {}
+    size = info.get("image_size") if isinstance(info, dict) else None
+    return size if isinstance(size, int) else 224
 
 
 def _choose(

@@ -26,6 +26,8 @@ MODEL_FILE = "model.keras"
 LABELS_FILE = "labels.txt"
 INFO_FILE = "starter.json"
 CARD_FILE = "card.md"
+#: The starter's faces from photos as base features, rehearsed by warm-started runs (core.training.rehearsal).
+MEMORY_FILE = "memory.npz"
 #: What the pages say while the starter model classifies faces.
 STARTER_NOTE = "Starter model — train your own on the Experiments page."
 #: The threshold used when starter.json names none.

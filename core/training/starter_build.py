@@ -120,6 +120,7 @@ def write_starter(
     from core.runs.models import classifier_for_run, run_labels, run_model_path
     from core.runs.store import load_run
     from core.runs.thresholds import run_threshold_report
+    from core.training.rehearsal import MEMORY_FILE, build_memory, save_memory
 
     record = load_run(run_id, root)
     if record.state != "done":
@@ -153,6 +154,9 @@ def write_starter(
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(out / "model.keras", run_model_path(record.path).read_bytes())
     atomic_write_text(out / "labels.txt", "".join(f"{c}\n" for c in info["labels"]))
+    memory = build_memory(run_id, root)
+    save_memory(out / MEMORY_FILE, memory)
+    info["memory"] = {"faces": len(memory), "image_size": memory.image_size, "base": memory.base}
     atomic_write_json(out / "starter.json", info)
     atomic_write_text(out / "card.md", card_text(info))
     return info

@@ -93,6 +93,7 @@ def train(run_dir: Path, cfg: RunConfig, root: Path | None = None, *, echo: bool
     from core.training import evaluate, inputs
     from core.training.callbacks import RunRecorder, restore, save_model_atomic
     from core.training.features import base_features, feature_cache_path
+    from core.training.rehearsal import load_memory, misfit, with_memory
     from models import mobilenet_v2
     from models.registry import build_model
 
@@ -112,10 +113,16 @@ def train(run_dir: Path, cfg: RunConfig, root: Path | None = None, *, echo: bool
         tr = arrays["train"]
         x, y, keys = degraded_copies(tr.x, tr.y, tr.keys, kinds, cfg.degrade_copies, cfg.seed)
         arrays["train"] = SplitArrays(x, y, tr.paths + [""] * (len(y) - len(tr.paths)), keys)
-    class_weight = balanced_weights(arrays["train"].y, n_cls) if cfg.class_weight == "balanced" else None
-    sample_weights = None
-    if cfg.class_weight == "source_balanced":
-        sample_weights = source_balanced_weights(arrays["train"], load_sources(folder))
+    sources = load_sources(folder)
+
+    def loss_weights() -> tuple[Any, Any]:  # (class weights, per-example weights) of the train split
+        if cfg.class_weight == "balanced":
+            return balanced_weights(arrays["train"].y, n_cls), None
+        if cfg.class_weight == "source_balanced":
+            return None, source_balanced_weights(arrays["train"], sources)
+        return None, None
+
+    class_weight, sample_weights = loss_weights()
     decode_s = time.perf_counter() - t0
     has_val = len(arrays["val"]) > 0
     warm = None
@@ -154,6 +161,7 @@ def train(run_dir: Path, cfg: RunConfig, root: Path | None = None, *, echo: bool
             raise RunCancelled("cancelled by the user")
 
     feature_s, features_cached = 0.0, False
+    rehearsed, rehearsal_note = 0, ""
     t_train = time.perf_counter()
     if cfg.uses_fast_path:
         cache = (
@@ -169,6 +177,17 @@ def train(run_dir: Path, cfg: RunConfig, root: Path | None = None, *, echo: bool
             rec.write_progress(batch=batch)
 
         feats, feature_s, features_cached = base_features(model, arrays, cache, report)
+        if warm is not None and warm.memory:
+            memory = load_memory(Path(warm.memory))
+            why = misfit(memory, classes, mobilenet_v2.base_digest(model), cfg.image_size, True)
+            if why is None and memory is not None:
+                feats["train"], arrays["train"] = with_memory(
+                    feats["train"], arrays["train"], memory, sources
+                )
+                class_weight, sample_weights = loss_weights()
+                rehearsed = len(memory)
+            else:
+                rehearsal_note = f"No rehearsal: {why}."
         head = mobilenet_v2.head_model(model)
         _compile(head, cfg, cfg.learning_rate)
         fit(head, "head", cfg.epochs, feats)
@@ -202,6 +221,8 @@ def train(run_dir: Path, cfg: RunConfig, root: Path | None = None, *, echo: bool
             "fast_path": cfg.uses_fast_path,
             "warm_start": None if warm is None else warm.text,
             "base_weights": None if warm is None else warm.base.origin,
+            "rehearsed_faces": rehearsed,
+            "rehearsal_note": rehearsal_note or None,
             "features_from_cache": features_cached,
             "decode_seconds": round(decode_s, 3),
             "feature_seconds": round(feature_s, 3),
