@@ -89,13 +89,12 @@ def train(run_dir: Path, cfg: RunConfig, root: Path | None = None, *, echo: bool
     from core.data.arrays import SplitArrays, load_arrays
     from core.data.degrade import degraded_copies, parse_kinds
     from core.data.provenance import load_sources
-    from core.runs.pretrained import plan_warm_start
     from core.training import evaluate, inputs
     from core.training.callbacks import RunRecorder, restore, save_model_atomic
     from core.training.features import base_features, feature_cache_path
     from core.training.rehearsal import load_memory, misfit, with_memory
+    from core.training.warm import build_start_model
     from models import mobilenet_v2
-    from models.registry import build_model
 
     t0 = time.perf_counter()
     if not cfg.planned:
@@ -125,17 +124,7 @@ def train(run_dir: Path, cfg: RunConfig, root: Path | None = None, *, echo: bool
     class_weight, sample_weights = loss_weights()
     decode_s = time.perf_counter() - t0
     has_val = len(arrays["val"]) > 0
-    warm = None
-    weights = cfg.weights
-    if cfg.model == "mobilenet_v2" and cfg.weights == "imagenet":
-        warm = plan_warm_start(cfg.warm_start or "none", classes, cfg.neurons)
-        weights = warm.base.weights
-    model = build_model(
-        cfg.model, cfg.image_size, n_cls, cfg.neurons, cfg.dropout, cfg.augment, cfg.seed, weights
-    )
-    if warm is not None and warm.head_from:
-        if not mobilenet_v2.copy_head(model, mobilenet_v2.reference_model(warm.head_from)):
-            raise ConfigError("the starter's head does not fit this model; set warm_start to none")
+    model, warm = build_start_model(cfg, classes)
     rec = RunRecorder(run_dir, model, monitor_val=has_val, echo=echo)
 
     def data(split: str, x: Any = None, shuffle: bool = False) -> Any:

@@ -1,0 +1,70 @@
+"""The model a run starts from, and what happens when the starter cannot be read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.errors import ConfigError
+from core.runs.config import RunConfig
+from core.training.warm import build_start_model
+from models import mobilenet_v2
+from tests.models.synth import CLASSES
+
+
+def config(**kw) -> RunConfig:  # noqa: ANN003
+    return RunConfig(
+        **{"model": "mobilenet_v2", "dataset_version": "v", "image_size": 32, "neurons": 8, **kw}
+    ).resolved()
+
+
+def fake_starter(folder: Path, model_bytes: bytes | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    if model_bytes is None:
+        m = mobilenet_v2.make_model((32, 32, 3), 2, neurons=8, seed=3)
+        m.get_layer("predictions").kernel.assign(np.full((8, 2), 0.25, "float32"))
+        m.save(folder / "model.keras")
+    else:
+        (folder / "model.keras").write_bytes(model_bytes)
+    (folder / "labels.txt").write_text("".join(f"{c}\n" for c in CLASSES), encoding="utf-8")
+    (folder / "starter.json").write_text('{"recipe": {"neurons": 8}}', encoding="utf-8")
+    return folder
+
+
+def test_warm_start_copies_the_starters_head(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keras_home: Path
+) -> None:
+    monkeypatch.setenv("MASK_STUDIO_STARTER_DIR", str(fake_starter(tmp_path / "s")))
+    model, warm = build_start_model(config(warm_start="starter"), list(CLASSES))
+    assert warm is not None and warm.head_from and warm.base.origin == "starter"
+    np.testing.assert_array_equal(model.get_layer("predictions").kernel.numpy(), np.full((8, 2), 0.25))
+    fresh, cold = build_start_model(config(warm_start="none"), list(CLASSES))
+    assert cold is not None and cold.head_from is None and "warm start off" in cold.text
+    assert not np.allclose(fresh.get_layer("predictions").kernel.numpy(), 0.25)
+
+
+def test_an_unreadable_starter_falls_back_to_the_keras_cache_and_says_so(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keras_home: Path
+) -> None:
+    monkeypatch.setenv("MASK_STUDIO_STARTER_DIR", str(fake_starter(tmp_path / "s", b"not a keras file")))
+    _, warm = build_start_model(config(warm_start="starter"), list(CLASSES))
+    assert warm is not None and warm.base.origin == "keras-cache" and warm.head_from is None
+    assert "no warm start" in warm.text
+
+
+def test_no_readable_base_at_all_is_a_config_error(
+    workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MASK_STUDIO_STARTER_DIR", str(fake_starter(tmp_path / "s", b"broken")))
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty-keras"))  # core.runs.pretrained reads it
+    with pytest.raises(ConfigError, match="could not be read"):
+        build_start_model(config(warm_start="starter"), list(CLASSES))
+
+
+def test_models_without_a_starter_build_as_asked(workspace: Path) -> None:
+    model, warm = build_start_model(
+        RunConfig(model="lenet", dataset_version="v", image_size=32).resolved(), list(CLASSES)
+    )
+    assert warm is None and model.output_shape == (None, 2)
