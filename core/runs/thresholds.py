@@ -247,9 +247,16 @@ def run_threshold_report(
     paths = [str(p) for p in test.paths] if len(test.paths) == len(test) else [""] * len(test)
     keep, what = photo_faces(paths, list(test.keys), load_sources(folder))
     where = f"{manifest.dataset} {manifest.version}"
+    check = None if keep else _photo_check(record.path, model_path, list(classifier.labels))
     if keep:
         idx = np.asarray(keep)
         report = report_from_probs(probs[idx], test.y[idx], f"{what}, {where}", PHOTO_MIN_COVERAGE)
+    elif check is not None:
+        why = (
+            f"the starter's {len(check[1])} held-out faces cut from photos (this run's dataset has too few; "
+            "it warm-started from the starter)"
+        )
+        report = report_from_probs(check[0], check[1], why, PHOTO_MIN_COVERAGE)
     else:
         why = "the test split (too few faces cut from photos to choose on them)"
         report = report_from_probs(probs, test.y, f"{why}, {where}", MIN_COVERAGE)
@@ -258,3 +265,22 @@ def run_threshold_report(
     except OSError:
         pass  # the curve is still shown; it is only recomputed next time
     return report
+
+
+def _photo_check(run_dir: Path, model_path: Path, labels: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """(probabilities, true classes) of the run's model on the starter's held-out photo faces it
+    was given (core.runs.memory.PHOTO_CHECK_FILE), or None when it has none or they do not fit."""
+    from core.runs.memory import PHOTO_CHECK_FILE, load_memory
+
+    check = load_memory(run_dir / PHOTO_CHECK_FILE)
+    if check is None or len(check.check_y) < PHOTO_MIN_FACES or list(check.labels) != labels:
+        return None
+    try:
+        from core.vision.model_files import load_model_file
+        from models.mobilenet_v2 import head_model
+
+        head = head_model(load_model_file(model_path))
+        probs = head.predict(check.check_feats, verbose=0, batch_size=256)
+    except Exception:  # noqa: BLE001 - not a MobileNetV2 of that width: no check set
+        return None
+    return np.asarray(probs, np.float64), check.check_y

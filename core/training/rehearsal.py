@@ -11,90 +11,27 @@ order, same base weights (digest) and image size, and the fast path (features, n
 
 from __future__ import annotations
 
-import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from core.data.arrays import SplitArrays
-from core.fsutil import atomic_write_bytes
-from core.runs.starter import MEMORY_FILE
+from core.runs.memory import MEMORY_FILE, PHOTO_CHECK_FILE, Memory, load_memory, misfit, save_memory
 
-__all__ = ["MEMORY_FILE", "SOURCE", "Memory", "load_memory", "misfit", "save_memory", "with_memory"]
+__all__ = [
+    "MEMORY_FILE",
+    "PHOTO_CHECK_FILE",
+    "SOURCE",
+    "Memory",
+    "build_memory",
+    "load_memory",
+    "misfit",
+    "save_memory",
+    "with_memory",
+]
 #: The provenance source the memory's faces count as (core.training.train.source_balanced_weights).
 SOURCE = "starter:photos"
-FORMAT = 1
-
-
-@dataclass(frozen=True)
-class Memory:
-    """Features (N, D) float32 with class indices (N,), the classes, and what they were computed with."""
-
-    feats: np.ndarray
-    y: np.ndarray
-    labels: tuple[str, ...]
-    base: str  # models.mobilenet_v2.base_digest of the base
-    image_size: int
-
-    def __len__(self) -> int:
-        return int(len(self.y))
-
-    def keys(self) -> list[str]:
-        """Feature-bank style keys, one per face, unique to the memory."""
-        return [f"memory-{i:06d}" for i in range(len(self))]
-
-
-def save_memory(path: Path, memory: Memory) -> None:
-    """Write `memory` to `path` (npz, float16 features; atomic)."""
-    import io
-
-    buf = io.BytesIO()
-    np.savez_compressed(
-        buf,
-        format=np.int64(FORMAT),
-        feats=memory.feats.astype(np.float16),
-        y=memory.y.astype(np.int16),
-        labels=np.array(memory.labels),
-        base=np.array(memory.base),
-        image_size=np.int64(memory.image_size),
-    )
-    atomic_write_bytes(path, buf.getvalue())
-
-
-def load_memory(path: Path) -> Memory | None:
-    """The memory at `path`, or None when it is missing, damaged or of another format."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if int(data["format"]) != FORMAT:
-                return None
-            feats = np.asarray(data["feats"], np.float32)
-            y = np.asarray(data["y"], np.int64)
-            labels = tuple(str(v) for v in data["labels"].tolist())
-            base, size = str(data["base"]), int(data["image_size"])
-    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
-        return None
-    if feats.ndim != 2 or len(feats) != len(y) or (len(y) and (y.min() < 0 or y.max() >= len(labels))):
-        return None
-    if not np.isfinite(feats).all():
-        return None
-    return Memory(feats, y, labels, base, size)
-
-
-def misfit(
-    memory: Memory | None, labels: list[str], base: str, image_size: int, fast_path: bool
-) -> str | None:
-    """Why the memory cannot be rehearsed with this run (plain words), or None when it can."""
-    if memory is None:
-        return "the starter has no memory of photo faces"
-    if not fast_path:
-        return "rehearsal needs the fast path (no augmentation)"
-    if list(memory.labels) != list(labels):
-        return f"the memory's classes {list(memory.labels)} are not this run's {list(labels)}"
-    if memory.base != base or memory.image_size != int(image_size):
-        return f"the memory was computed at {memory.image_size} px with another base; this run uses {image_size} px"
-    return None
 
 
 def with_memory(
@@ -126,6 +63,7 @@ def build_memory(run_id: str, root: Path | None = None) -> Memory:
     from core.runs.models import run_labels, run_model_path
     from core.runs.recipes import is_photo_source
     from core.runs.store import load_run
+    from core.runs.thresholds import photo_faces
     from core.vision.model_files import load_model_file
     from models import mobilenet_v2
 
@@ -135,7 +73,8 @@ def build_memory(run_id: str, root: Path | None = None) -> Memory:
     sources = load_sources(folder)
     model = load_model_file(run_model_path(record.path))
     size = int(cfg["image_size"])
-    train = load_arrays(manifest, folder, size, root)["train"]
+    arrays = load_arrays(manifest, folder, size, root)
+    train = arrays["train"]
     keep = [i for i, k in enumerate(train.keys) if is_photo_source((sources.get(k) or {}).get("source", ""))]
     x, y = train.x[keep], train.y[keep]
     keys = [train.keys[i] for i in keep]
@@ -148,17 +87,25 @@ def build_memory(run_id: str, root: Path | None = None) -> Memory:
         int(cfg["seed"]),
     )
     extractor = mobilenet_v2.feature_model(model)
-    feats = (
-        np.concatenate(
-            [extractor.predict(x[i : i + 64].astype(np.float32), verbose=0) for i in range(0, len(x), 64)]
-        )
-        if len(x)
-        else np.zeros((0, 1280), np.float32)
-    )
+
+    def features(images: np.ndarray) -> np.ndarray:
+        if not len(images):
+            return np.zeros((0, int(extractor.output_shape[-1])), np.float32)
+        return np.concatenate(
+            [
+                extractor.predict(images[i : i + 64].astype(np.float32), verbose=0)
+                for i in range(0, len(images), 64)
+            ]
+        ).astype(np.float32)
+
+    test = arrays["test"]
+    check, _ = photo_faces([str(p) for p in test.paths], list(test.keys), sources)
     return Memory(
-        feats.astype(np.float32),
+        features(x),
         np.asarray(y, np.int64),
         tuple(run_labels(record.path, record.metrics)),
         mobilenet_v2.base_digest(model),
         size,
+        features(test.x[check]) if check else np.zeros((0, 1280), np.float32),
+        np.asarray(test.y[check] if check else [], np.int64),
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +93,7 @@ def train(run_dir: Path, cfg: RunConfig, root: Path | None = None, *, echo: bool
     from core.training import evaluate, inputs
     from core.training.callbacks import RunRecorder, restore, save_model_atomic
     from core.training.features import base_features, feature_cache_path
-    from core.training.rehearsal import load_memory, misfit, with_memory
+    from core.training.rehearsal import PHOTO_CHECK_FILE, load_memory, misfit, save_memory, with_memory
     from core.training.warm import build_start_model
     from models import mobilenet_v2
 
@@ -175,6 +176,9 @@ def train(run_dir: Path, cfg: RunConfig, root: Path | None = None, *, echo: bool
                 )
                 class_weight, sample_weights = loss_weights()
                 rehearsed = len(memory)
+                if len(memory.check_y):  # the starter's held-out photo faces travel with the run
+                    check = replace(memory, feats=memory.check_feats[:0], y=memory.check_y[:0])
+                    save_memory(run_dir / PHOTO_CHECK_FILE, check)
             else:
                 rehearsal_note = f"No rehearsal: {why}."
         head = mobilenet_v2.head_model(model)

@@ -16,11 +16,11 @@ from core.runs.store import load_run
 from core.training import train as training
 from core.training.rehearsal import (
     MEMORY_FILE,
+    PHOTO_CHECK_FILE,
     SOURCE,
     Memory,
     build_memory,
     load_memory,
-    misfit,
     save_memory,
     with_memory,
 )
@@ -31,45 +31,6 @@ from tests.models.synth import CLASSES, make_dataset_version
 def memory(n: int = 6, labels: tuple[str, ...] = CLASSES, base: str = "b" * 16, size: int = 32) -> Memory:
     rng = np.random.default_rng(0)
     return Memory(rng.normal(size=(n, 4)).astype(np.float32), np.arange(n) % 2, labels, base, size)
-
-
-def test_a_memory_round_trips_as_float16(tmp_path: Path) -> None:
-    m = memory()
-    save_memory(tmp_path / MEMORY_FILE, m)
-    back = load_memory(tmp_path / MEMORY_FILE)
-    assert back is not None and back.labels == CLASSES and back.base == m.base and back.image_size == 32
-    np.testing.assert_allclose(back.feats, m.feats, atol=1e-2)
-    np.testing.assert_array_equal(back.y, m.y)
-
-
-@pytest.mark.parametrize("content", [b"", b"not a zip", None])
-def test_a_missing_or_damaged_memory_is_none(tmp_path: Path, content: bytes | None) -> None:
-    path = tmp_path / MEMORY_FILE
-    if content is not None:
-        path.write_bytes(content)
-    assert load_memory(path) is None
-
-
-def test_labels_out_of_range_make_a_memory_unusable(tmp_path: Path) -> None:
-    bad = Memory(np.zeros((2, 4), np.float32), np.array([0, 5]), CLASSES, "b", 32)
-    save_memory(tmp_path / MEMORY_FILE, bad)
-    assert load_memory(tmp_path / MEMORY_FILE) is None
-
-
-@pytest.mark.parametrize(
-    ("mem", "labels", "base", "size", "fast", "words"),
-    [
-        (memory(), list(CLASSES), "b" * 16, 32, True, None),
-        (None, list(CLASSES), "b" * 16, 32, True, "no memory"),
-        (memory(), list(CLASSES), "b" * 16, 32, False, "fast path"),
-        (memory(), ["dot_right", "dot_left"], "b" * 16, 32, True, "classes"),
-        (memory(), list(CLASSES), "c" * 16, 32, True, "another base"),
-        (memory(), list(CLASSES), "b" * 16, 64, True, "64 px"),
-    ],
-)
-def test_misfit_says_why_a_memory_cannot_be_used(mem, labels, base, size, fast, words) -> None:  # noqa: ANN001
-    why = misfit(mem, labels, base, size, fast)
-    assert (why is None) if words is None else (words in why)
 
 
 def test_with_memory_appends_and_counts_the_memory_as_its_own_source() -> None:
@@ -92,7 +53,7 @@ def test_with_memory_appends_and_counts_the_memory_as_its_own_source() -> None:
 def test_a_warm_started_run_rehearses_the_starters_photo_faces(
     workspace: Path, keras_home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    version = make_dataset_version(workspace, per_split=(8, 4, 4))
+    version = make_dataset_version(workspace, per_split=(8, 4, 16))
     manifest, folder = find_manifest(version, workspace)
     # the "starter" run: its training files count as faces cut from photos
     records = {f.sha256: {"source": "voc:scenes", "photo": f.path} for f in manifest.files}
@@ -124,6 +85,16 @@ def test_a_warm_started_run_rehearses_the_starters_photo_faces(
     assert second.config["warm_start"] == "starter" and second.config["class_weight"] == "source_balanced"
     assert second.metrics["rehearsed_faces"] == 32 and second.metrics["base_weights"] == "starter"
     assert "base and head from the starter" in second.metrics["warm_start"]
+    # the starter's held-out photo faces (its 32 test files) travel with the run and choose its threshold
+    assert len(load_memory(second.path / PHOTO_CHECK_FILE).check_y) == 32
+    from core.runs.models import classifier_for_run
+    from core.runs.thresholds import PHOTO_MIN_COVERAGE, run_threshold_report
+
+    report = run_threshold_report(
+        classifier_for_run(second.run_id, workspace, backend="keras"), second.run_id, workspace
+    )
+    assert "held-out faces cut from photos" in report.source and report.faces == 32
+    assert report.suggestion.coverage >= PHOTO_MIN_COVERAGE
     # another head width: base only, no rehearsal, and the run says so
     third = load_run(training.run_here({**base_cfg, "neurons": 4}, workspace), workspace)
     assert third.metrics["rehearsed_faces"] == 0 and "head is new" in third.metrics["warm_start"]
