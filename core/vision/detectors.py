@@ -107,8 +107,9 @@ class ScaleAdaptiveDetector:
 
 def thorough_detector(score_threshold: float = 0.4, **options: Any) -> ThoroughDetector:
     """The thorough detector over CenterFace at 800x608 with `score_threshold`; `options` go to
-    ThoroughDetector (flip, zoom, merge_iou, tile_overlap). Its defaults, flip only and merge IoU
-    0.3, were chosen by 5-fold cross-validation in benchmarks/faces.py."""
+    ThoroughDetector (flip, zoom, merge_iou, tile_overlap). Its defaults (flip only, score 0.4,
+    merge IoU 0.3) are what every fold of the 5-fold cross-validation in benchmarks/faces.py
+    --photos chose on the VOC scenes (docs/annotate.md, "Thorough detection")."""
     return ThoroughDetector(get_detector("centerface", score_threshold=score_threshold), **options)
 
 
