@@ -3,7 +3,8 @@
 Boxes are xyxy in pixels: an (N, 4) array, a sequence of 4-tuples, or objects with an `.xyxy`
 attribute (`core.vision.detections.Detection`, `core.annotation.annotations.Box`). Boxes are
 axis-aligned, so the overlap is computed with numpy over every (prediction, truth) pair at once.
-Used by the scene evaluation, the VOC/detector checks and Live's face tracking.
+Used by the scene evaluation, the VOC/detector checks, Live's face tracking, and the thorough
+detector, which merges its passes with `suppress_overlaps` (greedy non-maximum suppression).
 """
 
 from __future__ import annotations
@@ -124,6 +125,29 @@ def match_boxes(predictions: Any, truths: Any, min_iou: float = DEFAULT_MIN_IOU)
         unmatched_predictions=tuple(i for i in range(n_pred) if i not in used_pred),
         unmatched_truths=tuple(i for i in range(n_true) if i not in used_true),
     )
+
+
+def suppress_overlaps(boxes: Any, scores: Any, max_iou: float) -> list[int]:
+    """Greedy non-maximum suppression: indices of the boxes kept, best score first.
+
+    The best remaining box is kept and every box overlapping it by IoU > `max_iou` is dropped;
+    equal scores keep the lower index first.
+    """
+    if not 0.0 < float(max_iou) <= 1.0:
+        raise MatchingError(f"max_iou must be in (0, 1], got {max_iou!r}")
+    arr = as_xyxy_array(boxes)
+    s = np.asarray(scores, dtype=np.float64).reshape(-1)
+    if len(s) != len(arr) or not np.isfinite(s).all():
+        raise MatchingError(f"need one finite score per box, got {len(s)} scores for {len(arr)} boxes")
+    order = np.argsort(-s, kind="stable")
+    ious = iou_matrix(arr[order], arr[order])
+    dropped = np.zeros(len(order), dtype=bool)
+    kept: list[int] = []
+    for i in range(len(order)):
+        if not dropped[i]:
+            kept.append(int(order[i]))
+            dropped |= ious[i] > max_iou
+    return kept
 
 
 def recall(matched: int, truths: int) -> float | None:

@@ -1,4 +1,5 @@
-"""core.geometry: IoU of xyxy boxes and greedy one-to-one matching, table-driven."""
+"""core.geometry: IoU of xyxy boxes, greedy one-to-one matching and non-maximum suppression,
+table-driven."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from core.geometry import (
     match_boxes,
     precision,
     recall,
+    suppress_overlaps,
     total,
 )
 from core.vision.detections import Detection
@@ -208,3 +210,37 @@ def test_bad_threshold_raises(min_iou: float) -> None:
 
 def test_matching_error_is_a_value_error() -> None:
     assert issubclass(MatchingError, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("boxes", "scores", "max_iou", "expected"),
+    [
+        ([], [], 0.3, []),
+        ([A], [0.5], 0.3, [0]),
+        ([A, (1, 0, 11, 10)], [0.5, 0.8], 0.3, [1]),  # the same face twice: the better one stays
+        ([A, (20, 0, 30, 10)], [0.5, 0.8], 0.3, [1, 0]),  # two faces, best score first
+        ([A, (5, 0, 15, 10)], [0.9, 0.6], 0.3, [0]),  # IoU 1/3 > 0.3: dropped
+        ([A, (5, 0, 15, 10)], [0.9, 0.6], 1 / 3, [0, 1]),  # IoU 1/3, not over 1/3: kept
+        ([A, A], [0.7, 0.7], 0.5, [0]),  # equal scores: the lower index stays
+        # a chain: 1 overlaps 0 and 2, 0 and 2 do not overlap; dropping 1 leaves 2 standing
+        ([A, (5, 0, 15, 10), (10, 0, 20, 10)], [0.9, 0.8, 0.7], 0.3, [0, 2]),
+        (np.array([A, A], dtype=np.float64), np.array([0.1, 0.2]), 1.0, [1, 0]),  # 1.0: keep all
+    ],
+)
+def test_suppress_overlaps(boxes: object, scores: object, max_iou: float, expected: list[int]) -> None:
+    assert suppress_overlaps(boxes, scores, max_iou) == expected
+
+
+@pytest.mark.parametrize(
+    ("boxes", "scores", "max_iou"),
+    [
+        ([A], [0.5], 0.0),
+        ([A], [0.5], 1.5),
+        ([A], [0.5, 0.4], 0.3),
+        ([A], [float("nan")], 0.3),
+        ([(2, 0, 1, 1)], [0.5], 0.3),
+    ],
+)
+def test_suppress_overlaps_rejects_bad_input(boxes: object, scores: object, max_iou: float) -> None:
+    with pytest.raises(MatchingError):
+        suppress_overlaps(boxes, scores, max_iou)

@@ -47,7 +47,15 @@ def test_a_blank_grey_frame_has_no_faces(name: str) -> None:
 
 def test_registry_and_cache() -> None:
     assert DEFAULT_DETECTOR == "centerface" and DEFAULT_PREDICT_DETECTOR == ADAPTIVE
-    assert list(DETECTORS) == [ADAPTIVE, "centerface", "centerface-fast", "centerface-live", "yunet", "haar"]
+    assert list(DETECTORS) == [
+        ADAPTIVE,
+        "centerface-thorough",
+        "centerface",
+        "centerface-fast",
+        "centerface-live",
+        "yunet",
+        "haar",
+    ]
     assert all(spec.help for spec in DETECTORS.values())
     assert get_detector() is get_detector("centerface")
     for name in DETECTORS:
