@@ -32,6 +32,9 @@ HISTORY_DIR = ".history"
 INDEX_FILE = "index.json"
 #: How many versions of annotations.json a project keeps.
 KEEP = 50
+#: And at most this many bytes of them (a 100,000-box project's file is several MB); the last
+#: two versions are always kept.
+KEEP_BYTES = 256 * 1024 * 1024
 OUTSIDE = "changed outside the app's history"
 
 
@@ -53,13 +56,16 @@ def _sha(data: bytes) -> str:
 class History:
     """The history of one project's annotations file (`annotations_path`, images in `images_dir`)."""
 
-    def __init__(self, annotations_path: Path, images_dir: Path, *, keep: int = KEEP) -> None:
+    def __init__(
+        self, annotations_path: Path, images_dir: Path, *, keep: int = KEEP, keep_bytes: int = KEEP_BYTES
+    ) -> None:
         if keep < 2:
             raise ValueError(f"a history keeps at least 2 versions, not {keep}")
         self.annotations_path = Path(annotations_path)
         self.images_dir = Path(images_dir)
         self.folder = self.annotations_path.parent / HISTORY_DIR
         self.keep = keep
+        self.keep_bytes = keep_bytes
 
     # ----- reading ----------------------------------------------------------------------
     def _index(self) -> tuple[list[Version], int | None]:
@@ -192,12 +198,25 @@ class History:
         atomic_write_bytes(self.folder / f"{seq}.json", data)
         if write_file:
             atomic_write_bytes(self.annotations_path, data)
-        versions = [*versions, version][-self.keep :]
+        versions = self._within_budget([*versions, version][-self.keep :])
         self._write_index(versions, seq)
         for name in removed:
             _move(self.images_dir / name, self.folder / "files" / str(seq) / name)
         self._prune({v.seq for v in versions})
         return version
+
+    def _within_budget(self, versions: list[Version]) -> list[Version]:
+        """The newest of `versions` whose snapshots fit in `keep_bytes` (at least two)."""
+        total, kept = 0, 0
+        for v in reversed(versions):
+            try:
+                total += (self.folder / f"{v.seq}.json").stat().st_size
+            except OSError:
+                pass
+            if kept >= 2 and total > self.keep_bytes:
+                break
+            kept += 1
+        return versions[len(versions) - kept :]
 
     def _write_index(self, versions: list[Version], current: int) -> None:
         atomic_write_json(

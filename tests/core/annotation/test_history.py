@@ -94,6 +94,17 @@ def test_history_is_bounded_and_prunes_its_files(tmp_path: Path) -> None:
     assert not history.can_undo()
 
 
+def test_history_keeps_within_its_byte_budget_but_always_two(tmp_path: Path) -> None:
+    history = History(tmp_path / "annotations.json", tmp_path / "images", keep_bytes=3000)
+    for n in range(6):
+        history.commit(str(n).encode() * 1000, f"step {n}")  # 1,000 bytes each
+    assert [v.summary for v in history.versions()] == ["step 3", "step 4", "step 5"]
+    tiny = History(tmp_path / "b" / "annotations.json", tmp_path / "images", keep_bytes=10)
+    for n in range(4):
+        tiny.commit(str(n).encode() * 1000, f"step {n}")
+    assert [v.summary for v in tiny.versions()] == ["step 2", "step 3"]
+
+
 def test_the_project_keeps_fifty_versions(project: Project) -> None:
     for x in range(55):
         with project.edit() as ann:
