@@ -12,6 +12,7 @@ import io
 import streamlit as st
 from PIL import Image
 
+from app.ui.annotate_history import history_bar, trash_panel
 from app.ui.annotate_io import categories_panel, import_export_panel
 from app.ui.annotate_keys import (
     delete_image_button,
@@ -368,6 +369,7 @@ show_flashes(st.container())  # one fixed place: what follows keeps its position
 with st.container():  # the first-run guide, also in a fixed place
     start_here_panel()
 project = choose_project()
+trash_panel()
 if project is None:
     st.write("Create a project in the sidebar, then add images to annotate.")
     st.stop()
@@ -378,6 +380,7 @@ st.sidebar.slider(
 )  # fmt: skip
 # A keyed section switch, not st.tabs: an action in one section reruns into the same section,
 # and only the shown section runs (the canvas is mounted afresh from the saved file on return).
+history_bar(project, on_change=bump_canvas)
 section = section_switch(SECTIONS, key="annotate_section")
 if section == "Categories":
     categories_panel(project)

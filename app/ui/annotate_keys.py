@@ -14,6 +14,7 @@ import streamlit as st
 from app.ui.common import flash, literal, show_error
 from core.annotation.annotations import NONE, Annotations
 from core.annotation.projects import Project, delete_project
+from core.annotation.trash import TRASH_DAYS
 from core.errors import MaskStudioError
 
 SHORTCUTS = [
@@ -81,7 +82,7 @@ def delete_image_button(project: Project, image: str, names: list[str], ann: Ann
     confirmation."""
     with st.popover("Delete image", icon=":material/delete:"):
         n = len(ann.boxes(image))
-        st.write(f"Delete {literal(image)} and its {n} box(es) from this project? This cannot be undone.")
+        st.write(f"Delete {literal(image)} and its {n} box(es) from this project? Undo brings them back.")
         if st.button("Yes, delete this image", type="primary", key="confirm_delete_image"):
             try:
                 project.delete_image(image)
@@ -102,7 +103,8 @@ def delete_project_button(name: str) -> None:
     """Delete the open project (images and boxes), after typing its name."""
     with st.sidebar.popover("Delete project", icon=":material/delete_forever:"):
         st.write(
-            f"Delete project **{literal(name)}**, all its images and all its boxes? This cannot be undone."
+            f"Delete project **{literal(name)}**, all its images and all its boxes? It stays under "
+            f"**Deleted projects** in the sidebar for {TRASH_DAYS} days, to restore."
         )
         typed = st.text_input("Type the project's name to confirm", key=f"confirm_project_name-{name}")
         if st.button("Delete project", type="primary", key="confirm_delete_project", disabled=typed != name):
@@ -113,5 +115,8 @@ def delete_project_button(name: str) -> None:
                 return
             st.query_params.pop("project", None)
             st.query_params.pop("image", None)
-            flash("success", f"Deleted project {literal(name)}.")
+            flash(
+                "success",
+                f"Deleted project {literal(name)}: restore it from Deleted projects in the sidebar.",
+            )
             st.rerun()
