@@ -169,7 +169,7 @@ def apply_drawing(
             new_boxes.append(_relabel(box, labels[kept[si]], ann, changes))
         elif (si, si) in moved_pairs:
             unmatched_drawn.remove(si)
-            candidate = Box.from_xyxy(coords[si], box.label, None).clipped(*size)  # type: ignore[arg-type]
+            candidate = Box.from_xyxy(coords[si], box.label, None, box.id).clipped(*size)  # type: ignore[arg-type]
             others = [b for j, b in enumerate(saved) if j != si]
             try:
                 check_box(candidate, others)
