@@ -82,3 +82,16 @@ def test_1x_shows_the_whole_image_and_zoom_changes_the_canvas_key(project: Proje
     run(at)
     assert "shown at 0.75×" in texts(at)  # the face grid has no selection: the image centre
     assert "(the image centre: no face selected in the grid)" in texts(at)
+
+
+def test_by_default_the_region_is_centred_on_the_face_selected_in_the_grid(project: Project) -> None:
+    from app.ui.face_grid import SELECTED, grid_key
+
+    at = open_page("annotate.py")
+    at.query_params["project"] = project.name
+    at.query_params["image"] = IMAGE
+    run(at)
+    at.session_state[SELECTED] = {grid_key(project, IMAGE): project.load().boxes(IMAGE)[0].id}  # FAR
+    at.get("button_group")[1].set_value(4)
+    run(at)
+    assert "Showing x 0–400, y 50–350 of 1600×1200 px; 1 of 2 boxes in this region." in texts(at)
