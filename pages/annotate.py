@@ -20,6 +20,7 @@ from app.ui.annotate_keys import (
     delete_project_button,
     shortcuts_help,
 )
+from app.ui.annotate_zoom import region_key, zoom_view
 from app.ui.common import flash, literal, section_switch, show_error, show_flashes, use_app_navigation
 from app.ui.face_grid import face_grid, selected_box
 from app.ui.start_here import start_here_panel
@@ -51,9 +52,15 @@ UPLOAD_TYPES = [e.lstrip(".") for e in IMAGE_EXTENSIONS]
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def display_jpeg(path: str, mtime: float, width: int, height: int) -> bytes:
-    """The image resized to the canvas size, as JPEG bytes (the canvas background)."""
-    img = load_image(path).resize((width, height), Image.Resampling.LANCZOS)
+def display_jpeg(
+    path: str, mtime: float, width: int, height: int, region: tuple[int, int, int, int]
+) -> bytes:
+    """The region (x1, y1, x2, y2) of the image resized to the canvas size, as JPEG bytes (the
+    canvas background). Enlarged 4 times or more, its pixels stay sharp squares (precise edges)."""
+    img = load_image(path)
+    crop = img if region == (0, 0, img.width, img.height) else img.crop(region)
+    sharp = width >= 4 * crop.width
+    img = crop.resize((width, height), Image.Resampling.NEAREST if sharp else Image.Resampling.LANCZOS)
     buf = io.BytesIO()
     img.save(buf, format="JPEG", quality=90)
     return buf.getvalue()
@@ -193,11 +200,11 @@ def choose_image(project: Project, names: list[str], ann: Annotations) -> str:
 
 
 # ----- the canvas ------------------------------------------------------------------------
-def canvas_key(project: Project, image: str, token: str) -> str:
-    """Keyed by what the canvas shows (the boxes, the box selected in the face grid): a drawing
-    made on other boxes can never come back from it."""
+def canvas_key(project: Project, image: str, token: str, view: CanvasView) -> str:
+    """Keyed by what the canvas shows (the boxes, the box selected in the face grid, the zoomed
+    region): a drawing made on other boxes or another region can never come back from it."""
     rev = st.session_state.get("canvas_rev", 0)
-    return f"canvas-{project.name}-{image}-{token}-{selected_box(project, image)}-{rev}"
+    return f"canvas-{project.name}-{image}-{token}-{selected_box(project, image)}-{rev}{region_key(view)}"
 
 
 def say_if_a_drawing_was_dropped(project: Project, image: str, key: str) -> None:
@@ -227,7 +234,9 @@ def canvas_drawing(project: Project, image: str, ann: Annotations, view: CanvasV
         fill_color="rgba(255, 255, 255, 0.0)",
         stroke_width=STROKE_WIDTH,
         stroke_color=class_hex(label),
-        background_image=display_jpeg(str(path), path.stat().st_mtime, view.display_w, view.display_h),
+        background_image=display_jpeg(
+            str(path), path.stat().st_mtime, view.display_w, view.display_h, view.region
+        ),
         background_image_fit="contain",
         width=view.display_w,
         height=view.display_h,
@@ -280,11 +289,12 @@ def annotate_tab(project: Project) -> None:
             st.rerun()
         return
     max_w = st.session_state.get("canvas_width", CANVAS_DEFAULT_W)
-    view = CanvasView.fit(width, height, max_w, CANVAS_MAX_H)
-    token = drawing_token(ann, image)
-    key = canvas_key(project, image, token)
-    say_if_a_drawing_was_dropped(project, image, key)
     c_canvas, c_side = st.columns([7, 2])
+    with c_canvas:  # the zoom and the region shown, above the canvas
+        view = zoom_view(project, image, ann, (width, height), max_w, CANVAS_MAX_H)
+    token = drawing_token(ann, image)
+    key = canvas_key(project, image, token, view)
+    say_if_a_drawing_was_dropped(project, image, key)
     with c_side:
         refusal = st.session_state.get(REFUSAL_KEY)
         if refusal and refusal["where"] == (project.name, image):
