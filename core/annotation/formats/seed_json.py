@@ -26,7 +26,7 @@ from core.annotation.formats.common import (
     build_annotations,
     check_categories,
     check_image_name,
-    check_number,
+    check_score,
     check_xyxy,
     json_bytes,
     read_file_bytes,
@@ -224,7 +224,7 @@ def from_seed_dict(data: Any, *, file: str = "annotations.json", rules: str = "a
                 )
             score = None
             if scores is not None and scores[i] is not None:
-                score = check_number(scores[i], file=file, image=name, fld=f"rect_scores[{i}]")
+                score = check_score(scores[i], file=file, image=name, fld=f"rect_scores[{i}]")
             boxes.append(RawBox(xyxy, categories[cat], score, flags[i] if flags is not None else None))
         raw[name] = boxes
         extras[name] = {k: v for k, v in entry.items() if k not in _BOX_KEYS}
