@@ -57,7 +57,7 @@ def keyboard_labelling(project: Project, image: str, ann: Annotations) -> None:
     numbered = [c for c in ann.categories if c != NONE][:9]
     choice = None
     for n, cat in enumerate(numbered, 1):  # the button shows its key
-        if st.button(cat, key=f"qk-{n}", shortcut=str(n), width="stretch"):
+        if st.button(literal(cat), key=f"qk-{n}", shortcut=str(n), width="stretch"):
             choice = cat
     if st.button(NONE, key="qk-0", shortcut="0", width="stretch"):
         choice = NONE
@@ -94,7 +94,7 @@ def delete_image_button(project: Project, image: str, names: list[str], ann: Ann
                 st.query_params["image"] = rest[min(i, len(rest) - 1)]
             else:
                 st.query_params.pop("image", None)
-            flash("success", f"Deleted image {literal(image)} and its boxes.")
+            flash("success", f"Deleted image {image} and its boxes.")
             st.rerun()
 
 
@@ -113,5 +113,5 @@ def delete_project_button(name: str) -> None:
                 return
             st.query_params.pop("project", None)
             st.query_params.pop("image", None)
-            flash("success", f"Deleted project {literal(name)}.")
+            flash("success", f"Deleted project {name}.")
             st.rerun()

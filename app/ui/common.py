@@ -1,4 +1,8 @@
-"""Small helpers every page uses: literal text, errors, messages, the repo path."""
+"""Small helpers every page uses: literal text, errors, messages, the repo path.
+
+Names from users and files (categories, projects, images, files) are text, never markup: a
+category named `![t](http://203.0.113.7/t.png)` must not make the browser fetch that host.
+`show_error` and `flash` escape what they show; elsewhere wrap names in `literal()`."""
 
 from __future__ import annotations
 
@@ -26,17 +30,21 @@ def literal(text: object) -> str:
 
 
 def show_error(exc: BaseException, prefix: str = "") -> None:
-    """Show a core error as a clear message; anything unexpected also shows its type."""
+    """Show a core error as a clear message, literally (it quotes names from users and files);
+    anything unexpected also shows its type."""
     text = str(exc) if isinstance(exc, MaskStudioError) else f"{type(exc).__name__}: {exc}"
-    st.error(f"{prefix}{text}" if prefix else text, icon=":material/error:")
+    st.error(literal(f"{prefix}{text}"), icon=":material/error:")
 
 
 #: A shown message stays on the page through every rerun for at least this many seconds.
 FLASH_MIN_S = 5.0
 
 
-def flash(kind: str, message: str) -> None:
+def flash(kind: str, message: str, *, markdown: bool = False) -> None:
     """Queue a message for the page to show after the rerun the action asks for.
+
+    `message` is shown as plain text (it usually quotes names); `markdown=True` keeps it as
+    Markdown, for a message whose names the caller already wrapped in `literal()`.
 
     A message stays through the reruns that follow on their own (the canvas reports its state,
     the URL changes): it goes only when a new action queues its own messages, or on a run at
@@ -44,7 +52,7 @@ def flash(kind: str, message: str) -> None:
     """
     queue = st.session_state.setdefault("_flash", [])
     queue[:] = [item for item in queue if item["shown"] is None]  # a new action: old ones go
-    queue.append({"kind": kind, "message": message, "shown": None})
+    queue.append({"kind": kind, "message": message if markdown else literal(message), "shown": None})
 
 
 def act(action: Callable[[], T], done: str | Callable[[T], str]) -> None:

@@ -139,7 +139,7 @@ def _read_or_say(path: str, read: Callable[[], T]) -> T | None:
     except MaskStudioError as exc:
         show_error(exc)
     except OSError as exc:
-        st.error(f"{path} cannot be read ({exc.strerror or exc})", icon=":material/error:")
+        st.error(literal(f"{path} cannot be read ({exc.strerror or exc})"), icon=":material/error:")
     return None
 
 
@@ -227,7 +227,7 @@ def voc_tab(current: Dataset | None, latest: dict[str, str]) -> None:
     )
     counts = None
     if path and not Path(path).expanduser().is_dir():
-        st.error(f"{path} is not a folder", icon=":material/error:")
+        st.error(literal(f"{path} is not a folder"), icon=":material/error:")
     elif path:
         counts = voc_preview(path)
     size, min_side = crop_inputs("ds_voc")

@@ -1,0 +1,78 @@
+"""Names from users and files are text, never markup (issue 18): a category, project, image or
+file named like Markdown shows as typed on buttons, in messages and in errors; and every upload
+error names its file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app.ui.common import literal
+from core.annotation.annotations import Box
+from core.annotation.projects import Project
+from tests.images import image_bytes
+from tests.pages.conftest import open_page, open_section, run
+
+pytestmark = pytest.mark.slow
+
+HOSTILE = "![t](http://203.0.113.7/t.png)"
+HOSTILE_IMAGE = "**bold** :material/bolt: <b>x</b>.png"
+
+
+@pytest.fixture
+def project(workspace: Path) -> Project:
+    p = Project.create("names")
+    stored = p.add_image(HOSTILE_IMAGE, image_bytes((400, 300), (200, 180, 160)))
+    with p.edit() as ann:
+        ann.add_category(HOSTILE)
+        ann.add_box(stored, Box(40, 40, 140, 160, HOSTILE))
+    return p
+
+
+def annotate(project: Project) -> AppTest:
+    at = open_page("annotate.py")
+    at.query_params["project"] = project.name
+    return at
+
+
+def test_a_hostile_category_shows_as_typed_on_its_button(project: Project) -> None:
+    at = run(annotate(project))
+    labels = [b.label for b in at.button]
+    assert literal(HOSTILE) in labels  # escaped Markdown: the browser shows the text
+    assert HOSTILE not in labels  # never the raw Markdown (an image the browser would fetch)
+
+
+def test_messages_quote_names_literally(project: Project) -> None:
+    at = run(annotate(project))
+    open_section(at, "Categories")
+    next(t for t in at.text_input if t.label == "New category").input("[x](http://203.0.113.7/x)")
+    next(b for b in at.button if b.label == "Add category").click()
+    run(at)
+    assert [s.value for s in at.success] == [literal("Added category [x](http://203.0.113.7/x).")]
+    # A name already taken: the error quotes it, escaped as well.
+    next(t for t in at.text_input if t.label == "New category").input(HOSTILE)
+    next(b for b in at.button if b.label == "Add category").click()
+    run(at)
+    errors = [e.value for e in at.error]
+    assert errors and all("203\\.0\\.113\\.7" in e for e in errors if "203" in e), errors
+
+
+def test_an_annotate_upload_that_is_no_image_names_the_file(project: Project) -> None:
+    at = run(annotate(project))
+    at.sidebar.file_uploader(key="upload_images").set_value(
+        [("holiday [1].jpg", b"not a picture", "image/jpeg")]
+    )
+    run(at)
+    errors = [e.value for e in at.sidebar.error]
+    assert errors == [literal("Not added: holiday [1].jpg: not an image file Pillow can read")]
+
+
+def test_a_predict_upload_that_is_no_image_names_the_file(workspace: Path) -> None:
+    at = run(open_page("predict.py", 240))
+    at.file_uploader(key="pred_images").set_value([("scan_07.jpg", b"not a picture", "image/jpeg")])
+    run(at)
+    errors = [e.value for e in at.error]
+    assert literal("scan_07.jpg: not an image file Pillow can read") in errors
+    assert "<upload>" not in "".join(errors)
