@@ -36,6 +36,17 @@ def show_error(exc: BaseException, prefix: str = "") -> None:
     st.error(literal(f"{prefix}{text}"), icon=":material/error:")
 
 
+def naming(file: str, action: Callable[[], T]) -> T:
+    """`action()`; a MaskStudioError that does not name `file` (an upload) is raised again,
+    prefixed with it, so every upload error says which file it is about."""
+    try:
+        return action()
+    except MaskStudioError as exc:
+        if file in str(exc):
+            raise
+        raise MaskStudioError(f"{file}: {exc}") from exc
+
+
 #: A shown message stays on the page through every rerun for at least this many seconds.
 FLASH_MIN_S = 5.0
 

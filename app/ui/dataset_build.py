@@ -9,7 +9,7 @@ from typing import TypeVar
 
 import streamlit as st
 
-from app.ui.common import literal, show_error
+from app.ui.common import literal, naming, show_error
 from app.ui.dataset_common import build, target_inputs
 from app.ui.label_map import label_map_editor
 from core.annotation.annotations import NONE, Annotations
@@ -205,7 +205,7 @@ def folder_tab(current: Dataset | None, latest: dict[str, str]) -> None:
         if path:
             action = lambda ds, p: import_folder(path, ds, progress=p, label_map=mapping)  # noqa: E731
         else:
-            action = lambda ds, p: import_zip(upload.getvalue(), ds, progress=p)  # noqa: E731
+            action = lambda ds, p: naming(upload.name, lambda: import_zip(upload.getvalue(), ds, progress=p))  # noqa: E731
         build(
             "Importing",
             "Imported",

@@ -76,3 +76,15 @@ def test_a_predict_upload_that_is_no_image_names_the_file(workspace: Path) -> No
     errors = [e.value for e in at.error]
     assert literal("scan_07.jpg: not an image file Pillow can read") in errors
     assert "<upload>" not in "".join(errors)
+
+
+def test_a_datasets_zip_upload_that_is_no_zip_names_the_file(workspace: Path) -> None:
+    at = run(open_page("dataset.py", 120))
+    at.file_uploader(key="ds_folder_zip").set_value([("my_faces.zip", b"not a zip", "application/zip")])
+    run(at)
+    at.button(key="ds_folder_go").click()
+    run(at)
+    errors = [e.value for e in at.error]
+    assert any(e.startswith(literal("Nothing imported: my_faces.zip: not a ZIP file")) for e in errors), (
+        errors
+    )
