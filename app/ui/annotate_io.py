@@ -33,9 +33,7 @@ def categories_panel(project: Project) -> None:
         old = st.selectbox("Category to rename", editable, key="rename_old")
         new = st.text_input("New name")
         if st.form_submit_button("Rename", disabled=not editable) and old:
-            _change(
-                project, lambda a: a.rename_category(old, new), f"Renamed {old} to {new}."
-            )
+            _change(project, lambda a: a.rename_category(old, new), f"Renamed {old} to {new}.")
     with c_del.form("delete_category"):
         victim = st.selectbox("Category to delete", editable, key="delete_victim")
         sure = st.checkbox("Its boxes become “None”")
