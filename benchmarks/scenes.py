@@ -213,8 +213,10 @@ def pool(reports: list[dict[str, Any]]) -> dict[str, Any]:
     found = sum(d["right"] + d["wrong"] + d["uncertain"] for d in per.values())
     decided = right + sum(d["wrong"] for d in per.values())
     fold_far = {c: [r["found_and_right"].get(c) for r in reports] for c in per}
+    uncertain = sum(d["uncertain"] for d in per.values())
     return {
         "faces": det["truths"],
+        "abstained": round(uncertain / found, 4) if found else None,
         "found_and_right": {c: round(d["right"] / d["faces"], 4) for c, d in per.items() if d["faces"]},
         "found_and_right_lowest_fold": {
             c: min(v for v in vals if v is not None) for c, vals in fold_far.items()

@@ -71,6 +71,7 @@ def read_history(path: Path) -> list[dict[str, Any]]:
 
 def run_one(root: Path, config: dict[str, Any], env: dict[str, str]) -> dict[str, Any]:
     """Train one config in a child process; wall seconds, peak RSS and the run's metrics."""
+    from core.runs.config import RECIPE_KEYS
     from models.registry import TRAINING_SETTINGS
 
     cfg_file = root / f"config-{time.monotonic_ns()}.json"
@@ -94,7 +95,7 @@ def run_one(root: Path, config: dict[str, Any], env: dict[str, str]) -> dict[str
     return {
         "state": summary.get("state"),
         "error": summary.get("error"),
-        "settings": {k: run_cfg.get(k) for k in TRAINING_SETTINGS},
+        "settings": {k: run_cfg.get(k) for k in (*TRAINING_SETTINGS, *RECIPE_KEYS)},
         "fast_path": metrics.get("fast_path"),
         "wall_s": round(wall, 1),
         "train_s": metrics.get("train_seconds"),

@@ -48,6 +48,11 @@ class WorkspaceError(MaskStudioError):
     """A path or name that would escape the workspace, or a missing/duplicate project."""
 
 
+class ProjectError(WorkspaceError):
+    """A project that cannot be changed as asked: deleted meanwhile (by another tab or process),
+    nothing to undo or redo, a version or trash entry that is gone."""
+
+
 class DetectorError(MaskStudioError):
     """A face detector could not be made or run (unknown name, missing model file, bad frame)."""
 

@@ -12,16 +12,18 @@ import io
 import streamlit as st
 from PIL import Image
 
+from app.ui.annotate_history import history_bar, trash_panel
 from app.ui.annotate_io import categories_panel, import_export_panel
 from app.ui.annotate_keys import (
+    box_list,
     delete_image_button,
     delete_project_button,
-    keyboard_labelling,
     shortcuts_help,
 )
 from app.ui.common import flash, literal, section_switch, show_error, show_flashes, use_app_navigation
+from app.ui.face_grid import face_grid, selected_box
 from app.ui.start_here import start_here_panel
-from core.annotation.annotations import NONE, RULE_TEXT, Annotations
+from core.annotation.annotations import NONE, Annotations
 from core.annotation.canvas import (
     STALE_MESSAGE,
     STROKE_WIDTH,
@@ -192,8 +194,10 @@ def choose_image(project: Project, names: list[str], ann: Annotations) -> str:
 
 # ----- the canvas ------------------------------------------------------------------------
 def canvas_key(project: Project, image: str, token: str) -> str:
-    """Keyed by what the canvas shows: a drawing made on other boxes can never come back from it."""
-    return f"canvas-{project.name}-{image}-{token}-{st.session_state.get('canvas_rev', 0)}"
+    """Keyed by what the canvas shows (the boxes, the box selected in the face grid): a drawing
+    made on other boxes can never come back from it."""
+    rev = st.session_state.get("canvas_rev", 0)
+    return f"canvas-{project.name}-{image}-{token}-{selected_box(project, image)}-{rev}"
 
 
 def say_if_a_drawing_was_dropped(project: Project, image: str, key: str) -> None:
@@ -230,36 +234,9 @@ def canvas_drawing(project: Project, image: str, ann: Annotations, view: CanvasV
         drawing_mode="labeled_rect",
         label=label,
         font_size=label_font_px(ann.boxes(image), view),
-        initial_drawing={"objects": canvas_objects(ann.boxes(image), view)},
+        initial_drawing={"objects": canvas_objects(ann.boxes(image), view, selected_box(project, image))},
         key=key,
     )
-
-
-def box_list(project: Project, image: str, ann: Annotations) -> None:
-    boxes = ann.boxes(image)
-    st.markdown(f"**Boxes on this image: {len(boxes)}**")
-    for i, b in enumerate(boxes):
-        c_label, c_del = st.columns([4, 1], vertical_alignment="bottom")
-        score = "" if b.score is None else f" · {b.score:.2f}"
-        flag = f" · ⚠ breaks a rule: {RULE_TEXT.get(b.flag, b.flag)} (dashed)" if b.flag else ""
-        new_label = c_label.selectbox(
-            f"#{i + 1} [{b.x1}, {b.y1}, {b.x2}, {b.y2}]{score}{flag}",
-            ann.categories,
-            index=ann.categories.index(b.label),
-            key=f"box-{image}-{i}-{b.xyxy}-{b.label}",
-        )
-        if new_label != b.label:
-            with project.edit() as saved:  # locked and re-read: the box is found where it is now
-                if b in saved.boxes(image):
-                    saved.set_label(image, saved.boxes(image).index(b), new_label)
-            bump_canvas()
-            st.rerun()
-        if c_del.button("✕", key=f"del-{image}-{i}-{b.xyxy}", help=f"Delete box {i + 1}"):
-            with project.edit() as saved:
-                if b in saved.boxes(image):
-                    saved.delete_box(image, saved.boxes(image).index(b))
-            bump_canvas()
-            st.rerun()
 
 
 def preannotate(project: Project, image: str, names: list[str]) -> None:
@@ -325,10 +302,12 @@ def annotate_tab(project: Project) -> None:
             "original pixels. Refused: area under 40 px², a side of 5 px or less, or overlap "
             "over 20% of the smaller box."
         )
-        keyboard_labelling(project, image, ann)
+        face_grid(project, image, ann, token)
         preannotate(project, image, names)
         classify_boxes_panel(project, image, names, ann)
-        box_list(project, image, ann)
+        if box_list(project, image, ann):
+            bump_canvas()
+            st.rerun()
         c_keys, c_del = st.columns(2)
         with c_keys:
             shortcuts_help()
@@ -368,6 +347,7 @@ show_flashes(st.container())  # one fixed place: what follows keeps its position
 with st.container():  # the first-run guide, also in a fixed place
     start_here_panel()
 project = choose_project()
+trash_panel()
 if project is None:
     st.write("Create a project in the sidebar, then add images to annotate.")
     st.stop()
@@ -378,6 +358,7 @@ st.sidebar.slider(
 )  # fmt: skip
 # A keyed section switch, not st.tabs: an action in one section reruns into the same section,
 # and only the shown section runs (the canvas is mounted afresh from the saved file on return).
+history_bar(project, on_change=bump_canvas)
 section = section_switch(SECTIONS, key="annotate_section")
 if section == "Categories":
     categories_panel(project)

@@ -175,8 +175,16 @@ def import_export_panel(project: Project) -> None:
                 horizontal=True,
                 key="import_annotator",
             )
-    mode = st.radio("Existing boxes", ["Replace all", "Replace only the imported images"], horizontal=True)
-    if up is not None and st.button("Import"):
+    mode = st.radio(
+        "Existing boxes",
+        list(_MODES),
+        format_func=_MODES.get,
+        horizontal=True,
+        key="import_mode",
+        help="Only the imported images: each imported image gets exactly the imported boxes, every "
+        "other image keeps its own. Everything: the project becomes the imported file (asks first).",
+    )
+    if up is not None and st.button("Import", key="import_go"):
         opts = annotation_io.ImportOptions(rules=rules, annotator=annotator, voc_origin=origin)
         try:
             result: ImportResult = annotation_io.import_annotations(
@@ -185,15 +193,64 @@ def import_export_panel(project: Project) -> None:
         except MaskStudioError as exc:
             show_error(exc, "Nothing imported, your annotations are unchanged: ")
             return
-        project.import_annotations(result.annotations, replace=mode == "Replace all")
-        unknown = sorted(set(result.annotations.images) - set(names))
-        flash("success", f"Imported {result.summary()}")
-        for note in result.notes:
-            flash("info", note)
-        if unknown:
-            flash("info", f"{len(unknown)} annotated image(s) are not in this project yet: add the files.")
-        for msg in result.skipped[:20]:
-            flash("warning", f"Skipped {msg}")
-        if len(result.skipped) > 20:
-            flash("warning", f"… and {len(result.skipped) - 20} more skipped.")
+        if mode == "all":  # destructive: asks first, with what it removes
+            st.session_state[PENDING] = {"project": project.name, "fmt": fmt, "result": result}
+        else:
+            _apply_import(project, fmt, result, names, replace=False)
+    _confirm_replace_all(project, names)
+
+
+#: How an import treats the project's existing boxes; the first is the default.
+_MODES = {"only": "Replace only the imported images", "all": "Replace everything"}
+PENDING = "import_replace_all_pending"
+_SHORT = {"seed": "seed JSON", "coco": "COCO", "voc": "VOC", "yolo": "YOLO"}
+
+
+def _confirm_replace_all(project: Project, names: list[str]) -> None:
+    """The confirm step of "Replace everything": how many boxes on how many other images go."""
+    pending = st.session_state.get(PENDING)
+    if not pending or pending["project"] != project.name:
+        return
+    result: ImportResult = pending["result"]
+    boxes, images = project.replace_all_loss(result.annotations)
+    st.warning(
+        f"Replace everything? {boxes} box(es) on {images} other image(s) will be deleted, and the "
+        f"categories become the imported file's. Undo can bring them back.",
+        icon=":material/warning:",
+    )
+    c_yes, c_no = st.columns(2)
+    if c_yes.button("Yes, replace everything", type="primary", key="import_confirm_all"):
+        st.session_state.pop(PENDING, None)
+        _apply_import(project, pending["fmt"], result, names, replace=True)
+    if c_no.button("Cancel", key="import_cancel_all"):
+        st.session_state.pop(PENDING, None)
+        flash("info", "Nothing imported, your annotations are unchanged.")
         st.rerun()
+
+
+def _apply_import(
+    project: Project, fmt: str, result: ImportResult, names: list[str], *, replace: bool
+) -> None:
+    boxes, images = result.box_count, len(result.annotations.images)
+    summary = f"import {_SHORT.get(fmt, fmt)}: {boxes} boxes on {images} images"
+    try:
+        project.import_annotations(
+            result.annotations,
+            replace=replace,
+            summary=summary + (", replacing everything" if replace else ""),
+        )
+    except MaskStudioError as exc:
+        show_error(exc, "Nothing imported: ")
+        return
+    unknown = sorted(set(result.annotations.images) - set(names))
+    kept = "" if replace else " Other images kept their boxes."
+    flash("success", f"Imported {result.summary()}{kept} Undo takes it back.")
+    for note in result.notes:
+        flash("info", note)
+    if unknown:
+        flash("info", f"{len(unknown)} annotated image(s) are not in this project yet: add the files.")
+    for msg in result.skipped[:20]:
+        flash("warning", f"Skipped {msg}")
+    if len(result.skipped) > 20:
+        flash("warning", f"… and {len(result.skipped) - 20} more skipped.")
+    st.rerun()

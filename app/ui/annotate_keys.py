@@ -1,10 +1,11 @@
-"""The annotator's keyboard-driven labelling, shortcuts help, and the delete image / project
-confirmations.
+"""The annotator's box list (labels and ✕ by box id), shortcuts help, and the delete image /
+project confirmations.
 
-Shortcuts are Streamlit button shortcuts: ← / → previous and next image (on the navigation
-buttons), 1–9 give the selected box the project's category of that number (0: "None"), Delete
-removes the selected box. After a category key the next box still "None" is selected, so a
-pre-annotated image is labelled by pressing one key per face.
+Labelling keys are handled in the browser by the face grid (app/ui/face_grid.py): 1–9 give the
+selected box the project's category of that number, 0 "None", Delete removes it; after a
+category key the next box still "None" is selected, so a pre-annotated image is labelled by
+pressing one key per face. ← / → are the previous / next image buttons' shortcuts (in the grid
+they move the selection).
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ from __future__ import annotations
 import streamlit as st
 
 from app.ui.common import flash, literal, show_error
-from core.annotation.annotations import NONE, Annotations
+from core.annotation.annotations import RULE_TEXT, Annotations, BoxGone
 from core.annotation.projects import Project, delete_project
+from core.annotation.trash import TRASH_DAYS
 from core.errors import MaskStudioError
 
 SHORTCUTS = [
-    ("← / →", "previous / next image"),
-    ("1 – 9", "category of the selected box (numbers as on the buttons)"),
+    ("← / →", "previous / next image (in the face grid: previous / next box)"),
+    ("click a face, ↑ ↓", "select a box in the face grid"),
+    ("1 – 9", "category of the selected box (numbers as in the grid's legend)"),
     ("0", 'the selected box becomes "None"'),
     ("Delete", "delete the selected box"),
     ("drag on the image", "draw a box; drag a box to move it, its corners to resize it"),
@@ -29,51 +32,50 @@ def shortcuts_help() -> None:
     """A small popover listing the keyboard shortcuts."""
     with st.popover("Shortcuts", icon=":material/keyboard:"):
         st.markdown("\n".join(f"- **{key}**: {what}" for key, what in SHORTCUTS))
-        st.caption("Keys work when no text field has the focus: click the page background first.")
+        st.caption("Keys work when no text field has the focus: click a face or the page background first.")
 
 
-def _selected_key(project: Project, image: str) -> str:
-    return f"selbox-{project.name}-{image}"
-
-
-def keyboard_labelling(project: Project, image: str, ann: Annotations) -> None:
-    """Select a box, then a category button (or its number key) labels it."""
+def box_list(project: Project, image: str, ann: Annotations) -> bool:
+    """Each box with a category select and ✕, acting on the box by id (a box deleted or changed
+    in another tab is never reached through another one). True when something changed."""
     boxes = ann.boxes(image)
-    if not boxes:
-        return
-    key = _selected_key(project, image)
-    wanted = st.session_state.pop(f"{key}-next", None)
-    if wanted is not None:
-        st.session_state[key] = wanted
-    if st.session_state.get(key) not in range(len(boxes)):
-        st.session_state[key] = next((i for i, b in enumerate(boxes) if b.label == NONE), 0)
-    selected = st.selectbox(
-        "Selected box",
-        range(len(boxes)),
-        format_func=lambda i: f"#{i + 1} · {boxes[i].label}",
-        key=key,
-        help="The category keys and Delete act on this box.",
-    )
-    numbered = [c for c in ann.categories if c != NONE][:9]
-    choice = None
-    for n, cat in enumerate(numbered, 1):  # the button shows its key
-        if st.button(literal(cat), key=f"qk-{n}", shortcut=str(n), width="stretch"):
-            choice = cat
-    if st.button(NONE, key="qk-0", shortcut="0", width="stretch"):
-        choice = NONE
-    if st.button("Delete box", key="qk-del", shortcut="Delete", width="stretch", icon=":material/delete:"):
-        with project.edit() as saved:
-            saved.delete_box(image, selected)
-        st.session_state[f"{key}-next"] = max(0, selected - 1)
-        st.rerun()
-    if choice is not None:
-        with project.edit() as saved:
-            saved.set_label(image, selected, choice)
-            after = saved.boxes(image)
-        following = [i for i in range(selected + 1, len(after)) if after[i].label == NONE]
-        following += [i for i in range(selected) if after[i].label == NONE]
-        st.session_state[f"{key}-next"] = following[0] if following else selected
-        st.rerun()
+    st.markdown(f"**Boxes on this image: {len(boxes)}**")
+    for i, b in enumerate(boxes):
+        c_label, c_del = st.columns([4, 1], vertical_alignment="bottom")
+        score = "" if b.score is None else f" · {b.score:.2f}"
+        flag = f" · ⚠ breaks a rule: {RULE_TEXT.get(b.flag, b.flag)} (dashed)" if b.flag else ""
+        new_label = c_label.selectbox(
+            f"#{i + 1} [{b.x1}, {b.y1}, {b.x2}, {b.y2}]{score}{flag}",
+            ann.categories,
+            index=ann.categories.index(b.label),
+            key=f"box-{image}-{b.id}-{b.xyxy}-{b.label}",
+        )
+        if new_label != b.label:
+            return _by_id(project, image, b.id, b.label, new_label, i + 1)
+        if c_del.button("✕", key=f"del-{image}-{b.id}", help=f"Delete box {i + 1}"):
+            return _by_id(project, image, b.id, b.label, None, i + 1)
+    return False
+
+
+def _by_id(project: Project, image: str, box_id: str, was: str, label: str | None, number: int) -> bool:
+    """Label (None: delete) the box with this id, unless it changed since this page showed it."""
+    try:
+        with project.edit() as saved:  # locked and re-read: the box is found by its id
+            box = saved.box_by_id(image, box_id)
+            if box.label != was:
+                flash(
+                    "warning",
+                    f'Box #{number} was labelled "{box.label}" elsewhere: nothing was changed.',
+                )
+            elif label is None:
+                saved.delete_box_by_id(image, box_id)
+            else:
+                saved.set_label_by_id(image, box_id, label)
+    except BoxGone:
+        flash(
+            "warning", f"Box #{number} was deleted elsewhere (another tab, an import): nothing was changed."
+        )
+    return True
 
 
 def delete_image_button(project: Project, image: str, names: list[str], ann: Annotations) -> None:
@@ -81,7 +83,7 @@ def delete_image_button(project: Project, image: str, names: list[str], ann: Ann
     confirmation."""
     with st.popover("Delete image", icon=":material/delete:"):
         n = len(ann.boxes(image))
-        st.write(f"Delete {literal(image)} and its {n} box(es) from this project? This cannot be undone.")
+        st.write(f"Delete {literal(image)} and its {n} box(es) from this project? Undo brings them back.")
         if st.button("Yes, delete this image", type="primary", key="confirm_delete_image"):
             try:
                 project.delete_image(image)
@@ -102,7 +104,8 @@ def delete_project_button(name: str) -> None:
     """Delete the open project (images and boxes), after typing its name."""
     with st.sidebar.popover("Delete project", icon=":material/delete_forever:"):
         st.write(
-            f"Delete project **{literal(name)}**, all its images and all its boxes? This cannot be undone."
+            f"Delete project **{literal(name)}**, all its images and all its boxes? It stays under "
+            f"**Deleted projects** in the sidebar for {TRASH_DAYS} days, to restore."
         )
         typed = st.text_input("Type the project's name to confirm", key=f"confirm_project_name-{name}")
         if st.button("Delete project", type="primary", key="confirm_delete_project", disabled=typed != name):
@@ -113,5 +116,8 @@ def delete_project_button(name: str) -> None:
                 return
             st.query_params.pop("project", None)
             st.query_params.pop("image", None)
-            flash("success", f"Deleted project {name}.")
+            flash(
+                "success",
+                f"Deleted project {name}: restore it from Deleted projects in the sidebar.",
+            )
             st.rerun()

@@ -40,7 +40,7 @@ def classify_panel(project: Project, image: str, names: list[str], categories: l
         key=f"classify_threshold:{run_id or 'starter'}",
         help='Boxes predicted with less confidence stay "None". '
         + (
-            f"Starts at the threshold suggested for {whose} from its test split ({default:.2f}), as on Predict."
+            f"Starts at the threshold suggested for {whose} ({default:.2f}), as on Predict."
             if suggested is not None
             else f"No suggested threshold is known for {whose}; it starts at {default:.2f}."
         ),

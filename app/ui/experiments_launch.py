@@ -60,7 +60,7 @@ def _trainable_models() -> list[str]:
     reason = unavailable_reason()
     if reason is None:
         return list(MODELS)
-    st.warning(f"{MODELS['mobilenet_v2'].title} is not offered. {reason}", icon="⚠️")
+    st.warning(literal(f"{MODELS['mobilenet_v2'].title} is not offered. {reason}"), icon=":material/warning:")
     return [m for m in MODELS if not get_spec(m).pretrained]
 
 
@@ -201,7 +201,7 @@ def show_plan_notes(plans: list[RunPlan]) -> None:
     for plan in plans:
         seen += [n for n in plan.notes if n not in seen]
     if seen:
-        st.info("\n\n".join(literal(n) for n in seen), icon="🧭")
+        st.info("\n\n".join(literal(n) for n in seen), icon=":material/tune:")
 
 
 def _duration(seconds: float) -> str:

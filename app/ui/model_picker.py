@@ -25,7 +25,7 @@ from core.inference.predictor import DEFAULT_THRESHOLD
 from core.runs.active_model import active_status, finished_runs, run_model_mtime
 from core.runs.experiments import run_name
 from core.runs.scene_figures import SceneFigure, latest_figure
-from core.runs.starter import STARTER_ID, STARTER_NOTE, starter_threshold
+from core.runs.starter import STARTER_ID, STARTER_NOTE, starter_threshold, starter_threshold_source
 from core.runs.store import RunRecord
 from core.runs.thresholds import ThresholdReport
 from core.vision.classifier import AUTO, BACKENDS, Classifier, parse_labels
@@ -195,8 +195,8 @@ def threshold_curve(choice: ModelChoice) -> tuple[ThresholdReport | None, str | 
     """(the run's threshold curve on its test split, None) or (None, why it is not available)."""
     if choice.classifier is not None and choice.threshold is not None:
         return None, (
-            f"The starter model suggests {choice.threshold:.2f} (from its own test split, see "
-            "models/starter/card.md); the curve needs a run's test split."
+            f"The starter model suggests {choice.threshold:.2f}, chosen on {literal(starter_threshold_source())} "
+            "(see models/starter/card.md); the curve needs a run's test split."
         )
     if choice.classifier is None or choice.run_id is None:
         return None, "The threshold curve needs a run's test split (uploaded models have none)."
@@ -215,7 +215,10 @@ def choose_threshold(
         return 0.0
     if report is not None:
         default = report.suggestion.threshold
-        source = f"Starts at {default:.2f}, suggested by run {literal(choice.run_id)}'s test split."
+        source = (
+            f"Starts at {default:.2f}, suggested for run {literal(choice.run_id)}: chosen on "
+            f"{literal(report.source)} ({report.faces} faces)."
+        )
     elif choice.threshold is not None:
         default, source = choice.threshold, literal(why)
     else:

@@ -4,11 +4,18 @@ A box is stored in original-image pixels as integers (x1, y1, x2, y2), x2/y2 exc
 whatever scale the canvas showed. Categories are kept by name in memory; the files store
 indices into the category list (the seed layout), so renaming or deleting a category never
 needs to renumber boxes here.
+
+Every box has an `id`, stable across saves, moves and relabels: what the annotator's keys,
+face grid and ✕ buttons act on, so an action made on an old view of the boxes can never reach
+another box. Boxes compare equal by place and content, whatever their ids.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
+import re
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -17,7 +24,7 @@ import shapely
 from shapely import STRtree
 from shapely.geometry import box as shapely_box
 
-from core.errors import BoxRejected, CategoryError
+from core.errors import BoxRejected, CategoryError, MaskStudioError
 
 NONE = "None"
 MIN_AREA = 40  # px²: a smaller box is refused
@@ -30,6 +37,33 @@ RULE_TEXT = {
     "min_area": f"area under {MIN_AREA} px²",
     "overlap": f"overlaps another box by more than {MAX_OVERLAP:.0%}",
 }
+
+
+class BoxGone(MaskStudioError):
+    """An action named a box id the image no longer has (deleted in another tab, an import)."""
+
+
+#: What a box id may look like (letters, digits, '-' and '_'; at most 40 characters).
+BOX_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,40}")
+
+
+def new_box_id() -> str:
+    """A fresh random box id."""
+    return uuid.uuid4().hex[:12]
+
+
+def derived_box_ids(image: str, boxes: Iterable[tuple[float, float, float, float]]) -> list[str]:
+    """Ids for boxes read from a file that has none: the same file always gives the same ids
+    (so two tabs reading it agree), from the image name, the box and its repeat number."""
+    seen: dict[tuple[float, ...], int] = {}
+    out = []
+    for xyxy in boxes:
+        key = tuple(float(v) for v in xyxy)
+        n = seen.get(key, 0)
+        seen[key] = n + 1
+        h = hashlib.sha1(f"{image}\0{key}\0{n}".encode("utf-8", "backslashreplace"), usedforsecurity=False)
+        out.append("d" + h.hexdigest()[:11])
+    return out
 
 
 @dataclass(frozen=True)
@@ -46,15 +80,18 @@ class Box:
     label: str = NONE
     score: float | None = None
     flag: str | None = None
+    id: str = field(default="", compare=False)  # "" until the box joins an Annotations
 
     @classmethod
-    def from_xyxy(cls, xyxy: Iterable[float], label: str = NONE, score: float | None = None) -> Box:
+    def from_xyxy(
+        cls, xyxy: Iterable[float], label: str = NONE, score: float | None = None, box_id: str = ""
+    ) -> Box:
         """Build from any (x1, y1, x2, y2), rounding to whole pixels and ordering the corners."""
         vals = [float(v) for v in xyxy]
         if len(vals) != 4 or not all(math.isfinite(v) for v in vals):
             raise BoxRejected("invalid", f"a box needs four finite numbers, got {list(xyxy)!r}")
         x1, y1, x2, y2 = (int(round(v)) for v in vals)
-        return cls(min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2), label, score)
+        return cls(min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2), label, score, None, box_id)
 
     @property
     def xyxy(self) -> tuple[int, int, int, int]:
@@ -281,8 +318,15 @@ class Annotations:
         if image_size is not None:
             box = box.clipped(*image_size)
         check_box(box, self.boxes(image))
+        box = self._unique_id(image, box)
         self._ann(image).boxes.append(box)
         return box
+
+    def _unique_id(self, image: str, box: Box) -> Box:
+        """`box` with an id no other box of `image` has (a fresh one when it has none or a taken one)."""
+        if box.id and self.index_of(image, box.id) is None:
+            return box
+        return replace(box, id=new_box_id())
 
     def add_box_or_flag(self, image: str, box: Box, *, image_size: tuple[int, int] | None = None) -> Box:
         """add_box, but a box that breaks a rule is kept with `flag` set to the rule's name.
@@ -296,7 +340,7 @@ class Annotations:
                 box = box.clipped(*image_size)
             if box.width <= 0 or box.height <= 0:
                 raise
-            flagged = replace(box, flag=exc.rule)
+            flagged = self._unique_id(image, replace(box, flag=exc.rule))
             self._ann(image).boxes.append(flagged)
             return flagged
 
@@ -341,6 +385,7 @@ class Annotations:
                 refused.append((orig, exc))
                 continue
             position[j] = len(ann.boxes)
+            b = self._unique_id(image, b)
             ann.boxes.append(b)
             added.append(b)
         return added, refused
@@ -358,6 +403,32 @@ class Annotations:
         if not 0 <= index < len(ann.boxes):
             raise IndexError(f"{image} has no box {index + 1}")
         return ann.boxes.pop(index)
+
+    # ----- boxes by id -------------------------------------------------------------------
+    def index_of(self, image: str, box_id: str) -> int | None:
+        """The position of the box with id `box_id` on `image`, or None when there is none."""
+        ann = self.images.get(image)
+        if ann is None or not box_id:
+            return None
+        return next((i for i, b in enumerate(ann.boxes) if b.id == box_id), None)
+
+    def _index_or_gone(self, image: str, box_id: str) -> int:
+        i = self.index_of(image, box_id)
+        if i is None:
+            raise BoxGone(f"{image}: the box is no longer there (deleted or replaced elsewhere)")
+        return i
+
+    def box_by_id(self, image: str, box_id: str) -> Box:
+        """The box with this id; BoxGone when it was deleted (another tab, an import)."""
+        return self.images[image].boxes[self._index_or_gone(image, box_id)]
+
+    def set_label_by_id(self, image: str, box_id: str, label: str, score: float | None = None) -> Box:
+        """Give the box with this id `label`; BoxGone when there is no such box (nothing changes)."""
+        return self.set_label(image, self._index_or_gone(image, box_id), label, score)
+
+    def delete_box_by_id(self, image: str, box_id: str) -> Box:
+        """Delete the box with this id; BoxGone when there is no such box (nothing changes)."""
+        return self.delete_box(image, self._index_or_gone(image, box_id))
 
     def remove_image(self, image: str) -> None:
         self.images.pop(image, None)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,7 +146,7 @@ def apply_drawing(
         raise StaleDrawing()
     saved = ann.boxes(image)
     coords = [view.to_image(d) for d in drawn]
-    labels = [str(d.get("label") or "") for d in drawn]
+    labels = [strip_number(str(d.get("label") or "")) for d in drawn]
     changes = DrawingChanges()
     size = (view.image_w, view.image_h)
 
@@ -169,7 +170,7 @@ def apply_drawing(
             new_boxes.append(_relabel(box, labels[kept[si]], ann, changes))
         elif (si, si) in moved_pairs:
             unmatched_drawn.remove(si)
-            candidate = Box.from_xyxy(coords[si], box.label, None).clipped(*size)  # type: ignore[arg-type]
+            candidate = Box.from_xyxy(coords[si], box.label, None, box.id).clipped(*size)  # type: ignore[arg-type]
             others = [b for j, b in enumerate(saved) if j != si]
             try:
                 check_box(candidate, others)
@@ -199,6 +200,20 @@ def _relabel(box: Box, label: str, ann: Annotations, changes: DrawingChanges) ->
     return box
 
 
+#: A saved box's caption on the canvas starts with its number ("#3 with_mask"), as in the list.
+_NUMBER = re.compile(r"^#\d+ ")
+
+
+def numbered(number: int, label: str) -> str:
+    """The caption of box `number` (1-based) with `label` on the canvas."""
+    return f"#{number} {label}"
+
+
+def strip_number(caption: str) -> str:
+    """The category in a canvas caption (a drawn box's caption has no number)."""
+    return _NUMBER.sub("", caption, count=1)
+
+
 #: Box captions on the canvas: between these sizes (px), scaled with the boxes.
 LABEL_FONT_MIN, LABEL_FONT_MAX = 9, 14
 
@@ -217,18 +232,21 @@ def label_font_px(boxes: list[Box], view: CanvasView) -> int:
 #: drawn dashed and thicker.
 STROKE_WIDTH = 2
 FLAGGED_STROKE: dict[str, Any] = {"strokeDashArray": [8, 5], "strokeWidth": 3}
+#: The box selected in the face grid: a thick outline.
+SELECTED_STROKE: dict[str, Any] = {"strokeWidth": 5}
 
 
-def canvas_objects(boxes: list[Box], view: CanvasView) -> list[dict[str, Any]]:
+def canvas_objects(boxes: list[Box], view: CanvasView, selected: str | None = None) -> list[dict[str, Any]]:
     """The Fabric.js objects (the canvas's LabeledRect) showing `boxes` on the canvas: display
-    pixels, the class colour of core.overlay, each caption sized to its own box."""
+    pixels, the class colour of core.overlay, each caption ("#n label") sized to its own box;
+    the box with id `selected` drawn thicker."""
     objects = []
-    for b in boxes:
+    for n, b in enumerate(boxes, 1):
         d = view.to_canvas(b)
         objects.append(
             {
                 "type": "LabeledRect",
-                "label": b.label,
+                "label": numbered(n, b.label),
                 "left": d["left"],
                 "top": d["top"],
                 "width": d["width"],
@@ -244,6 +262,7 @@ def canvas_objects(boxes: list[Box], view: CanvasView) -> list[dict[str, Any]]:
                 "lockRotation": True,
                 "strokeUniform": True,
                 **(FLAGGED_STROKE if b.flag else {}),
+                **(SELECTED_STROKE if selected and b.id == selected else {}),
                 "fontSize": label_font_px([b], view),
             }
         )

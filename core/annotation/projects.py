@@ -7,28 +7,34 @@ Every change is written at once with an atomic rename, so a reload or a crash ne
 saved box and never leaves a half-written file. Every read-modify-write (`Project.edit`) holds
 the project's inter-process lock (core.locking) and re-reads the file under it, so two tabs or
 two processes editing one project never lose each other's boxes.
+
+Every saved change is also kept as a version in the project's bounded history
+(core.annotation.history), so it can be undone, redone or restored; a deleted image waits there
+and a deleted project in the workspace trash (core.annotation.trash). A project deleted while
+another tab or process writes to it stays deleted: that writer gets a `ProjectError`, and no
+write ever recreates the folder.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import threading
-import time
 import unicodedata
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from itertools import chain
 from pathlib import Path
 
 from core.annotation.annotations import Annotations
 from core.annotation.formats.common import read_file_bytes
-from core.annotation.formats.seed_json import load_seed_json, loads_seed_json, save_seed_json
-from core.errors import FormatError, ImageLoadError, WorkspaceError
+from core.annotation.formats.seed_json import dumps_seed_json, load_seed_json, loads_seed_json
+from core.annotation.history import History, Version, describe_change
+from core.annotation.trash import TrashEntry, move_to_trash, purge_trash
+from core.errors import FormatError, ImageLoadError, ProjectError, WorkspaceError
 from core.fsutil import atomic_write_bytes, ensure_inside, natural_sorted, safe_name
 from core.imaging import IMAGE_EXTENSIONS, image_size, is_image_name, load_image
-from core.locking import folder_lock
+from core.locking import FolderGone, folder_lock
 from core.workspace import existing_folder, new_folder, projects_dir
 
 ANNOTATIONS_FILE = "annotations.json"
@@ -62,14 +68,36 @@ class Project:
         path = new_folder(projects_dir(root), name, "project")
         (path / "images").mkdir(parents=True)
         project = cls(path)
-        project.save(Annotations())
+        project.save(Annotations(), "project created")
         return project
 
     @classmethod
     def open(cls, name: str, root: Path | None = None) -> Project:
         project = cls(existing_folder(projects_dir(root), name, "project"))
-        project.images_dir.mkdir(exist_ok=True)
+        try:
+            project.images_dir.mkdir(exist_ok=True)
+        except FileNotFoundError as exc:  # deleted since existing_folder looked
+            raise ProjectError(f"project {name!r} was deleted") from exc
         return project
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the project's lock; `ProjectError` if the project was deleted (even while waiting)."""
+        stack = ExitStack()
+        try:
+            stack.enter_context(folder_lock(self.root, create=False))
+        except FolderGone as exc:
+            raise ProjectError(
+                f"project {self.name!r} was deleted (in another tab or process); nothing was saved. "
+                "It can be restored from the deleted projects."
+            ) from exc
+        with stack:
+            yield
+
+    @property
+    def history(self) -> History:
+        """The bounded history of annotations.json (change it only under `locked()`)."""
+        return History(self.annotations_path, self.images_dir)
 
     # ----- annotations ----------------------------------------------------------------
     def load(self) -> Annotations:
@@ -99,25 +127,48 @@ class Project:
                     _PARSED.pop(next(iter(_PARSED)))
         return held[1].copy()
 
-    def save(self, ann: Annotations) -> None:
-        """Replace the saved annotations with `ann` (under the project lock)."""
-        with folder_lock(self.root):
-            save_seed_json(ann, self.annotations_path)
+    def save(self, ann: Annotations, summary: str | None = None) -> Version | None:
+        """Replace the saved annotations with `ann` (under the project lock), as a new version of
+        the history with `summary` (made from the difference when None)."""
+        with self.locked():
+            if summary is None:
+                summary = describe_change(self.load(), ann)
+            return self.history.commit(dumps_seed_json(ann), summary)
 
     @contextmanager
-    def edit(self) -> Iterator[Annotations]:
+    def edit(self, summary: str | None = None) -> Iterator[Annotations]:
         """Lock, re-read, let the caller change, save atomically if it changed anything, unlock.
 
         Nothing is saved if the body raises or leaves the annotations as they were (the Annotate
         page runs an edit on every rerun). Another process or thread editing the same project
         waits for the lock and then sees this change.
         """
-        with folder_lock(self.root):
+        with self.locked():
             ann = self.load()
             before = ann.copy()
             yield ann
             if (ann.categories, ann.images, ann.extra) != (before.categories, before.images, before.extra):
-                self.save(ann)
+                self.save(ann, summary or describe_change(before, ann))
+
+    # ----- history --------------------------------------------------------------------
+    def versions(self) -> list[Version]:
+        """The kept versions of annotations.json, oldest first."""
+        return self.history.versions()
+
+    def undo(self) -> Version:
+        """Go back one version (ProjectError when there is none). Returns the version undone."""
+        with self.locked():
+            return self.history.undo()
+
+    def redo(self) -> Version:
+        """Apply the next version again (ProjectError when there is none). Returns it."""
+        with self.locked():
+            return self.history.redo()
+
+    def restore(self, seq: int) -> Version | None:
+        """Make the kept version `seq` the current annotations again (itself undoable)."""
+        with self.locked():
+            return self.history.restore(seq)
 
     # ----- images ---------------------------------------------------------------------
     def list_images(self) -> list[str]:
@@ -165,7 +216,7 @@ class Project:
         # The stored name keeps an annotation's key if one claims the upload, so its boxes attach.
         first = [keyed] if keyed is not None else []
         numbered = (f"{base}_{n}{ext}" for n in range(1, 10_000))
-        with folder_lock(self.root):  # two tabs adding two photos named alike keep both
+        with self.locked():  # two tabs adding two photos named alike keep both
             for candidate in chain(first, [f"{base}{ext}"], numbered):
                 target = self.images_dir / candidate
                 if not target.exists():
@@ -197,18 +248,40 @@ class Project:
         return found[0]
 
     def delete_image(self, name: str) -> None:
-        """Remove an image file and its boxes."""
-        path = self.image_path(name)
-        with self.edit() as ann:
+        """Remove an image file and its boxes; undo (`undo`) brings both back."""
+        self.image_path(name)  # WorkspaceError when there is no such file
+        with self.locked():
+            ann = self.load()
+            count = len(ann.boxes(name))
             ann.remove_image(name)
-        path.unlink()
+            summary = f"delete image {name} ({count} box{'' if count == 1 else 'es'})"
+            self.history.commit(dumps_seed_json(ann), summary, removed=(name,))
 
-    def import_annotations(self, result_annotations: Annotations, *, replace: bool = True) -> None:
-        """Replace (or merge into) the saved annotations with already-validated ones."""
+    def replace_all_loss(self, imported: Annotations) -> tuple[int, int]:
+        """What replacing everything with `imported` would delete beyond the imported images:
+        (boxes, images) on the project's other images."""
+        ann = self.load()
+        lost = [len(entry.boxes) for name, entry in ann.images.items() if name not in imported.images]
+        return sum(lost), sum(1 for n in lost if n)
+
+    def import_annotations(
+        self, result_annotations: Annotations, *, replace: bool = False, summary: str | None = None
+    ) -> Version | None:
+        """Put already-validated annotations into the project.
+
+        By default only the imported images change: each gets exactly its imported boxes, and
+        every other image keeps its own. `replace=True` replaces everything (the other images
+        lose their boxes: see `replace_all_loss`). Either way it is one undoable version.
+        """
+        if summary is None:
+            boxes = sum(len(e.boxes) for e in result_annotations.images.values())
+            images = len(result_annotations.images)
+            summary = f"import: {boxes} boxes on {images} images" + (
+                ", replacing everything" if replace else ""
+            )
         if replace:
-            self.save(result_annotations)
-            return
-        with self.edit() as ann:
+            return self.save(result_annotations, summary)
+        with self.edit(summary) as ann:
             ann.merge_categories(result_annotations.categories)
             # Top-level keys the project lacks (a COCO source's categories and ids) come along.
             ann.extra.update({k: v for k, v in result_annotations.extra.items() if k not in ann.extra})
@@ -261,16 +334,18 @@ def neighbour(names: list[str], current: str | None, step: int) -> str | None:
     return names[min(max(i, 0), len(names) - 1)]
 
 
-def delete_project(name: str, root: Path | None = None) -> None:
-    """Delete a project: its images and all its boxes.
+def delete_project(name: str, root: Path | None = None) -> TrashEntry:
+    """Move a project (images, boxes, history) to the workspace trash, restorable for
+    `trash.TRASH_DAYS` days (`trash.restore_project`).
 
-    The folder is first renamed to a hidden name in one atomic step (the project is gone for
-    every page at once, never half there), then removed.
+    The move is one rename under the project's lock: the project is gone for every page at
+    once, and a writer waiting for the lock then gets a `ProjectError` instead of recreating it.
     """
     project = Project.open(name, root)
-    trash = project.root.with_name(f".deleted-{project.name}-{os.getpid()}-{time.time_ns()}")
-    os.replace(project.root, trash)
-    shutil.rmtree(trash, ignore_errors=True)
+    with project.locked():
+        entry = move_to_trash(project.root, project.name, root)
+    purge_trash(root)
+    return entry
 
 
-__all__ = ["Project", "delete_project", "list_projects", "neighbour", "FormatError"]
+__all__ = ["Project", "ProjectError", "delete_project", "list_projects", "neighbour", "FormatError"]

@@ -96,6 +96,12 @@ def starter_threshold() -> float:
     return float(value) if isinstance(value, (int, float)) and 0.0 <= value <= 1.0 else FALLBACK_THRESHOLD
 
 
+def starter_threshold_source() -> str:
+    """What the starter's threshold was chosen on, in plain words (starter.json)."""
+    value = starter_info().get("threshold_chosen_on")
+    return str(value) if isinstance(value, str) and value else "its own test split"
+
+
 def starter_labels() -> list[str]:
     return _labels(starter_dir())
 

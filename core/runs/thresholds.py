@@ -253,7 +253,7 @@ def run_threshold_report(
         report = report_from_probs(probs[idx], test.y[idx], f"{what}, {where}", PHOTO_MIN_COVERAGE)
     elif check is not None:
         why = (
-            f"the starter's {len(check[1])} held-out faces cut from photos (this run's dataset has too few; "
+            "the starter's held-out faces cut from photos (this run's dataset has too few; "
             "it warm-started from the starter)"
         )
         report = report_from_probs(check[0], check[1], why, PHOTO_MIN_COVERAGE)

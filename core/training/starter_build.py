@@ -130,7 +130,8 @@ def write_starter(
         raise RuntimeError(f"the starter run ended {record.state}: {record.status.get('error')}")
     manifest, folder = find_manifest(record.config["dataset_version"], root)
     clf = classifier_for_run(run_id, root)
-    suggestion = run_threshold_report(clf, run_id, root).suggestion
+    threshold_report = run_threshold_report(clf, run_id, root)
+    suggestion = threshold_report.suggestion
     m = record.metrics or {}
     per_source = _accuracy_per_source(clf, manifest, folder, root)
     info = {
@@ -141,6 +142,8 @@ def write_starter(
             "voc_crops": VOC_CROPS,
         },
         "threshold": suggestion.threshold,
+        "threshold_chosen_on": f"{threshold_report.source} ({threshold_report.faces} faces)",
+        "threshold_rule": suggestion.rule,
         "crop_metrics": {
             "accuracy": m.get("accuracy"),
             "macro_f1": m.get("macro_f1"),
@@ -200,7 +203,10 @@ def card_text(info: dict[str, Any]) -> str:
         "# Starter model",
         "",
         "The classifier Mask Studio uses until you make one of your own runs active: MobileNetV2",
-        "(ImageNet base, frozen) with a small head, classes `with_mask` and `without_mask`.",
+        "(ImageNet base, frozen) with a small head, classes `with_mask` and `without_mask`. Your own",
+        "MobileNetV2 runs take their ImageNet base from it (offline), start from its head, and rehearse",
+        f"its memory: {(info.get('memory') or {}).get('faces', 'the')} training faces from photos as features"
+        " (`memory.npz`, with a held-out check set of its test photo faces).",
         "",
         "## Data",
         "- `face_mask_binary_real` (1,600 face crops; chandrikadeb7/Face-Mask-Detection, MIT repository,",
@@ -224,14 +230,29 @@ def card_text(info: dict[str, Any]) -> str:
     ]
     for src, cell in (cm.get("test_accuracy_per_source") or {}).items():
         lines.append(f"  - test files from `{src}` ({cell['images']}): accuracy {_f(cell['accuracy'])}")
+    if info.get("threshold_chosen_on"):
+        lines.append(
+            f"  The threshold was chosen on {info['threshold_chosen_on']}: {info.get('threshold_rule')}."
+        )
     if cv:
         lines += [
             f"- Scenes, 5-fold cross-validation over the 100 VOC scenes ({cv.get('faces')} faces; each fold's",
-            "  model trained without that fold's scenes, full Predict pipeline, IoU >= 0.5):",
+            "  model trained without that fold's scenes, full Predict pipeline at the app's defaults:",
+            "  default detector, each fold's suggested threshold, an uncertain face counted as not right, IoU >= 0.5):",
             f"  with_mask found-and-right {_f(far.get('with_mask'))}, without_mask {_f(far.get('without_mask'))},"
-            f" accuracy on found faces {_f(cv.get('accuracy_on_found'))},"
+            f" uncertain {_f(cv.get('abstained'))} of found faces, right on {_f(cv.get('accuracy_on_decided'))}"
+            f" of the faces given a class, accuracy on found faces {_f(cv.get('accuracy_on_found'))},"
             f" detector recall {_f(cv.get('detector_recall'))}.",
         ]
+        user = cv.get("user_run") or {}
+        if user:
+            ufar = user.get("found_and_right") or {}
+            lines += [
+                "  A user's own run, warm-started from each fold's starter (Launch's defaults on",
+                "  `face_mask_binary_real` alone, empty Keras cache, same folds): with_mask"
+                f" {_f(ufar.get('with_mask'))}, without_mask {_f(ufar.get('without_mask'))},"
+                f" uncertain {_f(user.get('abstained'))}.",
+            ]
         top = cv.get("top_label") or {}
         if top:
             tfar = top.get("found_and_right") or {}
@@ -317,6 +338,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             }
         if variant.get("crop_accuracy_binary_test"):
             cv["crop_accuracy_binary_test"] = variant["crop_accuracy_binary_test"]
+        user = ((variant.get("user_runs") or {}).get("defaults") or {}).get("pooled")
+        if user:
+            cv["user_run"] = {k: user[k] for k in ("found_and_right", "accuracy_on_found", "abstained")}
     with tempfile.TemporaryDirectory(prefix="mask-studio-starter-") as tmp:
         t = Path(tmp)
         seed_keras_cache(t)

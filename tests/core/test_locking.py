@@ -147,3 +147,37 @@ def test_an_error_in_a_nested_body_releases_everything(tmp_path: Path) -> None:
     assert not held_elsewhere(tmp_path)
     with folder_lock(tmp_path):  # the thread's re-entry count was reset: this locks for real
         assert held_elsewhere(tmp_path)
+
+
+def test_without_create_a_missing_folder_is_not_made(tmp_path: Path) -> None:
+    from core.locking import FolderGone
+
+    gone = tmp_path / "gone"
+    with pytest.raises(FolderGone):
+        with folder_lock(gone, create=False):
+            pass
+    assert not gone.exists()
+
+
+def test_without_create_a_folder_moved_while_waiting_is_reported(tmp_path: Path) -> None:
+    from core.locking import FolderGone
+
+    folder = tmp_path / "p"
+    folder.mkdir()
+    outcome: list[BaseException | None] = []
+
+    def wait_then_write() -> None:
+        try:
+            with folder_lock(folder, create=False):
+                outcome.append(None)
+        except FolderGone as exc:
+            outcome.append(exc)
+
+    with folder_lock(folder, create=False):
+        waiter = threading.Thread(target=wait_then_write)
+        waiter.start()
+        waiter.join(0.2)
+        os.replace(folder, tmp_path / "moved")
+    waiter.join(10)
+    assert len(outcome) == 1 and isinstance(outcome[0], FolderGone)
+    assert not folder.exists()

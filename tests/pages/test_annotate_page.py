@@ -40,7 +40,7 @@ def app(project: str | None = None, image: str | None = None) -> AppTest:
 
 def canvas_key(project: Project, image: str) -> str:
     """The session-state key of the canvas showing `image` as it is saved now."""
-    return f"canvas-{project.name}-{image}-{drawing_token(project.load(), image)}-0"
+    return f"canvas-{project.name}-{image}-{drawing_token(project.load(), image)}-None-0"
 
 
 def test_empty_workspace_asks_for_a_project(workspace) -> None:  # noqa: ANN001
@@ -274,24 +274,39 @@ def test_start_here_guide_shows_both_paths_until_a_run_exists(workspace) -> None
     assert not [e.label for e in at.expander if "Start here" in e.label]
 
 
-def test_number_keys_label_the_selected_box_and_move_to_the_next_none(project: Project) -> None:
+def test_the_box_list_acts_by_id_on_boxes_changed_elsewhere(project: Project) -> None:
     with project.edit() as ann:
         ann.add_category("no_mask")
         for k in range(3):
             ann.add_box("IMG_2.png", Box(100 + 300 * k, 100, 300 + 300 * k, 300))
+    first, second, third = project.load().boxes("IMG_2.png")
     at = app("demo", "IMG_2.png")
     run(at)
-    assert at.selectbox(key="selbox-demo-IMG_2.png").value == 0  # the first "None" box
-    assert at.button(key="qk-2").proto.shortcut == "2"
-    at.button(key="qk-2").click()  # "2 no_mask", as the key 2 does
+    with project.edit() as ann:  # another tab deletes the first box: the others move up
+        ann.delete_box_by_id("IMG_2.png", first.id)
+    at.button(key=f"del-IMG_2.png-{third.id}").click()  # ✕ of #3 as this page shows it
     run(at)
-    assert [b.label for b in project.load().boxes("IMG_2.png")] == ["no_mask", "None", "None"]
-    assert at.selectbox(key="selbox-demo-IMG_2.png").value == 1
-    at.button(key="qk-1").click()
+    assert [b.id for b in project.load().boxes("IMG_2.png")] == [second.id]
+    with project.edit() as ann:  # ... and now the second
+        ann.delete_box_by_id("IMG_2.png", second.id)
+    at.button(key=f"del-IMG_2.png-{second.id}").click()  # gone: its ✕ is gone, nothing changes
     run(at)
-    at.button(key="qk-del").click()  # Delete: the selected (third) box
+    assert project.load().boxes("IMG_2.png") == []
+    assert not at.exception
+
+
+def test_the_face_grid_is_given_every_box_by_id_with_its_crop(project: Project) -> None:
+    with project.edit() as ann:
+        for k in range(2):
+            ann.add_box("IMG_2.png", Box(100 + 300 * k, 100, 300 + 300 * k, 300))
+    at = app("demo", "IMG_2.png")
     run(at)
-    assert [b.label for b in project.load().boxes("IMG_2.png")] == ["no_mask", "mask"]
+    (grid,) = [e for e in at.get("bidi_component") if e.proto.component_name == "face_grid"]
+    data = json.loads(grid.proto.json)
+    assert [b["id"] for b in data["boxes"]] == [b.id for b in project.load().boxes("IMG_2.png")]
+    assert [b["n"] for b in data["boxes"]] == [1, 2]
+    assert all(b["crop"].startswith("data:image/jpeg;base64,") for b in data["boxes"])
+    assert [c["key"] for c in data["categories"]][-1] == 0
 
 
 def test_delete_image_and_delete_project_after_confirmation(project: Project) -> None:

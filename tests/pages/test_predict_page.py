@@ -77,7 +77,8 @@ def test_active_model_labels_faces_and_the_threshold_makes_them_uncertain(
     labels = set(table(at)["label"])
     assert labels and labels <= {*CLASSES, "uncertain"}
     assert {f"p_{c}" for c in CLASSES} <= set(table(at).columns)
-    assert "suggested by run" in texts(at.sidebar, "caption")  # where the threshold starts, and why
+    caption = texts(at.sidebar, "caption")  # where the threshold starts, and what it was chosen on
+    assert "suggested for run" in caption and "chosen on the test split" in caption
     threshold_slider(at).set_value(1.0)
     run(at)
     assert set(table(at)["label"]) == {"uncertain"}

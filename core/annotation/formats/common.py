@@ -55,6 +55,7 @@ class RawBox:
     label: str
     score: float | None = None
     flag: str | None = None  # a rule the file already marks this box as breaking (seed JSON)
+    box_id: str = ""  # the box's id in the file (seed JSON); "" gives it a fresh one
 
 
 #: How an import treats boxes that break the box rules.
@@ -283,7 +284,7 @@ def build_annotations(
         for i, rb in enumerate(raw_boxes):
             label = rb.label if rb.label in known else NONE
             try:
-                parsed.append((i, Box.from_xyxy(rb.xyxy, label, rb.score), rb.flag))
+                parsed.append((i, Box.from_xyxy(rb.xyxy, label, rb.score, rb.box_id), rb.flag))
             except BoxRejected as exc:
                 problems.append((i, exc.message))
         if rules == RULES_FLAG or any(flag is not None for _, _, flag in parsed):

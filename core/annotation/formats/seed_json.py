@@ -7,8 +7,10 @@
 
 Extra per-image keys (`dst`, `src`, ...) are kept as they came; `src` is informational and
 never read. Mask Studio adds an optional `rect_scores` list (detector or model confidence,
-null for hand-drawn boxes) and an optional `rect_flags` list (null, or the name of the box rule
-a box imported with "keep all boxes, flag rule breakers" breaks), which other readers ignore.
+null for hand-drawn boxes), an optional `rect_flags` list (null, or the name of the box rule
+a box imported with "keep all boxes, flag rule breakers" breaks) and a `rect_ids` list (each
+box's stable id), which other readers ignore. A file without `rect_ids` gets ids derived from
+its content, so every reader of the same file agrees on them until it is saved with them.
 """
 
 from __future__ import annotations
@@ -19,7 +21,14 @@ import re
 from pathlib import Path
 from typing import Any
 
-from core.annotation.annotations import RULE_TEXT, Annotations
+from core.annotation.annotations import (
+    BOX_ID_PATTERN,
+    RULE_TEXT,
+    Annotations,
+    Box,
+    derived_box_ids,
+    new_box_id,
+)
 from core.annotation.formats.common import (
     ImportResult,
     RawBox,
@@ -34,7 +43,7 @@ from core.annotation.formats.common import (
 from core.errors import FormatError
 from core.fsutil import atomic_write_bytes, finite_number, natural_key
 
-_BOX_KEYS = {"rectangles", "rect_to_category", "rect_scores", "rect_flags"}
+_BOX_KEYS = {"rectangles", "rect_to_category", "rect_scores", "rect_flags", "rect_ids"}
 
 
 class _Constant:
@@ -205,6 +214,7 @@ def from_seed_dict(data: Any, *, file: str = "annotations.json", rules: str = "a
                 image=name,
                 field="rect_flags",
             )
+        ids = _box_ids(entry.get("rect_ids"), rects, file=file, image=name)
         boxes: list[RawBox] = []
         for i, (rect, cat) in enumerate(zip(rects, cats, strict=True)):
             xyxy = check_xyxy(rect, file=file, image=name, fld=f"rectangles[{i}]")
@@ -225,11 +235,51 @@ def from_seed_dict(data: Any, *, file: str = "annotations.json", rules: str = "a
             score = None
             if scores is not None and scores[i] is not None:
                 score = check_score(scores[i], file=file, image=name, fld=f"rect_scores[{i}]")
-            boxes.append(RawBox(xyxy, categories[cat], score, flags[i] if flags is not None else None))
+            flag = flags[i] if flags is not None else None
+            boxes.append(RawBox(xyxy, categories[cat], score, flag, ids[i] if ids else ""))
         raw[name] = boxes
         extras[name] = {k: v for k, v in entry.items() if k not in _BOX_KEYS}
     top_extra = {k: v for k, v in data.items() if k not in {"categories", "images"}}
     return build_annotations(categories, raw, extras=extras, top_extra=top_extra, rules=rules)
+
+
+def _box_ids(ids: Any, rects: list[Any], *, file: str, image: str) -> list[str] | None:
+    """The checked `rect_ids` of an image; derived ones when the file has none; None when the
+    rectangles are malformed (their own check reports it)."""
+    if ids is None:
+        try:
+            return derived_box_ids(image, [tuple(float(v) for v in r) for r in rects])
+        except (TypeError, ValueError, OverflowError):  # a 400-digit int: check_xyxy says so
+            return None
+    if (
+        not isinstance(ids, list)
+        or len(ids) != len(rects)
+        or not all(isinstance(i, str) and BOX_ID_PATTERN.fullmatch(i) for i in ids)
+    ):
+        raise FormatError(
+            "must be a list as long as rectangles of ids (letters, digits, - and _, at most 40)",
+            file=file,
+            image=image,
+            field="rect_ids",
+        )
+    if len(set(ids)) != len(ids):
+        dup = next(i for n, i in enumerate(ids) if i in ids[:n])
+        raise FormatError(f"the id {dup!r} is given to two boxes", file=file, image=image, field="rect_ids")
+    return ids
+
+
+def _ids_to_write(image: str, boxes: list[Box]) -> list[str]:
+    """Each box's id; a box without one, or repeating an earlier one, gets a derived or fresh id."""
+    fallback = derived_box_ids(image, [b.xyxy for b in boxes])
+    out: list[str] = []
+    seen: set[str] = set()
+    for b, derived in zip(boxes, fallback, strict=True):
+        box_id = b.id if b.id and b.id not in seen else derived
+        if box_id in seen:
+            box_id = new_box_id()
+        seen.add(box_id)
+        out.append(box_id)
+    return out
 
 
 def to_seed_dict(ann: Annotations) -> dict[str, Any]:
@@ -249,6 +299,8 @@ def to_seed_dict(ann: Annotations) -> dict[str, Any]:
             ]
         if any(b.flag is not None for b in entry.boxes):
             out["rect_flags"] = [b.flag for b in entry.boxes]
+        if entry.boxes:
+            out["rect_ids"] = _ids_to_write(name, entry.boxes)
         out.update(entry.extra)
         images[name] = out
     result: dict[str, Any] = {"categories": list(ann.categories), "images": images}

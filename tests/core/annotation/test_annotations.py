@@ -8,7 +8,9 @@ from core.annotation.annotations import (
     NONE,
     Annotations,
     Box,
+    BoxGone,
     check_box,
+    derived_box_ids,
     overlap_ratio,
     validate_category_name,
 )
@@ -177,3 +179,59 @@ def test_add_box_or_flag_keeps_rule_breakers_with_their_rule() -> None:
     with pytest.raises(CategoryError):
         ann.add_box_or_flag("a.jpg", Box(0, 0, 50, 50, "bus"))
     assert len(ann.boxes("a.jpg")) == 5
+
+
+# ----- box ids ------------------------------------------------------------------------------
+def _two_boxes() -> Annotations:
+    ann = Annotations(["mask", "no_mask"])
+    ann.add_box("a.jpg", Box(0, 0, 20, 20))
+    ann.add_box("a.jpg", Box(40, 40, 60, 60))
+    return ann
+
+
+def test_every_added_box_gets_its_own_id() -> None:
+    ann = _two_boxes()
+    ids = [b.id for b in ann.boxes("a.jpg")]
+    assert all(ids) and len(set(ids)) == 2
+    added, _ = ann.try_add_boxes("a.jpg", [Box(80, 80, 100, 100, id=ids[0])])
+    assert added[0].id not in ids  # a taken id is not reused on one image
+
+
+def test_ids_do_not_change_equality() -> None:
+    assert Box(0, 0, 20, 20, id="a") == Box(0, 0, 20, 20, id="b")
+
+
+def test_actions_by_id_reach_that_box_wherever_it_now_is() -> None:
+    ann = _two_boxes()
+    first, second = (b.id for b in ann.boxes("a.jpg"))
+    ann.delete_box_by_id("a.jpg", first)  # the second box is now at index 0
+    assert ann.set_label_by_id("a.jpg", second, "mask").xyxy == (40, 40, 60, 60)
+    assert ann.box_by_id("a.jpg", second).label == "mask"
+
+
+@pytest.mark.parametrize("action", ["label", "delete", "get"])
+def test_a_gone_id_changes_nothing(action: str) -> None:
+    ann = _two_boxes()
+    gone = ann.boxes("a.jpg")[0].id
+    ann.delete_box_by_id("a.jpg", gone)
+    before = ann.boxes("a.jpg")
+    with pytest.raises(BoxGone):
+        if action == "label":
+            ann.set_label_by_id("a.jpg", gone, "mask")
+        elif action == "delete":
+            ann.delete_box_by_id("a.jpg", gone)
+        else:
+            ann.box_by_id("a.jpg", gone)
+    assert ann.boxes("a.jpg") == before and ann.boxes("a.jpg")[0].label == NONE
+
+
+def test_relabel_and_clip_keep_the_id() -> None:
+    box = Box(-5, 0, 20, 20, id="k")
+    assert box.with_label("mask").id == "k" and box.clipped(10, 10).id == "k"
+
+
+def test_derived_ids_repeat_for_the_same_content_and_differ_for_twins() -> None:
+    twins = [(0, 0, 20, 20), (0, 0, 20, 20)]
+    assert derived_box_ids("a.jpg", twins) == derived_box_ids("a.jpg", twins)
+    assert len(set(derived_box_ids("a.jpg", twins))) == 2
+    assert derived_box_ids("a.jpg", twins[:1]) != derived_box_ids("b.jpg", twins[:1])

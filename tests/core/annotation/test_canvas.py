@@ -188,7 +188,7 @@ def test_canvas_objects_show_the_boxes_in_display_pixels_and_class_colours() -> 
     assert [o["type"] for o in objects] == ["LabeledRect", "LabeledRect"]
     first = objects[0]
     assert (first["left"], first["top"], first["width"], first["height"]) == (50, 50, 100, 80)
-    assert first["label"] == "with_mask" and first["stroke"] == class_hex("with_mask")
+    assert first["label"] == "#1 with_mask" and first["stroke"] == class_hex("with_mask")
     assert objects[1]["stroke"] == class_hex(NONE) != first["stroke"]
     assert first["strokeWidth"] == canvas.STROKE_WIDTH and "strokeDashArray" not in first
     assert first["fill"] == "rgba(0, 0, 0, 0)" and first["lockRotation"] and first["strokeUniform"]
@@ -214,3 +214,37 @@ def test_a_class_has_the_same_colour_whatever_the_category_order() -> None:
 
 def test_no_boxes_no_objects() -> None:
     assert canvas.canvas_objects([], canvas.CanvasView.fit(200, 200)) == []
+
+
+def test_the_canvas_numbers_boxes_and_marks_the_selected_one() -> None:
+    view = canvas.CanvasView.fit(200, 200, 200, 200)
+    ann = Annotations(["mask"])
+    a = ann.add_box("a.jpg", Box(10, 10, 60, 60, "mask"))
+    ann.add_box("a.jpg", Box(100, 100, 150, 150))
+    objects = canvas.canvas_objects(ann.boxes("a.jpg"), view, selected=a.id)
+    assert [o["label"] for o in objects] == ["#1 mask", "#2 None"]
+    assert objects[0]["strokeWidth"] > objects[1]["strokeWidth"] == canvas.STROKE_WIDTH
+
+
+def test_a_numbered_caption_is_read_back_as_its_category() -> None:
+    view = canvas.CanvasView.fit(200, 200, 200, 200)
+    ann = Annotations(["mask"])
+    ann.add_box("a.jpg", Box(10, 10, 60, 60, "mask"))
+    ann.add_box("a.jpg", Box(100, 100, 150, 150))
+    drawn = [
+        {**view.to_canvas(b), "label": o["label"]}
+        for b, o in zip(ann.boxes("a.jpg"), canvas.canvas_objects(ann.boxes("a.jpg"), view), strict=True)
+    ]
+    assert not canvas.drawing_differs(ann.boxes("a.jpg"), drawn, view, ann.categories)
+    drawn[1]["label"] = "#2 mask"  # relabelled on the canvas, number kept
+    changes = canvas.apply_drawing(ann, "a.jpg", drawn, view)
+    assert changes.relabelled == 1 and ann.boxes("a.jpg")[1].label == "mask"
+
+
+def test_a_moved_box_keeps_its_id() -> None:
+    view = canvas.CanvasView.fit(200, 200, 200, 200)
+    ann = Annotations(["mask"])
+    box = ann.add_box("a.jpg", Box(10, 10, 60, 60, "mask"))
+    drawn = [{**view.to_canvas(box), "left": 30 * view.sx}]
+    assert canvas.apply_drawing(ann, "a.jpg", drawn, view).moved == 1
+    assert ann.boxes("a.jpg")[0].x1 == 30 and ann.boxes("a.jpg")[0].id == box.id

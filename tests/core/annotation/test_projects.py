@@ -187,3 +187,38 @@ def test_delete_image_removes_file_and_boxes(project: Project) -> None:
     assert name not in project.load().images
     with pytest.raises(WorkspaceError):
         project.image_path("../annotations.json")
+
+
+def test_import_by_default_replaces_only_the_imported_images(project: Project) -> None:
+    with project.edit() as ann:
+        ann.add_box("hand.png", Box(0, 0, 40, 40))  # a hand-drawn box on another image
+        ann.add_box("IMG_2.png", Box(50, 50, 90, 90))
+    incoming = Annotations(["mask"])
+    incoming.add_box("IMG_2.png", Box(0, 0, 40, 40, "mask"))
+    project.import_annotations(incoming)
+    saved = project.load()
+    assert saved.boxes("hand.png") == [Box(0, 0, 40, 40)]
+    assert saved.boxes("IMG_2.png") == [Box(0, 0, 40, 40, "mask")]  # the imported image: replaced
+    assert project.versions()[-1].summary == "import: 1 boxes on 1 images"
+    project.undo()
+    assert project.load().boxes("IMG_2.png") == [Box(50, 50, 90, 90)]
+
+
+def test_replace_all_says_what_it_removes_then_removes_exactly_that(project: Project) -> None:
+    with project.edit() as ann:
+        ann.add_box("a.png", Box(0, 0, 40, 40))
+        ann.add_box("a.png", Box(50, 50, 90, 90))
+        ann.add_box("b.png", Box(0, 0, 40, 40))
+        ann.add_box("imported.png", Box(0, 0, 40, 40))
+        ann.images["empty.png"] = type(ann.images["a.png"])()
+    incoming = Annotations()
+    incoming.add_box("imported.png", Box(10, 10, 50, 50))
+    assert project.replace_all_loss(incoming) == (3, 2)
+    before = sum(len(e.boxes) for e in project.load().images.values())
+    project.import_annotations(incoming, replace=True, summary="import Seed JSON: 1 boxes on 1 images")
+    after = project.load()
+    assert set(after.images) == {"imported.png"}
+    assert before - sum(len(e.boxes) for e in after.images.values()) == 3 + 1 - 1
+    assert project.versions()[-1].summary == "import Seed JSON: 1 boxes on 1 images"
+    project.undo()
+    assert len(project.load().boxes("a.png")) == 2

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from core.annotation.annotations import Box
+from core.annotation.annotations import Annotations, Box, ImageAnnotations
 from core.annotation.formats.seed_json import dumps_seed_json, from_seed_dict, loads_seed_json, to_seed_dict
 from core.errors import FormatError
 
@@ -35,7 +35,58 @@ def test_seed_example_imports_as_is() -> None:
 
 def test_seed_fields_survive_a_save() -> None:
     out = json.loads(dumps_seed_json(loads_seed_json(json.dumps(SEED)).annotations))
+    ids = out["images"]["IMG_1342.JPG"].pop("rect_ids")  # the one key the save adds
+    assert len(ids) == 1
     assert out == SEED  # dst, src, destinations and the float coordinates as they came
+
+
+def test_ids_are_derived_the_same_way_when_the_file_has_none() -> None:
+    first = loads_seed_json(json.dumps(SEED)).annotations.boxes("IMG_1342.JPG")[0].id
+    again = loads_seed_json(json.dumps(SEED)).annotations.boxes("IMG_1342.JPG")[0].id
+    assert first and first == again  # two tabs reading one file agree on its ids
+
+
+def test_ids_survive_a_save_and_a_load() -> None:
+    seed = json.loads(json.dumps(SEED))
+    seed["images"]["IMG_1342.JPG"]["rect_ids"] = ["face-7"]
+    ann = loads_seed_json(json.dumps(seed)).annotations
+    assert ann.boxes("IMG_1342.JPG")[0].id == "face-7"
+    out = to_seed_dict(ann)
+    assert out["images"]["IMG_1342.JPG"]["rect_ids"] == ["face-7"]
+    assert loads_seed_json(json.dumps(out)).annotations.boxes("IMG_1342.JPG")[0].id == "face-7"
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [["a", "b"], "face-1", [7], ["bad id!"], ["x" * 41]],
+)
+def test_bad_ids_are_refused(ids: object) -> None:
+    seed = json.loads(json.dumps(SEED))
+    seed["images"]["IMG_1342.JPG"]["rect_ids"] = ids
+    with pytest.raises(FormatError, match="rect_ids"):
+        loads_seed_json(json.dumps(seed))
+
+
+def test_two_boxes_with_one_id_are_refused() -> None:
+    seed = {
+        "categories": ["None", "mask"],
+        "images": {
+            "a.jpg": {
+                "rectangles": [[0, 0, 20, 20], [40, 40, 60, 60]],
+                "rect_to_category": [1, 1],
+                "rect_ids": ["same", "same"],
+            }
+        },
+    }
+    with pytest.raises(FormatError, match="two boxes"):
+        loads_seed_json(json.dumps(seed))
+
+
+def test_a_repeated_id_in_memory_is_not_written_twice() -> None:
+    ann = Annotations(["mask"])
+    ann.images["a.jpg"] = ImageAnnotations([Box(0, 0, 20, 20, "mask", id="x"), Box(40, 40, 60, 60, id="x")])
+    ids = to_seed_dict(ann)["images"]["a.jpg"]["rect_ids"]
+    assert len(set(ids)) == 2 and ids[0] == "x"
 
 
 def test_scores_are_written_only_when_present() -> None:
