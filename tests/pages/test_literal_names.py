@@ -37,11 +37,22 @@ def annotate(project: Project) -> AppTest:
     return at
 
 
-def test_a_hostile_category_shows_as_typed_on_its_button(project: Project) -> None:
+def test_hostile_category_and_image_names_are_never_markdown_on_annotate(project: Project) -> None:
     at = run(annotate(project))
-    labels = [b.label for b in at.button]
-    assert literal(HOSTILE) in labels  # escaped Markdown: the browser shows the text
-    assert HOSTILE not in labels  # never the raw Markdown (an image the browser would fetch)
+    shown = [
+        *(
+            e.value
+            for kind in ("markdown", "caption", "success", "info", "warning", "error")
+            for e in getattr(at, kind)
+        ),
+        *(b.label for b in at.button),
+        *(e.label for e in at.expander),
+    ]
+    assert not [t for t in shown if "](" in t or "<b>" in t], shown  # no raw link, image or tag
+    (stored,) = project.list_images()
+    assert any(literal(stored) in c.value for c in at.caption)  # the image's name, escaped
+    # The category lists read the name as it is (selects show plain text).
+    assert at.selectbox(key="draw_label").value == HOSTILE
 
 
 def test_messages_quote_names_literally(project: Project) -> None:
