@@ -2,6 +2,11 @@
 
 It sits in the repository root, so `streamlit run` puts the root on sys.path and every page
 imports `app`, `core` and `models` as they are.
+
+`streamlit run` finds the `st.App` below and serves this script through it, with
+app.hosts.HostCheck in front: requests whose Host is not a loopback name (or one listed in
+MASK_STUDIO_ALLOWED_HOSTS) are refused, websocket included. Run as the app's script, the file
+is `__main__` and draws the navigation instead.
 """
 
 from __future__ import annotations
@@ -53,4 +58,11 @@ def main() -> None:
     nav.run()
 
 
-main()
+if __name__ == "__main__":  # the app's script, run by Streamlit on every rerun
+    main()
+else:  # imported by `streamlit run home.py` to serve it
+    from starlette.middleware import Middleware
+
+    from app.hosts import HostCheck
+
+    app = st.App(__file__, middleware=[Middleware(HostCheck)])

@@ -34,7 +34,10 @@ def is_image_name(name: str) -> bool:
     return str(name).lower().endswith(IMAGE_EXTENSIONS)
 
 
-def _source_name(src: str | os.PathLike[str] | bytes) -> str:
+def _source_name(src: str | os.PathLike[str] | bytes, name: str | None = None) -> str:
+    """What an error calls the image: `name` (an upload's file name) when given, else its path."""
+    if name:
+        return name
     return "<upload>" if isinstance(src, (bytes, bytearray)) else str(src)
 
 
@@ -64,13 +67,15 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB") if img.mode != "RGB" else img
 
 
-def load_image(src: str | os.PathLike[str] | bytes, *, max_pixels: int = MAX_PIXELS) -> Image.Image:
+def load_image(
+    src: str | os.PathLike[str] | bytes, *, max_pixels: int = MAX_PIXELS, name: str | None = None
+) -> Image.Image:
     """Decode `src` (a path or raw bytes) into an upright 8-bit RGB PIL image.
 
     Raises ImageLoadError for anything that is not a complete, decodable image within
-    `max_pixels`.
+    `max_pixels`, naming the image by `name` (pass an upload's file name) or its path.
     """
-    name = _source_name(src)
+    name = _source_name(src, name)
     try:
         fh = io.BytesIO(bytes(src)) if isinstance(src, (bytes, bytearray)) else open(src, "rb")
     except OSError as exc:
@@ -104,9 +109,11 @@ def load_image(src: str | os.PathLike[str] | bytes, *, max_pixels: int = MAX_PIX
             raise ImageLoadError(name, f"cannot convert {img.mode} pixels to RGB ({exc})") from exc
 
 
-def load_rgb_array(src: str | os.PathLike[str] | bytes, *, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+def load_rgb_array(
+    src: str | os.PathLike[str] | bytes, *, max_pixels: int = MAX_PIXELS, name: str | None = None
+) -> np.ndarray:
     """Like load_image, as an HxWx3 uint8 array."""
-    return np.asarray(load_image(src, max_pixels=max_pixels))
+    return np.asarray(load_image(src, max_pixels=max_pixels, name=name))
 
 
 def image_size(src: str | os.PathLike[str]) -> tuple[int, int]:

@@ -163,7 +163,7 @@ def upload_images(project: Project) -> None:
         st.query_params["image"] = min(added, key=lambda n: order.get(n, len(order)))
         st.sidebar.success(f"Added {len(added)} image(s).")
     for msg in failed:
-        st.sidebar.error(f"Not added: {msg}")
+        st.sidebar.error(literal(f"Not added: {msg}"))
 
 
 # ----- navigation ------------------------------------------------------------------------
@@ -299,7 +299,7 @@ def annotate_tab(project: Project) -> None:
         refusal = st.session_state.get(REFUSAL_KEY)
         if refusal and refusal["where"] == (project.name, image):
             for msg in refusal["messages"]:
-                st.warning(msg, icon=":material/block:")
+                st.warning(literal(msg), icon=":material/block:")
         label = st.selectbox(
             "Category for new boxes",
             ann.categories,

@@ -31,7 +31,7 @@ def _do(action: Callable[[], Version | None], verb: str, on_change: Callable[[],
         show_error(exc)
         return
     if version is not None:
-        flash("success", f"{verb}: {literal(version.summary)}")
+        flash("success", f"{verb}: {version.summary}")
     on_change()
     st.rerun()
 
@@ -107,5 +107,5 @@ def trash_panel() -> None:
                 st.session_state["project_created"] = name  # the project picker opens it
                 st.query_params["project"] = name
                 st.query_params.pop("image", None)
-                flash("success", f"Restored project {literal(name)}.")
+                flash("success", f"Restored project {name}.")
                 st.rerun()

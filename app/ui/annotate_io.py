@@ -27,15 +27,13 @@ def categories_panel(project: Project) -> None:
     with c_add.form("add_category", clear_on_submit=True):
         name = st.text_input("New category")
         if st.form_submit_button("Add category"):
-            _change(project, lambda a: a.add_category(name), f"Added category {literal(name.strip())}.")
+            _change(project, lambda a: a.add_category(name), f"Added category {name.strip()}.")
     editable = [c for c in ann.categories if c != NONE]
     with c_ren.form("rename_category", clear_on_submit=True):
         old = st.selectbox("Category to rename", editable, key="rename_old")
         new = st.text_input("New name")
         if st.form_submit_button("Rename", disabled=not editable) and old:
-            _change(
-                project, lambda a: a.rename_category(old, new), f"Renamed {literal(old)} to {literal(new)}."
-            )
+            _change(project, lambda a: a.rename_category(old, new), f"Renamed {old} to {new}.")
     with c_del.form("delete_category"):
         victim = st.selectbox("Category to delete", editable, key="delete_victim")
         sure = st.checkbox("Its boxes become “None”")
@@ -43,7 +41,7 @@ def categories_panel(project: Project) -> None:
             if not sure:
                 st.warning("Tick the box to confirm.")
             else:
-                _change(project, lambda a: a.delete_category(victim), f"Deleted category {literal(victim)}.")
+                _change(project, lambda a: a.delete_category(victim), f"Deleted category {victim}.")
     st.caption('"None" is for boxes without a category; it cannot be renamed or deleted.')
 
     st.markdown("**Export categories**")
@@ -139,7 +137,7 @@ def import_export_panel(project: Project) -> None:
         except _NotPrepared:
             continue
         except MaskStudioError as exc:
-            col.caption(f"{label}: {exc}")
+            col.caption(literal(f"{label}: {exc}"))
             continue
         col.download_button(label, data, file_name=file_name, mime=mime, key=f"export-{fmt}")
     if ann.flagged_count():

@@ -65,7 +65,7 @@ def _by_id(project: Project, image: str, box_id: str, was: str, label: str | Non
             if box.label != was:
                 flash(
                     "warning",
-                    f'Box #{number} was labelled "{literal(box.label)}" elsewhere: nothing was changed.',
+                    f'Box #{number} was labelled "{box.label}" elsewhere: nothing was changed.',
                 )
             elif label is None:
                 saved.delete_box_by_id(image, box_id)
@@ -96,7 +96,7 @@ def delete_image_button(project: Project, image: str, names: list[str], ann: Ann
                 st.query_params["image"] = rest[min(i, len(rest) - 1)]
             else:
                 st.query_params.pop("image", None)
-            flash("success", f"Deleted image {literal(image)} and its boxes.")
+            flash("success", f"Deleted image {image} and its boxes.")
             st.rerun()
 
 
@@ -118,6 +118,6 @@ def delete_project_button(name: str) -> None:
             st.query_params.pop("image", None)
             flash(
                 "success",
-                f"Deleted project {literal(name)}: restore it from Deleted projects in the sidebar.",
+                f"Deleted project {name}: restore it from Deleted projects in the sidebar.",
             )
             st.rerun()

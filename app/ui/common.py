@@ -1,4 +1,8 @@
-"""Small helpers every page uses: literal text, errors, messages, the repo path."""
+"""Small helpers every page uses: literal text, errors, messages, the repo path.
+
+Names from users and files (categories, projects, images, files) are text, never markup: a
+category named `![t](http://203.0.113.7/t.png)` must not make the browser fetch that host.
+`show_error` and `flash` escape what they show; elsewhere wrap names in `literal()`."""
 
 from __future__ import annotations
 
@@ -17,26 +21,55 @@ T = TypeVar("T")
 
 ANNOTATE_PAGE = ROOT / "pages" / "annotate.py"  # st.switch_page's target for "open in the annotator"
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!<>|~$:])")
+#: Characters that are Markdown (or Streamlit's `:icon:`, `:red[...]`, `$math$`) anywhere.
+_ALWAYS = re.compile(r"([\\`*\[\]<|~$&])")
+#: `_` between two letters or digits is plain text (no emphasis there); elsewhere it is markup.
+_UNDERSCORE = re.compile(r"(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])")
+#: `:` followed by a non-space may start a shortcode (`:material/bolt:`, `:smile:`) or a URL.
+_COLON = re.compile(r":(?=\S)")
+#: What makes a line a heading, a list item, a quote, a rule or a setext underline.
+_LINE_START = re.compile(r"^(\s*)(#|[-+=>]|\d+(?=[.)]))", re.MULTILINE)
 
 
 def literal(text: object) -> str:
-    """`text` escaped for st.markdown, so user names like `<b>x</b>` show exactly as typed."""
-    return _MD_SPECIAL.sub(r"\\\1", str(text))
+    """`text` escaped for st.markdown, widget labels and captions, so names from users and
+    files (`<b>x</b>`, `![t](http://host/t.png)`, `:material/bolt:`) show exactly as typed and
+    never load anything. Ordinary text (`faces: 17 new file(s).`, `no_mask`) stays as it is."""
+    out = _ALWAYS.sub(r"\\\1", str(text))
+    out = _UNDERSCORE.sub(r"\\_", out)
+    out = _COLON.sub(r"\\:", out)
+    return _LINE_START.sub(
+        lambda m: m.group(1) + (m.group(2) + "\\" if m.group(2)[0].isdigit() else "\\" + m.group(2)), out
+    )
 
 
 def show_error(exc: BaseException, prefix: str = "") -> None:
-    """Show a core error as a clear message; anything unexpected also shows its type."""
+    """Show a core error as a clear message, literally (it quotes names from users and files);
+    anything unexpected also shows its type."""
     text = str(exc) if isinstance(exc, MaskStudioError) else f"{type(exc).__name__}: {exc}"
-    st.error(f"{prefix}{text}" if prefix else text, icon=":material/error:")
+    st.error(literal(f"{prefix}{text}"), icon=":material/error:")
+
+
+def naming(file: str, action: Callable[[], T]) -> T:
+    """`action()`; a MaskStudioError that does not name `file` (an upload) is raised again,
+    prefixed with it, so every upload error says which file it is about."""
+    try:
+        return action()
+    except MaskStudioError as exc:
+        if file in str(exc):
+            raise
+        raise MaskStudioError(f"{file}: {exc}") from exc
 
 
 #: A shown message stays on the page through every rerun for at least this many seconds.
 FLASH_MIN_S = 5.0
 
 
-def flash(kind: str, message: str) -> None:
+def flash(kind: str, message: str, *, markdown: bool = False) -> None:
     """Queue a message for the page to show after the rerun the action asks for.
+
+    `message` is shown as plain text (it usually quotes names); `markdown=True` keeps it as
+    Markdown, for a message whose names the caller already wrapped in `literal()`.
 
     A message stays through the reruns that follow on their own (the canvas reports its state,
     the URL changes): it goes only when a new action queues its own messages, or on a run at
@@ -44,7 +77,7 @@ def flash(kind: str, message: str) -> None:
     """
     queue = st.session_state.setdefault("_flash", [])
     queue[:] = [item for item in queue if item["shown"] is None]  # a new action: old ones go
-    queue.append({"kind": kind, "message": message, "shown": None})
+    queue.append({"kind": kind, "message": message if markdown else literal(message), "shown": None})
 
 
 def act(action: Callable[[], T], done: str | Callable[[T], str]) -> None:

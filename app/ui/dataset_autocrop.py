@@ -135,4 +135,4 @@ def open_in_annotator(photos: list[Photo], todo: list[tuple[str, str]], project:
         st.switch_page(ANNOTATE_PAGE, query_params={"project": proj.name})
     except StreamlitAPIException:  # the page runs on its own (AppTest): no navigation
         show_flashes()
-        st.info(f"Open project {proj.name} on the Annotate page to box them.")
+        st.info(literal(f"Open project {proj.name} on the Annotate page to box them."))

@@ -9,7 +9,7 @@ from typing import TypeVar
 
 import streamlit as st
 
-from app.ui.common import literal, show_error
+from app.ui.common import literal, naming, show_error
 from app.ui.dataset_common import build, target_inputs
 from app.ui.label_map import label_map_editor
 from core.annotation.annotations import NONE, Annotations
@@ -139,7 +139,7 @@ def _read_or_say(path: str, read: Callable[[], T]) -> T | None:
     except MaskStudioError as exc:
         show_error(exc)
     except OSError as exc:
-        st.error(f"{path} cannot be read ({exc.strerror or exc})", icon=":material/error:")
+        st.error(literal(f"{path} cannot be read ({exc.strerror or exc})"), icon=":material/error:")
     return None
 
 
@@ -205,7 +205,7 @@ def folder_tab(current: Dataset | None, latest: dict[str, str]) -> None:
         if path:
             action = lambda ds, p: import_folder(path, ds, progress=p, label_map=mapping)  # noqa: E731
         else:
-            action = lambda ds, p: import_zip(upload.getvalue(), ds, progress=p)  # noqa: E731
+            action = lambda ds, p: naming(upload.name, lambda: import_zip(upload.getvalue(), ds, progress=p))  # noqa: E731
         build(
             "Importing",
             "Imported",
@@ -227,7 +227,7 @@ def voc_tab(current: Dataset | None, latest: dict[str, str]) -> None:
     )
     counts = None
     if path and not Path(path).expanduser().is_dir():
-        st.error(f"{path} is not a folder", icon=":material/error:")
+        st.error(literal(f"{path} is not a folder"), icon=":material/error:")
     elif path:
         counts = voc_preview(path)
     size, min_side = crop_inputs("ds_voc")

@@ -156,7 +156,7 @@ def build(
         if ds is not current:
             ds.remove_if_empty()
         reasons = "; ".join(report.skipped[:10]) or "there was nothing to take"
-        st.error(f"Nothing {done.lower()}, no dataset made: {reasons}", icon=":material/error:")
+        st.error(literal(f"Nothing {done.lower()}, no dataset made: {reasons}"), icon=":material/error:")
         return
     counts = ", ".join(f"{c}: {n}" for c, n in report.counts().items())
     flash("success", f"{done} into {ds.name}: {len(report.written)} new file(s) ({counts}).")

@@ -30,7 +30,7 @@ def health_section(ds: Dataset) -> None:
     if report.leaks:
         st.markdown(LEAK_HELP)
     for leak in report.leaks:
-        st.warning(f"Label leak: {leak.message}", icon=":material/warning:")
+        st.warning(literal(f"Label leak: {leak.message}"), icon=":material/warning:")
     for text in report.warnings()[len(report.leaks) :]:
         st.info(text)  # class names are safe folder names
     if not report.warnings():

@@ -63,7 +63,7 @@ def queue_section() -> None:
         p = progress_of(r)
         c_text, c_btn = st.columns([5, 1], vertical_alignment="center")
         with c_text:
-            st.markdown(f"**{run_label(r)}** · {r.state}")
+            st.markdown(f"**{literal(run_label(r))}** · {r.state}")
             if r.state == "running":
                 st.progress(p.fraction or 0.0, text=p.text)
                 bits = []
@@ -83,5 +83,5 @@ def queue_section() -> None:
                 show_error(exc)
     recent = [r for r in records if r.state in ("failed", "interrupted", "cancelled")][:5]
     for r in recent:
-        with st.expander(f"{run_label(r)} · {r.state}"):
+        with st.expander(f"{literal(run_label(r))} · {r.state}"):
             st.code(str(r.status.get("error") or "no error recorded"), language=None)

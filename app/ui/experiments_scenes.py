@@ -135,7 +135,7 @@ def _choose_scenes() -> SceneSet | None:
     classes = ", ".join(f"{literal(c)} {n}" for c, n in scene_set.classes.items())
     st.caption(f"{len(scene_set.scenes)} photos, {scene_set.faces} labelled faces ({classes}).")
     if scene_set.skipped:
-        st.warning(f"{len(scene_set.skipped)} photo(s) skipped: {'; '.join(scene_set.skipped[:5])}")
+        st.warning(literal(f"{len(scene_set.skipped)} photo(s) skipped: {'; '.join(scene_set.skipped[:5])}"))
         if len(scene_set.skipped) > 5:
             with st.expander("Every skipped photo"):
                 st.text("\n".join(scene_set.skipped))

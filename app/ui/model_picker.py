@@ -106,7 +106,7 @@ def _from_active(backend: str) -> ModelChoice:
             if finished_runs()
             else "Train one on the Experiments page first (LeNet, 1 epoch, takes a minute)."
         )
-        sb.info(f"No active model: {status.reason or 'none chosen yet'}. {hint}")
+        sb.info(f"No active model: {literal(status.reason or 'none chosen yet')}. {hint}")
         return NO_MODEL
     sb.caption(f"Active model: run {literal(status.run_id)}")
     return _from_run(status.run_id, backend)

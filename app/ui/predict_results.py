@@ -1,5 +1,10 @@
-"""Predict's main area: the images to look at, each drawn with its faces, the results table with
-its CSV, and "Send to annotator" (the data flywheel)."""
+"""Predict's main area: the images to look at, each drawn with its numbered faces beside the
+list of their labels, the results table with its CSV, and "Send to annotator" (the data
+flywheel).
+
+Uploaded photos are kept in the session (KEPT_KEY) so Predict's work survives a page switch:
+"Send to annotator" opens the annotator, and back on Predict the same photos and results are
+there until other photos are uploaded or "Clear" is pressed."""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from streamlit.errors import StreamlitAPIException
 from app.ui.common import ANNOTATE_PAGE, flash, literal, show_error
 from app.ui.predict_draw import draw_faces
 from app.ui.target_project import ProjectTarget, unlabelled
-from core.errors import MaskStudioError
+from core.errors import ImageLoadError, MaskStudioError
 from core.imaging import IMAGE_EXTENSIONS, load_image
 from core.inference.predict_io import folder_images, image_folders, send_to_annotator
 from core.inference.predictor import FACE, UNCERTAIN, FrameResult, Predictor, result_rows
@@ -23,6 +28,12 @@ from core.overlay import caption, class_colours
 
 UPLOAD_TYPES = [e.lstrip(".") for e in IMAGE_EXTENSIONS]
 MAX_IMAGES = 200
+#: The uploader's widget key (Streamlit drops a widget's state when another page runs).
+UPLOAD_KEY = "pred_images"
+#: The last uploaded photos ([Item]), kept across page switches.
+KEPT_KEY = "pred_kept"
+#: True while the kept photos are shown in place of an (emptied) uploader.
+SHOWING_KEPT_KEY = "pred_showing_kept"
 
 
 @dataclass(frozen=True)
@@ -42,11 +53,7 @@ def choose_images() -> list[Item]:
     """Uploaded images, or the images of a workspace folder (at most MAX_IMAGES)."""
     source = st.radio("Images from", ["Upload", "Workspace folder"], horizontal=True, key="pred_input")
     if source == "Upload":
-        files = st.file_uploader(
-            "Images", type=UPLOAD_TYPES, accept_multiple_files=True, key="pred_images",
-            help="One or many photos; nothing is stored unless you send one to the annotator.",
-        )  # fmt: skip
-        items = [_item(f.name, f.getvalue()) for f in files or []]
+        items = _uploaded()
     else:
         folders = image_folders()
         if not folders:
@@ -68,12 +75,42 @@ def choose_images() -> list[Item]:
     return items[:MAX_IMAGES]
 
 
+def _uploaded() -> list[Item]:
+    """The uploaded photos; when the uploader comes back empty from another page (its state is
+    gone), the photos kept from before, with a way to clear them."""
+    returning = UPLOAD_KEY not in st.session_state  # first run here since another page ran
+    files = st.file_uploader(
+        "Images", type=UPLOAD_TYPES, accept_multiple_files=True, key=UPLOAD_KEY,
+        help="One or many photos; nothing is stored unless you send one to the annotator.",
+    )  # fmt: skip
+    items = [_item(f.name, f.getvalue()) for f in files or []]
+    kept: list[Item] = st.session_state.get(KEPT_KEY) or []
+    if items:
+        st.session_state[KEPT_KEY] = items
+        st.session_state[SHOWING_KEPT_KEY] = False
+        return items
+    if kept and (returning or st.session_state.get(SHOWING_KEPT_KEY)):
+        st.session_state[SHOWING_KEPT_KEY] = True
+        left, right = st.columns([5, 1], vertical_alignment="center")
+        left.caption(f"Showing the {len(kept)} photo(s) you uploaded before; upload others to replace them.")
+        if right.button("Clear", key="pred_clear_kept", help="Forget these photos and their results"):
+            st.session_state.pop(KEPT_KEY, None)
+            st.session_state[SHOWING_KEPT_KEY] = False
+            st.rerun()
+        return kept
+    st.session_state.pop(KEPT_KEY, None)  # the user removed the photos from the uploader
+    return []
+
+
 @st.cache_data(max_entries=512, show_spinner=False)
-def _predict(model_key: str, detector: str, digest: str, _data: bytes, _predictor: Predictor) -> FrameResult:
-    """The faces of one image at threshold 0 (relabelled for the slider later), cached."""
+def _predict(
+    model_key: str, detector: str, digest: str, _data: bytes, _predictor: Predictor, _name: str = ""
+) -> FrameResult:
+    """The faces of one image at threshold 0 (relabelled for the slider later), cached.
+    ImageLoadError names the image by `_name`."""
     from core.imaging import load_rgb_array
 
-    return _predictor.run(load_rgb_array(_data))
+    return _predictor.run(load_rgb_array(_data, name=_name or None))
 
 
 def _faces_key(result: FrameResult) -> str:
@@ -82,22 +119,26 @@ def _faces_key(result: FrameResult) -> str:
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def _drawn(digest: str, faces_key: str, _data: bytes, _result: FrameResult) -> bytes:
+def _drawn(digest: str, faces_key: str, _data: bytes, _result: FrameResult, _name: str = "") -> bytes:
     """The image with its faces drawn, as JPEG bytes (cached: a slider move redraws only what changed)."""
     buf = io.BytesIO()
-    draw_faces(load_image(_data), _result.faces).save(buf, format="JPEG", quality=90, subsampling=0)
+    draw_faces(load_image(_data, name=_name or None), _result.faces).save(
+        buf, format="JPEG", quality=90, subsampling=0
+    )
     return buf.getvalue()
 
 
 def predict_all(items: Sequence[Item], predictor: Predictor, model_key: str, detector: str) -> list:
-    """[(item, FrameResult | error text)] for every image, with a progress bar."""
+    """[(item, FrameResult | error text naming the image)] for every image, with a progress bar."""
     out = []
     bar = st.progress(0.0, text="Finding faces…") if len(items) > 1 else None
     for i, item in enumerate(items):
         try:
-            out.append((item, _predict(model_key, detector, item.digest, item.data, predictor)))
+            out.append((item, _predict(model_key, detector, item.digest, item.data, predictor, item.name)))
+        except ImageLoadError as exc:
+            out.append((item, f"{item.name}: {exc.reason}"))
         except MaskStudioError as exc:
-            out.append((item, str(exc)))
+            out.append((item, f"{item.name}: {exc}"))
         if bar is not None:
             bar.progress((i + 1) / len(items), text=f"Finding faces… {i + 1}/{len(items)}")
     if bar is not None:
@@ -123,12 +164,14 @@ def show_results(
     for item, result in results:
         st.divider()
         if isinstance(result, str):
-            st.error(f"{item.name}: {result}")
+            st.error(literal(result))
             continue
         result = result.with_threshold(threshold)
         table.append((item.name, result))
         left, right = st.columns([3, 2])
-        left.image(_drawn(item.digest, _faces_key(result), item.data, result), caption=item.name)
+        left.image(
+            _drawn(item.digest, _faces_key(result), item.data, result, item.name), caption=literal(item.name)
+        )
         with right:
             st.markdown(f"**{literal(item.name)}** · {result.width}×{result.height} px")
             if not result.faces:
@@ -181,4 +224,4 @@ def send(target: ProjectTarget, item: Item, result: FrameResult) -> None:
     try:
         st.switch_page(ANNOTATE_PAGE, query_params={"project": report.project, "image": report.image})
     except StreamlitAPIException:  # the annotator is not a page of this app (tests)
-        st.success(f"Sent to project {report.project}; open it on the Annotate page.")
+        st.success(literal(f"Sent to project {report.project}; open it on the Annotate page."))

@@ -10,7 +10,7 @@ from datetime import date
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from app.ui.common import ANNOTATE_PAGE, flash, show_error
+from app.ui.common import ANNOTATE_PAGE, flash, literal, show_error
 from core.errors import MaskStudioError
 from core.inference.predict_io import open_or_create, send_to_annotator
 from core.inference.scene_scores import PhotoScore
@@ -60,4 +60,4 @@ def open_in_annotator(scene_set: SceneSet, photo: PhotoScore) -> None:
     try:
         st.switch_page(ANNOTATE_PAGE, query_params={"project": project, "image": image})
     except StreamlitAPIException:  # the annotator is not a page of this app (AppTest)
-        st.success(f"Open project {project}, image {image} on the Annotate page.")
+        st.success(literal(f"Open project {project}, image {image} on the Annotate page."))

@@ -103,7 +103,7 @@ class ProjectTarget:
     def open(self) -> Project | None:
         """The chosen project (created when new), or None after saying why not."""
         if (why := self.choice.blocked) is not None:
-            st.warning(why)
+            st.warning(literal(why))
             return None
         return self.choice.open()
 

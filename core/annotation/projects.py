@@ -203,7 +203,7 @@ class Project:
         The same bytes uploaded twice are stored once; a different file with a taken name
         gets a numbered name (`photo_1.jpg`).
         """
-        load_image(data)  # raises ImageLoadError for anything unusable
+        load_image(data, name=os.path.basename(filename))  # ImageLoadError naming the upload
         stem, ext = os.path.splitext(os.path.basename(filename))
         ext = ext.lower()
         if ext not in IMAGE_EXTENSIONS:

@@ -3,9 +3,12 @@ annotator use while the workspace has no active model, so a fresh install classi
 
 Files: `model.keras` (loaded with safe_mode), `labels.txt`, `card.md` (data, recipe, figures,
 limits) and `starter.json` (machine-readable: measured metrics, suggested threshold, and the
-sha256 of every photo it was trained on, for the scene test's leak check). The LiteRT copy is
-exported on first use into `<workspace>/cache/starter/` and checked against `model.predict`
-like any run's. `MASK_STUDIO_STARTER_DIR` points elsewhere (tests, a user's own default).
+sha256 of every photo it was trained on, for the scene test's leak check). Its LiteRT copy,
+`model.tflite`, ships beside it (written by the build with `ship_litert`); starter.json's
+"litert" entry records the sha256 of both files, so a copy made from another model.keras is
+never used. On first use the shipped copy (or, when it is absent or stale, a fresh export) goes
+into `<workspace>/cache/starter/` and is checked against `model.predict` like any run's.
+`MASK_STUDIO_STARTER_DIR` points elsewhere (tests, a user's own default).
 """
 
 from __future__ import annotations
@@ -26,6 +29,10 @@ MODEL_FILE = "model.keras"
 LABELS_FILE = "labels.txt"
 INFO_FILE = "starter.json"
 CARD_FILE = "card.md"
+#: The LiteRT copy shipped beside model.keras (saves the ~1 minute export of a first Predict).
+LITERT_FILE = "model.tflite"
+#: starter.json's key for {"file", "keras_sha256", "sha256"} of the shipped LiteRT copy.
+LITERT_KEY = "litert"
 #: The starter's faces from photos as base features, rehearsed by warm-started runs (core.training.rehearsal).
 MEMORY_FILE = "memory.npz"
 #: What the pages say while the starter model classifies faces.
@@ -105,14 +112,71 @@ def trained_photo_hashes() -> set[str]:
     return {str(v) for v in values if isinstance(v, str)}
 
 
-def model_digest(path: Path | None = None) -> str:
-    """First 16 hex digits of the model file's sha256 (names its LiteRT cache)."""
-    p = path or starter_dir() / MODEL_FILE
+def file_sha256(path: Path) -> str:
+    """The file's sha256, in hex."""
     h = hashlib.sha256()
-    with open(p, "rb") as fh:
+    with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
-    return h.hexdigest()[:16]
+    return h.hexdigest()
+
+
+def model_digest(path: Path | None = None) -> str:
+    """First 16 hex digits of the model file's sha256 (names its LiteRT cache)."""
+    return file_sha256(path or starter_dir() / MODEL_FILE)[:16]
+
+
+def shipped_litert(folder: Path | None = None, keras_sha256: str | None = None) -> bytes | None:
+    """The shipped LiteRT copy's bytes when starter.json vouches for it: its record names the
+    sha256 of this very model.keras and of this model.tflite. None when absent or stale."""
+    folder = folder or starter_dir()
+    try:
+        info = json.loads((folder / INFO_FILE).read_text(encoding="utf-8"))
+        record = info.get(LITERT_KEY) if isinstance(info, dict) else None
+        if not isinstance(record, dict) or record.get("file") != LITERT_FILE:
+            return None
+        keras_sha = keras_sha256 or file_sha256(folder / MODEL_FILE)
+        if record.get("keras_sha256") != keras_sha:
+            return None
+        content = (folder / LITERT_FILE).read_bytes()
+    except (OSError, ValueError):
+        return None
+    if not content or hashlib.sha256(content).hexdigest() != record.get("sha256"):
+        return None
+    return content
+
+
+def ship_litert(folder: Path, root: Path | None = None) -> dict[str, str]:
+    """Export `folder`'s model.keras to LiteRT with the product's own exporter (the one a first
+    Predict would run), write it as model.tflite and return starter.json's record of it. The
+    caller stores the record under LITERT_KEY. ClassifierError when the export fails."""
+    from core.fsutil import atomic_write_bytes
+    from core.vision.classifier import export_litert
+    from core.vision.model_files import load_model_file
+
+    keras_path = folder / MODEL_FILE
+    content = export_litert(load_model_file(keras_path), root=root)
+    atomic_write_bytes(folder / LITERT_FILE, content)
+    return {
+        "file": LITERT_FILE,
+        "keras_sha256": file_sha256(keras_path),
+        "sha256": hashlib.sha256(content).hexdigest(),
+    }
+
+
+def _seed_litert_cache(folder: Path, keras_sha256: str, cache: Path) -> None:
+    """Put the shipped LiteRT copy in the workspace cache, unless one is there already."""
+    from core.fsutil import atomic_write_bytes
+
+    if cache.is_file() and cache.stat().st_size > 0:
+        return
+    content = shipped_litert(folder, keras_sha256)
+    if content is None:
+        return  # absent or stale: the Classifier exports it as before
+    try:
+        atomic_write_bytes(cache, content)
+    except OSError:
+        pass  # an unwritable workspace only costs the export
 
 
 def starter_classifier(backend: str = "auto", root: Path | None = None):  # -> Classifier
@@ -134,5 +198,7 @@ def starter_classifier(backend: str = "auto", root: Path | None = None):  # -> C
         raise ClassifierError(f"the starter model cannot be loaded: {exc}") from exc
     except Exception as exc:  # noqa: BLE001 - a damaged file may fail anywhere inside Keras
         raise ClassifierError(f"the starter model cannot be loaded: {type(exc).__name__}: {exc}") from exc
-    cache = (root or workspace_root()) / "cache" / "starter" / f"{model_digest(path)}.tflite"
+    keras_sha = file_sha256(path)
+    cache = (root or workspace_root()) / "cache" / "starter" / f"{keras_sha[:16]}.tflite"
+    _seed_litert_cache(folder, keras_sha, cache)
     return Classifier(model, labels, backend=backend, name="starter model", source=path, tflite_cache=cache)

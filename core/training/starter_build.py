@@ -6,8 +6,10 @@ Steps, all through the product's own code: import the binary face-crop set (a cl
 dataset) and crop every box of the VOC scene set with `mask_weared_incorrect` mapped to
 `with_mask` into one dataset (core.data.folder_import and voc_import, provenance recorded), split it (seed 0,
 70/15/15, crops of one photo on one side), train MobileNetV2 with RECIPE (core.training.train), and
-write model.keras, labels.txt, starter.json (crop test metrics, suggested threshold, the sha256
-of every photo behind the training and validation files) and card.md. A temporary workspace is
+write model.keras, its LiteRT copy model.tflite, labels.txt, starter.json (crop test metrics,
+suggested threshold, the sha256 of every photo behind the training and validation files, and of
+model.keras and model.tflite) and card.md. `--litert-only` only rewrites model.tflite for the
+model.keras already there. A temporary workspace is
 used and removed; nothing else is written.
 """
 
@@ -118,6 +120,7 @@ def write_starter(
     from core.data.provenance import seen_photo_hashes, source_counts
     from core.fsutil import atomic_write_bytes, atomic_write_json, atomic_write_text
     from core.runs.models import classifier_for_run, run_labels, run_model_path
+    from core.runs.starter import LITERT_KEY, ship_litert
     from core.runs.store import load_run
     from core.runs.thresholds import run_threshold_report
     from core.training.rehearsal import MEMORY_FILE, build_memory, save_memory
@@ -160,6 +163,7 @@ def write_starter(
     memory = build_memory(run_id, root)
     save_memory(out / MEMORY_FILE, memory)
     info["memory"] = {"faces": len(memory), "image_size": memory.image_size, "base": memory.base}
+    info[LITERT_KEY] = ship_litert(out, root)  # a first Predict then skips the export
     atomic_write_json(out / "starter.json", info)
     atomic_write_text(out / "card.md", card_text(info))
     return info
@@ -291,6 +295,20 @@ def seed_keras_cache(tmp: Path) -> None:
     os.environ["KERAS_HOME"] = str(tmp / "keras")
 
 
+def refresh_litert(out: Path) -> dict[str, str]:
+    """Write model.tflite for the model.keras already in `out` and record it in its starter.json
+    (everything else in starter.json is kept); the record."""
+    from core.fsutil import atomic_write_json
+    from core.runs.starter import INFO_FILE, LITERT_KEY, ship_litert
+
+    info = json.loads((out / INFO_FILE).read_text(encoding="utf-8"))
+    with tempfile.TemporaryDirectory(prefix="mask-studio-litert-") as tmp:
+        record = ship_litert(out, Path(tmp))
+    info[LITERT_KEY] = record
+    atomic_write_json(out / INFO_FILE, info)
+    return record
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m core.training.starter_build", description=__doc__.split("\n\n")[0]
@@ -299,7 +317,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--binary", type=Path, default=BINARY)
     parser.add_argument("--voc", type=Path, default=VOC)
     parser.add_argument("--cv-json", type=Path, default=None, help="benchmarks/scenes.py output for the card")
+    parser.add_argument(
+        "--litert-only",
+        action="store_true",
+        help="only (re)write model.tflite for the model.keras in --out and record it in starter.json",
+    )
     args = parser.parse_args(argv)
+    if args.litert_only:
+        print(json.dumps(refresh_litert(args.out), indent=2))
+        return 0
     started = time.perf_counter()
     cv = None
     if args.cv_json:

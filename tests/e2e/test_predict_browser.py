@@ -83,3 +83,13 @@ def test_upload_a_scene_and_see_labelled_boxes(app_server: AppServer, page, shar
     expect(boxes).to_be_visible(timeout=60_000)  # a rerun may briefly show a stale copy too
     saved = app_server.workspace / "projects" / "from_predict" / "images" / SCENE
     assert saved.read_bytes() == scene.read_bytes()
+
+    # Back on Predict through the menu (the same session): the photo and its results are there.
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Predict").click()
+    expect(page.get_by_text(re.compile(r"Showing the 1 photo\(s\) you uploaded before")).first).to_be_visible(
+        timeout=120_000
+    )
+    again = page.get_by_text(re.compile(r"^\d+ face\(s\):")).filter(visible=True).first
+    expect(again).to_be_visible(timeout=120_000)
+    assert int(again.inner_text().split()[0]) == n_faces
+    expect(page.get_by_role("button", name="Send to annotator").first).to_be_visible()

@@ -151,7 +151,7 @@ def test_snapshot_saves_the_frame_and_its_faces(workspace: Path, shared_data: Pa
     next(b for b in at.button if b.label == "Snapshot").click()
     run(at)
     proc.stop()
-    assert "to project webcam\\_shots" in texts(at, "success")
+    assert "to project webcam_shots" in texts(at, "success")
     project = Project.open("webcam_shots")
     (image,) = project.list_images()
     assert image.startswith("live-") and image.endswith(".jpg")

@@ -204,3 +204,29 @@ def test_make_this_the_active_model_asks_first_for_a_collapsed_run(workspace: Pa
     at.button(key="pred_make_active_confirm").click()
     run(at)
     assert get_active() == run_id
+
+
+def test_photos_and_results_survive_a_page_switch_until_cleared(workspace: Path, scene: bytes) -> None:
+    """Send to annotator switches page, and Streamlit then drops the uploader's files: Predict
+    keeps the photos and shows them again on return, with their results."""
+    at = upload(run(app()), [(SCENE, scene)])
+    before = table(at)
+    at.switch_page("annotate.py")  # what Send to annotator does
+    run(at)
+    # In a browser the uploader's files are gone once another page ran; AppTest keeps widget
+    # values, so drop them as the browser session does.
+    del at.session_state["pred_images"]
+    at.switch_page("predict.py")
+    run(at)
+    assert any("you uploaded before" in c.value for c in at.caption)
+    assert table(at).equals(before)  # the same photo, the same results
+    next(b for b in at.button if b.label == "Clear").click()
+    run(at)
+    assert not at.dataframe and not any("you uploaded before" in c.value for c in at.caption)
+
+
+def test_emptying_the_uploader_forgets_the_photos(workspace: Path, scene: bytes) -> None:
+    at = upload(run(app()), [(SCENE, scene)])
+    assert at.dataframe
+    upload(at, [])  # the user removed the file on the page: nothing is brought back
+    assert not at.dataframe and not any("you uploaded before" in c.value for c in at.caption)

@@ -36,7 +36,9 @@ from core.annotation.formats.common import (
     base_image_name,
     build_annotations,
     check_categories,
+    check_magnitude,
     check_number,
+    check_score,
     exportable_images,
     json_bytes,
     read_file_bytes,
@@ -295,9 +297,11 @@ def from_coco_dict(
             raise FormatError(f"negative coordinate in {bbox!r}", file=file, image=image, field=f"{fld}.bbox")
         if w <= 0 or h <= 0:
             raise FormatError(f"empty or inverted box {bbox!r}", file=file, image=image, field=f"{fld}.bbox")
+        check_magnitude(x + w, file=file, image=image, fld=f"{fld}.bbox")
+        check_magnitude(y + h, file=file, image=image, fld=f"{fld}.bbox")
         score = entry.get("score")
         if score is not None:
-            score = check_number(score, file=file, image=image, fld=f"{fld}.score")
+            score = check_score(score, file=file, image=image, fld=f"{fld}.score")
         if iid not in chosen:
             dropped["duplicate_annotator"] += 1
             continue

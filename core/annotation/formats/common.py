@@ -23,12 +23,14 @@ from core.annotation.annotations import (
 )
 from core.errors import BoxRejected, CategoryError, FormatError
 from core.fsutil import natural_key
+from core.imaging import MAX_PIXELS
 
 #: Longest image name accepted, in UTF-8 bytes: file systems allow 255, and a stored copy may
 #: need a numbered suffix (`_12`).
 MAX_IMAGE_NAME_BYTES = 200
-#: Largest coordinate accepted (a million pixels is far beyond any image Mask Studio loads).
-MAX_COORDINATE = 1e9
+#: Largest coordinate or image side accepted, ints and floats alike: no image Mask Studio loads
+#: has a side longer than its pixel limit (core.imaging.MAX_PIXELS), so no box can reach past it.
+MAX_COORDINATE = float(MAX_PIXELS)
 
 
 def read_file_bytes(path: str | os.PathLike[str]) -> bytes:
@@ -162,14 +164,40 @@ def base_image_name(name: Any, *, file: str, known: Iterable[str] = ()) -> str:
 
 
 def check_number(value: Any, *, file: str, image: str, fld: str) -> float:
+    """A finite int or float no larger than MAX_COORDINATE in size, as a float."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise FormatError(f"expected a number, got {_short(value)}", file=file, image=image, field=fld)
-    if isinstance(value, int) and abs(value) > MAX_COORDINATE:
-        raise FormatError(
-            f"number too large (more than {MAX_COORDINATE:.0e})", file=file, image=image, field=fld
-        )
-    if not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):
         raise FormatError(f"expected a finite number, got {value!r}", file=file, image=image, field=fld)
+    return check_magnitude(
+        float(value) if isinstance(value, float) else value, file=file, image=image, fld=fld
+    )
+
+
+def check_magnitude(value: float, *, file: str, image: str, fld: str) -> float:
+    """`value` (finite or not, int or float) when it lies within ±MAX_COORDINATE; else FormatError.
+    Floats of any size are refused as ints are: past that no image holds them."""
+    if value != value or abs(value) > MAX_COORDINATE:  # NaN, infinities and huge numbers
+        raise FormatError(
+            f"number out of range: {_short(value, 40)} (image limits: ±{MAX_COORDINATE:.0e} pixels)",
+            file=file,
+            image=image,
+            field=fld,
+        )
+    return float(value)
+
+
+def check_score(value: Any, *, file: str, image: str, fld: str) -> float:
+    """A detection score: a finite number from 0 to 1."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise FormatError(f"expected a number, got {_short(value)}", file=file, image=image, field=fld)
+    if not (isinstance(value, int) or math.isfinite(value)) or not 0 <= value <= 1:
+        raise FormatError(
+            f"a score must be a number from 0 to 1, got {_short(value, 40)}",
+            file=file,
+            image=image,
+            field=fld,
+        )
     return float(value)
 
 

@@ -35,7 +35,7 @@ from core.annotation.formats.common import (
     build_annotations,
     check_categories,
     check_image_name,
-    check_number,
+    check_score,
     check_xyxy,
     json_bytes,
     read_file_bytes,
@@ -234,7 +234,7 @@ def from_seed_dict(data: Any, *, file: str = "annotations.json", rules: str = "a
                 )
             score = None
             if scores is not None and scores[i] is not None:
-                score = check_number(scores[i], file=file, image=name, fld=f"rect_scores[{i}]")
+                score = check_score(scores[i], file=file, image=name, fld=f"rect_scores[{i}]")
             flag = flags[i] if flags is not None else None
             boxes.append(RawBox(xyxy, categories[cat], score, flag, ids[i] if ids else ""))
         raw[name] = boxes
@@ -249,7 +249,7 @@ def _box_ids(ids: Any, rects: list[Any], *, file: str, image: str) -> list[str] 
     if ids is None:
         try:
             return derived_box_ids(image, [tuple(float(v) for v in r) for r in rects])
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # a 400-digit int: check_xyxy says so
             return None
     if (
         not isinstance(ids, list)

@@ -40,6 +40,7 @@ from core.annotation.formats.common import (
     RawBox,
     build_annotations,
     check_image_name,
+    check_magnitude,
     exportable_images,
     read_file_bytes,
 )
@@ -98,7 +99,7 @@ def _number(text: str | None, *, file: str, image: str, fld: str) -> float:
         raise FormatError(f"expected a number, got {text!r}", file=file, image=image, field=fld) from exc
     if value != value or value in (float("inf"), float("-inf")):
         raise FormatError(f"expected a finite number, got {text!r}", file=file, image=image, field=fld)
-    return value
+    return check_magnitude(value, file=file, image=image, fld=fld)
 
 
 def _size(root: ET.Element, *, file: str, image: str) -> tuple[int, int] | None:

@@ -24,6 +24,8 @@ from core.annotation.formats.common import (
     RawBox,
     build_annotations,
     check_categories,
+    check_magnitude,
+    check_score,
     read_file_bytes,
 )
 from core.annotation.formats.yolo import CLASSES_FILE, DATA_YAML, label_stem
@@ -59,7 +61,7 @@ def _number(token: str, *, file: str, image: str, fld: str) -> float:
         raise FormatError(f"expected a number, got {token!r}", file=file, image=image, field=fld) from exc
     if value != value or abs(value) == float("inf"):
         raise FormatError(f"expected a finite number, got {token!r}", file=file, image=image, field=fld)
-    return value
+    return check_magnitude(value, file=file, image=image, fld=fld)
 
 
 def parse_label_file(
@@ -109,7 +111,11 @@ def parse_label_file(
             x1, y1, x2, y2 = cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2
         if min(x1, y1) < -_EPS or max(x2, y2) > 1 + _EPS:
             raise FormatError("box is not inside the image (0..1)", file=file, image=image, field=fld)
-        score = _number(tokens[5], file=file, image=image, fld=fld) if len(tokens) == 6 else None
+        score = (
+            check_score(_number(tokens[5], file=file, image=image, fld=fld), file=file, image=image, fld=fld)
+            if len(tokens) == 6
+            else None
+        )
         xyxy = (max(x1 * w, 0.0), max(y1 * h, 0.0), min(x2 * w, w), min(y2 * h, h))
         boxes.append(RawBox(xyxy, classes[int(tokens[0])], score))
     return boxes

@@ -13,7 +13,12 @@ from core.errors import ClassifierError
 from core.runs.starter import (
     ENV_VAR,
     FALLBACK_THRESHOLD,
+    LITERT_FILE,
+    LITERT_KEY,
+    file_sha256,
     model_digest,
+    ship_litert,
+    shipped_litert,
     starter_classifier,
     starter_dir,
     starter_info,
@@ -143,3 +148,56 @@ def test_labels_that_do_not_fit_the_model_are_refused(
     monkeypatch.setenv(ENV_VAR, str(folder))
     with pytest.raises(ClassifierError, match="3 labels"):
         starter_classifier(backend="keras")
+
+
+def test_a_shipped_litert_copy_fills_the_cache_when_starter_json_vouches_for_it(
+    starter: Path, workspace: Path
+) -> None:
+    record = ship_litert(starter, workspace)
+    shipped = (starter / LITERT_FILE).read_bytes()
+    assert record["file"] == LITERT_FILE and record["keras_sha256"] == file_sha256(starter / "model.keras")
+    info = json.loads((starter / "starter.json").read_text())
+    (starter / "starter.json").write_text(json.dumps({**info, LITERT_KEY: record}))
+    assert shipped_litert(starter) == shipped
+    clf = starter_classifier(backend="litert")
+    assert clf.backend == "litert" and clf.check.ok
+    assert (workspace / "cache" / "starter" / f"{model_digest()}.tflite").read_bytes() == shipped
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        lambda f, r: (f / "model.keras").write_bytes(
+            (f / "model.keras").read_bytes() + b"\0"
+        ),  # model remade
+        lambda f, r: (f / LITERT_FILE).write_bytes(b"TFL3 not the file recorded"),
+        lambda f, r: (f / LITERT_FILE).unlink(),
+        lambda f, r: r.update(file="other.tflite"),
+        lambda f, r: r.pop("sha256"),
+    ],
+    ids=["stale-keras", "changed-tflite", "no-tflite", "other-file", "no-digest"],
+)
+def test_a_stale_or_unvouched_litert_copy_is_never_used(starter: Path, workspace: Path, spoil) -> None:  # noqa: ANN001
+    record = ship_litert(starter, workspace)
+    spoil(starter, record)
+    info = json.loads((starter / "starter.json").read_text())
+    (starter / "starter.json").write_text(json.dumps({**info, LITERT_KEY: record}))
+    assert shipped_litert(starter) is None
+
+
+def test_without_a_shipped_copy_the_litert_file_is_exported_as_before(starter: Path, workspace: Path) -> None:
+    assert not (starter / LITERT_FILE).exists()
+    clf = starter_classifier(backend="litert")
+    assert clf.backend == "litert"
+    assert (workspace / "cache" / "starter" / f"{model_digest()}.tflite").stat().st_size > 0
+
+
+def test_the_repository_starter_ships_a_litert_copy_of_its_own_model() -> None:
+    """models/starter's model.tflite is recorded in its starter.json against its model.keras
+    (a starter remade without its LiteRT copy, or with a stale one, fails here)."""
+    from core.runs.starter import starter_dir as default_dir
+
+    folder = default_dir()
+    if not (folder / "model.keras").is_file():
+        pytest.skip("no shipped starter in this checkout")
+    assert shipped_litert(folder) is not None
