@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import ConfigError
+from core.runs.config import WARM_STARTS
 from core.runs.starter import (
     MEMORY_FILE,
     MODEL_FILE,
@@ -25,7 +26,6 @@ from core.runs.starter import (
 )
 from models.registry import get_spec
 
-WARM_STARTS = ("starter", "none")
 #: The head width of the starter when starter.json does not say (models.registry's default).
 STARTER_NEURONS_FALLBACK = 256
 
