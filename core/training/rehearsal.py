@@ -106,6 +106,6 @@ def build_memory(run_id: str, root: Path | None = None) -> Memory:
         tuple(run_labels(record.path, record.metrics)),
         mobilenet_v2.base_digest(model),
         size,
-        features(test.x[check]) if check else np.zeros((0, 1280), np.float32),
-        np.asarray(test.y[check] if check else [], np.int64),
+        features(test.x[check]),
+        np.asarray(test.y[check], np.int64),
     )
