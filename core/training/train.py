@@ -154,11 +154,8 @@ def train(run_dir: Path, cfg: RunConfig, root: Path | None = None, *, echo: bool
     rehearsed, rehearsal_note = 0, ""
     t_train = time.perf_counter()
     if cfg.uses_fast_path:
-        cache = (
-            feature_cache_path(manifest.version, cfg.image_size, root, base=mobilenet_v2.base_digest(model))
-            if cfg.weights == "imagenet"
-            else None
-        )
+        digest = mobilenet_v2.base_digest(model) if cfg.weights == "imagenet" else ""
+        cache = feature_cache_path(manifest.version, cfg.image_size, root, base=digest) if digest else None
 
         def report(split: str, batch: int, batches: int) -> None:
             if cancel_requested(run_dir):
@@ -169,7 +166,7 @@ def train(run_dir: Path, cfg: RunConfig, root: Path | None = None, *, echo: bool
         feats, feature_s, features_cached = base_features(model, arrays, cache, report)
         if warm is not None and warm.memory:
             memory = load_memory(Path(warm.memory))
-            why = misfit(memory, classes, mobilenet_v2.base_digest(model), cfg.image_size, True)
+            why = misfit(memory, classes, digest, cfg.image_size, True)
             if why is None and memory is not None:
                 feats["train"], arrays["train"] = with_memory(
                     feats["train"], arrays["train"], memory, sources
