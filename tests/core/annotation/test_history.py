@@ -222,3 +222,11 @@ def test_describe_change(change, summary: str) -> None:  # noqa: ANN001
     after = before.copy()
     change(after)
     assert describe_change(before, after) == summary
+
+
+def test_a_missing_file_is_written_again_by_a_commit_of_the_current_version(tmp_path: Path) -> None:
+    history = History(tmp_path / "annotations.json", tmp_path / "images")
+    history.commit(b'{"n": 1}', "step 1")
+    (tmp_path / "annotations.json").unlink()
+    assert history.commit(b'{"n": 1}', "again") is not None
+    assert (tmp_path / "annotations.json").read_bytes() == b'{"n": 1}'
