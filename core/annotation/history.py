@@ -87,10 +87,15 @@ class History:
         """The kept versions, oldest first."""
         return self._index()[0]
 
+    def position(self) -> tuple[list[Version], Version | None]:
+        """The kept versions, oldest first, and the one annotations.json holds now (as far as the
+        history knows), from one read of the index."""
+        versions, current = self._index()
+        return versions, next((v for v in versions if v.seq == current), None)
+
     def current(self) -> Version | None:
         """The version annotations.json holds now (as far as the history knows)."""
-        versions, current = self._index()
-        return next((v for v in versions if v.seq == current), None)
+        return self.position()[1]
 
     def can_undo(self) -> bool:
         versions, current = self._index()
