@@ -40,15 +40,16 @@ def history_bar(project: Project, on_change: Callable[[], None] = lambda: None) 
     """Undo, Redo and the list of versions of the open project. `on_change` runs after any of
     them changed the saved annotations (the page remounts its canvas)."""
     history = project.history
-    versions = history.versions()
-    current = history.current()
+    versions, current = history.position()  # the index is read once per rerun
+    can_undo = current is not None and current.seq != versions[0].seq
+    can_redo = current is not None and current.seq != versions[-1].seq
     c_undo, c_redo, c_list = st.columns([1, 1, 2], vertical_alignment="bottom")
-    undo_help = f"Undo: {current.summary}" if current is not None and history.can_undo() else None
+    undo_help = f"Undo: {current.summary}" if current is not None and can_undo else None
     if c_undo.button(
-        "Undo", key="history_undo", icon=":material/undo:", disabled=not history.can_undo(), help=undo_help
+        "Undo", key="history_undo", icon=":material/undo:", disabled=not can_undo, help=undo_help
     ):
         _do(project.undo, "Undone", on_change)
-    if c_redo.button("Redo", key="history_redo", icon=":material/redo:", disabled=not history.can_redo()):
+    if c_redo.button("Redo", key="history_redo", icon=":material/redo:", disabled=not can_redo):
         _do(project.redo, "Redone", on_change)
     with c_list.popover(f"History ({len(versions)})", icon=":material/history:"):
         if not versions:

@@ -13,7 +13,8 @@ from __future__ import annotations
 import streamlit as st
 
 from app.ui.common import flash, literal, show_error
-from core.annotation.annotations import RULE_TEXT, Annotations, BoxGone
+from core.annotation.annotations import RULE_TEXT, Annotations
+from core.annotation.labelling import LabelOp, apply_ops
 from core.annotation.projects import Project, delete_project
 from core.annotation.trash import TRASH_DAYS
 from core.errors import MaskStudioError
@@ -58,23 +59,12 @@ def box_list(project: Project, image: str, ann: Annotations) -> bool:
 
 
 def _by_id(project: Project, image: str, box_id: str, was: str, label: str | None, number: int) -> bool:
-    """Label (None: delete) the box with this id, unless it changed since this page showed it."""
-    try:
-        with project.edit() as saved:  # locked and re-read: the box is found by its id
-            box = saved.box_by_id(image, box_id)
-            if box.label != was:
-                flash(
-                    "warning",
-                    f'Box #{number} was labelled "{box.label}" elsewhere: nothing was changed.',
-                )
-            elif label is None:
-                saved.delete_box_by_id(image, box_id)
-            else:
-                saved.set_label_by_id(image, box_id, label)
-    except BoxGone:
-        flash(
-            "warning", f"Box #{number} was deleted elsewhere (another tab, an import): nothing was changed."
-        )
+    """Label (None: delete) the box with this id, unless it changed since this page showed it
+    (the face grid's rule: core.annotation.labelling)."""
+    with project.edit() as saved:  # locked and re-read: the box is found by its id
+        refused = apply_ops(saved, image, [LabelOp(box_id, label, was, number)]).refused
+    for message in refused:
+        flash("warning", message)
     return True
 
 

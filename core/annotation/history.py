@@ -87,10 +87,15 @@ class History:
         """The kept versions, oldest first."""
         return self._index()[0]
 
+    def position(self) -> tuple[list[Version], Version | None]:
+        """The kept versions, oldest first, and the one annotations.json holds now (as far as the
+        history knows), from one read of the index."""
+        versions, current = self._index()
+        return versions, next((v for v in versions if v.seq == current), None)
+
     def current(self) -> Version | None:
         """The version annotations.json holds now (as far as the history knows)."""
-        versions, current = self._index()
-        return next((v for v in versions if v.seq == current), None)
+        return self.position()[1]
 
     def can_undo(self) -> bool:
         versions, current = self._index()
@@ -115,15 +120,15 @@ class History:
         into the history (last, once the version is recorded), so undo can bring them back.
         Nothing happens (None) when `data` is what the file holds and no image is removed.
         """
-        versions, current = self._adopt_disk()
-        if not removed and versions and _sha(data) == self._disk_sha():
+        versions, current, on_disk = self._adopt_disk()
+        if not removed and versions and _sha(data) == on_disk:
             return None
         return self._append(versions, current, data, summary, removed)
 
     def undo(self) -> Version:
         """Return annotations.json (and any image the undone version deleted) to the version
         before the current one. Returns the version undone."""
-        versions, current = self._adopt_disk()
+        versions, current, _ = self._adopt_disk()
         pos = [v.seq for v in versions].index(current) if versions else 0
         if pos == 0:
             raise ProjectError("nothing to undo")
@@ -136,7 +141,7 @@ class History:
 
     def redo(self) -> Version:
         """Apply the version after the current one again. Returns it."""
-        versions, current = self._adopt_disk()
+        versions, current, _ = self._adopt_disk()
         seqs = [v.seq for v in versions]
         pos = seqs.index(current) if versions else 0
         if pos >= len(versions) - 1:
@@ -164,22 +169,20 @@ class History:
         except FileNotFoundError:
             return None
 
-    def _disk_sha(self) -> str | None:
-        data = self._disk()
-        return None if data is None else _sha(data)
-
-    def _adopt_disk(self) -> tuple[list[Version], int | None]:
-        """The index, after recording the file as it is now when the history does not hold it."""
+    def _adopt_disk(self) -> tuple[list[Version], int | None, str | None]:
+        """The index, after recording the file as it is now when the history does not hold it,
+        and the file's hash (None when there is no file)."""
         versions, current = self._index()
         data = self._disk()
         if data is None:
-            return versions, current
+            return versions, current, None
+        sha = _sha(data)
         held = next((v for v in versions if v.seq == current), None)
-        if held is not None and held.sha == _sha(data):
-            return versions, current
+        if held is not None and held.sha == sha:
+            return versions, current, sha
         summary = OUTSIDE if versions else "as saved before the history began"
         self._append(versions, current, data, summary, (), write_file=False)
-        return self._index()
+        return (*self._index(), sha)
 
     def _append(
         self,

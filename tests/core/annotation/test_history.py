@@ -222,3 +222,21 @@ def test_describe_change(change, summary: str) -> None:  # noqa: ANN001
     after = before.copy()
     change(after)
     assert describe_change(before, after) == summary
+
+
+def test_position_is_the_versions_and_the_current_one(tmp_path: Path) -> None:
+    history = History(tmp_path / "annotations.json", tmp_path / "images")
+    assert history.position() == ([], None)
+    for n in range(3):
+        history.commit(f'{{"n": {n}}}'.encode(), f"step {n}")
+    history.undo()
+    versions, current = history.position()
+    assert versions == history.versions() and current == history.current() == versions[1]
+
+
+def test_a_missing_file_is_written_again_by_a_commit_of_the_current_version(tmp_path: Path) -> None:
+    history = History(tmp_path / "annotations.json", tmp_path / "images")
+    history.commit(b'{"n": 1}', "step 1")
+    (tmp_path / "annotations.json").unlink()
+    assert history.commit(b'{"n": 1}', "again") is not None
+    assert (tmp_path / "annotations.json").read_bytes() == b'{"n": 1}'
