@@ -65,11 +65,10 @@ def naming(file: str, action: Callable[[], T]) -> T:
 FLASH_MIN_S = 5.0
 
 
-def flash(kind: str, message: str, *, markdown: bool = False) -> None:
+def flash(kind: str, message: str) -> None:
     """Queue a message for the page to show after the rerun the action asks for.
 
-    `message` is shown as plain text (it usually quotes names); `markdown=True` keeps it as
-    Markdown, for a message whose names the caller already wrapped in `literal()`.
+    `message` is shown as plain text (it usually quotes names): pass it unescaped.
 
     A message stays through the reruns that follow on their own (the canvas reports its state,
     the URL changes): it goes only when a new action queues its own messages, or on a run at
@@ -77,7 +76,7 @@ def flash(kind: str, message: str, *, markdown: bool = False) -> None:
     """
     queue = st.session_state.setdefault("_flash", [])
     queue[:] = [item for item in queue if item["shown"] is None]  # a new action: old ones go
-    queue.append({"kind": kind, "message": message if markdown else literal(message), "shown": None})
+    queue.append({"kind": kind, "message": literal(message), "shown": None})
 
 
 def act(action: Callable[[], T], done: str | Callable[[T], str]) -> None:

@@ -103,14 +103,11 @@ def _uploaded() -> list[Item]:
 
 
 @st.cache_data(max_entries=512, show_spinner=False)
-def _predict(
-    model_key: str, detector: str, digest: str, _data: bytes, _predictor: Predictor, _name: str = ""
-) -> FrameResult:
-    """The faces of one image at threshold 0 (relabelled for the slider later), cached.
-    ImageLoadError names the image by `_name`."""
+def _predict(model_key: str, detector: str, digest: str, _data: bytes, _predictor: Predictor) -> FrameResult:
+    """The faces of one image at threshold 0 (relabelled for the slider later), cached."""
     from core.imaging import load_rgb_array
 
-    return _predictor.run(load_rgb_array(_data, name=_name or None))
+    return _predictor.run(load_rgb_array(_data))
 
 
 def _faces_key(result: FrameResult) -> str:
@@ -119,12 +116,10 @@ def _faces_key(result: FrameResult) -> str:
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def _drawn(digest: str, faces_key: str, _data: bytes, _result: FrameResult, _name: str = "") -> bytes:
+def _drawn(digest: str, faces_key: str, _data: bytes, _result: FrameResult) -> bytes:
     """The image with its faces drawn, as JPEG bytes (cached: a slider move redraws only what changed)."""
     buf = io.BytesIO()
-    draw_faces(load_image(_data, name=_name or None), _result.faces).save(
-        buf, format="JPEG", quality=90, subsampling=0
-    )
+    draw_faces(load_image(_data), _result.faces).save(buf, format="JPEG", quality=90, subsampling=0)
     return buf.getvalue()
 
 
@@ -134,8 +129,8 @@ def predict_all(items: Sequence[Item], predictor: Predictor, model_key: str, det
     bar = st.progress(0.0, text="Finding faces…") if len(items) > 1 else None
     for i, item in enumerate(items):
         try:
-            out.append((item, _predict(model_key, detector, item.digest, item.data, predictor, item.name)))
-        except ImageLoadError as exc:
+            out.append((item, _predict(model_key, detector, item.digest, item.data, predictor)))
+        except ImageLoadError as exc:  # its source is "<upload>": name the image instead
             out.append((item, f"{item.name}: {exc.reason}"))
         except MaskStudioError as exc:
             out.append((item, f"{item.name}: {exc}"))
@@ -169,9 +164,7 @@ def show_results(
         result = result.with_threshold(threshold)
         table.append((item.name, result))
         left, right = st.columns([3, 2])
-        left.image(
-            _drawn(item.digest, _faces_key(result), item.data, result, item.name), caption=literal(item.name)
-        )
+        left.image(_drawn(item.digest, _faces_key(result), item.data, result), caption=literal(item.name))
         with right:
             st.markdown(f"**{literal(item.name)}** · {result.width}×{result.height} px")
             if not result.faces:

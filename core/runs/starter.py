@@ -13,13 +13,13 @@ into `<workspace>/cache/starter/` and is checked against `model.predict` like an
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.data.provenance import sha256_bytes, sha256_file
 from core.errors import ClassifierError
 from core.workspace import workspace_root
 
@@ -112,18 +112,9 @@ def trained_photo_hashes() -> set[str]:
     return {str(v) for v in values if isinstance(v, str)}
 
 
-def file_sha256(path: Path) -> str:
-    """The file's sha256, in hex."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def model_digest(path: Path | None = None) -> str:
     """First 16 hex digits of the model file's sha256 (names its LiteRT cache)."""
-    return file_sha256(path or starter_dir() / MODEL_FILE)[:16]
+    return sha256_file(path or starter_dir() / MODEL_FILE)[:16]
 
 
 def shipped_litert(folder: Path | None = None, keras_sha256: str | None = None) -> bytes | None:
@@ -135,13 +126,13 @@ def shipped_litert(folder: Path | None = None, keras_sha256: str | None = None) 
         record = info.get(LITERT_KEY) if isinstance(info, dict) else None
         if not isinstance(record, dict) or record.get("file") != LITERT_FILE:
             return None
-        keras_sha = keras_sha256 or file_sha256(folder / MODEL_FILE)
+        keras_sha = keras_sha256 or sha256_file(folder / MODEL_FILE)
         if record.get("keras_sha256") != keras_sha:
             return None
         content = (folder / LITERT_FILE).read_bytes()
     except (OSError, ValueError):
         return None
-    if not content or hashlib.sha256(content).hexdigest() != record.get("sha256"):
+    if not content or sha256_bytes(content) != record.get("sha256"):
         return None
     return content
 
@@ -159,8 +150,8 @@ def ship_litert(folder: Path, root: Path | None = None) -> dict[str, str]:
     atomic_write_bytes(folder / LITERT_FILE, content)
     return {
         "file": LITERT_FILE,
-        "keras_sha256": file_sha256(keras_path),
-        "sha256": hashlib.sha256(content).hexdigest(),
+        "keras_sha256": sha256_file(keras_path),
+        "sha256": sha256_bytes(content),
     }
 
 
@@ -198,7 +189,7 @@ def starter_classifier(backend: str = "auto", root: Path | None = None):  # -> C
         raise ClassifierError(f"the starter model cannot be loaded: {exc}") from exc
     except Exception as exc:  # noqa: BLE001 - a damaged file may fail anywhere inside Keras
         raise ClassifierError(f"the starter model cannot be loaded: {type(exc).__name__}: {exc}") from exc
-    keras_sha = file_sha256(path)
+    keras_sha = sha256_file(path)
     cache = (root or workspace_root()) / "cache" / "starter" / f"{keras_sha[:16]}.tflite"
     _seed_litert_cache(folder, keras_sha, cache)
     return Classifier(model, labels, backend=backend, name="starter model", source=path, tflite_cache=cache)

@@ -169,9 +169,19 @@ def check_number(value: Any, *, file: str, image: str, fld: str) -> float:
         raise FormatError(f"expected a number, got {_short(value)}", file=file, image=image, field=fld)
     if isinstance(value, float) and not math.isfinite(value):
         raise FormatError(f"expected a finite number, got {value!r}", file=file, image=image, field=fld)
-    return check_magnitude(
-        float(value) if isinstance(value, float) else value, file=file, image=image, fld=fld
-    )
+    return check_magnitude(value, file=file, image=image, fld=fld)
+
+
+def number_from_text(text: str, *, file: str, image: str, fld: str) -> float:
+    """A number written as text (VOC, YOLO), checked as check_number checks one: finite and
+    within ±MAX_COORDINATE."""
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise FormatError(f"expected a number, got {text!r}", file=file, image=image, field=fld) from exc
+    if not math.isfinite(value):
+        raise FormatError(f"expected a finite number, got {text!r}", file=file, image=image, field=fld)
+    return check_magnitude(value, file=file, image=image, fld=fld)
 
 
 def check_magnitude(value: float, *, file: str, image: str, fld: str) -> float:

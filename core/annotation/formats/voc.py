@@ -40,8 +40,8 @@ from core.annotation.formats.common import (
     RawBox,
     build_annotations,
     check_image_name,
-    check_magnitude,
     exportable_images,
+    number_from_text,
     read_file_bytes,
 )
 from core.errors import CategoryError, FormatError
@@ -93,13 +93,7 @@ def _text(parent: ET.Element, path: str) -> str | None:
 def _number(text: str | None, *, file: str, image: str, fld: str) -> float:
     if text is None or text == "":
         raise FormatError("missing", file=file, image=image, field=fld)
-    try:
-        value = float(text)
-    except ValueError as exc:
-        raise FormatError(f"expected a number, got {text!r}", file=file, image=image, field=fld) from exc
-    if value != value or value in (float("inf"), float("-inf")):
-        raise FormatError(f"expected a finite number, got {text!r}", file=file, image=image, field=fld)
-    return check_magnitude(value, file=file, image=image, fld=fld)
+    return number_from_text(text, file=file, image=image, fld=fld)
 
 
 def _size(root: ET.Element, *, file: str, image: str) -> tuple[int, int] | None:

@@ -24,8 +24,8 @@ from core.annotation.formats.common import (
     RawBox,
     build_annotations,
     check_categories,
-    check_magnitude,
     check_score,
+    number_from_text,
     read_file_bytes,
 )
 from core.annotation.formats.yolo import CLASSES_FILE, DATA_YAML, label_stem
@@ -52,16 +52,6 @@ def parse_classes(data: bytes, *, file: str = CLASSES_FILE) -> list[str]:
     if not lines:
         raise FormatError("no class names", file=file)
     return check_categories(lines, file=file, fld="line")
-
-
-def _number(token: str, *, file: str, image: str, fld: str) -> float:
-    try:
-        value = float(token)
-    except ValueError as exc:
-        raise FormatError(f"expected a number, got {token!r}", file=file, image=image, field=fld) from exc
-    if value != value or abs(value) == float("inf"):
-        raise FormatError(f"expected a finite number, got {token!r}", file=file, image=image, field=fld)
-    return check_magnitude(value, file=file, image=image, fld=fld)
 
 
 def parse_label_file(
@@ -98,21 +88,23 @@ def parse_label_file(
                 f"class {tokens[0]!r} is not an index below {len(classes)}", file=file, image=image, field=fld
             )
         if polygon:
-            pts = [_number(t, file=file, image=image, fld=fld) for t in tokens[1:]]
+            pts = [number_from_text(t, file=file, image=image, fld=fld) for t in tokens[1:]]
             x1, y1, x2, y2 = min(pts[0::2]), min(pts[1::2]), max(pts[0::2]), max(pts[1::2])
             if x2 <= x1 or y2 <= y1:
                 raise FormatError("the polygon encloses no area", file=file, image=image, field=fld)
             if dropped is not None:
                 dropped["segmentation"] += 1
         else:
-            cx, cy, bw, bh = (_number(t, file=file, image=image, fld=fld) for t in tokens[1:5])
+            cx, cy, bw, bh = (number_from_text(t, file=file, image=image, fld=fld) for t in tokens[1:5])
             if bw <= 0 or bh <= 0:
                 raise FormatError("width and height must be positive", file=file, image=image, field=fld)
             x1, y1, x2, y2 = cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2
         if min(x1, y1) < -_EPS or max(x2, y2) > 1 + _EPS:
             raise FormatError("box is not inside the image (0..1)", file=file, image=image, field=fld)
         score = (
-            check_score(_number(tokens[5], file=file, image=image, fld=fld), file=file, image=image, fld=fld)
+            check_score(
+                number_from_text(tokens[5], file=file, image=image, fld=fld), file=file, image=image, fld=fld
+            )
             if len(tokens) == 6
             else None
         )

@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.data.provenance import sha256_file
 from core.errors import ClassifierError
 from core.runs.starter import (
     ENV_VAR,
     FALLBACK_THRESHOLD,
     LITERT_FILE,
     LITERT_KEY,
-    file_sha256,
     model_digest,
     ship_litert,
     shipped_litert,
@@ -155,7 +155,7 @@ def test_a_shipped_litert_copy_fills_the_cache_when_starter_json_vouches_for_it(
 ) -> None:
     record = ship_litert(starter, workspace)
     shipped = (starter / LITERT_FILE).read_bytes()
-    assert record["file"] == LITERT_FILE and record["keras_sha256"] == file_sha256(starter / "model.keras")
+    assert record["file"] == LITERT_FILE and record["keras_sha256"] == sha256_file(starter / "model.keras")
     info = json.loads((starter / "starter.json").read_text())
     (starter / "starter.json").write_text(json.dumps({**info, LITERT_KEY: record}))
     assert shipped_litert(starter) == shipped
