@@ -71,6 +71,20 @@ def record_sources(dataset_root: Path, records: Mapping[str, Mapping[str, Any]])
         atomic_write_json(Path(dataset_root) / SOURCES_FILE, current)
 
 
+#: Sources whose files are faces cut from photos ("source" prefixes of the records below).
+PHOTO_SOURCES = ("voc:", "project:")
+
+
+def is_photo_source(source: str) -> bool:
+    """A file cut from a photo (a VOC scene or an annotation project), not a crop dataset's."""
+    return str(source).startswith(PHOTO_SOURCES)
+
+
+def is_detector_framed(path: str) -> bool:
+    """A VOC crop cut from the detector's box (core.data.voc_import names it `<photo>_det_<n>`)."""
+    return "_det_" in Path(path).stem
+
+
 def source_record(source: str, photo: str, photo_sha256: str) -> dict[str, str]:
     return {"source": source, "photo": photo, "photo_sha256": photo_sha256}
 

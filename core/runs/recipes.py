@@ -17,14 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from core.data.manifest import find_manifest
-from core.data.provenance import load_sources
+from core.data.provenance import is_detector_framed, is_photo_source, load_sources
 from core.errors import ConfigError, MaskStudioError
 from core.runs.config import RECIPE_KEYS, RunConfig
 from core.runs.pretrained import plan_warm_start
 from core.runs.starter import starter_info
 
-#: Sources whose files are faces cut from photos (core.data.provenance "source" prefixes).
-PHOTO_SOURCES = ("voc:", "project:")
 #: The starter's scene recipe (core.training.starter_build.RECIPE), for photo-sourced datasets.
 SCENE_RECIPE: dict[str, Any] = {
     "class_weight": "source_balanced",
@@ -57,15 +55,6 @@ class RunPlan:
 
     config: RunConfig
     notes: tuple[str, ...]
-
-
-def is_photo_source(source: str) -> bool:
-    return str(source).startswith(PHOTO_SOURCES)
-
-
-def is_detector_framed(path: str) -> bool:
-    """A VOC crop cut from the detector's box (core.data.voc_import names it `<photo>_det_<n>`)."""
-    return "_det_" in Path(path).stem
 
 
 def dataset_facts(version: str, root: Path | None = None) -> DatasetFacts:

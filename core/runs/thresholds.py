@@ -196,7 +196,7 @@ def photo_faces(paths: Sequence[str], keys: Sequence[str], sources: dict[str, An
     """Indices of the test files to choose the threshold on, and what they are (plain words):
     the detector-framed faces cut from photos when there are PHOTO_MIN_FACES, else all faces cut
     from photos when there are that many, else [] (the whole split then, with the crop rule)."""
-    from core.runs.recipes import is_detector_framed, is_photo_source
+    from core.data.provenance import is_detector_framed, is_photo_source
 
     photo = [i for i, k in enumerate(keys) if is_photo_source((sources.get(k) or {}).get("source", ""))]
     framed = [i for i in photo if is_detector_framed(paths[i])]

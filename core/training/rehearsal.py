@@ -59,9 +59,8 @@ def build_memory(run_id: str, root: Path | None = None) -> Memory:
     from core.data.arrays import load_arrays
     from core.data.degrade import degraded_copies, parse_kinds
     from core.data.manifest import find_manifest
-    from core.data.provenance import load_sources
+    from core.data.provenance import is_photo_source, load_sources
     from core.runs.models import run_labels, run_model_path
-    from core.runs.recipes import is_photo_source
     from core.runs.store import load_run
     from core.runs.thresholds import photo_faces
     from core.vision.model_files import load_model_file

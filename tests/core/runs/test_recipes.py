@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.data.manifest import find_manifest
+from core.data.provenance import is_detector_framed
 from core.errors import ConfigError
 from core.runs.config import RECIPE_KEYS, RunConfig
 from core.runs.recipes import (
@@ -17,7 +18,6 @@ from core.runs.recipes import (
     SCENE_RECIPE,
     DatasetFacts,
     dataset_facts,
-    is_detector_framed,
     plan_run,
 )
 from tests.models.synth import CLASSES, make_dataset_version
