@@ -17,7 +17,7 @@ CORE = REPO / "core"
 #: core's loose modules (core/<name>.py): shared by every package; they import only each other.
 LOOSE = ("errors", "fsutil", "workspace", "locking", "imaging", "geometry", "overlay")
 #: core's packages in dependency order: each imports only LOOSE and the packages before it.
-PACKAGES = ("vision", "annotation", "data", "runs", "training", "inference", "live")
+PACKAGES = ("vision", "annotation", "data", "runs", "training", "inference", "live", "review")
 #: top-level names core and models must never import (the front end, its framework, test code).
 FRONT_END = ("streamlit", "streamlit_webrtc", "app", "pages", "home", "tests", "benchmarks")
 MAX_LOOSE, MIN_PACKAGES, MAX_LINES = 8, 4, 450
