@@ -102,6 +102,8 @@ def apply_reviews(
             "project": project.name,
             "box_id": box_id,
             "version": report.version,
+            "model": queue.model.run_id,
+            "model_digest": queue.model.digest,
             "at": now_iso(),
         }
     report.applied = len(done)
