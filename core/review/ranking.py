@@ -43,8 +43,10 @@ from core.runs.starter import MODEL_FILE, STARTER_ID, starter_dir, starter_label
 from core.runs.store import load_run
 from core.vision.classifier import Classifier
 
-#: Crops go to the classifier (and the feature model) this many at a time.
+#: Crops go to the classifier this many at a time.
 BATCH = 128
+#: Crops held in memory at once (each 240 px: 173 kB), classified and featurised together.
+CHUNK = 512
 #: The size at which near-duplicate features are computed (small: only similarity matters).
 FEATURE_SIZE = 96
 _FEATURES: dict[tuple[str, int], Any] = {}
@@ -203,35 +205,46 @@ def score_candidates(
     candidates: Sequence[Candidate], classifier: Classifier, *, features: bool = True
 ) -> Scored:
     """Read each photo once, crop its faces as Predict does, classify in batches; base features
-    of the same crops when `features` (None with a note when no MobileNetV2 base is here)."""
+    of the same crops when `features` (None with a note when no MobileNetV2 base is here).
+    Crops are held CHUNK at a time, so a folder of thousands of faces needs little memory."""
     by_image: dict[str, list[int]] = {}
     for i, c in enumerate(candidates):
         by_image.setdefault(c.image, []).append(i)
-    kept: list[Candidate] = []
-    crops: list[np.ndarray] = []
-    skipped: list[str] = []
+    out = Scored([], np.zeros((0, len(classifier.labels)), np.float32), None)
+    probs: list[np.ndarray] = []
+    feats: list[np.ndarray] | None = [] if features else None
+    chunk: list[np.ndarray] = []
+
+    def flush() -> None:
+        nonlocal feats
+        if not chunk:
+            return
+        crops = np.stack(chunk)
+        chunk.clear()
+        for start in range(0, len(crops), BATCH):
+            probs.append(classifier.predict(_resized(crops[start : start + BATCH], classifier.image_size)))
+        if feats is not None:
+            try:
+                feats.append(base_features_of(crops))
+            except (ConfigError, ClassifierError, OSError, ValueError) as exc:
+                out.notes.append(f"Near-duplicates were not collapsed: no MobileNetV2 base ({exc}).")
+                feats = None
+
     for image, idx in by_image.items():
         try:
             frame = load_rgb_array(image)
         except MaskStudioError as exc:
-            skipped.append(str(exc))
+            out.skipped.append(str(exc))
             continue
-        batch = crop_faces(frame, [candidates[i].xyxy for i in idx], CROP_SIZE)
-        kept.extend(candidates[i] for i in idx)
-        crops.extend(batch)
-    big = np.stack(crops) if crops else np.zeros((0, CROP_SIZE, CROP_SIZE, 3), np.uint8)
-    probs = np.zeros((0, len(classifier.labels)), np.float32)
-    parts = []
-    for start in range(0, len(big), BATCH):
-        parts.append(classifier.predict(_resized(big[start : start + BATCH], classifier.image_size)))
-    if parts:
-        probs = np.concatenate(parts).astype(np.float32)
-    out = Scored(kept, probs, None, skipped)
-    if features and len(big):
-        try:
-            out.features = base_features_of(big)
-        except (ConfigError, ClassifierError, OSError, ValueError) as exc:
-            out.notes.append(f"Near-duplicates were not collapsed: no MobileNetV2 base ({exc}).")
+        chunk.extend(crop_faces(frame, [candidates[i].xyxy for i in idx], CROP_SIZE))
+        out.candidates.extend(candidates[i] for i in idx)
+        if len(chunk) >= CHUNK:
+            flush()
+    flush()
+    if probs:
+        out.probs = np.concatenate(probs).astype(np.float32)
+    if feats:
+        out.features = np.concatenate(feats)
     return out
 
 

@@ -118,3 +118,22 @@ def test_near_duplicates_collapse_on_mobilenet_base_features(workspace: Path, ke
     c2 = Candidate(str(img), (0.0, 0.0, 240.0, 240.0), 0.9, project="q", image_name="dup.png", box_id="b1")
     entries, _, notes = rank(Collected([c1, c2]), ColourModel(), share=0.0)
     assert len(entries) == 1 and "near-duplicate" in " ".join(notes)
+
+
+def test_chunks_of_crops_give_the_same_scores(project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.review import ranking
+
+    got = collect(Source("project", "p"), detector=FakeDetector())
+    whole = score_candidates(got.candidates, ColourModel(), features=False)
+    monkeypatch.setattr(ranking, "CHUNK", 1)
+    monkeypatch.setattr(ranking, "BATCH", 10)
+    monkeypatch.setattr(
+        ranking,
+        "base_features_of",
+        lambda crops, *a, **k: crops.reshape(len(crops), -1)[:, :8].astype(np.float32),
+    )
+    model = ColourModel()
+    parts = score_candidates(got.candidates, model, features=True)
+    assert model.batches == [2, 2], "one chunk per photo here (each photo's faces stay together)"
+    np.testing.assert_allclose(parts.probs, whole.probs)
+    assert parts.features is not None and parts.features.shape == (4, 8)
