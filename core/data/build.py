@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from core.annotation.annotations import NONE
+from core.annotation.annotations import NONE, Box
 from core.annotation.projects import Project
 from core.data.dataset import Dataset, refuse_shared_folders
 from core.data.fingerprints import Progress
@@ -205,16 +205,23 @@ def crop_project(
     min_side: int = 0,
     progress: Progress | None = None,
     include_flagged: bool = False,
+    human_only: bool = False,
 ) -> BuildReport:
     """Crop every labelled box of an annotation project into `dataset`.
 
     Boxes imported as breaking a box rule (`Box.flag`) are skipped unless `include_flagged`.
+    With `human_only`, boxes labelled by a model and never confirmed by a person (they keep the
+    model's score) are skipped too: a retrain must not learn the model's own unchecked guesses.
     """
     if size < 8 or size > 2048:
         raise DatasetError(f"crop size must be 8..2048 px, got {size}")
     ann = project.load()
-    names = sorted((n for n in ann.images if any(b.label != NONE for b in ann.boxes(n))), key=natural_key)
-    used = {b.label for n in names for b in ann.boxes(n) if b.label != NONE}
+
+    def counted(b: Box) -> bool:
+        return b.label != NONE and not (human_only and b.score is not None)
+
+    names = sorted((n for n in ann.images if any(counted(b) for b in ann.boxes(n))), key=natural_key)
+    used = {b.label for n in names for b in ann.boxes(n) if counted(b)}
     refuse_shared_folders([c for c in ann.categories if c in used])
     report = BuildReport()
     provenance: dict[str, dict[str, str]] = {}
@@ -228,7 +235,9 @@ def crop_project(
                 report.skipped.append(f"{name}: {exc}")
                 continue
             boxes = [
-                (b.xyxy, b.label if include_flagged or b.flag is None else NONE) for b in ann.boxes(name)
+                (b.xyxy, b.label if include_flagged or b.flag is None else NONE)
+                for b in ann.boxes(name)
+                if not (human_only and b.score is not None)
             ]
             crop_boxes(
                 dataset,

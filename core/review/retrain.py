@@ -1,7 +1,8 @@
 """Retrain with my reviews: a dataset version holding the reviewed faces, and a run queued on it,
 warm-started from the current model.
 
-The project's labelled boxes (the reviewed faces among them) are cropped into a new dataset
+The project's boxes labelled by a person (the reviewed faces among them; a model's unreviewed
+guesses are left out) are cropped into a new dataset
 `<project>-reviews` (numbered when taken) (core.data.build.crop_project, as the Datasets page builds crops), which is
 split into a new version (core.data.split). The run (core.training.worker.enqueue) takes the
 current model's settings and starts from it: a MobileNetV2 run from that run's model
@@ -128,7 +129,7 @@ def retrain_with_reviews(
     name = reviews_dataset_name(project.name)
     try:
         dataset = Dataset.create(unique_dataset_name(name, root), root)  # a fresh one: no stale crops
-        crop_project(project, dataset)
+        crop_project(project, dataset, human_only=True)  # never the model's unchecked guesses
         split = split_dataset(dataset)
         config = retrain_config(split.manifest.version, model_ref, root)
         run_id = enqueue(config, root, start=start)

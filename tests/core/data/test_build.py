@@ -138,3 +138,17 @@ def test_crop_project_skips_flagged_boxes_unless_asked(project: Project) -> None
     assert "mask/Shot_1_5.png" not in skipped.written and len(skipped.written) == 3
     kept = crop_project(project, Dataset.create("b"), size=16, include_flagged=True)
     assert sorted(kept.written) == sorted([*skipped.written, "mask/Shot_1_5.png"])
+
+
+def test_human_only_leaves_out_a_models_unchecked_guesses(workspace: Path) -> None:
+    p = Project.create("guessed")
+    p.add_image("a.png", array_bytes(red_blue()))
+    ann = Annotations(["mask", "no mask"])
+    ann.images["a.png"] = ImageAnnotations(
+        [Box(0, 0, 20, 10, "mask"), Box(52, 30, 60, 40, "no mask", score=0.71)]  # the second: a model's guess
+    )
+    p.save(ann)
+    every = crop_project(p, Dataset.create("every"), size=16)
+    assert sorted(every.written) == ["mask/a_1.png", "no_mask/a_2.png"]
+    human = crop_project(p, Dataset.create("human"), size=16, human_only=True)
+    assert human.written == ["mask/a_1.png"]
