@@ -16,6 +16,8 @@ OPTIMIZERS = ("adam", "sgd", "rmsprop")
 WEIGHTS = ("imagenet", "random")
 CLASS_WEIGHTS = ("none", "balanced", "source_balanced")
 WARM_STARTS = ("starter", "none")
+#: A warm start from a finished run's model: "run:<run id>" (core.runs.pretrained).
+RUN_WARM_PREFIX = "run:"
 #: The recipe keys that a None leaves to core.runs.recipes (chosen per dataset at queue time).
 RECIPE_KEYS = (
     "warm_start",
@@ -153,7 +155,12 @@ class RunConfig:
                 f"one of {CLASS_WEIGHTS}",
             )
         if self.warm_start is not None:
-            _check(self.warm_start in WARM_STARTS, "warm_start", self.warm_start, f"one of {WARM_STARTS}")
+            _check(
+                is_warm_start(self.warm_start),
+                "warm_start",
+                self.warm_start,
+                f"one of {WARM_STARTS} or '{RUN_WARM_PREFIX}<run id>'",
+            )
             _check(
                 self.warm_start == "none" or self.model == "mobilenet_v2",
                 "warm_start",
@@ -165,6 +172,16 @@ class RunConfig:
     def planned(self) -> bool:
         """Every recipe key is set (core.runs.recipes.plan_run has chosen them)."""
         return all(getattr(self, k) is not None for k in RECIPE_KEYS)
+
+
+def is_warm_start(value: Any) -> bool:
+    """One of WARM_STARTS, or "run:<run id>" (a run id: letters, digits, '-', '_' and '.')."""
+    if value in WARM_STARTS:
+        return True
+    if not isinstance(value, str) or not value.startswith(RUN_WARM_PREFIX):
+        return False
+    run_id = value[len(RUN_WARM_PREFIX) :]
+    return 0 < len(run_id) <= 100 and all(c.isalnum() or c in "-_." for c in run_id) and run_id[0] != "."
 
 
 def _check(ok: bool, key: str, value: Any, expected: str) -> None:

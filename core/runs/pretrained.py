@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import ConfigError
-from core.runs.config import WARM_STARTS
+from core.runs.config import RUN_WARM_PREFIX, is_warm_start
 from core.runs.starter import (
     MEMORY_FILE,
     MODEL_FILE,
@@ -100,8 +100,12 @@ def starter_neurons() -> int:
 
 def plan_warm_start(warm_start: str, classes: list[str], neurons: int) -> WarmStart:
     """What a MobileNetV2 run with these settings starts from. ConfigError when no base exists."""
-    if warm_start not in WARM_STARTS:
-        raise ConfigError(f"warm_start={warm_start!r} is invalid: expected one of {WARM_STARTS}")
+    if not is_warm_start(warm_start):
+        raise ConfigError(
+            f"warm_start={warm_start!r} is invalid: expected 'starter', 'none' or '{RUN_WARM_PREFIX}<run id>'"
+        )
+    if warm_start.startswith(RUN_WARM_PREFIX):
+        return plan_run_warm_start(warm_start[len(RUN_WARM_PREFIX) :], classes, neurons)
     base = base_source()
     if warm_start == "none":
         return WarmStart(base, None, f"Starts from {base.text}, with a new head (warm start off).")
@@ -138,4 +142,46 @@ def plan_warm_start(warm_start: str, classes: list[str], neurons: int) -> WarmSt
             else "."
         ),
         str(memory) if memory.is_file() else None,
+    )
+
+
+def plan_run_warm_start(run_id: str, classes: list[str], neurons: int) -> WarmStart:
+    """A warm start from finished run `run_id`'s model: its base (fine-tuned blocks included),
+    and its head when the classes, their order and the head's width match. The starter's memory
+    of photo faces travels along when the starter has one (core.training.rehearsal rehearses it
+    only when it fits the base). ConfigError when the run cannot be a starting point."""
+    from core.errors import ClassifierError, TrainingError
+    from core.runs.models import run_labels, run_model_path
+    from core.runs.store import load_run
+
+    try:
+        record = load_run(run_id)
+    except TrainingError as exc:
+        raise ConfigError(f"warm start from run {run_id}: {exc}") from exc
+    if record.state != "done":
+        raise ConfigError(f"warm start from run {run_id}: it is {record.state}, not finished")
+    if record.config.get("model") != "mobilenet_v2" or record.config.get("weights", "imagenet") != "imagenet":
+        raise ConfigError(
+            f"warm start from run {run_id}: only a MobileNetV2 run with an ImageNet base can be one"
+        )
+    try:
+        path = run_model_path(record.path)
+        theirs = run_labels(record.path, record.metrics)
+    except ClassifierError as exc:
+        raise ConfigError(f"warm start from run {run_id}: {exc}") from exc
+    base = BaseSource(str(path), "run", f"the model of run {run_id} (its base, fine-tuned blocks included)")
+    memory = starter_dir() / MEMORY_FILE
+    kept = str(memory) if starter_status().available and memory.is_file() else None
+    width = record.config.get("neurons")
+    if list(classes) != list(theirs):
+        text = f"Starts from run {run_id}'s base only: its classes {theirs} are not this dataset's {list(classes)}, so the head is new."
+        return WarmStart(base, None, text, kept)
+    if not isinstance(width, int) or int(neurons) != width:
+        text = f"Starts from run {run_id}'s base only: its head has {width} neurons, this run {neurons}, so the head is new."
+        return WarmStart(base, None, text, kept)
+    return WarmStart(
+        base,
+        str(path),
+        f"Warm start: base and head from run {run_id} (same classes), then trained on this dataset.",
+        kept,
     )
