@@ -50,6 +50,7 @@ PAGE = 24
 CONTEXT_PX = (200, 120)  # the photo thumbnail's largest size
 RESCORED = "rq_rescored"  # {source key: (built_at, why it was scored again)}
 PAGE_KEY = "rq_page"
+TARGET_PARAM = "to"  # the URL parameter naming the chosen target project
 LAST_PENDING = "rq_last_pending"  # {grid key: faces pending on it at the last run}
 
 
@@ -102,11 +103,14 @@ def choose_model() -> str:
 
 
 def choose_target() -> str | None:
-    """The project the labels land in: always chosen by the person (no default)."""
+    """The project the labels land in: always chosen by the person (no default); kept in the
+    URL (?to=...) so a reload comes back to it."""
     names = list_projects()
     if st.session_state.get("rq_target") not in names:
         st.session_state.pop("rq_target", None)
-    return st.selectbox(
+        if st.query_params.get(TARGET_PARAM) in names:
+            st.session_state["rq_target"] = st.query_params[TARGET_PARAM]
+    target = st.selectbox(
         "Labels go to project",
         names,
         index=None,
@@ -115,6 +119,9 @@ def choose_target() -> str | None:
         help="Reviewed faces land only in this project, as human labels marked reviewed. A face "
         "from elsewhere brings its photo along; 'not a face' writes nothing there.",
     )
+    if target is not None and st.query_params.get(TARGET_PARAM) != target:
+        st.query_params[TARGET_PARAM] = target
+    return target
 
 
 # ----- the queue ------------------------------------------------------------------------------
