@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from core.annotation.annotations import NONE
-from core.annotation.projects import Project
+from core.annotation.projects import Project, list_projects
 from core.fsutil import atomic_write_json
 from core.review.ranking import ModelInfo, QueueEntry, check_classes, load_classifier, model_info, rank
 from core.review.scores import RANDOM_SHARE, UNCERTAINTY, random_share_accuracy
 from core.review.sources import ReviewError, Source, collect
 from core.runs.store import now_iso
+from core.vision.classifier import Classifier
 from core.vision.detections import FaceDetector
 from core.workspace import workspace_root
 
@@ -166,20 +167,22 @@ def build_queue(
     detector: FaceDetector | None = None,
     features: bool = True,
     save: bool = True,
+    classifier: Classifier | None = None,
 ) -> Queue:
     """Collect `source`'s faces, score them with `model_ref` (None: the active model, else the
-    starter), rank them and save the queue (when `save`). Reviews already made in the saved
+    starter), rank them and save the queue (when `save`). `classifier`: the model already loaded
+    (a page's cached one); it must be the one `model_ref` names. Reviews already made in the saved
     queue are kept (first, as they were) and their faces are not queued again.
 
     ReviewError (nothing written) for a missing source, no photos or faces, or a model whose
     classes do not match the project's categories."""
     info = model_info(model_ref, root)
+    if source.kind == "project" and source.name in list_projects(root):  # before anything is cached
+        check_classes(info.labels, Project.open(source.name, root).load().categories, source.name)
     collected = collect(source, root, detector)
     counts: dict[str, int] = {}
     for name in collected.revisions:
         ann = Project.open(name, root).load()
-        if source.kind == "project":
-            check_classes(info.labels, ann.categories, name)
         for label, n in ann.label_counts().items():
             if label != NONE:
                 counts[label] = counts.get(label, 0) + n
@@ -193,7 +196,10 @@ def build_queue(
     entries: list[QueueEntry] = []
     skipped, notes = list(collected.skipped), []
     if collected.candidates:
-        classifier = load_classifier(info, root)
+        if classifier is None:
+            classifier = load_classifier(info, root)
+        elif tuple(classifier.labels) != info.labels:
+            raise ReviewError(f"the classifier given is not model {info.run_id} (its classes differ)")
         entries, skipped, notes = rank(
             collected,
             classifier,

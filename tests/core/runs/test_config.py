@@ -101,3 +101,29 @@ def test_flat_grid_treats_lists_as_axes() -> None:
 def test_bad_grids_are_refused_before_any_run(grid: object) -> None:
     with pytest.raises(ConfigError):
         expand_grid(grid)
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("starter", True),
+        ("none", True),
+        ("run:20261207-0101-mobilenet_v2-abc123", True),
+        ("run:", False),
+        ("run:../x", False),
+        ("run:.x", False),
+        ("imagenet", False),
+        (3, False),
+    ],
+)
+def test_warm_start_may_name_a_finished_run(value: object, ok: bool) -> None:
+    from core.runs.config import is_warm_start
+
+    assert is_warm_start(value) is ok
+    if isinstance(value, str):
+        cfg = RunConfig(model="mobilenet_v2", dataset_version="v1", warm_start=value)
+        if ok:
+            cfg.validate_recipe()
+        else:
+            with pytest.raises(ConfigError, match="warm_start"):
+                cfg.validate_recipe()

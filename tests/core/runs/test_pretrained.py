@@ -68,3 +68,24 @@ def test_the_head_is_copied_only_when_classes_and_width_match(
     assert plan_warm_start("none", classes, width).head_from is None
     with pytest.raises(ConfigError):
         plan_warm_start("imagenet21k", classes, width)
+
+
+def test_a_finished_mobilenet_run_can_be_the_warm_start(workspace: Path, tmp_path: Path) -> None:
+    from core.fsutil import atomic_write_json
+    from core.runs.store import load_run, run_path
+    from tests.core.runs.test_active_model import LABELS, make_run
+
+    run = make_run(workspace, labels=LABELS, name="mobilenet_v2", image_size=96)
+    atomic_write_json(run_path(run) / "config.json", {**load_run(run).config, "neurons": 64})
+    warm = plan_warm_start(f"run:{run}", list(LABELS), 64)
+    assert warm.base.origin == "run" and warm.base.weights.endswith("best.keras")
+    assert warm.head_from == warm.base.weights and f"run {run}" in warm.text
+    assert plan_warm_start(f"run:{run}", ["a", "b"], 64).head_from is None, "other classes: a new head"
+    assert plan_warm_start(f"run:{run}", list(LABELS), 32).head_from is None, "another width: a new head"
+    lenet = make_run(workspace, labels=LABELS)
+    queued = make_run(workspace, labels=LABELS, name="mobilenet_v2", state="queued")
+    for bad, why in ((lenet, "only a MobileNetV2"), (queued, "not finished"), ("nope", "no run")):
+        with pytest.raises(ConfigError, match=why):
+            plan_warm_start(f"run:{bad}", list(LABELS), 64)
+    with pytest.raises(ConfigError, match="invalid"):
+        plan_warm_start("run:../x", list(LABELS), 64)

@@ -68,3 +68,24 @@ def test_models_without_a_starter_build_as_asked(workspace: Path) -> None:
         RunConfig(model="lenet", dataset_version="v", image_size=32).resolved(), list(CLASSES)
     )
     assert warm is None and model.output_shape == (None, 2)
+
+
+def test_a_finished_runs_model_is_the_start_of_a_run_warm_started_from_it(
+    workspace: Path, tmp_path: Path, keras_home: Path
+) -> None:
+    from core.fsutil import atomic_write_json
+    from core.runs.store import load_run, run_path
+    from tests.core.runs.test_active_model import make_run
+
+    run = make_run(workspace, model=None, labels=tuple(CLASSES), name="mobilenet_v2", image_size=32)
+    trained = mobilenet_v2.make_model((32, 32, 3), 2, neurons=8, seed=5)
+    trained.get_layer("predictions").kernel.assign(np.full((8, 2), 0.5, "float32"))
+    conv = trained.get_layer(mobilenet_v2.BASE_NAME).get_layer("Conv_1")
+    conv.kernel.assign(conv.kernel.numpy() + 1.0)  # as if fine-tuned: the run's base is its own
+    trained.save(run_path(run) / "best.keras")
+    atomic_write_json(run_path(run) / "config.json", {**load_run(run).config, "neurons": 8})
+    model, warm = build_start_model(config(warm_start=f"run:{run}"), list(CLASSES))
+    assert warm is not None and warm.base.origin == "run" and warm.head_from
+    np.testing.assert_array_equal(model.get_layer("predictions").kernel.numpy(), np.full((8, 2), 0.5))
+    mine = model.get_layer(mobilenet_v2.BASE_NAME).get_layer("Conv_1").kernel.numpy()
+    np.testing.assert_array_equal(mine, conv.kernel.numpy())
