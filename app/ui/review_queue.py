@@ -26,6 +26,7 @@ from PIL import Image, ImageDraw
 from app.ui.common import act, literal, show_error
 from app.ui.face_grid import crop_box, key_categories, mount
 from app.ui.model_picker import run_option
+from app.ui.models import run_classifier, starter_model
 from app.ui.review_retrain import retrain_panel
 from core.annotation.annotations import NONE
 from core.annotation.labelling import LabelOp
@@ -34,7 +35,7 @@ from core.errors import MaskStudioError
 from core.imaging import load_image
 from core.review.apply import ACCEPT, LABEL, NOT_FACE, Review, apply_reviews, undo_reviews
 from core.review.queue import ACTIVE, Queue, build_queue, load_queue, progress, queue_is_stale
-from core.review.ranking import QueueEntry, check_classes
+from core.review.ranking import QueueEntry, check_classes, default_model_ref
 from core.review.sources import ReviewError, Source
 from core.runs.active_model import finished_runs, get_active
 from core.runs.starter import STARTER_ID, starter_status
@@ -96,7 +97,7 @@ def choose_model() -> str:
     return st.selectbox(
         "Model that ranks the faces",
         list(options),
-        format_func=lambda ref: literal(options[ref]),
+        format_func=options.__getitem__,
         key="rq_model",
         help="The active model by default: a queue scored with it is scored again when it changes.",
     )
@@ -129,8 +130,10 @@ def _build(source: Source, model: str, why: str | None = None) -> Queue | None:
     """Score `source` again with `model` (keeping its reviews); None after showing the error."""
     try:
         with st.spinner(f"Finding and scoring the faces of {literal(source.describe())}…"):
-            queue = build_queue(source, None if model == ACTIVE else model)
-    except MaskStudioError as exc:
+            ref = default_model_ref() if model == ACTIVE else model
+            classifier = starter_model() if ref == STARTER_ID else run_classifier(ref)  # cached
+            queue = build_queue(source, None if model == ACTIVE else model, classifier=classifier)
+    except (MaskStudioError, OSError) as exc:
         show_error(exc, "No queue: ")
         return None
     if why:

@@ -1,21 +1,26 @@
 """The Review section's "Retrain with my reviews": a run queued on the reviewed project's faces,
 warm-started from the model that ranked them (core.review.retrain), a link to it in
-Experiments → Queue, and, once it has finished and a scene set exists, the Experiments scene
-test opened on the model before and after."""
+Experiments → Queue, and, once it has finished and a scene set exists, the Experiments page's
+scene test (app/ui/experiments_scenes.py) on the model before and after."""
 
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 from app.ui.common import ROOT, literal, show_error
+from app.ui.experiments_scenes import RESULT_KEY, SceneResult, show_result
+from app.ui.experiments_scenes import _evaluate as evaluate_scenes
 from core.annotation.projects import Project
 from core.errors import MaskStudioError
+from core.inference.scene_sets import load_scene_set
 from core.review.queue import ACTIVE, Queue
 from core.review.retrain import compare_scene_sets, retrain_with_reviews, reviewed_count
 from core.runs.store import load_run
+from core.vision.detectors import DEFAULT_PREDICT_DETECTOR
 
 EXPERIMENTS_PAGE = ROOT / "pages" / "experiments.py"
-LAST_RETRAIN = "rq_retrain"  # {"run_id", "before", "project", "dataset", "version", "warm_start"}
+LAST_RETRAIN = "rq_last_retrain"  # {"run_id", "before", "project", "dataset", "version", "warm_start"}
 
 
 def _start(queue: Queue, target: str) -> None:
@@ -38,14 +43,6 @@ def _start(queue: Queue, target: str) -> None:
     }
 
 
-def _open_scene_test(before: str, after: str, scenes: str) -> None:
-    """The Experiments page's Scene test, with the two models and the scene project chosen."""
-    st.session_state["scene_models"] = [before, after]
-    st.session_state["scene_kind"] = "A project with labelled boxes"
-    st.session_state["scene_project"] = scenes
-    st.switch_page(EXPERIMENTS_PAGE, query_params={"section": "scene test"})
-
-
 def _scene_test(last: dict, target: str) -> None:
     sets = compare_scene_sets(target)
     if not sets:
@@ -63,10 +60,25 @@ def _scene_test(last: dict, target: str) -> None:
             f"When run {literal(last['run_id'])} has finished ({literal(state)} now), compare it here."
         )
         return
-    c_set, c_go = st.columns([2, 1], vertical_alignment="bottom")
-    scenes = c_set.selectbox("Scene set", sets, format_func=literal, key="rq_scenes")
-    if c_go.button("Scene test: before and after", key="rq_scene_test", width="stretch"):
-        _open_scene_test(last["before"], last["run_id"], scenes)
+    before, after = last["before"], last["run_id"]
+    if before == after:
+        return
+    scenes = st.selectbox("Scene set for the before/after test", sets, key="rq_scenes")
+    try:
+        scene_set = load_scene_set(scenes)
+    except MaskStudioError as exc:
+        show_error(exc, "These scenes cannot be used: ")
+        return
+    with st.expander(f"Scene test: {literal(before)} before, {literal(after)} after", expanded=False):
+        # the Experiments page's scene test, on these two models (class mapping, leak check)
+        evaluate_scenes([before, after], scene_set, DEFAULT_PREDICT_DETECTOR)
+        result = st.session_state.get(RESULT_KEY)
+        if (
+            isinstance(result, SceneResult)
+            and result.scene_set.source == scene_set.source
+            and {sc.entry.ref for sc in result.scores} == {before, after}
+        ):
+            show_result(result)
 
 
 def retrain_panel(queue: Queue, target: str) -> None:
@@ -93,10 +105,13 @@ def retrain_panel(queue: Queue, target: str) -> None:
         ),
         icon=":material/model_training:",
     )
-    st.page_link(
-        str(EXPERIMENTS_PAGE),
-        label="Follow it in Experiments → Queue",
-        icon=":material/arrow_forward:",
-        query_params={"section": "queue"},
-    )
+    try:
+        st.page_link(
+            str(EXPERIMENTS_PAGE),
+            label="Follow it in Experiments → Queue",
+            icon=":material/arrow_forward:",
+            query_params={"section": "queue"},
+        )
+    except StreamlitAPIException:  # the page is run on its own (tests): no navigation
+        st.markdown("→ Follow it in **Experiments → Queue**")
     _scene_test(last, target)

@@ -21,6 +21,7 @@ from core.annotation.projects import Project
 from core.review.queue import load_queue, queue_path
 from core.review.sources import Source
 from core.runs.active_model import set_active
+from tests.core.runs.test_active_model import make_run
 from tests.images import image_bytes
 from tests.pages.conftest import open_page, run, texts
 from tests.tiny_models import confident_tiny_run
@@ -171,3 +172,32 @@ def test_a_new_active_model_is_said_and_the_queue_is_scored_again(
         at, "caption"
     ).replace("\\", "")
     assert load_queue(Source("project", "street")).model.run_id == new_run
+
+
+def test_retrain_with_my_reviews_names_the_run_and_offers_the_scene_test(
+    projects: dict[str, Project], workspace: Path
+) -> None:
+    from core.review.retrain import Retrain
+    from core.runs.active_model import get_active
+
+    at = review_page()
+    build(at)
+    at.selectbox(key="rq_target").select("labels")
+    run(at)
+    assert at.button(key="rq_retrain").disabled  # nothing reviewed yet
+    entry = load_queue(Source("project", "street")).entries[0]
+    apply_ops(Source("project", "street"), "labels", [LabelOp(entry.key, entry.guess, "", 1)])
+    run(at)
+    assert "1 reviewed face(s) in labels" in texts(at, "caption")
+    done = make_run(workspace)  # a finished run stands for the retrained one
+    queued = Retrain(done, "labels-reviews", "v1", f"run:{get_active()}", 1)
+    with mock.patch("app.ui.review_retrain.retrain_with_reviews", return_value=queued) as retrain:
+        at.button(key="rq_retrain").click()
+        run(at)
+    retrain.assert_called_once_with("labels", model_ref=None)  # the active model's queue
+    assert f"Run {done} queued on labels-reviews v1" in texts(at, "success").replace("\\", "")
+    assert "Experiments → Queue" in texts(at, "markdown")  # a link when served (run alone here)
+    # "other" has labelled boxes: the scene test compares the model before and after on it
+    assert at.selectbox(key="rq_scenes").value == "other"
+    assert f"Scene test: {get_active()} before, {done} after" in [e.label for e in at.expander]
+    assert at.button(key="scene_run")
