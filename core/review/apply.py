@@ -23,7 +23,7 @@ from typing import Any
 
 from core.annotation.annotations import NONE, Annotations, Box
 from core.annotation.projects import Project, list_projects
-from core.errors import BoxRejected, CategoryError, MaskStudioError
+from core.errors import MaskStudioError
 from core.review.queue import Queue, save_queue
 from core.review.ranking import QueueEntry
 from core.review.sources import REVIEWED_KEY, ReviewError
@@ -86,7 +86,7 @@ def apply_reviews(
         for entry, r, label in todo:
             try:
                 box_id = _apply_one(ann, project, entry, label, stored, queue)
-            except (ReviewError, BoxRejected, CategoryError) as exc:
+            except MaskStudioError as exc:  # box gone, a rule broken, the photo deleted since
                 report.refused.append(f"{entry.image_name or os.path.basename(entry.image)}: {exc}")
                 continue
             done.append((entry, r, label, box_id))
@@ -102,6 +102,8 @@ def apply_reviews(
             "project": project.name,
             "box_id": box_id,
             "version": report.version,
+            "model": queue.model.run_id,
+            "model_digest": queue.model.digest,
             "at": now_iso(),
         }
     report.applied = len(done)
@@ -158,8 +160,6 @@ def _apply_one(
     queue: Queue,
 ) -> str:
     """Apply one answer inside the edit; returns the box id it labelled ("" when none)."""
-    if label is not None and label not in ann.category_set():
-        ann.add_category(label)
     if _in_place(entry, project.name) and entry.box_id:
         image = entry.image_name
         i = ann.index_of(image, entry.box_id)
@@ -174,6 +174,7 @@ def _apply_one(
             ann.delete_box(image, i)
             _mark(ann, image, entry.box_id, None)
             return ""
+        _ensure_category(ann, label)
         ann.set_label(image, i, label, None)
         _mark(ann, image, entry.box_id, _record(entry, queue, label))
         return entry.box_id
@@ -183,9 +184,16 @@ def _apply_one(
     if not image:
         raise ReviewError("its photo could not be stored in the project")
     size = project.image_size(image)
+    _ensure_category(ann, label)
     added = ann.add_box(image, Box.from_xyxy(entry.xyxy, label), image_size=size)
     _mark(ann, image, added.id, _record(entry, queue, label))
     return added.id
+
+
+def _ensure_category(ann: Annotations, label: str) -> None:
+    """Add `label` as a category of the chosen project when it is not one yet."""
+    if label not in ann.category_set():
+        ann.add_category(label)
 
 
 def undo_reviews(queue: Queue, project_name: str, root: Path | None = None) -> int:

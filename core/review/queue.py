@@ -143,13 +143,17 @@ def queue_is_stale(queue: Queue, root: Path | None = None) -> str | None:
 
 
 def progress(queue: Queue) -> Progress:
-    """Reviewed / remaining, and the accuracy estimate from the reviewed random faces ("not a
-    face" answers are left out: they say nothing of the classifier)."""
+    """Reviewed / remaining, and the accuracy estimate from the reviewed random faces of the
+    queue's model ("not a face" answers are left out: they say nothing of the classifier; nor
+    are reviews of the guesses of a model the queue was scored with before)."""
     reviewed = [e for e in queue.entries if e.review is not None]
     outcomes = [
         bool(e.review.get("correct"))
         for e in reviewed
-        if e.random and e.review is not None and e.review.get("action") != "not_face"
+        if e.random
+        and e.review is not None
+        and e.review.get("action") != "not_face"
+        and e.review.get("model_digest", queue.model.digest) == queue.model.digest
     ]
     return Progress(
         len(reviewed), len(queue.entries) - len(reviewed), len(outcomes), random_share_accuracy(outcomes)

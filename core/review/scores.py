@@ -27,6 +27,7 @@ BORDER_WEIGHT = 0.3
 RARITY_WEIGHT = 0.3
 DUP_COSINE = 0.97
 RANDOM_SHARE = 0.15
+_BLOCK = 512  # collapse_duplicates: faces whose similarities are computed in one product
 
 #: the reasons a face is queued, as shown on its badge.
 WHY_UNCERTAIN, WHY_BORDERLINE, WHY_RARE, WHY_RANDOM = (
@@ -113,12 +114,15 @@ def collapse_duplicates(features: np.ndarray, priority: np.ndarray, cosine: floa
     f = f / np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-12)
     order = np.argsort(-np.asarray(priority), kind="stable")
     kept: list[int] = []
-    kept_f = np.zeros((0, f.shape[1]), dtype=np.float32)
-    for i in order:
-        if len(kept) and float((kept_f @ f[i]).max()) >= cosine:
-            continue
-        kept.append(int(i))
-        kept_f = np.vstack([kept_f, f[i][None]])
+    is_kept = np.zeros(len(f), dtype=bool)
+    for start in range(0, len(order), _BLOCK):  # similarities by BLAS, a block of faces at a time
+        block = order[start : start + _BLOCK]
+        sims = f[block] @ f.T
+        for j, i in enumerate(block):
+            if kept and float(sims[j, is_kept].max()) >= cosine:
+                continue
+            is_kept[i] = True
+            kept.append(int(i))
     return np.asarray(kept, dtype=np.int64)
 
 

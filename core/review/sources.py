@@ -95,6 +95,20 @@ def parse_source(text: str, root: Path | None = None) -> Source:
     raise ReviewError(f"{text!r} is neither a project of this workspace nor an image folder")
 
 
+def available_sources(root: Path | None = None) -> list[Source]:
+    """The sources a person can pick now: every project, then Live snapshots and Predict sends
+    when some project holds them (image folders are typed in, not listed)."""
+    names = list_projects(root)
+    out = [Source("project", n) for n in names]
+    if any(
+        any(img.startswith(SNAPSHOT_PREFIX) for img in Project.open(n, root).list_images()) for n in names
+    ):
+        out.append(Source("snapshots"))
+    if any(n.startswith(SENDS_PREFIX) for n in names):
+        out.append(Source("sends"))
+    return out
+
+
 @dataclass(frozen=True)
 class Candidate:
     """One face to rank. `image`: the photo's path; `xyxy` in its original pixels; `det_score`:

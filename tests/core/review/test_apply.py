@@ -144,3 +144,14 @@ def test_older_files_without_the_reviewed_map_still_load(project: Project) -> No
     ann = loads_seed_json(data, file="annotations.json").annotations
     assert ann.boxes("x.png")[0].label == "mask" and REVIEWED_KEY not in ann.images["x.png"].extra
     assert collect(SOURCE, detector=FakeDetector()).candidates
+
+
+def test_a_face_whose_photo_was_deleted_since_is_refused_and_the_rest_applied(
+    project: Project, queue: Queue
+) -> None:
+    bare = [e for e in queue.entries if not e.box_id]
+    boxed = [e for e in queue.entries if e.box_id]
+    project.delete_image("b.png")
+    report = apply_reviews(queue, [Review(bare[0].key, ACCEPT), Review(boxed[0].key, ACCEPT)], "p")
+    assert report.applied == 1 and len(report.refused) == 1 and "b.png" in report.refused[0]
+    assert "b.png" not in project.load().images

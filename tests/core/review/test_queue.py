@@ -123,6 +123,9 @@ def test_progress_estimates_accuracy_from_the_reviewed_random_faces(project: Pro
     p = progress(queue)
     assert (p.reviewed, p.remaining, p.random_reviewed) == (4, 0, 2)
     assert p.accuracy is not None and p.accuracy[0] == pytest.approx(0.5)
+    randoms[1].review = {"action": "label", "correct": False, "model_digest": "an older model"}
+    p = progress(queue)
+    assert p.random_reviewed == 1 and p.accuracy is not None and p.accuracy[0] == pytest.approx(1.0)
 
 
 def test_an_unreadable_queue_file_reads_as_none(workspace: Path) -> None:

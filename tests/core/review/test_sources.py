@@ -9,7 +9,15 @@ import pytest
 
 from core.annotation.annotations import NONE
 from core.annotation.projects import Project, delete_project
-from core.review.sources import REVIEWED_KEY, ReviewError, Source, collect, needs_review, parse_source
+from core.review.sources import (
+    REVIEWED_KEY,
+    ReviewError,
+    Source,
+    available_sources,
+    collect,
+    needs_review,
+    parse_source,
+)
 from tests.core.review.conftest import FakeDetector, photo
 
 
@@ -98,7 +106,14 @@ def test_snapshots_and_sends_read_their_photos_in_every_project(workspace: Path)
     assert {c.image_name for c in snaps.candidates} == {"live-20260101-101010-001.jpg"}
     sent = collect(Source("sends"), detector=FakeDetector())
     assert {(c.project, c.image_name) for c in sent.candidates} == {("predictions-2026-12-01", "street.png")}
+    assert available_sources() == [
+        Source("project", "predictions-2026-12-01"),
+        Source("project", "webcam"),
+        Source("snapshots"),
+        Source("sends"),
+    ]
     delete_project("webcam")
+    assert Source("snapshots") not in available_sources()
     with pytest.raises(ReviewError, match="no Live snapshots"):
         collect(Source("snapshots"), detector=FakeDetector())
 
