@@ -36,7 +36,7 @@ from core.imaging import load_image
 from core.review.apply import ACCEPT, LABEL, NOT_FACE, Review, apply_reviews, undo_reviews
 from core.review.queue import ACTIVE, Queue, build_queue, load_queue, progress, queue_is_stale
 from core.review.ranking import QueueEntry, check_classes, default_model_ref
-from core.review.sources import ReviewError, Source
+from core.review.sources import ReviewError, Source, available_sources
 from core.runs.active_model import finished_runs, get_active
 from core.runs.starter import STARTER_ID, starter_status
 
@@ -77,6 +77,13 @@ def choose_source(open_project: Project) -> Source | None:
             show_error(ReviewError(f"no folder {text!r} on this computer"))
             return None
         return Source("folder", str(path.resolve()))
+    if Source(kind) not in available_sources():
+        st.info(
+            "No Live snapshots in any project yet: take some on the Live page."
+            if kind == "snapshots"
+            else "Nothing sent from Predict yet: its “Send to annotator” makes a predictions-… project."
+        )
+        return None
     return Source(kind)
 
 

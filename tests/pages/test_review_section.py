@@ -130,6 +130,9 @@ def test_a_missing_or_empty_folder_is_said_and_nothing_is_written(
 ) -> None:
     before = {n: digest(p) for n, p in projects.items()}
     at = review_page()
+    at.radio(key="rq_kind").set_value("snapshots")
+    run(at)
+    assert "No Live snapshots in any project yet" in texts(at, "info")
     at.radio(key="rq_kind").set_value("folder")
     run(at)
     at.text_input(key="rq_folder").input(str(tmp_path / "nowhere"))
