@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import io
 import os
+import threading
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,7 @@ RESCORED = "rq_rescored"  # {source key: (built_at, why it was scored again)}
 PAGE_KEY = "rq_page"
 TARGET_PARAM = "to"  # the URL parameter naming the chosen target project
 LAST_PENDING = "rq_last_pending"  # {grid key: faces pending on it at the last run}
+_APPLYING = threading.Lock()  # one batch of answers at a time in this server
 
 
 # ----- choices ------------------------------------------------------------------------------
@@ -259,6 +261,11 @@ def grid_faces(entries: list[tuple[int, QueueEntry]]) -> tuple[list[dict[str, An
 def apply_ops(source: Source, target: str, ops: list[LabelOp]) -> list[str]:
     """The grid's answers applied to `target` by face key (the grid's callback); the messages
     of refused ones. A label equal to the guess accepts it; no label is "not a face"."""
+    with _APPLYING:  # two batches at once (two tabs, a resend) must not save the queue over each other
+        return _apply_locked(source, target, ops)
+
+
+def _apply_locked(source: Source, target: str, ops: list[LabelOp]) -> list[str]:
     queue = load_queue(source)
     if queue is None:
         return ["Not saved: the queue is gone. Build it again."]
