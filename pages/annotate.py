@@ -23,6 +23,7 @@ from app.ui.annotate_keys import (
 from app.ui.annotate_zoom import region_key, zoom_view
 from app.ui.common import flash, literal, section_switch, show_error, show_flashes, use_app_navigation
 from app.ui.face_grid import face_grid, selected_box
+from app.ui.review_queue import review_section
 from app.ui.start_here import start_here_panel
 from core.annotation.annotations import NONE, Annotations
 from core.annotation.canvas import (
@@ -66,7 +67,7 @@ def display_jpeg(
     return buf.getvalue()
 
 
-SECTIONS = ["Boxes", "Categories", "Import / export"]
+SECTIONS = ["Boxes", "Categories", "Import / export", "Review"]
 REFUSAL_KEY = "canvas_refusal"
 LAST_CANVAS = "canvas_last"  # the canvas of the last run: its key and the boxes it was given
 
@@ -374,6 +375,8 @@ if section == "Categories":
     categories_panel(project)
 elif section == "Import / export":
     import_export_panel(project)
+elif section == "Review":
+    review_section(project)
 else:
     try:
         annotate_tab(project)

@@ -4,6 +4,10 @@
 // blur), each operation naming its box by id and the label this grid saw on it. A batch stays
 // "in flight" until the server's data says it was applied (acked), and is sent again until then.
 // Names are set with textContent only: a category or image name is never markup.
+// With `review` in its data (the Annotate page's Review section) each face carries the model's
+// guess (preselected), a badge saying why it is queued and a thumbnail of its whole photo; Enter
+// accepts the guess, 1-9 pick a class, X marks "not a face" (label null); a reviewed face stays
+// in the grid, marked, and the selection moves to the next face not reviewed yet.
 
 const DEBOUNCE_MS = 350;
 const RESEND_MS = 1500;
@@ -20,7 +24,7 @@ function newState(key) {
   const root = el("div", "fg-root");
   root.tabIndex = 0;
   root.setAttribute("role", "grid");
-  root.setAttribute("aria-label", "Faces of this image: arrows select, 0-9 label, Delete deletes");
+  root.setAttribute("aria-label", "Faces: arrows select, digits label");
   const legend = el("div", "fg-legend");
   const note = el("div", "fg-note");
   const cells = el("div", "fg-cells");
@@ -46,16 +50,20 @@ function catColor(st, label) {
   return c ? c.color : "#888888";
 }
 
+function legendItem(key, name, color) {
+  const item = el("span", "fg-key");
+  item.style.borderColor = color;
+  item.append(el("b", "", key), document.createTextNode(" " + name));
+  return item;
+}
+
 function render(st) {
   const d = st.data;
+  st.root.classList.toggle("fg-review", !!d.review);
   st.legend.replaceChildren(
-    ...d.categories.map((c) => {
-      const item = el("span", "fg-key");
-      const k = el("b", "", String(c.key));
-      item.style.borderColor = c.color;
-      item.append(k, document.createTextNode(" " + c.name));
-      return item;
-    })
+    ...(d.review ? [legendItem("Enter", "accept the guess", "#2f6bff")] : []),
+    ...d.categories.map((c) => legendItem(String(c.key), c.name, c.color)),
+    ...(d.review ? [legendItem("X", "not a face", "#666666")] : [])
   );
   const byId = new Map([...st.cells.children].map((c) => [c.dataset.id, c]));
   const cells = st.boxes.map((b) => {
@@ -66,18 +74,33 @@ function render(st) {
       const img = el("img", "fg-crop");
       img.alt = "";
       img.draggable = false;
-      cell.append(img, el("div", "fg-caption"));
+      cell.append(img);
+      if (d.review) {
+        const ctx = el("img", "fg-context");
+        ctx.alt = "";
+        ctx.draggable = false;
+        cell.append(ctx, el("div", "fg-badge"));
+      }
+      cell.append(el("div", "fg-caption"));
     }
     const img = cell.firstChild;
     if (img.getAttribute("src") !== b.crop) img.setAttribute("src", b.crop);
+    const ctx = cell.querySelector(".fg-context");
+    if (ctx && b.context && ctx.getAttribute("src") !== b.context) ctx.setAttribute("src", b.context);
+    const badge = cell.querySelector(".fg-badge");
+    if (badge) {
+      badge.textContent = b.badge ?? "";
+      badge.dataset.why = b.badge ?? "";
+    }
     paint(st, cell, b);
     return cell;
   });
   st.cells.replaceChildren(...cells);
-  if (!cells.length) st.cells.append(el("div", "fg-empty", "No boxes yet: draw one on the image."));
+  if (!cells.length) st.cells.append(el("div", "fg-empty", d.empty ?? "No boxes yet: draw one on the image."));
 }
 
 function paint(st, cell, b) {
+  if (st.data?.review) return paintReview(st, cell, b);
   const color = catColor(st, b.label);
   cell.dataset.label = b.label;
   cell.style.borderColor = color;
@@ -85,6 +108,22 @@ function paint(st, cell, b) {
   cell.classList.toggle("fg-none", b.label === "None");
   const cap = cell.lastChild;
   cap.textContent = "#" + b.n + " " + b.label;
+  cap.style.background = color;
+}
+
+function paintReview(st, cell, b) {
+  // Not reviewed: the guess, dashed; reviewed: its label (or "not a face"), solid.
+  const shown = b.reviewed ? b.label : b.guess;
+  const color = shown === null ? "#666666" : catColor(st, shown);
+  cell.dataset.label = b.reviewed ? (b.label ?? "not a face") : "";
+  cell.style.borderColor = color;
+  cell.classList.toggle("fg-selected", b.id === st.selected);
+  cell.classList.toggle("fg-none", !b.reviewed);
+  cell.classList.toggle("fg-reviewed", !!b.reviewed);
+  const cap = cell.lastChild;
+  cap.textContent = b.reviewed
+    ? "#" + b.n + " \u2713 " + (b.label ?? "not a face")
+    : "#" + b.n + " " + b.guess + "? " + (b.confidence ?? "");
   cap.style.background = color;
 }
 
@@ -100,7 +139,8 @@ function applyOp(st, op) {
   // Apply one operation to the boxes shown; false when its box is not there.
   const i = st.boxes.findIndex((b) => b.id === op.id);
   if (i < 0) return false;
-  if (op.label === null) st.boxes.splice(i, 1);
+  if (st.data?.review) st.boxes[i] = { ...st.boxes[i], label: op.label, reviewed: true };
+  else if (op.label === null) st.boxes.splice(i, 1);
   else st.boxes[i] = { ...st.boxes[i], label: op.label };
   return true;
 }
@@ -110,11 +150,17 @@ function act(st, label) {
   const i = st.boxes.findIndex((b) => b.id === st.selected);
   if (i < 0) return;
   const b = st.boxes[i];
-  const op = { id: b.id, label, was: b.label, n: b.n };
+  const review = !!st.data?.review;
+  const op = { id: b.id, label, was: review ? (b.reviewed ? (b.label ?? "\u2715") : "") : b.label, n: b.n };
   applyOp(st, op);
   st.queue.push(op);
   const cell = [...st.cells.children].find((c) => c.dataset.id === b.id);
-  if (label === null) {
+  if (review) {
+    if (cell) paint(st, cell, st.boxes[i]);
+    const order = [...st.boxes.slice(i + 1), ...st.boxes.slice(0, i)];
+    const next = order.find((x) => !x.reviewed);
+    if (next) st.selected = next.id;
+  } else if (label === null) {
     cell?.remove();
     const next = st.boxes[Math.min(i, st.boxes.length - 1)];
     st.selected = next ? next.id : null;
@@ -167,7 +213,8 @@ function update(st, data) {
   for (const op of st.queue) applyOp(st, op);
   if (!st.boxes.some((b) => b.id === st.selected)) {
     const wanted = st.boxes.find((b) => b.id === data.selected);
-    st.selected = (wanted ?? st.boxes.find((b) => b.label === "None") ?? st.boxes[0])?.id ?? null;
+    const open = data.review ? (b) => !b.reviewed : (b) => b.label === "None";
+    st.selected = (wanted ?? st.boxes.find(open) ?? st.boxes[0])?.id ?? null;
   }
   st.sentSelected ??= st.selected;
   render(st);
@@ -185,10 +232,16 @@ function onKey(ev) {
   if (!st || ev.ctrlKey || ev.metaKey || ev.altKey || typing(ev.target)) return;
   const d = st.data;
   let handled = true;
+  const sel = st.boxes.find((b) => b.id === st.selected);
   if (/^[0-9]$/.test(ev.key)) {
     const cat = d.categories.find((c) => String(c.key) === ev.key);
     if (cat) act(st, cat.name);
-  } else if (ev.key === "Delete" || (ev.key === "Backspace" && st.focused)) {
+  } else if (d.review && ev.key === "Enter" && (st.focused || ev.target === document.body)) {
+    // (Enter on a button or a link elsewhere keeps its own meaning)
+    if (sel) act(st, sel.guess);
+  } else if (d.review && (ev.key === "x" || ev.key === "X")) {
+    act(st, null);
+  } else if (!d.review && (ev.key === "Delete" || (ev.key === "Backspace" && st.focused))) {
     act(st, null);
   } else if (st.focused && ev.key.startsWith("Arrow")) {
     const i = st.boxes.findIndex((b) => b.id === st.selected);

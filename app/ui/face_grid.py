@@ -2,17 +2,21 @@
 with keys in the browser (st.components.v2, face_grid.js / face_grid.css in this folder, no
 build step, nothing fetched).
 
-The browser applies each key at once and sends batches; `_apply_batch` runs as the component's
+The browser applies each key at once and sends batches; `receive` runs as the component's
 callback, at the start of the rerun a batch triggers, and applies it under the project lock by
 box id (core.annotation.labelling). Each batch has a sequence number per grid; the grid is
 told which it has received (`acked`), and sends the others again, so a batch is never lost
 and never applied twice. The crops are made once per image and set of boxes (cached).
+
+`mount` and `receive` serve any grid whose operations are applied elsewhere (the Review
+section's queue, app/ui/review_queue.py), with the same batches, sequence numbers and acks.
 """
 
 from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -21,7 +25,7 @@ import streamlit as st
 from PIL import Image
 
 from core.annotation.annotations import NONE, Annotations
-from core.annotation.labelling import apply_ops, parse_ops
+from core.annotation.labelling import LabelOp, apply_ops, parse_ops
 from core.annotation.projects import Project
 from core.errors import MaskStudioError
 from core.imaging import load_image
@@ -100,8 +104,10 @@ def grid_data(project: Project, image: str, ann: Annotations, rev: str) -> dict[
     }
 
 
-def _apply_batch(project_name: str, image: str, key: str) -> None:
-    """The component's callback: apply the batches of the grid's last send not applied yet."""
+def receive(key: str, apply: Callable[[list[LabelOp]], list[str]]) -> None:
+    """Give `apply` the operations of grid `key`'s last send not applied yet, in order, and
+    record them as applied; `apply` returns the messages of the operations it refused (shown
+    in the grid). Runs as the component's callback; with nothing new it does nothing."""
     sent = (st.session_state.get(key) or {}).get("batch")
     if not isinstance(sent, dict) or not isinstance(sent.get("client"), str):
         return
@@ -115,14 +121,32 @@ def _apply_batch(project_name: str, image: str, key: str) -> None:
     if not fresh:
         return
     ops = [op for b in sorted(fresh, key=lambda b: b["seq"]) for op in parse_ops(b.get("ops"))]
-    try:
-        with Project.open(project_name).edit() as saved:
-            result = apply_ops(saved, image, ops)
-        refused = result.refused
-    except MaskStudioError as exc:
-        refused = [f"Not saved: {exc}"]
+    refused = apply(ops)
     acked[client] = max(b["seq"] for b in fresh)
     st.session_state.setdefault(REFUSED, {})[key] = refused
+
+
+def _apply_to_image(project_name: str, image: str, ops: list[LabelOp]) -> list[str]:
+    """The Annotate grid's operations applied to `image` under the project lock, by box id."""
+    try:
+        with Project.open(project_name).edit() as saved:
+            return apply_ops(saved, image, ops).refused
+    except MaskStudioError as exc:
+        return [f"Not saved: {exc}"]
+
+
+def mount(key: str, data: dict[str, Any], apply: Callable[[list[LabelOp]], list[str]]) -> None:
+    """Mount a grid keyed `key` on `data` (grid_data's shape; with "review" its faces carry a
+    guess, a badge and a context thumbnail) whose operations go to `apply` (see `receive`).
+    `data` gets the grid's acked batches, refusals and selection."""
+    data = {
+        **data,
+        "key": key,
+        "acked": st.session_state.get(ACKED, {}).get(key, {}),
+        "refused": st.session_state.get(REFUSED, {}).get(key, []),
+        "selected": st.session_state.get(SELECTED, {}).get(key),
+    }
+    _GRID(key=key, data=data, on_batch_change=partial(receive, key, apply), height="content")
 
 
 def selected_box(project: Project, image: str) -> str | None:
@@ -131,11 +155,7 @@ def selected_box(project: Project, image: str) -> str | None:
 
 
 def face_grid(project: Project, image: str, ann: Annotations, rev: str) -> None:
-    """Mount the grid for `image` (`ann`: the annotations this run shows, `rev` their revision)."""
+    """Mount the grid for `image` (`ann`: the annotations this run shows, `rev` their revision);
+    refused operations are said in the grid itself (as plain text)."""
     key = grid_key(project, image)
-    _GRID(  # refused operations are said in the grid itself (as plain text)
-        key=key,
-        data=grid_data(project, image, ann, rev),
-        on_batch_change=partial(_apply_batch, project.name, image, key),
-        height="content",
-    )
+    mount(key, grid_data(project, image, ann, rev), partial(_apply_to_image, project.name, image))
