@@ -24,7 +24,8 @@ from typing import Any
 from core.annotation.annotations import NONE, Annotations, Box
 from core.annotation.projects import Project, list_projects
 from core.errors import MaskStudioError
-from core.review.queue import Queue, save_queue
+from core.locking import folder_lock
+from core.review.queue import Queue, load_queue, queue_path, save_queue
 from core.review.ranking import QueueEntry
 from core.review.sources import REVIEWED_KEY, ReviewError
 from core.runs.store import now_iso
@@ -56,7 +57,30 @@ def apply_reviews(
     queue: Queue, reviews: list[Review], project_name: str, root: Path | None = None
 ) -> ApplyReport:
     """Apply `reviews` to project `project_name` (the one the person chose) and record them in
-    the queue (saved). ReviewError when the project does not exist (nothing written)."""
+    the queue (saved). ReviewError when the project does not exist (nothing written).
+
+    The whole batch runs under the lock of the queue's folder, and answers saved meanwhile by
+    another process or tab are read back first: two batches never save over each other, and a
+    face answered elsewhere is refused here instead of being applied twice."""
+    path = queue_path(queue.source, root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with folder_lock(path.parent):
+        _catch_up(queue, root)
+        return _apply_reviews(queue, reviews, project_name, root)
+
+
+def _catch_up(queue: Queue, root: Path | None) -> None:
+    """Copy into `queue` the answers its saved copy has and it has not (same faces only)."""
+    saved = load_queue(queue.source, root)
+    if saved is None:
+        return
+    for entry in saved.entries:
+        mine = queue.entry(entry.key)
+        if entry.review is not None and mine is not None and mine.review is None:
+            mine.review = entry.review
+
+
+def _apply_reviews(queue: Queue, reviews: list[Review], project_name: str, root: Path | None) -> ApplyReport:
     if project_name not in list_projects(root):
         raise ReviewError(f"no project {project_name!r}: choose the project the reviews go to")
     project = Project.open(project_name, root)

@@ -29,13 +29,15 @@ DUP_COSINE = 0.97
 RANDOM_SHARE = 0.15
 _BLOCK = 512  # collapse_duplicates: faces whose similarities are computed in one product
 
-#: the reasons a face is queued, as shown on its badge.
+#: the reasons a face is queued, as shown on its badge; WHY_SURE: none of the others, the model is
+#: fairly sure (such faces come after the unsure ones, to be checked all the same).
 WHY_UNCERTAIN, WHY_BORDERLINE, WHY_RARE, WHY_RANDOM = (
     "uncertain",
     "borderline detection",
     "rare class",
     "random",
 )
+WHY_SURE = "model fairly sure"
 
 
 class RankingError(MaskStudioError):
@@ -98,7 +100,7 @@ def priorities(
             reasons.append(WHY_BORDERLINE)
         if r[i] >= 0.5:
             reasons.append(WHY_RARE)
-        why.append(reasons or [WHY_UNCERTAIN])
+        why.append(reasons or [WHY_SURE])
     return prio, why
 
 

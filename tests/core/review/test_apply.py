@@ -155,3 +155,16 @@ def test_a_face_whose_photo_was_deleted_since_is_refused_and_the_rest_applied(
     report = apply_reviews(queue, [Review(bare[0].key, ACCEPT), Review(boxed[0].key, ACCEPT)], "p")
     assert report.applied == 1 and len(report.refused) == 1 and "b.png" in report.refused[0]
     assert "b.png" not in project.load().images
+
+
+def test_two_copies_of_a_queue_never_save_over_each_other(project: Project, queue: Queue) -> None:
+    other = load_queue(SOURCE)  # a second tab or process holding the same queue
+    assert other is not None
+    first, second = queue.entries[0].key, queue.entries[1].key
+    assert apply_reviews(queue, [Review(first, ACCEPT)], "p").applied == 1
+    again = apply_reviews(other, [Review(first, ACCEPT)], "p")
+    assert again.applied == 0 and "already reviewed" in again.refused[0]
+    assert apply_reviews(other, [Review(second, ACCEPT)], "p").applied == 1
+    saved = load_queue(SOURCE)
+    assert saved is not None
+    assert saved.entry(first).review is not None and saved.entry(second).review is not None

@@ -8,6 +8,7 @@ import pytest
 from core.review.scores import (
     WHY_BORDERLINE,
     WHY_RARE,
+    WHY_SURE,
     RankingError,
     borderline,
     collapse_duplicates,
@@ -51,6 +52,8 @@ def test_priorities_raise_rare_and_borderline_unsure_faces_with_reasons() -> Non
     prio, why = priorities(p, np.array([0.95, 0.65, 0.95]), ["a", "a", "b"], {"a": 10, "b": 1})
     assert prio[1] > prio[0] and prio[2] > prio[0]
     assert WHY_BORDERLINE in why[1] and WHY_RARE in why[2]
+    _, sure = priorities(np.array([[0.97, 0.03]]), np.array([0.99]), ["a"], {"a": 10, "b": 1})
+    assert sure == [[WHY_SURE]], "a fairly sure face is not called uncertain"
     with pytest.raises(RankingError):
         priorities(p, np.array([0.9]), ["a", "a", "a"], {})
 
