@@ -1,4 +1,4 @@
-"""The run index: one row per run folder (its config and status) in `<workspace>/runs/.index.sqlite`,
+"""The run index: one row per run folder (its config and status) in `<workspace>/runs/.index/runs.sqlite`,
 so listing runs reads one small database instead of every folder's JSON files.
 
 The folders stay the record; the index is a cache that core.runs.store keeps in step (create,
@@ -18,7 +18,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-INDEX_FILE = ".index.sqlite"
+#: The index lives in its own folder, so that SQLite's journal files never touch the runs folder's
+#: mtime (core.runs.store compares folder names only when that mtime moves).
+INDEX_DIR = ".index"
+INDEX_FILE = "runs.sqlite"
 SCHEMA_VERSION = 1
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -31,6 +34,7 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_state ON runs(state);
 CREATE INDEX IF NOT EXISTS runs_created ON runs(created_at);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
@@ -38,8 +42,9 @@ CREATE INDEX IF NOT EXISTS runs_created ON runs(created_at);
 def open_index(runs_folder: Path) -> Iterator[sqlite3.Connection]:
     """A connection to the index of `runs_folder` (created, or rebuilt empty when damaged or of
     another format), committed when the block ends without an error."""
-    path = runs_folder / INDEX_FILE
-    conn = _connect(path)
+    folder = runs_folder / INDEX_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    conn = _connect(folder / INDEX_FILE)
     try:
         yield conn
         conn.commit()
@@ -51,14 +56,15 @@ def _connect(path: Path) -> sqlite3.Connection:
     for attempt in (1, 2):
         conn = sqlite3.connect(path, timeout=60.0)
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version not in (0, SCHEMA_VERSION):
-                raise sqlite3.DatabaseError(f"index format {version}")
-            conn.executescript(_SCHEMA)
-            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-            conn.commit()
+            if version != SCHEMA_VERSION:
+                if version != 0:
+                    raise sqlite3.DatabaseError(f"index format {version}")
+                conn.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer
+                conn.executescript(_SCHEMA)
+                conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                conn.commit()
+            conn.execute("PRAGMA synchronous=NORMAL")  # a cache: the folders are the durable record
             return conn
         except sqlite3.DatabaseError:
             conn.close()
@@ -134,3 +140,20 @@ def stamps(conn: sqlite3.Connection, states: Sequence[str]) -> dict[str, str]:
     """{run id: stored updated_at} of the runs whose stored state is one of `states`."""
     marks = ",".join("?" * len(states))
     return dict(conn.execute(f"SELECT run_id, updated_at FROM runs WHERE state IN ({marks})", list(states)))
+
+
+def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
+    """A value the store keeps beside the rows (the runs folder's last compared mtime)."""
+    row = conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def set_meta(conn: sqlite3.Connection, key: str, value: str | None) -> None:
+    """Set (or, with None, forget) a meta value."""
+    if value is None:
+        conn.execute("DELETE FROM meta WHERE key=?", (key,))
+    else:
+        conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (key, value),
+        )

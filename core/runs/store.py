@@ -228,24 +228,36 @@ def _index_write(base: Path, change: Any) -> None:
 def _drop_index(base: Path) -> None:
     for suffix in ("", "-wal", "-shm"):
         try:
-            (base / f"{index.INDEX_FILE}{suffix}").unlink(missing_ok=True)
+            (base / index.INDEX_DIR / f"{index.INDEX_FILE}{suffix}").unlink(missing_ok=True)
         except OSError:
             pass
+
+
+#: A runs folder modified this recently is compared again on the next listing (an mtime is only
+#: trusted once the clock has moved past it: file times are coarser than the changes).
+_SETTLED_NS = 2_000_000_000
 
 
 def _sync(base: Path, conn: sqlite3.Connection) -> None:
     """Bring the index in step with the folders: forget removed folders, add folders it does not
     know (made by another tool, or before the index existed), and re-read the status of every
-    run it holds as queued or running."""
-    known = index.indexed_ids(conn)  # read before listing: a run made in between is only added
-    on_disk = {name for name in os.listdir(base) if _RUN_ID.match(name)}
-    index.remove(conn, known - on_disk)
-    for run_id in on_disk - known:
-        path = base / run_id
-        config = read_json(path / "config.json")
-        if config is None:
-            continue  # not a run folder, or one being made (its config.json is written last)
-        index.upsert(conn, run_id, config, read_json(path / "status.json") or dict(_MISSING_STATUS))
+    run it holds as queued or running. The folder names are compared only when the runs
+    folder's mtime differs from the one last compared."""
+    mtime = str(os.stat(base).st_mtime_ns)
+    if index.get_meta(conn, "dir_mtime_ns") != mtime:
+        known = index.indexed_ids(conn)  # read before listing: a run made in between is only added
+        on_disk = {name for name in os.listdir(base) if _RUN_ID.match(name)}
+        index.remove(conn, known - on_disk)
+        pending = False
+        for run_id in on_disk - known:
+            path = base / run_id
+            config = read_json(path / "config.json")
+            if config is None:  # not a run, or one being made (its config.json is written last)
+                pending = pending or path.is_dir()
+                continue
+            index.upsert(conn, run_id, config, read_json(path / "status.json") or dict(_MISSING_STATUS))
+        settled = time.time_ns() - int(mtime) > _SETTLED_NS and not pending
+        index.set_meta(conn, "dir_mtime_ns", mtime if settled else None)
     for run_id, stamp in index.stamps(conn, ACTIVE_STATES).items():
         status = read_json(base / run_id / "status.json")
         if status is not None and str(status.get("updated_at", "")) > stamp:

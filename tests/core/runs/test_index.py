@@ -4,7 +4,9 @@ of the folders' JSON files."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -69,10 +71,11 @@ def test_an_active_runs_status_written_behind_the_index_is_reread(workspace: Pat
 def test_a_missing_or_damaged_index_is_rebuilt_from_the_folders(workspace: Path, damage: str) -> None:
     a, b = create_run({"model": "lenet"}), create_run({"model": "small_vgg"})
     write_status(run_path(a), state="failed", error="boom")
+    folder = workspace / "runs" / index.INDEX_DIR
     for suffix in ("", "-wal", "-shm"):
-        Path(f"{workspace / 'runs' / index.INDEX_FILE}{suffix}").unlink(missing_ok=True)
+        Path(f"{folder / index.INDEX_FILE}{suffix}").unlink(missing_ok=True)
     if damage == "garbage":
-        (workspace / "runs" / index.INDEX_FILE).write_bytes(b"not a database" * 100)
+        (folder / index.INDEX_FILE).write_bytes(b"not a database" * 100)
     assert states() == {a: "failed", b: "queued"}
     assert indexed(workspace) == {a: "failed", b: "queued"}
     assert next(r for r in list_runs() if r.run_id == a).status["error"] == "boom"
@@ -112,3 +115,20 @@ def test_a_running_run_of_a_dead_process_lists_as_interrupted(workspace: Path) -
     write_status(run_path(run_id), state="running", pid=2**22 + 12345, pid_start="1")
     assert [r.run_id for r in list_runs(states=("interrupted",))] == [run_id]
     assert list_runs(states=("running",)) == []
+
+
+def test_a_settled_runs_folder_is_not_listed_again_until_it_changes(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = create_run({"model": "lenet"})
+    runs = workspace / "runs"
+    old = time.time() - 3600
+    os.utime(runs, (old, old))
+    list_runs()  # compares the names and records the settled mtime
+    calls: list[object] = []
+    real = os.listdir
+    monkeypatch.setattr(store.os, "listdir", lambda path: calls.append(path) or real(path))
+    assert states() == {a: "queued"} and calls == []
+    copy = "20260101-000000-lenet-c0ffee"
+    shutil.copytree(run_path(a), runs / copy)  # a new name: the folder's mtime moves
+    assert states() == {a: "queued", copy: "queued"} and calls
