@@ -19,7 +19,7 @@ from core.runs.experiments import (
 from core.runs.pretrained import unavailable_reason
 from core.runs.recipes import RunPlan, plan_run
 from core.runs.store import list_runs
-from core.training.worker import enqueue
+from core.training.worker import enqueue, resume_queue
 from models.registry import MODELS, get_spec
 
 LABELS = {
@@ -73,6 +73,10 @@ def _trainable_models() -> list[str]:
 
 
 def launch_section() -> None:
+    try:
+        resume_queue()  # runs left queued by a worker that was killed carry on (the Queue does this too)
+    except (MaskStudioError, OSError) as exc:
+        show_error(exc)
     version = dataset_version_picker("exp_version")
     offered = _trainable_models()
     kept = [m for m in st.session_state.get("_keep_exp_models", ["mobilenet_v2"]) if m in offered]

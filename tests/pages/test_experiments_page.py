@@ -292,3 +292,14 @@ def test_launch_shows_the_sweep_limit_and_refuses_above_it(workspace, monkeypatc
     assert "**640 run(s)**: over the limit of 500 runs per sweep." in texts(at)
     assert "at most 500 can be queued at once" in texts(at, "error")
     assert "exp_start" not in {b.key for b in at.button} and list_runs() == []
+
+
+def test_opening_the_page_resumes_a_queue_left_by_a_killed_worker(workspace, monkeypatch) -> None:  # noqa: ANN001
+    from core.runs.store import create_run
+
+    version = make_manifest()
+    started: list[int] = []
+    monkeypatch.setattr("core.training.worker.ensure_worker", lambda root=None: started.append(1) or 4242)
+    waiting = create_run({"model": "lenet", "dataset_version": version})  # queued, no worker alive
+    run(app())  # the Launch section, the page's first
+    assert started and load_run(waiting).state == "queued"
