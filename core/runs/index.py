@@ -93,17 +93,22 @@ def upsert(conn: sqlite3.Connection, run_id: str, config: dict[str, Any], status
     )
 
 
-def set_status(conn: sqlite3.Connection, run_id: str, status: dict[str, Any]) -> None:
-    """Update the status of an indexed run (a run not in the index is left to the next sync)."""
+def set_status(
+    conn: sqlite3.Connection, run_id: str, status: dict[str, Any], *, newer_only: bool = True
+) -> None:
+    """Update the status of an indexed run (a run not in the index is left to the next sync);
+    with `newer_only`, not over a status with a later `updated_at`."""
+    stamp = str(status.get("updated_at", ""))
     conn.execute(
-        "UPDATE runs SET state=?, created_at=?, updated_at=?, status=? WHERE run_id=? AND updated_at <= ?",
+        "UPDATE runs SET state=?, created_at=?, updated_at=?, status=? WHERE run_id=?"
+        + (" AND updated_at <= ?" if newer_only else ""),
         (
             str(status.get("state", "failed")),
             str(status.get("created_at", "")),
-            str(status.get("updated_at", "")),
+            stamp,
             json.dumps(status, allow_nan=True),
             run_id,
-            str(status.get("updated_at", "")),
+            *((stamp,) if newer_only else ()),
         ),
     )
 

@@ -240,8 +240,9 @@ _SETTLED_NS = 2_000_000_000
 
 def _sync(base: Path, conn: sqlite3.Connection) -> None:
     """Bring the index in step with the folders: forget removed folders, add folders it does not
-    know (made by another tool, or before the index existed), and re-read the status of every
-    run it holds as queued or running. The folder names are compared only when the runs
+    know (made by another tool, or before the index existed), and re-read (under its lock) the
+    status of every run it holds as queued or running: the file wins, so a process killed
+    between its index and file writes leaves nothing stale. The folder names are compared only when the runs
     folder's mtime differs from the one last compared."""
     mtime = str(os.stat(base).st_mtime_ns)
     if index.get_meta(conn, "dir_mtime_ns") != mtime:
@@ -258,10 +259,16 @@ def _sync(base: Path, conn: sqlite3.Connection) -> None:
             index.upsert(conn, run_id, config, read_json(path / "status.json") or dict(_MISSING_STATUS))
         settled = time.time_ns() - int(mtime) > _SETTLED_NS and not pending
         index.set_meta(conn, "dir_mtime_ns", mtime if settled else None)
+    conn.commit()  # never hold the index's write lock while waiting for a run's lock
     for run_id, stamp in index.stamps(conn, ACTIVE_STATES).items():
-        status = read_json(base / run_id / "status.json")
-        if status is not None and str(status.get("updated_at", "")) > stamp:
-            index.set_status(conn, run_id, status)
+        try:
+            with folder_lock(base / run_id, create=False):  # no status change half-done meanwhile
+                status = read_json(base / run_id / "status.json")
+                if status is not None and str(status.get("updated_at", "")) != stamp:
+                    index.set_status(conn, run_id, status, newer_only=False)  # the file is the record
+                    conn.commit()
+        except FolderGone:
+            continue
 
 
 def _scan(base: Path) -> list[RunRecord]:

@@ -132,3 +132,10 @@ def test_a_settled_runs_folder_is_not_listed_again_until_it_changes(
     copy = "20260101-000000-lenet-c0ffee"
     shutil.copytree(run_path(a), runs / copy)  # a new name: the folder's mtime moves
     assert states() == {a: "queued", copy: "queued"} and calls
+
+
+def test_a_process_killed_between_index_and_file_writes_leaves_nothing_stale(workspace: Path) -> None:
+    run_id = create_run({"model": "lenet"})
+    with index.open_index(workspace / "runs") as conn:  # a claim's index write, then SIGKILL
+        index.set_status(conn, run_id, {"state": "running", "pid": 1, "updated_at": "9999"})
+    assert queued_runs() == [run_id] and indexed(workspace) == {run_id: "queued"}
