@@ -125,9 +125,9 @@ def indexed_ids(conn: sqlite3.Connection) -> set[str]:
 
 def rows(
     conn: sqlite3.Connection, states: Sequence[str] | None = None, limit: int | None = None
-) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
-    """(run id, config, status) of the indexed runs (those in `states` when given), newest first,
-    at most `limit`."""
+) -> list[tuple[str, str, dict[str, Any]]]:
+    """(run id, config as JSON text, status) of the indexed runs (those in `states` when given),
+    newest first, at most `limit`."""
     sql, args = "SELECT run_id, config, status FROM runs", []
     if states is not None:
         sql += f" WHERE state IN ({','.join('?' * len(states))})"
@@ -136,9 +136,7 @@ def rows(
     if limit is not None:
         sql += " LIMIT ?"
         args.append(int(limit))
-    return [
-        (run_id, json.loads(config), json.loads(status)) for run_id, config, status in conn.execute(sql, args)
-    ]
+    return [(run_id, config, json.loads(status)) for run_id, config, status in conn.execute(sql, args)]
 
 
 def stamps(conn: sqlite3.Connection, states: Sequence[str]) -> dict[str, str]:

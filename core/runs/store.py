@@ -14,8 +14,6 @@ on every listing.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import re
@@ -23,9 +21,8 @@ import secrets
 import shutil
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
@@ -35,6 +32,9 @@ from core.errors import TrainingError
 from core.fsutil import atomic_write_json, atomic_write_text, ensure_inside, safe_name
 from core.locking import LOCK_FILE, FolderGone, folder_lock
 from core.runs import index
+from core.runs.history import read_history
+from core.runs.history import rows_to_csv_text as rows_to_csv_text  # re-exported
+from core.runs.history import write_history as write_history  # re-exported
 from core.runs.processes import pid_alive, process_identity
 from core.workspace import runs_dir
 
@@ -141,20 +141,31 @@ def create_run(
     return run_id
 
 
-@dataclass
 class RunRecord:
-    """Everything the page shows about one run. The config and status are read when the record
-    is made; progress, metrics and history when first used (files that are missing read as
-    None/empty)."""
+    """Everything the page shows about one run. Its status is read when the record is made; its
+    config (kept as text from the index), folder path, progress, metrics and history when first
+    used (files that are missing read as None/empty)."""
 
-    run_id: str
-    path: Path
-    config: dict[str, Any]
-    status: dict[str, Any]
+    def __init__(
+        self, run_id: str, path: Path | str, config: dict[str, Any] | str, status: dict[str, Any]
+    ) -> None:
+        self.run_id, self.status = run_id, status
+        self._path, self._config = path, config
+
+    def __repr__(self) -> str:
+        return f"RunRecord({self.run_id!r}, state={self.state!r})"
 
     @property
     def state(self) -> str:
         return str(self.status.get("state", "failed"))
+
+    @cached_property
+    def path(self) -> Path:
+        return Path(self._path)
+
+    @cached_property
+    def config(self) -> dict[str, Any]:
+        return json.loads(self._config) if isinstance(self._config, str) else self._config
 
     @cached_property
     def progress(self) -> dict[str, Any] | None:
@@ -167,41 +178,6 @@ class RunRecord:
     @cached_property
     def history(self) -> list[dict[str, Any]]:
         return read_history(self.path)
-
-
-def read_history(run_dir: Path) -> list[dict[str, Any]]:
-    """history.csv as a list of rows with numbers parsed."""
-    try:
-        text = (run_dir / "history.csv").read_text(encoding="utf-8")
-    except OSError:
-        return []
-    rows = []
-    for row in csv.DictReader(io.StringIO(text)):
-        parsed: dict[str, Any] = {}
-        for key, value in row.items():
-            try:
-                parsed[key] = int(value) if key == "epoch" else float(value)
-            except (TypeError, ValueError):
-                parsed[key] = value
-        rows.append(parsed)
-    return rows
-
-
-def rows_to_csv_text(rows: Sequence[dict[str, Any]]) -> str:
-    """CSV text of `rows`; the columns are the union of the keys, in first-seen order."""
-    columns: list[str] = []
-    for row in rows:
-        columns += [k for k in row if k not in columns]
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
-
-
-def write_history(run_dir: Path, rows: list[dict[str, Any]]) -> None:
-    """Rewrite history.csv (atomic) with every row so far."""
-    atomic_write_text(run_dir / "history.csv", rows_to_csv_text(rows))
 
 
 def load_run(run_id: str, root: Path | None = None) -> RunRecord:
@@ -322,7 +298,7 @@ def list_runs(
     if rows is None:
         records = _scan(base) if base.is_dir() else []
     else:
-        records = [RunRecord(i, base / i, config, _effective(status)) for i, config, status in rows]
+        records = [RunRecord(i, f"{base}/{i}", config, _effective(status)) for i, config, status in rows]
     if wanted is not None:
         records = [r for r in records if r.state in wanted]
     records.sort(key=lambda r: str(r.status.get("created_at", "")), reverse=True)

@@ -19,7 +19,6 @@ from core.runs.store import (
     load_run,
     process_identity,
     queued_runs,
-    read_history,
     read_json,
     recover_interrupted,
     requeue_run,
@@ -93,17 +92,6 @@ def test_delete_refuses_active_runs(workspace: Path) -> None:
     assert list_runs() == []
     with pytest.raises(TrainingError):
         load_run(run_id)
-
-
-def test_history_round_trip(tmp_path: Path) -> None:
-    rows = [
-        {"epoch": 1, "phase": "head", "loss": 0.5},
-        {"epoch": 2, "phase": "head", "loss": 0.25, "val_loss": 0.3},
-    ]
-    write_history(tmp_path, rows)
-    back = read_history(tmp_path)
-    assert back[1] == {"epoch": 2, "phase": "head", "loss": 0.25, "val_loss": 0.3}
-    assert back[0]["loss"] == 0.5 and back[0]["val_loss"] == ""
 
 
 def test_damaged_status_reads_failed(workspace: Path) -> None:
