@@ -65,6 +65,13 @@ def finished_notices(active: list[RunRecord]) -> None:
             st.rerun(scope="fragment")
 
 
+def _worker_text(pid: int | None) -> str:
+    """The worker's state in words (-1: its lock is held while it starts)."""
+    if pid is None:
+        return "idle"
+    return f"running (pid {pid})" if pid > 0 else "starting"
+
+
 @st.fragment(run_every=REFRESH_S)
 def queue_section() -> None:
     """Re-runs on its own every REFRESH_S seconds; the rest of the page is not rerun."""
@@ -75,7 +82,7 @@ def queue_section() -> None:
         pid = worker_pid()
     active = list_runs(states=ACTIVE_STATES)
     st.caption(
-        f"Training worker: {'running (pid ' + str(pid) + ')' if pid else 'idle'}. "
+        f"Training worker: {_worker_text(pid)}. "
         "Runs train one after another in a separate process: closing the tab or changing page "
         "does not stop them."
     )
