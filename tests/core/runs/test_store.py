@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -27,6 +26,8 @@ from core.runs.store import (
     write_history,
     write_status,
 )
+
+REPO = Path(__file__).resolve().parents[3]
 
 
 def dead_pid() -> int:
@@ -100,35 +101,39 @@ def test_damaged_status_reads_failed(workspace: Path) -> None:
     assert load_run(run_id).state == "failed"
 
 
-def _claim_all(workspace: str, ids: list[str], start: float, out: Any) -> None:
-    """In a separate process: wait for the common start time, then try to claim every run."""
-    import os
-    import time
-
-    os.environ["MASK_STUDIO_WORKSPACE"] = workspace
-    from core.runs.store import claim_run as claim
-
-    time.sleep(max(0.0, start - time.time()))
-    out.put((os.getpid(), [run_id for run_id in ids if claim(run_id)]))
+#: A claimer process: waits for the common start time, then tries to claim every run given.
+CLAIMER = """
+import json, os, sys, time
+from core.runs.store import claim_run
+start, ids = float(sys.argv[1]), sys.argv[2:]
+time.sleep(max(0.0, start - time.time()))
+print(json.dumps({"pid": os.getpid(), "won": [i for i in ids if claim_run(i)]}))
+"""
 
 
 def test_processes_racing_to_claim_runs_each_get_different_ones(workspace: Path) -> None:
-    import multiprocessing
+    import json
+    import os
     import time
 
     ids = [create_run({"model": "lenet"}) for _ in range(12)]
-    ctx = multiprocessing.get_context("spawn")  # fresh interpreters, as a worker and a CLI would be
-    out = ctx.Queue()
-    start = time.time() + 4.0  # every process imported and waiting before the race
-    procs = [
-        ctx.Process(target=_claim_all, args=(str(workspace), ids if i % 2 else ids[::-1], start, out))
+    start = time.time() + 4.0  # every process started and waiting before the race
+    env = {**os.environ, "MASK_STUDIO_WORKSPACE": str(workspace)}
+    procs = [  # fresh interpreters, as a worker and a command line would be
+        subprocess.Popen(
+            [sys.executable, "-c", CLAIMER, str(start), *(ids if i % 2 else ids[::-1])],
+            stdout=subprocess.PIPE,
+            env=env,
+            cwd=REPO,
+            text=True,
+        )
         for i in range(6)
     ]
+    won = {}
     for proc in procs:
-        proc.start()
-    won = dict(out.get(timeout=120) for _ in procs)
-    for proc in procs:
-        proc.join(timeout=60)
+        out, _ = proc.communicate(timeout=120)
+        line = json.loads(out)
+        won[line["pid"]] = line["won"]
     claimed = [run_id for got in won.values() for run_id in got]
     assert sorted(claimed) == sorted(ids), "every run claimed exactly once"
     for pid, got in won.items():  # each status names the process that won it
