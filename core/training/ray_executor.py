@@ -1,40 +1,34 @@
 """The Ray executor: queued runs train on a Ray cluster; their folders stream back here.
 
 `serve_ray` is the background worker's loop when a Ray address is set (core.training.executors).
-It claims queued runs as the local worker does (so a run is claimed once), and starts one Ray
-actor per run (`RunHost`) that declares the run's resources: `cpus` CPUs, and one GPU when the
-config asks for it and the cluster has one. The dataset version travels through Ray's object
-store as one archive, keyed by the version id (a digest of every file's sha256); a node unpacks it
-once, checks every file against the manifest, and trains in a temporary workspace, so workers need
-no shared filesystem. Progress and history are polled while it trains; the model, metrics and the
+It claims queued runs as the local worker does (so a run is claimed once) and hands each to a
+trainer actor (core.training.ray_node.Trainer) that declares the run's resources: `cpus` CPUs,
+and one GPU when the config asks for it and the cluster has one. Trainers are kept warm (one
+TensorFlow import each) and train run after run; a run is claimed only when a trainer of its
+shape is ready, so it stays 'queued' (and cancellable as such) until then. The dataset version
+travels through Ray's object store as one archive, put once per version id (a digest of every
+file's sha256). Progress and history are polled while a run trains; the model, metrics and the
 final status come back at the end. The run's status says where it trained (executor, node).
 
-Failures: the cancel flag of a run is passed to its actor (and the actor is killed when it does not
-stop in CANCEL_GRACE_S); an actor whose worker or node died ends its run 'interrupted' with the
-reason (re-queue it from the Queue section); an unreachable cluster leaves queued runs queued and
-says so in <workspace>/runs/.executor.json. Actors are never restarted and their calls never
-retried, so no run trains twice. `ray` is imported here only inside functions.
+Failures: a run's cancel flag is passed to its trainer (killed when the run does not stop in
+CANCEL_GRACE_S); a trainer whose worker process or node died ends its run 'interrupted' with
+the reason (queue it again from the Queue section); an unreachable cluster leaves queued runs
+queued and says so in <workspace>/runs/.executor.json. Actors are never restarted and their
+calls never retried, so no run trains twice. `ray` is imported here only inside functions.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
 import os
-import shutil
 import socket
-import tarfile
-import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.data.manifest import SPLITS_DIR, find_manifest
-from core.data.provenance import SOURCES_FILE
-from core.errors import DatasetError, TrainingError
-from core.fsutil import atomic_write_bytes, atomic_write_json
+from core.errors import TrainingError
+from core.fsutil import atomic_write_bytes
 from core.runs.config import RunConfig
 from core.runs.store import (
     cancel_requested,
@@ -42,168 +36,19 @@ from core.runs.store import (
     load_run,
     now_iso,
     queued_runs,
-    read_json,
     run_path,
     write_status,
 )
 from core.training.executors import write_cluster_state
+from core.training.ray_node import LIVE_FILES, Trainer, pack_version
 from core.workspace import runs_dir
 
 POLL_S = 1.0
 RETRY_S = 10.0
 CONNECT_TIMEOUT_S = 60.0
 CANCEL_GRACE_S = 30.0
-#: Files polled while a run trains, and those that come back at the end (metrics.json last).
-LIVE_FILES = ("progress.json", "history.csv", "labels.txt")
-_SKIP = {"config.json", "status.json", "cancel"}
 _LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 REPO = Path(__file__).resolve().parents[2]
-
-
-# ---------------------------------------------------------------- the dataset version's archive
-
-
-def pack_version(version: str, root: Path | None = None) -> bytes:
-    """A tar of the version's manifest, its files and the dataset's provenance, paths relative
-    to a workspace root (datasets/<dataset>/...). DatasetError when a listed file is missing."""
-    manifest, folder = find_manifest(version, root)
-    prefix = f"datasets/{folder.name}"
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        tar.add(folder / SPLITS_DIR / f"{version}.json", f"{prefix}/{SPLITS_DIR}/{version}.json")
-        if (folder / SOURCES_FILE).is_file():
-            tar.add(folder / SOURCES_FILE, f"{prefix}/{SOURCES_FILE}")
-        for item in manifest.files:
-            path = folder / item.path
-            if not path.is_file():
-                raise DatasetError(f"dataset version {version}: {item.path} is missing")
-            tar.add(path, f"{prefix}/{item.path}")
-    return buf.getvalue()
-
-
-def unpack_version(version: str, data: bytes, base: Path) -> Path:
-    """A workspace root under `base` holding the version (unpacked once per node, every file
-    checked against the manifest's sha256). DatasetError when the archive does not match."""
-    target = base / "versions" / version
-    if target.is_dir():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{version}.", dir=target.parent))
-    try:
-        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-            tar.extractall(staging, filter="data")
-        manifest, folder = find_manifest(version, staging)
-        for item in manifest.files:
-            digest = hashlib.sha256((folder / item.path).read_bytes()).hexdigest()
-            if digest != item.sha256:
-                raise DatasetError(f"dataset version {version}: {item.path} does not match its sha256")
-        try:
-            staging.rename(target)
-        except OSError:  # another run on this node unpacked it first
-            if not target.is_dir():
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
-
-
-# ---------------------------------------------------------------- the actor (runs on a Ray node)
-
-
-def node_base() -> Path:
-    """Where a node keeps unpacked versions, image caches and run workspaces."""
-    return Path(os.environ.get("MASK_STUDIO_RAY_CACHE") or tempfile.gettempdir()) / "mask-studio-ray"
-
-
-class RunHost:
-    """One run on a Ray node (wrapped by ray.remote). `train` blocks; `poll`, `cancel` and `where`
-    are answered from other threads of the same actor meanwhile."""
-
-    def __init__(self, run_id: str, config: dict[str, Any]) -> None:
-        base = node_base()
-        (base / "ws").mkdir(parents=True, exist_ok=True)
-        self.base = base
-        self.ws = Path(tempfile.mkdtemp(prefix="run-", dir=base / "ws"))
-        self.run_id = run_id
-        self.run_dir = self.ws / "runs" / run_id
-        self.run_dir.mkdir(parents=True)
-        atomic_write_json(self.run_dir / "config.json", config)
-        write_status(self.run_dir, state="queued", created_at=now_iso(), error=None)
-        self._sent: dict[str, float] = {}
-
-    def where(self) -> dict[str, Any]:
-        import ray
-
-        ctx = ray.get_runtime_context()
-        return {
-            "node": socket.gethostname(),
-            "node_ip": ray.util.get_node_ip_address(),
-            "ray_node_id": ctx.get_node_id(),
-            "node_pid": os.getpid(),
-            "gpu_ids": [str(g) for g in ray.get_gpu_ids()],
-        }
-
-    def cancel(self) -> None:
-        (self.run_dir / "cancel").write_text(now_iso())
-
-    def poll(self) -> dict[str, bytes]:
-        """The live files changed since the last poll."""
-        out = {}
-        for name in LIVE_FILES:
-            try:
-                mtime = (self.run_dir / name).stat().st_mtime
-                if self._sent.get(name) != mtime:
-                    out[name], self._sent[name] = (self.run_dir / name).read_bytes(), mtime
-            except OSError:
-                continue
-        return out
-
-    def train(self, package: list[Any]) -> dict[str, Any]:
-        """Train the run; returns its final status and every file of its folder."""
-        from core.training.train import execute_run
-
-        try:
-            if claim_run(self.run_id, self.ws):
-                data_root = self._dataset(package[0])
-                (self.ws / "datasets").symlink_to(data_root / "datasets", target_is_directory=True)
-                (self.base / "cache").mkdir(exist_ok=True)
-                (self.ws / "cache").symlink_to(self.base / "cache", target_is_directory=True)
-                execute_run(self.run_id, self.ws)
-            else:
-                write_status(self.run_dir, state="cancelled", finished_at=now_iso())
-            files = {
-                p.name: p.read_bytes()
-                for p in sorted(self.run_dir.iterdir())
-                if p.is_file() and p.name not in _SKIP and not p.name.startswith(".")
-            }
-            return {"status": read_json(self.run_dir / "status.json") or {}, "files": files}
-        finally:
-            shutil.rmtree(self.ws, ignore_errors=True)
-
-    def _dataset(self, ref: Any) -> Path:
-        import ray
-
-        version = str(self._config_version())
-        cached = self.base / "versions" / version
-        return cached if cached.is_dir() else unpack_version(version, ray.get(ref), self.base)
-
-    def _config_version(self) -> str:
-        return str((read_json(self.run_dir / "config.json") or {}).get("dataset_version", ""))
-
-
-# ---------------------------------------------------------------- the dispatcher (this machine)
-
-
-@dataclass
-class _Active:
-    run_id: str
-    handle: Any
-    done: Any
-    started: float = field(default_factory=time.monotonic)
-    where: Any = None
-    poll: Any = None
-    polled_at: float = 0.0
-    cancel_sent: float | None = None
 
 
 def _host_port(address: str) -> tuple[str, int]:
@@ -277,28 +122,96 @@ def _record_cluster(ray: Any, address: str, root: Path | None) -> dict[str, Any]
     )
 
 
+@dataclass
+class _Slot:
+    """One trainer actor: its shape (cpus, gpus), where it runs, and the run it trains."""
+
+    handle: Any
+    cpus: float
+    gpus: int
+    ready: Any  # ObjectRef of where(): resolved once the actor has started
+    where: dict[str, Any] | None = None
+    run_id: str | None = None
+    done: Any = None
+    poll: Any = None
+    polled_at: float = 0.0
+    cancel_sent: float | None = None
+
+
 class RayDispatcher:
-    """Hands queued runs of a workspace to the cluster and writes their results back."""
+    """Hands queued runs of a workspace to warm trainers on the cluster and writes results back."""
 
     def __init__(self, ray: Any, address: str, root: Path | None = None) -> None:
         self.ray, self.address, self.root = ray, address, root
-        self.active: dict[str, _Active] = {}
+        self.slots: list[_Slot] = []
         self.packages: dict[str, Any] = {}  # version id -> ObjectRef of its archive
         self.finished = 0
-        self.host = ray.remote(RunHost)
+        self.trainer = ray.remote(Trainer)
 
-    def capacity(self) -> float:
-        return float(self.ray.cluster_resources().get("CPU", 0))
+    @property
+    def active(self) -> list[str]:
+        return [s.run_id for s in self.slots if s.run_id is not None]
 
-    def submit(self, run_id: str) -> bool:
-        """Claim a queued run and start its actor; False when another process claimed it."""
+    def _slot_for(self, cpus: float, gpus: int) -> _Slot | None:
+        """A ready, idle trainer of this shape; None while none is (one is started when the
+        cluster has room, idle trainers of other shapes making way)."""
+        same = [s for s in self.slots if s.run_id is None and (s.cpus, s.gpus) == (cpus, gpus)]
+        for slot in same:
+            if slot.where is None and self.ray.wait([slot.ready], timeout=0)[0]:
+                try:
+                    slot.where = self.ray.get(slot.ready)
+                except self.ray.exceptions.RayError:
+                    self._drop(slot)
+                    continue
+            if slot.where is not None:
+                return slot
+        if same:  # one is starting: wait for it rather than start more
+            return None
+        total = self.ray.cluster_resources()
+        room = float(total.get("CPU", 0)) - sum(s.cpus for s in self.slots)
+        for idle in [s for s in self.slots if s.run_id is None]:
+            if room >= cpus:
+                break
+            self._drop(idle)
+            room += idle.cpus
+        if room < cpus or gpus > total.get("GPU", 0) - sum(s.gpus for s in self.slots):
+            return None
+        handle = self.trainer.options(
+            num_cpus=cpus, num_gpus=gpus, max_restarts=0, max_task_retries=0, max_concurrency=4
+        ).remote()
+        self.slots.append(_Slot(handle, cpus, gpus, handle.where.remote()))
+        return None
+
+    def _drop(self, slot: _Slot) -> None:
+        self.slots.remove(slot)
+        self.ray.kill(slot.handle, no_restart=True)
+
+    def step(self) -> None:
+        """Give queued runs to ready trainers (oldest first), then look at every training run."""
+        gpus_here = self.ray.cluster_resources().get("GPU", 0) >= 1
+        for run_id in queued_runs(self.root):
+            try:
+                cfg = RunConfig.from_dict(load_run(run_id, self.root).config)
+            except Exception as exc:  # noqa: BLE001 - a config that no longer reads fails its run
+                if claim_run(run_id, self.root):
+                    write_status(
+                        run_path(run_id, self.root), state="failed", finished_at=now_iso(), error=str(exc)
+                    )
+                continue
+            slot = self._slot_for(float(cfg.cpus), 1 if cfg.gpu and gpus_here else 0)
+            if slot is None:
+                break
+            self.submit(run_id, cfg, slot)
+        for slot in [s for s in self.slots if s.run_id is not None]:
+            self._watch(slot)
+
+    def submit(self, run_id: str, cfg: RunConfig, slot: _Slot) -> bool:
+        """Claim a queued run and start it on `slot`; False when another process claimed it."""
         if not claim_run(run_id, self.root):
             return False
         path = run_path(run_id, self.root)
-        write_status(path, executor="ray", ray_address=self.address, node=None)
-        config = load_run(run_id, self.root).config
+        write_status(path, executor="ray", ray_address=self.address, **(slot.where or {}))
         try:
-            cfg = RunConfig.from_dict(config)
             if cfg.dataset_version not in self.packages:
                 self.packages[cfg.dataset_version] = self.ray.put(
                     pack_version(cfg.dataset_version, self.root)
@@ -306,94 +219,72 @@ class RayDispatcher:
         except Exception as exc:  # noqa: BLE001 - the run fails with the reason; the loop goes on
             write_status(path, state="failed", finished_at=now_iso(), error=str(exc))
             return True
-        gpus = 1 if cfg.gpu and self.ray.cluster_resources().get("GPU", 0) >= 1 else 0
-        handle = self.host.options(
-            num_cpus=cfg.cpus, num_gpus=gpus, max_restarts=0, max_task_retries=0, max_concurrency=4
-        ).remote(run_id, config)
-        done = handle.train.remote([self.packages[cfg.dataset_version]])
-        self.active[run_id] = _Active(run_id, handle, done, where=handle.where.remote())
+        config = load_run(run_id, self.root).config
+        slot.run_id, slot.cancel_sent, slot.poll, slot.polled_at = run_id, None, None, 0.0
+        slot.done = slot.handle.train.remote(run_id, config, [self.packages[cfg.dataset_version]])
         return True
-
-    def step(self) -> None:
-        """Start queued runs while the cluster has CPUs for them, then look at every active run."""
-        room = self.capacity() - sum(
-            float(load_run(r, self.root).config.get("cpus", 1) or 1) for r in self.active
-        )
-        for run_id in queued_runs(self.root):
-            cpus = float(load_run(run_id, self.root).config.get("cpus", 1) or 1)
-            if cpus > room:
-                break
-            if self.submit(run_id):
-                room -= cpus
-        for item in list(self.active.values()):
-            self._watch(item)
 
     def _ready(self, ref: Any) -> bool:
         return ref is not None and bool(self.ray.wait([ref], timeout=0)[0])
 
-    def _watch(self, item: _Active) -> None:
-        ray, path = self.ray, run_path(item.run_id, self.root)
-        if self._ready(item.where):
+    def _watch(self, slot: _Slot) -> None:
+        ray, run_id = self.ray, str(slot.run_id)
+        path = run_path(run_id, self.root)
+        if self._ready(slot.poll):
             try:
-                write_status(path, **ray.get(item.where))
-            except Exception:  # noqa: BLE001 - the actor died; `done` says how
-                pass
-            item.where = None
-        if self._ready(item.poll):
-            try:
-                for name, data in ray.get(item.poll).items():
+                for name, data in ray.get(slot.poll).items():
                     if name in LIVE_FILES:
                         atomic_write_bytes(path / name, data)
-            except Exception:  # noqa: BLE001 - the actor died; `done` says how
+            except ray.exceptions.RayError:  # the actor died: `done` says how
                 pass
-            item.poll = None
-        if item.poll is None and time.monotonic() - item.polled_at >= POLL_S:
-            item.poll, item.polled_at = item.handle.poll.remote(), time.monotonic()
+            slot.poll = None
+        if slot.poll is None and time.monotonic() - slot.polled_at >= POLL_S:
+            slot.poll, slot.polled_at = slot.handle.poll.remote(run_id), time.monotonic()
         if cancel_requested(path):
-            if item.cancel_sent is None:
-                item.handle.cancel.remote()
-                item.cancel_sent = time.monotonic()
-            elif time.monotonic() - item.cancel_sent > CANCEL_GRACE_S:
-                ray.kill(item.handle, no_restart=True)
+            if slot.cancel_sent is None:
+                slot.handle.cancel.remote(run_id)
+                slot.cancel_sent = time.monotonic()
+            elif time.monotonic() - slot.cancel_sent > CANCEL_GRACE_S:
+                self._drop(slot)
                 write_status(path, state="cancelled", finished_at=now_iso())
-                del self.active[item.run_id]
+                self.finished += 1
                 return
-        if self._ready(item.done):
-            self._finish(item, path)
+        if self._ready(slot.done):
+            self._finish(slot, path)
 
-    def _finish(self, item: _Active, path: Path) -> None:
+    def _finish(self, slot: _Slot, path: Path) -> None:
         ray = self.ray
-        del self.active[item.run_id]
         self.finished += 1
         try:
-            result = ray.get(item.done)
+            result = ray.get(slot.done)
         except ray.exceptions.RayActorError as exc:
+            self.slots.remove(slot)
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             write_status(
                 path,
-                state="cancelled" if item.cancel_sent is not None else "interrupted",
+                state="cancelled" if slot.cancel_sent is not None else "interrupted",
                 finished_at=now_iso(),
                 error=f"the Ray worker training this run died ({type(exc).__name__}: {reason})",
             )
             return
         except Exception as exc:  # noqa: BLE001 - recorded on the run
             write_status(path, state="failed", finished_at=now_iso(), error=f"{type(exc).__name__}: {exc}")
-            return
-        files = result.get("files", {})
-        for name in sorted(files, key=lambda n: n == "metrics.json"):  # metrics.json last
-            atomic_write_bytes(path / name, files[name])
-        remote = result.get("status", {})
-        keep = {k: remote[k] for k in ("state", "error", "traceback") if k in remote}
-        write_status(path, **keep, node_started_at=remote.get("started_at"), finished_at=now_iso())
-        ray.kill(item.handle, no_restart=True)
+        else:
+            files = result.get("files", {})
+            for name in sorted(files, key=lambda n: n == "metrics.json"):  # metrics.json last
+                atomic_write_bytes(path / name, files[name])
+            remote = result.get("status", {})
+            keep = {k: remote[k] for k in ("state", "error", "traceback") if k in remote}
+            write_status(path, **keep, node_started_at=remote.get("started_at"), finished_at=now_iso())
+        slot.run_id = slot.done = slot.poll = None
 
     def lose_all(self, reason: str) -> None:
-        """The cluster went away: every active run ends interrupted, with the reason."""
-        for run_id in list(self.active):
+        """The cluster went away: every training run ends interrupted, with the reason."""
+        for run_id in self.active:
             write_status(
                 run_path(run_id, self.root), state="interrupted", finished_at=now_iso(), error=reason
             )
-        self.active.clear()
+        self.slots.clear()
         self.packages.clear()
 
 

@@ -13,8 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from core.data.manifest import find_manifest
-from core.errors import DatasetError
 from core.runs.config import expand_grid
 from core.runs.experiments import comparison_rows
 from core.runs.store import cancel_run, load_run, queued_runs, run_path, wait_for
@@ -38,23 +36,6 @@ def wait_until(predicate, timeout: float = 240.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("timed out")
         time.sleep(0.25)
-
-
-def test_pack_and_unpack_a_version_checks_every_file(workspace: Path, tmp_path: Path) -> None:
-    version = make_dataset_version(workspace, per_split=(2, 1, 1))
-    data = ray_executor.pack_version(version, workspace)
-    root = ray_executor.unpack_version(version, data, tmp_path / "node")
-    manifest, folder = find_manifest(version, root)
-    assert manifest.version == version and len(list(folder.glob("*/*.png"))) == len(manifest.files)
-    assert ray_executor.unpack_version(version, b"ignored: cached", tmp_path / "node") == root
-    _, src = find_manifest(version, workspace)
-    first = manifest.files[0].path
-    (src / first).write_bytes(b"tampered")
-    with pytest.raises(DatasetError, match="sha256"):
-        ray_executor.unpack_version(version, ray_executor.pack_version(version, workspace), tmp_path / "n2")
-    (src / first).unlink()
-    with pytest.raises(DatasetError, match="missing"):
-        ray_executor.pack_version(version, workspace)
 
 
 def test_an_unreachable_cluster_leaves_the_queue_queued(workspace: Path) -> None:
