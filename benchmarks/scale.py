@@ -54,6 +54,7 @@ def run_batch(root: Path, version: str, runs: int, epochs: int) -> dict[str, Any
     per_run = [_seconds(r.status["started_at"], r.status["finished_at"]) for r in records]
     trained = [float((r.metrics or {}).get("total_seconds", 0.0)) for r in records]
     overhead = [w - t for w, t in zip(per_run, trained, strict=True)]
+    first_start = min(_seconds(r.status["created_at"], r.status["started_at"]) for r in records)
     for child in list(worker._children):
         child.wait(timeout=120)
     return {
@@ -64,6 +65,8 @@ def run_batch(root: Path, version: str, runs: int, epochs: int) -> dict[str, Any
         "overhead_per_run_mean_s": round(statistics.mean(overhead), 2),
         "overhead_per_run_median_s": round(statistics.median(overhead), 2),
         "overhead_per_run_max_s": round(max(overhead), 2),
+        # queue -> first claim: the worker's start, and on Ray connecting and starting the trainers
+        "queue_to_first_start_s": round(first_start, 2),
         "executor": sorted({str(r.status.get("executor")) for r in records}),
     }
 
