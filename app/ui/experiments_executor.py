@@ -1,5 +1,5 @@
-"""The Queue section's executor: where queued runs train (this machine or a Ray cluster), the
-cluster's last known state, and re-queueing runs that ended unfinished."""
+"""The Queue section's executor: where queued runs train (this machine or a Ray cluster) and the
+cluster's last known state."""
 
 from __future__ import annotations
 
@@ -8,15 +8,12 @@ import streamlit as st
 from app.ui.common import flash, literal, show_error
 from app.ui.experiments_queue import queue_section
 from core.errors import MaskStudioError
-from core.runs.experiments import run_label
-from core.runs.store import list_runs
 from core.training.executors import (
     ENV_ADDRESS,
     address_source,
     cluster_state,
     ray_address,
     ray_installed,
-    requeue,
     save_address,
 )
 
@@ -64,24 +61,7 @@ def executor_section() -> None:
                 )
 
 
-def requeue_section() -> None:
-    """A button per recent run that ended interrupted: queue it again as a new run."""
-    lost = [r for r in list_runs() if r.state == "interrupted"][:5]
-    for r in lost:
-        c_text, c_btn = st.columns([5, 1], vertical_alignment="center")
-        c_text.caption(f"{literal(run_label(r))} · interrupted: {literal(r.status.get('error') or '')}")
-        if c_btn.button("Re-queue", key=f"requeue_{r.run_id}"):
-            try:
-                new_id = requeue(r.run_id)
-            except MaskStudioError as exc:
-                show_error(exc)
-            else:
-                flash("success", f"Queued again as run {new_id}.")
-                st.rerun()
-
-
 def queue_page() -> None:
-    """The Queue section with its executor above and the re-queue buttons below."""
+    """The Queue section with its executor above."""
     executor_section()
     queue_section()
-    requeue_section()

@@ -7,11 +7,19 @@ import streamlit as st
 from app.ui.common import flash, literal, show_error
 from core.data.manifest import find_manifest, list_versions
 from core.errors import MaskStudioError
-from core.runs.experiments import SEED_SWEEPS, SWEEP_CHOICES, SWEEP_KEYS, estimate_seconds, sweep_configs
+from core.runs.config import SWEEP_LIMIT
+from core.runs.experiments import (
+    SEED_SWEEPS,
+    SWEEP_CHOICES,
+    SWEEP_KEYS,
+    estimate_seconds,
+    sweep_configs,
+    sweep_count,
+)
 from core.runs.pretrained import unavailable_reason
 from core.runs.recipes import RunPlan, plan_run
 from core.runs.store import list_runs
-from core.training.worker import enqueue
+from core.training.worker import enqueue, resume_queue
 from models.registry import MODELS, get_spec
 
 LABELS = {
@@ -65,6 +73,10 @@ def _trainable_models() -> list[str]:
 
 
 def launch_section() -> None:
+    try:
+        resume_queue()  # runs left queued by a worker that was killed carry on (the Queue does this too)
+    except (MaskStudioError, OSError) as exc:
+        show_error(exc)
     version = dataset_version_picker("exp_version")
     offered = _trainable_models()
     kept = [m for m in st.session_state.get("_keep_exp_models", ["mobilenet_v2"]) if m in offered]
@@ -103,6 +115,9 @@ def launch_section() -> None:
     if not version or not models:
         st.caption("Choose a dataset version and at least one model.")
         return
+    count = sweep_count(models, axes)
+    if count > SWEEP_LIMIT:  # said before anything is expanded or queued
+        st.markdown(f"**{count:,} run(s)**: over the limit of {SWEEP_LIMIT} runs per sweep.")
     try:
         configs = sweep_configs(models, version, axes, {"seed": int(seed), "name": name.strip(), **recipe})
         plans = [plan_run(c) for c in configs]
@@ -121,7 +136,8 @@ def launch_section() -> None:
         else "partly a rough guess: no finished run of some model yet"
     )
     st.markdown(
-        f"**{len(configs)} run(s)**, estimated **{_duration(total)}** ({basis}; {train_n} training images)."
+        f"**{len(configs)} run(s)** (at most {SWEEP_LIMIT} per sweep), estimated **{_duration(total)}** "
+        f"({basis}; {train_n} training images)."
     )
     if st.button(f"Start {len(configs)} run(s)", type="primary", key="exp_start"):
         try:

@@ -1,4 +1,8 @@
-"""Experiments page, Queue section: live progress of queued and running runs, cancel."""
+"""Experiments page, Queue section: live progress of queued and running runs, cancel, re-queue.
+
+Every refresh reads only the run index's active runs and its five latest ended ones (never every
+run folder), and restarts the worker when the last one was killed with runs still queued.
+"""
 
 from __future__ import annotations
 
@@ -6,28 +10,44 @@ import streamlit as st
 
 from app.ui.common import go_to_section, literal, show_error
 from app.ui.experiments_launch import _duration
-from core.errors import MaskStudioError
+from core.errors import MaskStudioError, TrainingError
 from core.runs.experiments import progress_of, run_label
 from core.runs.guardrails import check_collapse
-from core.runs.store import cancel_run, list_runs
-from core.training.worker import worker_pid
+from core.runs.store import ACTIVE_STATES, RunRecord, cancel_run, list_runs, load_run, requeue_run
+from core.training.worker import resume_queue, worker_pid
 
 REFRESH_S = 2.0
 FINAL_STATES = ("done", "failed", "interrupted", "cancelled")
+ENDED_SHOWN = 5
 
 
-def finished_notices(records: list) -> None:
+def _ended_since(watched: set[str], active_ids: set[str]) -> list[RunRecord]:
+    """The watched runs that are no longer active, read from their folders (deleted ones dropped)."""
+    out = []
+    for run_id in sorted(watched - active_ids):
+        try:
+            out.append(load_run(run_id))
+        except TrainingError:
+            watched.discard(run_id)
+    return out
+
+
+def finished_notices(active: list[RunRecord]) -> None:
     """A "Finished: ..." notice for each run seen queued or running here that has ended since."""
     watching: set[str] = st.session_state.setdefault("queue_watching", set())
     finished: list[str] = st.session_state.setdefault("queue_finished", [])
-    by_id = {r.run_id: r for r in records}
-    for r in records:
-        if r.state in ("queued", "running"):
-            watching.add(r.run_id)
-        elif r.run_id in watching and r.state in FINAL_STATES:
+    watching.update(r.run_id for r in active)
+    for r in _ended_since(watching, {r.run_id for r in active}):
+        if r.state in FINAL_STATES:
             watching.discard(r.run_id)
             finished.insert(0, r.run_id)
-    finished[:] = [i for i in finished if i in by_id][:5]
+    by_id: dict[str, RunRecord] = {}
+    for run_id in finished[:ENDED_SHOWN]:
+        try:
+            by_id[run_id] = load_run(run_id)
+        except TrainingError:
+            pass
+    finished[:] = [i for i in finished if i in by_id]
     for run_id in list(finished):
         r = by_id[run_id]
         c_text, c_open, c_hide = st.columns([6, 2, 1], vertical_alignment="center")
@@ -48,15 +68,18 @@ def finished_notices(records: list) -> None:
 @st.fragment(run_every=REFRESH_S)
 def queue_section() -> None:
     """Re-runs on its own every REFRESH_S seconds; the rest of the page is not rerun."""
-    records = list_runs()
-    active = [r for r in records if r.state in ("queued", "running")]
-    pid = worker_pid()
+    try:
+        pid = resume_queue()  # a killed worker is replaced here: the queue never waits for a new run
+    except (MaskStudioError, OSError) as exc:
+        show_error(exc)
+        pid = worker_pid()
+    active = list_runs(states=ACTIVE_STATES)
     st.caption(
         f"Training worker: {'running (pid ' + str(pid) + ')' if pid else 'idle'}. "
         "Runs train one after another in a separate process: closing the tab or changing page "
         "does not stop them."
     )
-    finished_notices(records)
+    finished_notices(active)
     if not active:
         st.info("Nothing queued or running.")
     for r in sorted(active, key=lambda r: str(r.status.get("created_at", ""))):
@@ -81,7 +104,15 @@ def queue_section() -> None:
                 )
             except MaskStudioError as exc:
                 show_error(exc)
-    recent = [r for r in records if r.state in ("failed", "interrupted", "cancelled")][:5]
-    for r in recent:
+    for r in list_runs(states=("failed", "interrupted", "cancelled"), limit=ENDED_SHOWN):
         with st.expander(f"{literal(run_label(r))} · {r.state}"):
             st.code(str(r.status.get("error") or "no error recorded"), language=None)
+            if st.button(
+                "Queue again", key=f"requeue-{r.run_id}", help="Train this run again from the start"
+            ):
+                try:
+                    requeue_run(r.run_id)
+                    resume_queue()
+                    st.toast(f"Run {r.run_id} queued again")
+                except MaskStudioError as exc:
+                    show_error(exc)

@@ -1,13 +1,20 @@
-"""RunConfig: what one training run is, validated, with model defaults filled in; sweep grids."""
+"""RunConfig: what one training run is, validated, with model defaults filled in; sweep grids
+(capped at SWEEP_LIMIT runs); config files read with bounded size and nesting."""
 
 from __future__ import annotations
 
 import itertools
+import json
+import math
+import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
 from typing import Any
 
 from core.data.degrade import parse_kinds
-from core.errors import ConfigError
+from core.data.manifest import find_manifest
+from core.errors import ConfigError, MaskStudioError
 from core.fsutil import finite_number
 from models.registry import TRAINING_SETTINGS, get_spec, model_names
 
@@ -16,6 +23,12 @@ OPTIMIZERS = ("adam", "sgd", "rmsprop")
 WEIGHTS = ("imagenet", "random")
 CLASS_WEIGHTS = ("none", "balanced", "source_balanced")
 WARM_STARTS = ("starter", "none")
+#: The most runs one sweep may queue (the Launch page shows it; the command line refuses more).
+SWEEP_LIMIT = 500
+#: A config or sweep file is small: at most this many bytes and this much nesting ({"grid": {"k": [..]}}
+#: is 3 deep). Larger or deeper files are refused before they are parsed.
+MAX_CONFIG_BYTES = 1 << 20
+MAX_CONFIG_DEPTH = 16
 #: The recipe keys that a None leaves to core.runs.recipes (chosen per dataset at queue time).
 RECIPE_KEYS = (
     "warm_start",
@@ -182,24 +195,96 @@ def _int(cfg: RunConfig, key: str, lo: int, hi: int) -> None:
     _check(ok, key, v, f"an integer from {lo} to {hi}")
 
 
-def expand_grid(grid: Any) -> list[RunConfig]:
-    """Sweep grid -> run configs (each validated).
+def parse_config_text(text: str, source: str = "config") -> Any:
+    """JSON data of a config or sweep file; ConfigError when it is over MAX_CONFIG_BYTES, nested
+    deeper than MAX_CONFIG_DEPTH (checked before parsing, so no RecursionError), or not JSON."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{source} is {size} bytes; a config file is at most {MAX_CONFIG_BYTES} bytes")
+    depth = json_depth(text)
+    if depth > MAX_CONFIG_DEPTH:
+        raise ConfigError(f"{source} is nested {depth} levels deep; a config is at most {MAX_CONFIG_DEPTH}")
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:
+        raise ConfigError(f"{source} is not valid JSON: {exc}") from None
 
-    Either {"base": {...config...}, "grid": {key: [values, ...]}} or a flat config in which
-    every list value is an axis. The product of all axes is taken, in key order.
-    """
+
+def read_config_file(path: str | Path) -> Any:
+    """parse_config_text of a file, refused by its size before it is read (messages do not repeat
+    the path: the caller names the file)."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"the file is {size} bytes; a config file is at most {MAX_CONFIG_BYTES} bytes")
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read it: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError("the file is not UTF-8 text") from None
+    return parse_config_text(text, "the file")
+
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def json_depth(text: str) -> int:
+    """The deepest nesting of [ ] and { } in JSON text, brackets inside strings not counted (one
+    pass, no recursion)."""
+    depth = deepest = 0
+    for match in _BRACKET.finditer(_STRING.sub("", text)):
+        depth = depth + 1 if match.group() in "[{" else max(depth - 1, 0)
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number a config may hold")
+
+
+def _grid_parts(grid: Any) -> tuple[dict[str, Any], dict[str, list[Any]]]:
+    """(base, axes) of a sweep grid, its shape checked (ConfigError)."""
     if not isinstance(grid, dict):
         raise ConfigError("a sweep grid must be a JSON object")
     if "grid" in grid:
-        base, axes = dict(grid.get("base") or {}), grid["grid"]
-        if not isinstance(axes, dict) or set(grid) - {"base", "grid"}:
+        base, axes = grid.get("base") or {}, grid["grid"]
+        if not isinstance(base, dict) or not isinstance(axes, dict) or set(grid) - {"base", "grid"}:
             raise ConfigError('a sweep grid has only "base" and "grid" keys; "grid" maps keys to lists')
+        base = dict(base)
     else:
         base = {k: v for k, v in grid.items() if not isinstance(v, list)}
         axes = {k: v for k, v in grid.items() if isinstance(v, list)}
     for key, values in axes.items():
         if not isinstance(values, list) or not values:
             raise ConfigError(f"grid axis {key!r} must be a non-empty list")
+    return base, axes
+
+
+def grid_size(grid: Any) -> int:
+    """How many runs a sweep grid makes (counted, not expanded)."""
+    return math.prod(len(values) for values in _grid_parts(grid)[1].values())
+
+
+def check_sweep_size(count: int, limit: int = SWEEP_LIMIT) -> None:
+    """ConfigError when a sweep of `count` runs is over `limit`."""
+    if count > limit:
+        raise ConfigError(
+            f"this sweep has {count:,} runs; at most {limit:,} can be queued at once "
+            "(remove values from an axis, or split the sweep)"
+        )
+
+
+def expand_grid(grid: Any, *, limit: int = SWEEP_LIMIT) -> list[RunConfig]:
+    """Sweep grid -> run configs (each validated).
+
+    Either {"base": {...config...}, "grid": {key: [values, ...]}} or a flat config in which
+    every list value is an axis. The product of all axes is taken, in key order. A grid of more
+    than `limit` runs is refused (ConfigError) before any point is made.
+    """
+    base, axes = _grid_parts(grid)
+    check_sweep_size(grid_size(grid), limit)
     keys = list(axes)
     configs = []
     for combo in itertools.product(*(axes[k] for k in keys)):
@@ -207,3 +292,16 @@ def expand_grid(grid: Any) -> list[RunConfig]:
         cfg.resolved()  # validate every point before any run starts
         configs.append(cfg)
     return configs
+
+
+def require_dataset_versions(configs: Iterable[RunConfig], root: Path | None = None) -> None:
+    """ConfigError naming the first dataset version of `configs` that is not in the workspace
+    (each distinct version is looked up once)."""
+    for version in dict.fromkeys(c.dataset_version for c in configs):
+        try:
+            find_manifest(version, root)
+        except MaskStudioError:
+            raise ConfigError(
+                f"dataset_version={version!r} does not exist in this workspace: build and split a dataset "
+                "on the Datasets page, or pick a version it lists"
+            ) from None

@@ -16,7 +16,7 @@ from typing import Any
 
 from core.errors import ConfigError, MaskStudioError
 from core.fsutil import atomic_write_bytes
-from core.runs.config import RunConfig
+from core.runs.config import SWEEP_LIMIT, RunConfig, check_sweep_size, require_dataset_versions
 from core.runs.store import RunRecord, rows_to_csv_text
 
 #: Sweepable keys, in the order the page shows them.
@@ -40,10 +40,16 @@ SEED_SWEEPS: dict[str, dict[str, list[Any]]] = {
 #: Fallback training throughput (images/s at 96 px, frozen-feature fast path counted per
 #: feature pass) used only when this machine has no finished run of the model yet.
 FALLBACK_IMAGES_PER_S = {"lenet": 400.0, "small_vgg": 60.0, "mobilenet_v2": 120.0}
-MAX_RUNS = 200
+#: The most runs one sweep queues (core.runs.config.SWEEP_LIMIT; kept under its old name).
+MAX_RUNS = SWEEP_LIMIT
 #: A fine-tuning epoch costs about this many feature passes (forward through the whole base plus
 #: backward through the unfrozen blocks; rough, from the 5-class runs in docs/training-defaults.md).
 FINE_TUNE_COST = 2.5
+
+
+def sweep_count(models: Sequence[str], axes: dict[str, list[Any]]) -> int:
+    """How many runs sweep_configs would make (counted, nothing expanded)."""
+    return len(models) * math.prod(len(axes[k]) for k in SWEEP_KEYS if axes.get(k))
 
 
 def sweep_configs(
@@ -51,20 +57,20 @@ def sweep_configs(
     dataset_version: str,
     axes: dict[str, list[Any]],
     base: dict[str, Any] | None = None,
+    root: Any = None,
 ) -> list[RunConfig]:
     """Every (model, axis values) combination as a validated RunConfig.
 
-    An empty axis means "the model's default". Raises ConfigError for a bad value or a sweep
-    of more than MAX_RUNS runs.
+    An empty axis means "the model's default". Raises ConfigError for a bad value, a sweep of
+    more than SWEEP_LIMIT runs (before any point is made), or a dataset version that is not in
+    the workspace `root`.
     """
     if not models:
         raise ConfigError("choose at least one model")
     if not dataset_version:
         raise ConfigError("choose a dataset version")
     keys = [k for k in SWEEP_KEYS if axes.get(k)]
-    count = len(models) * math.prod(len(axes[k]) for k in keys)
-    if count > MAX_RUNS:
-        raise ConfigError(f"this sweep has {count} runs; at most {MAX_RUNS} at once")
+    check_sweep_size(sweep_count(models, axes))
     configs = []
     for model in models:
         for combo in itertools.product(*(axes[k] for k in keys)):
@@ -73,6 +79,7 @@ def sweep_configs(
             cfg = RunConfig.from_dict(data)
             cfg.resolved()
             configs.append(cfg)
+    require_dataset_versions(configs, root)
     return configs
 
 

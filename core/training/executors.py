@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from core.errors import ConfigError, TrainingError
+from core.errors import ConfigError
 from core.fsutil import atomic_write_json
 from core.runs.store import now_iso, read_json
 from core.workspace import runs_dir
@@ -92,20 +92,3 @@ def write_cluster_state(root: Path | None = None, **fields: Any) -> dict[str, An
 def cluster_state(root: Path | None = None) -> dict[str, Any] | None:
     """The dispatcher's last report on the cluster, or None before any."""
     return read_json(runs_dir(root) / _STATE)
-
-
-def requeue(run_id: str, root: Path | None = None, *, start: bool = True) -> str:
-    """Queue an interrupted, failed or cancelled run again, as a new run with the same config (the
-    old folder stays as the record of what happened); returns the new run's id."""
-    from core.runs.config import RunConfig
-    from core.runs.store import load_run, run_path, write_status
-    from core.training.worker import enqueue
-
-    record = load_run(run_id, root)
-    if record.state not in ("interrupted", "failed", "cancelled"):
-        raise TrainingError(
-            f"run {run_id} is {record.state}; only a run that ended unfinished can be re-queued"
-        )
-    new_id = enqueue(RunConfig.from_dict(record.config), root, start=start)
-    write_status(run_path(new_id, root), requeued_from=run_id)
-    return new_id

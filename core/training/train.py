@@ -18,7 +18,6 @@ from core.runs.config import RunConfig
 from core.runs.recipes import plan_run
 from core.runs.store import (
     cancel_requested,
-    claim_run,
     create_run,
     load_run,
     now_iso,
@@ -254,7 +253,7 @@ def execute_run(run_id: str, root: Path | None = None, *, echo: bool = False) ->
 def run_here(config: RunConfig | dict[str, Any], root: Path | None = None, *, echo: bool = False) -> str:
     """Create a run and train it in this process (the CLI's way); returns the run id."""
     cfg = config if isinstance(config, RunConfig) else RunConfig.from_dict(config)
-    run_id = create_run(plan_run(cfg, root).config.to_dict(), root)
-    claim_run(run_id, root)
+    # created already claimed by this process: the background worker never sees it queued
+    run_id = create_run(plan_run(cfg, root).config.to_dict(), root, claim=True)
     execute_run(run_id, root, echo=echo)
     return run_id

@@ -3,7 +3,9 @@
 Started by `ensure_worker()` as `python -m core.training.worker` in its own session, so it outlives
 the Streamlit script reruns and the browser tab. A lock file keeps it single; on start it
 marks runs left 'running' by a dead process as 'interrupted'. It exits after IDLE_EXIT_S
-seconds with an empty queue (the next enqueue starts a new one).
+seconds with an empty queue (the next enqueue starts a new one). A worker that was killed is
+replaced by `resume_queue()`, which the Experiments page's Queue section and the command line
+call: queued runs never wait for something new to be queued.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from core.runs.store import (
     claim_run,
     create_run,
     now_iso,
+    pid_alive,
+    process_identity,
     queued_runs,
     read_json,
     recover_interrupted,
@@ -58,7 +62,8 @@ def worker_pid(root: Path | None = None) -> int | None:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         info = read_json(runs_dir(root) / _INFO) or {}
-        return int(info.get("pid", 0)) or -1
+        pid = info.get("pid")
+        return pid if isinstance(pid, int) and pid_alive(pid, info.get("pid_start")) else -1
     else:
         fcntl.flock(fd, fcntl.LOCK_UN)
         return None
@@ -96,11 +101,23 @@ def ensure_worker(root: Path | None = None) -> int:
                 start_new_session=True,
                 pass_fds=(fd,),
             )
-        atomic_write_json(runs_dir(root) / _INFO, {"pid": child.pid, "started_at": now_iso()})
+        atomic_write_json(runs_dir(root) / _INFO, {**process_identity(child.pid), "started_at": now_iso()})
     finally:
         os.close(fd)  # the child keeps the lock through its copy of the descriptor
     _children.append(child)
     return child.pid
+
+
+def resume_queue(root: Path | None = None) -> int | None:
+    """Make sure the queue is being worked on: when no worker is alive (none started yet, or the
+    last one was killed), runs it left 'running' become 'interrupted' and, if runs are queued, a
+    new worker starts. Returns the worker's pid, or None when none is needed. Cheap enough to
+    call on every page visit."""
+    pid = worker_pid(root)
+    if pid is not None:
+        return pid
+    recover_interrupted(root)
+    return ensure_worker(root) if queued_runs(root) else None
 
 
 def enqueue(config: RunConfig | dict[str, Any], root: Path | None = None, *, start: bool = True) -> str:
@@ -121,7 +138,8 @@ def serve(root: Path | None = None, idle_exit_s: float = IDLE_EXIT_S, lock_fd: i
     except BlockingIOError:
         os.close(fd)
         return 0
-    atomic_write_json(runs_dir(root) / _INFO, {"pid": os.getpid(), "started_at": now_iso()})
+    os.set_inheritable(fd, False)  # a process this worker starts must not keep the lock after it dies
+    atomic_write_json(runs_dir(root) / _INFO, {**process_identity(), "started_at": now_iso()})
     recover_interrupted(root)
     trained, idle_since = 0, time.monotonic()
     try:

@@ -240,3 +240,67 @@ def test_queue_flags_a_collapsed_run_when_it_finishes(workspace) -> None:  # noq
     write_status(path, state="done", finished_at="2026-11-22T10:02:00+00:00")
     run(at)
     assert literal(SENTENCE) in texts(at, "warning")
+
+
+def test_queue_visit_restarts_a_killed_workers_queue_and_requeues(workspace, monkeypatch) -> None:  # noqa: ANN001
+    version = make_manifest()
+    started: list[int] = []
+    monkeypatch.setattr("core.training.worker.ensure_worker", lambda root=None: started.append(1) or 4242)
+    dead = running_run(version, 2**22 + 99)  # left running by a worker that was killed
+    at = open_section(run(app()), "Queue")
+    assert not started, "nothing queued: no worker is started"
+    assert load_run(dead).status.get("error"), "the dead worker's run is recorded as interrupted"
+    assert f"{dead} · interrupted" in "\n".join(e.label for e in at.expander)
+    at.button(key=f"requeue-{dead}").click()
+    run(at)
+    assert load_run(dead).state == "queued" and started, "queued again and a worker started for it"
+
+
+def test_queue_reads_only_active_and_latest_ended_runs(workspace, monkeypatch) -> None:  # noqa: ANN001
+    import app.ui.experiments_queue as queue
+
+    version = make_manifest()
+    for _ in range(7):
+        failed_run(version)
+    finished_run(version, "lenet", 8, 0.8)
+    rid = running_run(version, os.getpid())
+    calls: list[dict] = []
+    real = queue.list_runs
+    monkeypatch.setattr(queue, "list_runs", lambda **kw: calls.append(kw) or real(**kw))
+    at = open_section(run(app()), "Queue")
+    assert calls and all(kw.get("states") for kw in calls), "never every run"
+    ended = [e for e in at.expander if not e.label.startswith("Executor")]  # the executor's is above
+    assert len(ended) == 5 and any("epoch 2/4" in str(p.proto.text) for p in at.get("progress"))
+    assert f"cancel-{rid}" in {b.key for b in at.button}
+
+
+def test_launch_shows_the_sweep_limit_and_refuses_above_it(workspace, monkeypatch) -> None:  # noqa: ANN001
+    make_manifest()
+    monkeypatch.setattr("core.training.worker.ensure_worker", lambda root=None: 4242)
+    at = run(app())
+    at.multiselect(key="exp_models").set_value(["lenet"])
+    at.multiselect(key="sweep_batch_size").set_value([8, 32])
+    run(at)
+    assert "**2 run(s)** (at most 500 per sweep)" in texts(at)
+    for key, values in (
+        ("sweep_epochs", [1, 2, 3, 5]),
+        ("sweep_learning_rate", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2]),
+    ):
+        at.multiselect(key=key).set_value(values)
+    at.multiselect(key="sweep_neurons").set_value([32, 64, 128, 500])
+    at.multiselect(key="sweep_dropout").set_value([0.0, 0.2, 0.3, 0.5])
+    run(at)
+    assert "**640 run(s)**: over the limit of 500 runs per sweep." in texts(at)
+    assert "at most 500 can be queued at once" in texts(at, "error")
+    assert "exp_start" not in {b.key for b in at.button} and list_runs() == []
+
+
+def test_opening_the_page_resumes_a_queue_left_by_a_killed_worker(workspace, monkeypatch) -> None:  # noqa: ANN001
+    from core.runs.store import create_run
+
+    version = make_manifest()
+    started: list[int] = []
+    monkeypatch.setattr("core.training.worker.ensure_worker", lambda root=None: started.append(1) or 4242)
+    waiting = create_run({"model": "lenet", "dataset_version": version})  # queued, no worker alive
+    run(app())  # the Launch section, the page's first
+    assert started and load_run(waiting).state == "queued"

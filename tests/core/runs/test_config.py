@@ -5,7 +5,17 @@ from __future__ import annotations
 import pytest
 
 from core.errors import ConfigError
-from core.runs.config import RunConfig, expand_grid
+from core.runs.config import (
+    MAX_CONFIG_BYTES,
+    SWEEP_LIMIT,
+    RunConfig,
+    expand_grid,
+    grid_size,
+    json_depth,
+    parse_config_text,
+    read_config_file,
+    require_dataset_versions,
+)
 from models.registry import get_spec
 
 
@@ -101,3 +111,58 @@ def test_flat_grid_treats_lists_as_axes() -> None:
 def test_bad_grids_are_refused_before_any_run(grid: object) -> None:
     with pytest.raises(ConfigError):
         expand_grid(grid)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "nested 100000 levels deep"),
+        ('{"a":' * 100_000 + "1" + "}" * 100_000, "nested 100000 levels deep"),
+        ('{"model": "lenet", "x": ' + "[" * 17 + "]" * 17 + "}", "nested 18 levels deep"),
+        ('{"model": NaN}', "not valid JSON"),
+        ('{"model": ', "not valid JSON"),
+        ('"' + "x" * (2 << 20) + '"', "at most 1048576 bytes"),
+    ],
+)
+def test_config_text_is_bounded_before_it_is_parsed(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_config_text(text)
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
+    text = '{"name": "[[[[[[[[[[[[[[[[[[[[ \\" {{{{{{{{{{{{{{{{{{", "grid": {"neurons": [[1], [2]]}}'
+    assert json_depth(text) == 4
+    assert parse_config_text(text)["name"].startswith("[[[")
+
+
+def test_a_config_file_is_refused_by_size_before_it_is_read(tmp_path) -> None:  # noqa: ANN001
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * (MAX_CONFIG_BYTES + 1))
+    with pytest.raises(ConfigError, match="at most"):
+        read_config_file(big)
+    with pytest.raises(ConfigError, match="cannot read"):
+        read_config_file(tmp_path / "missing.json")
+    (tmp_path / "latin.json").write_bytes(b'{"name": "\xe9"}')
+    with pytest.raises(ConfigError, match="UTF-8"):
+        read_config_file(tmp_path / "latin.json")
+
+
+def test_a_sweep_over_the_limit_is_refused_before_any_point_is_made() -> None:
+    grid = {
+        "base": {"model": "lenet", "dataset_version": "missing"},
+        "grid": {"batch_size": list(range(1, 601)), "neurons": list(range(1, 451))},
+    }
+    assert grid_size(grid) == 270_000
+    with pytest.raises(ConfigError, match="270,000 runs; at most 500"):
+        expand_grid(grid)
+    assert len(expand_grid({**grid, "grid": {"batch_size": list(range(1, 501))}})) == SWEEP_LIMIT
+
+
+def test_dataset_versions_must_exist(workspace) -> None:  # noqa: ANN001
+    from tests.fake_runs import make_manifest
+
+    version = make_manifest()
+    configs = expand_grid({"base": {"model": "lenet"}, "grid": {"dataset_version": [version, "gone"]}})
+    require_dataset_versions(configs[:1])
+    with pytest.raises(ConfigError, match="dataset_version='gone' does not exist"):
+        require_dataset_versions(configs)

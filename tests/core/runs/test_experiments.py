@@ -21,6 +21,7 @@ from core.runs.experiments import (
     run_name,
     short_id,
     sweep_configs,
+    sweep_count,
     sweep_points,
     throughput,
     varying_keys,
@@ -30,9 +31,9 @@ from tests.fake_runs import failed_run, finished_run, make_manifest, running_run
 
 
 def test_sweep_is_the_product_of_axes_per_model(workspace) -> None:  # noqa: ANN001
-    configs = sweep_configs(
-        ["lenet", "small_vgg"], "v1", {"batch_size": [8, 32], "neurons": [], "augment": [False, True]}
-    )
+    axes = {"batch_size": [8, 32], "neurons": [], "augment": [False, True]}
+    assert sweep_count(["lenet", "small_vgg"], axes) == 8
+    configs = sweep_configs(["lenet", "small_vgg"], make_manifest(), axes)
     assert len(configs) == 8
     assert {(c.model, c.batch_size, c.augment) for c in configs} == {
         (m, b, a) for m in ("lenet", "small_vgg") for b in (8, 32) for a in (False, True)
@@ -46,10 +47,11 @@ def test_sweep_is_the_product_of_axes_per_model(workspace) -> None:  # noqa: ANN
         ([], "v1", {}, "at least one model"),
         (["lenet"], "", {}, "dataset version"),
         (["lenet"], "v1", {"batch_size": [0]}, "batch_size"),
-        (["lenet"], "v1", {"batch_size": list(range(1, 100)), "epochs": [1, 2, 3]}, "at most"),
+        (["lenet"], "v1", {"batch_size": list(range(1, 200)), "epochs": [1, 2, 3]}, "at most 500"),
+        (["lenet"], "v1", {"batch_size": [8, 32]}, "'v1' does not exist"),
     ],
 )
-def test_bad_sweeps_are_refused_by_name(models, version, axes, message) -> None:  # noqa: ANN001
+def test_bad_sweeps_are_refused_by_name(workspace, models, version, axes, message) -> None:  # noqa: ANN001
     with pytest.raises(ConfigError, match=message):
         sweep_configs(models, version, axes)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,11 +17,11 @@ from core.runs.store import (
     delete_run,
     list_runs,
     load_run,
-    pid_alive,
     process_identity,
     queued_runs,
-    read_history,
+    read_json,
     recover_interrupted,
+    requeue_run,
     run_ids,
     run_path,
     write_history,
@@ -82,13 +83,6 @@ def test_running_run_of_a_dead_process_reads_interrupted(workspace: Path) -> Non
     assert recover_interrupted() == []
 
 
-def test_pid_alive_checks_identity() -> None:
-    me = process_identity()
-    assert pid_alive(me["pid"], me["pid_start"])
-    assert not pid_alive(me["pid"], "1") or me["pid_start"] is None  # same pid, other start time
-    assert not pid_alive(dead_pid()) and not pid_alive(None) and not pid_alive(-3)
-
-
 def test_delete_refuses_active_runs(workspace: Path) -> None:
     run_id = create_run({"model": "lenet"})
     with pytest.raises(TrainingError, match="cancel"):
@@ -100,18 +94,77 @@ def test_delete_refuses_active_runs(workspace: Path) -> None:
         load_run(run_id)
 
 
-def test_history_round_trip(tmp_path: Path) -> None:
-    rows = [
-        {"epoch": 1, "phase": "head", "loss": 0.5},
-        {"epoch": 2, "phase": "head", "loss": 0.25, "val_loss": 0.3},
-    ]
-    write_history(tmp_path, rows)
-    back = read_history(tmp_path)
-    assert back[1] == {"epoch": 2, "phase": "head", "loss": 0.25, "val_loss": 0.3}
-    assert back[0]["loss"] == 0.5 and back[0]["val_loss"] == ""
-
-
 def test_damaged_status_reads_failed(workspace: Path) -> None:
     run_id = create_run({"model": "lenet"})
     (run_path(run_id) / "status.json").write_text("{half")
     assert load_run(run_id).state == "failed"
+
+
+def _claim_all(workspace: str, ids: list[str], start: float, out: Any) -> None:
+    """In a separate process: wait for the common start time, then try to claim every run."""
+    import os
+    import time
+
+    os.environ["MASK_STUDIO_WORKSPACE"] = workspace
+    from core.runs.store import claim_run as claim
+
+    time.sleep(max(0.0, start - time.time()))
+    out.put((os.getpid(), [run_id for run_id in ids if claim(run_id)]))
+
+
+def test_processes_racing_to_claim_runs_each_get_different_ones(workspace: Path) -> None:
+    import multiprocessing
+    import time
+
+    ids = [create_run({"model": "lenet"}) for _ in range(12)]
+    ctx = multiprocessing.get_context("spawn")  # fresh interpreters, as a worker and a CLI would be
+    out = ctx.Queue()
+    start = time.time() + 4.0  # every process imported and waiting before the race
+    procs = [
+        ctx.Process(target=_claim_all, args=(str(workspace), ids if i % 2 else ids[::-1], start, out))
+        for i in range(6)
+    ]
+    for proc in procs:
+        proc.start()
+    won = dict(out.get(timeout=120) for _ in procs)
+    for proc in procs:
+        proc.join(timeout=60)
+    claimed = [run_id for got in won.values() for run_id in got]
+    assert sorted(claimed) == sorted(ids), "every run claimed exactly once"
+    for pid, got in won.items():  # each status names the process that won it
+        assert all(read_json(run_path(i) / "status.json")["pid"] == pid for i in got)
+
+
+def test_a_run_created_claimed_is_never_queued(workspace: Path) -> None:
+    run_id = create_run({"model": "lenet"}, claim=True)
+    assert queued_runs() == [] and not claim_run(run_id)
+    status = load_run(run_id).status
+    assert status["state"] == "running" and status["pid"] == process_identity()["pid"]
+
+
+def test_an_interrupted_run_can_be_queued_again_from_the_start(workspace: Path) -> None:
+    run_id = create_run({"model": "lenet", "epochs": 3})
+    path = run_path(run_id)
+    write_status(path, state="running", pid=dead_pid(), pid_start=None)
+    write_history(path, [{"epoch": 1, "loss": 0.5}])
+    (path / "best.keras").write_bytes(b"partial")
+    (path / "cancel").write_text("x")
+    assert recover_interrupted() == [run_id]
+    assert requeue_run(run_id) == "queued"
+    assert queued_runs() == [run_id] and claim_run(run_id)
+    rec = load_run(run_id)
+    assert rec.history == [] and not (path / "best.keras").exists() and rec.config["epochs"] == 3
+    assert rec.status["attempt"] == 2 and "ended without finishing" in rec.status["previous_error"]
+    with pytest.raises(TrainingError, match="only an interrupted, failed or cancelled"):
+        requeue_run(run_id)  # running
+
+
+def test_a_deleted_run_cannot_be_claimed_or_written(workspace: Path) -> None:
+    run_id = create_run({"model": "lenet"})
+    path = run_path(run_id)
+    cancel_run(run_id)
+    delete_run(run_id)
+    assert not claim_run(run_id)
+    with pytest.raises(TrainingError, match="gone"):
+        write_status(path, state="done")
+    assert not path.exists()

@@ -1,5 +1,5 @@
 """Which executor trains the queue: the Ray address (environment first, then the workspace
-setting), its validation, the cluster's recorded state, and re-queueing an unfinished run."""
+setting), its validation, and the cluster's recorded state."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import ConfigError, TrainingError
-from core.runs.store import create_run, load_run, run_path, write_status
+from core.errors import ConfigError
 from core.training import executors
 
 
@@ -66,17 +65,3 @@ def test_cluster_state_round_trip(workspace: Path) -> None:
     state = executors.cluster_state()
     assert state is not None and state["reachable"] is False and state["error"] == "refused"
     assert state["checked_at"]
-
-
-def test_requeue_makes_a_new_queued_run_and_keeps_the_old_record(workspace: Path) -> None:
-    from tests.models.synth import make_dataset_version
-
-    version = make_dataset_version(workspace, per_split=(2, 1, 1))
-    config = {"model": "lenet", "dataset_version": version, "image_size": 32, "epochs": 1}
-    old = create_run(config, state="running")
-    with pytest.raises(TrainingError, match="only a run that ended unfinished"):
-        executors.requeue(create_run(config))
-    write_status(run_path(old), state="interrupted", error="the Ray worker died")
-    new = executors.requeue(old, start=False)
-    assert new != old and load_run(new).state == "queued" and load_run(new).status["requeued_from"] == old
-    assert load_run(new).config["epochs"] == 1 and load_run(old).state == "interrupted"

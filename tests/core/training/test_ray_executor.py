@@ -15,7 +15,7 @@ import pytest
 
 from core.runs.config import expand_grid
 from core.runs.experiments import comparison_rows
-from core.runs.store import cancel_run, load_run, queued_runs, run_path, wait_for
+from core.runs.store import cancel_run, load_run, queued_runs, requeue_run, wait_for
 from core.training import executors, ray_executor, worker
 from tests.models.synth import make_dataset_version
 from tests.ray_head import local_head
@@ -101,7 +101,5 @@ def test_a_sweep_cancel_and_a_killed_worker_through_a_real_ray_head(
     rows = comparison_rows(records)
     assert sorted(r["seed"] for r in rows) == [1, 2, 3, 4]
     assert all(r["state"] == "done" and r["test_accuracy"] is not None for r in rows)
-    # The interrupted run can be queued again (a new run; the old folder keeps what happened).
-    again = executors.requeue(doomed, start=False)
-    assert load_run(again).state == "queued" and load_run(again).status["requeued_from"] == doomed
-    assert load_run(doomed).state == "interrupted" and run_path(again) != run_path(doomed)
+    # The interrupted run can be queued again (core.runs.store.requeue_run: it trains from the start).
+    assert requeue_run(doomed) == "queued" and load_run(doomed).state == "queued"

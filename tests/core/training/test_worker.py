@@ -1,4 +1,4 @@
-"""The background worker process: queue order, single instance, kill -9 recovery."""
+"""The background worker process: queue order, single instance, kill -9 recovery and resume."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from core.locking import LOCK_FILE
 from core.runs.store import load_run, read_json, run_path, wait_for
 from core.training import worker
 from tests.models.synth import make_dataset_version
@@ -24,7 +25,7 @@ def wait_until(predicate, timeout: float = 240.0) -> None:
         time.sleep(0.2)
 
 
-def test_worker_trains_the_queue_and_a_killed_worker_leaves_the_run_interrupted(
+def test_a_killed_worker_is_replaced_and_the_queue_resumes_without_a_new_run(
     workspace: Path, monkeypatch: pytest.MonkeyPatch, keras_home: Path
 ) -> None:
     monkeypatch.setenv("MASK_STUDIO_WORKER_IDLE_S", "2")
@@ -32,10 +33,11 @@ def test_worker_trains_the_queue_and_a_killed_worker_leaves_the_run_interrupted(
     cfg = {"model": "lenet", "dataset_version": version, "image_size": 32, "neurons": 8, "augment": False}
     short = worker.enqueue({**cfg, "epochs": 1}, start=False)
     long = worker.enqueue({**cfg, "epochs": 1000}, start=False)
+    after = worker.enqueue({**cfg, "epochs": 1}, start=False)  # still queued when the worker dies
     assert worker.worker_pid() is None
     pid = worker.ensure_worker()
     try:
-        assert worker.ensure_worker() == pid  # one worker only
+        assert worker.ensure_worker() == pid and worker.resume_queue() == pid  # one worker only
         assert wait_for(short, timeout=240) == "done"
         assert load_run(short).status["pid"] == pid
 
@@ -51,17 +53,22 @@ def test_worker_trains_the_queue_and_a_killed_worker_leaves_the_run_interrupted(
         assert rec.state == "interrupted"
         assert not (rec.path / "metrics.json").exists()
         assert worker.worker_pid() is None
+        assert load_run(after).state == "queued"
 
-        # The next start makes it permanent; with nothing queued, that worker exits by itself.
-        pid2 = worker.ensure_worker()
-        assert pid2 != pid
+        # Nothing new is queued: a page visit (or `cli resume`) replaces the dead worker.
+        pid2 = worker.resume_queue()
+        assert pid2 is not None and pid2 != pid
         raw = read_json(run_path(long) / "status.json")
         assert raw["state"] == "interrupted" and str(pid) in raw["error"]
-        assert not [p for p in rec.path.iterdir() if p.name.startswith(".")]  # temp files removed
+        assert not [p for p in rec.path.iterdir() if p.name.startswith(".") and p.name != LOCK_FILE]
         assert {"config.json", "status.json", "history.csv"} <= {p.name for p in rec.path.iterdir()}
+        assert wait_for(after, timeout=240) == "done"
+        done = load_run(after)
+        assert done.status["pid"] == pid2 and len(done.history) == 1  # trained once, by the new worker
+        assert load_run(long).state == "interrupted"  # not picked up again until queued again
         for child in list(worker._children):
-            assert child.wait(timeout=120) == 0
-        assert worker.worker_pid() is None
+            assert child.wait(timeout=120) == 0  # idle: exits by itself
+        assert worker.worker_pid() is None and worker.resume_queue() is None  # nothing queued
     finally:
         for child in worker._children:
             if child.poll() is None:
