@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.errors import TrainingError
 from core.fsutil import atomic_write_bytes
 from core.runs.config import RunConfig
 from core.runs.store import (
@@ -79,15 +78,19 @@ def connect(address: str, root: Path | None = None) -> Any | None:
     if why is not None:
         write_cluster_state(root, reachable=False, address=address, error=why)
         return None
-    import ray
-
+    try:
+        import ray
+    except ImportError:
+        error = "ray is not installed here: pip install -r requirements-ray.txt"
+        write_cluster_state(root, reachable=False, address=address, error=error)
+        return None
     env = {"TF_CPP_MIN_LOG_LEVEL": "2"}
     runtime_env: dict[str, Any] = {"env_vars": env}
     if address.startswith("ray://"):
         excludes = [".git", ".venv", "workspace", "tests", "docs", "benchmarks", "**/__pycache__"]
         runtime_env.update(working_dir=str(REPO), excludes=excludes)
     kwargs: dict[str, Any] = {"namespace": "mask-studio", "log_to_driver": False, "runtime_env": runtime_env}
-    if loopback:
+    if loopback and not address.startswith("ray://"):
         kwargs["_node_ip_address"] = "127.0.0.1"
     errors: list[str] = []
 
@@ -315,13 +318,3 @@ def serve_ray(address: str, root: Path | None = None, idle_exit_s: float = 60.0)
                 dispatcher = None
                 continue
         time.sleep(POLL_S / 4 if dispatcher is not None and dispatcher.active else POLL_S)
-
-
-def check_address(address: str) -> None:
-    """TrainingError unless ray is installed (the page says how to install it)."""
-    try:
-        import ray  # noqa: F401
-    except ImportError as exc:
-        raise TrainingError(
-            f"a Ray address is set ({address}) but ray is not installed: pip install -r requirements-ray.txt"
-        ) from exc

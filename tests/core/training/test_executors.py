@@ -65,3 +65,15 @@ def test_cluster_state_round_trip(workspace: Path) -> None:
     state = executors.cluster_state()
     assert state is not None and state["reachable"] is False and state["error"] == "refused"
     assert state["checked_at"]
+
+
+def test_the_app_imports_without_ray() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['ray'] = None\n"  # `import ray` now fails, as without the package
+        "import core.training.worker, core.training.ray_executor, core.training.ray_node, app.ui.experiments_executor\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr

@@ -103,3 +103,18 @@ def test_a_sweep_cancel_and_a_killed_worker_through_a_real_ray_head(
     assert all(r["state"] == "done" and r["test_accuracy"] is not None for r in rows)
     # The interrupted run can be queued again (core.runs.store.requeue_run: it trains from the start).
     assert requeue_run(doomed) == "queued" and load_run(doomed).state == "queued"
+
+
+def test_without_ray_installed_the_queue_waits_and_says_why(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    with socket.socket() as listener:  # something answers, but ray cannot be imported
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        address = f"127.0.0.1:{listener.getsockname()[1]}"
+        monkeypatch.setitem(sys.modules, "ray", None)
+        assert ray_executor.connect(address, workspace) is None
+    state = executors.cluster_state(workspace)
+    assert state is not None and state["reachable"] is False and "requirements-ray.txt" in state["error"]
