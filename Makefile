@@ -72,10 +72,9 @@ RAY_ENV := RAY_AUTH_MODE=token RAY_AUTH_TOKEN_PATH=$(RAY_LOCAL)/auth_token RAY_E
 ray-head: $(VENV)/.ray-deps
 	mkdir -p $(RAY_LOCAL) && chmod 700 $(RAY_LOCAL)
 	test -s $(RAY_LOCAL)/auth_token || (umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_hex(32))" > $(RAY_LOCAL)/auth_token)
-	$(eval RAY_TMP := $(shell mktemp -d /tmp/mask-studio-ray-XXXXXX))
-	echo $(RAY_TMP) > $(RAY_LOCAL)/temp_dir
+	tmp=$$(mktemp -d /tmp/ms-ray-head-XXXXXX) && echo $$tmp > $(RAY_LOCAL)/temp_dir && \
 	$(RAY_ENV) $(BIN)/ray start --head --node-ip-address=127.0.0.1 --port=6379 --num-cpus=2 --num-gpus=0 \
-		--include-dashboard=false --temp-dir=$(RAY_TMP) --disable-usage-stats
+		--include-dashboard=false --temp-dir=$$tmp --disable-usage-stats
 	echo 127.0.0.1:6379 > $(RAY_LOCAL)/address
 	@echo "Ray head on 127.0.0.1:6379. Point the app at it: see the comment above ray-head in the Makefile."
 
