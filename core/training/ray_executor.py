@@ -155,9 +155,9 @@ class RayDispatcher:
     def active(self) -> list[str]:
         return [s.run_id for s in self.slots if s.run_id is not None]
 
-    def _slot_for(self, cpus: float, gpus: int) -> _Slot | None:
-        """A ready, idle trainer of this shape; None while none is (one is started when the
-        cluster has room, idle trainers of other shapes making way)."""
+    def _slot_for(self, cpus: float, gpus: int, waiting: int = 1) -> _Slot | None:
+        """A ready, idle trainer of this shape; None while none is (another is started, up to one
+        per `waiting` run, while the cluster has room, idle trainers of other shapes making way)."""
         same = [s for s in self.slots if s.run_id is None and (s.cpus, s.gpus) == (cpus, gpus)]
         for slot in same:
             if slot.where is None and self.ray.wait([slot.ready], timeout=0)[0]:
@@ -168,11 +168,11 @@ class RayDispatcher:
                     continue
             if slot.where is not None:
                 return slot
-        if same:  # one is starting: wait for it rather than start more
+        if len([s for s in same if s in self.slots]) >= waiting:  # enough start for the runs that wait
             return None
         total = self.ray.cluster_resources()
         room = float(total.get("CPU", 0)) - sum(s.cpus for s in self.slots)
-        for idle in [s for s in self.slots if s.run_id is None]:
+        for idle in [s for s in self.slots if s.run_id is None and (s.cpus, s.gpus) != (cpus, gpus)]:
             if room >= cpus:
                 break
             self._drop(idle)
@@ -192,7 +192,8 @@ class RayDispatcher:
     def step(self) -> None:
         """Give queued runs to ready trainers (oldest first), then look at every training run."""
         gpus_here = self.ray.cluster_resources().get("GPU", 0) >= 1
-        for run_id in queued_runs(self.root):
+        queue = queued_runs(self.root)
+        for n, run_id in enumerate(queue):
             try:
                 cfg = RunConfig.from_dict(load_run(run_id, self.root).config)
             except Exception as exc:  # noqa: BLE001 - a config that no longer reads fails its run
@@ -201,7 +202,7 @@ class RayDispatcher:
                         run_path(run_id, self.root), state="failed", finished_at=now_iso(), error=str(exc)
                     )
                 continue
-            slot = self._slot_for(float(cfg.cpus), 1 if cfg.gpu and gpus_here else 0)
+            slot = self._slot_for(float(cfg.cpus), 1 if cfg.gpu and gpus_here else 0, len(queue) - n)
             if slot is None:
                 break
             self.submit(run_id, cfg, slot)
