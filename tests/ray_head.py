@@ -43,7 +43,11 @@ def local_head(num_cpus: int = 2, timeout: float = 120.0) -> Iterator[tuple[str,
     ]  # fmt: skip
     log = open(temp / "head.log", "wb")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
-        cmd, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        cmd,
+        env={**os.environ, **env, "MASK_STUDIO_RAY_CACHE": str(temp / "node")},  # removed with the head
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     address = f"127.0.0.1:{port}"
     try:
