@@ -12,8 +12,8 @@ import streamlit as st
 
 from app.ui.common import section_switch, show_flashes, use_app_navigation
 from app.ui.experiments_compare import compare_section
+from app.ui.experiments_executor import queue_page
 from app.ui.experiments_launch import launch_section
-from app.ui.experiments_queue import queue_section
 from app.ui.experiments_scenes import scene_section
 
 use_app_navigation()
@@ -21,7 +21,7 @@ use_app_navigation()
 #: The page's sections, in order: add one here to add a section.
 SECTIONS: dict[str, Callable[[], None]] = {
     "Launch": launch_section,
-    "Queue": queue_section,
+    "Queue": queue_page,
     "Compare": compare_section,
     "Scene test": scene_section,
 }

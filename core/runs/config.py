@@ -63,6 +63,9 @@ class RunConfig:
     weights: str = "imagenet"  # MobileNetV2 only: "imagenet" or "random" (explicit random init)
     fast_path: bool = True  # MobileNetV2: train the head on cached features when possible
     name: str = ""
+    # Resources a run declares on a Ray cluster (core.training.ray_executor); the local worker ignores them.
+    cpus: int = 1
+    gpu: bool = False  # ask for one GPU (granted only when the cluster has one)
     # The recipe. None = chosen for the dataset when the run is queued (core.runs.recipes): the
     # Launch page and the command line get the same run from the same defaults.
     # "starter": MobileNetV2 starts from the shipped starter (base, and head when the classes
@@ -141,7 +144,8 @@ class RunConfig:
             "a number in (0, 1]",
         )
         _check(finite_number(self.dropout) and 0 <= self.dropout < 1, "dropout", self.dropout, "in [0, 1)")
-        for key in ("augment", "fast_path"):
+        _int(self, "cpus", 1, 256)
+        for key in ("augment", "fast_path", "gpu"):
             _check(isinstance(getattr(self, key), bool), key, getattr(self, key), "true or false")
         _check(isinstance(self.name, str), "name", self.name, "a string")
         self.validate_recipe()

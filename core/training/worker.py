@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import fcntl
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -31,7 +32,10 @@ from core.runs.store import (
     queued_runs,
     read_json,
     recover_interrupted,
+    run_path,
+    write_status,
 )
+from core.training.executors import ray_address
 from core.workspace import ENV_VAR, runs_dir, workspace_root
 
 IDLE_EXIT_S = float(os.environ.get("MASK_STUDIO_WORKER_IDLE_S", "60"))
@@ -139,6 +143,11 @@ def serve(root: Path | None = None, idle_exit_s: float = IDLE_EXIT_S, lock_fd: i
     recover_interrupted(root)
     trained, idle_since = 0, time.monotonic()
     try:
+        address = ray_address(root)
+        if address:  # a Ray cluster trains the queue (core.training.ray_executor)
+            from core.training.ray_executor import serve_ray
+
+            return serve_ray(address, root, idle_exit_s)
         while True:
             queue = queued_runs(root)
             if not queue:
@@ -147,6 +156,7 @@ def serve(root: Path | None = None, idle_exit_s: float = IDLE_EXIT_S, lock_fd: i
                 time.sleep(POLL_S)
                 continue
             if claim_run(queue[0], root):
+                write_status(run_path(queue[0], root), executor="local", node=socket.gethostname())
                 from core.training.train import execute_run  # TensorFlow is imported only when there is work
 
                 print(f"{now_iso()} run {queue[0]} -> {execute_run(queue[0], root)}", flush=True)
