@@ -20,7 +20,7 @@ import io
 from collections.abc import Iterable
 from typing import Any
 
-from core.annotation.annotations import validate_category_name
+from core.annotation.category_names import check_new_name, look_alike_key, validate_category_name
 from core.annotation.formats.archive import read_zip
 from core.annotation.formats.common import json_bytes
 from core.annotation.formats.seed_json import parse_json_text
@@ -40,19 +40,24 @@ MAX_XLSX_COLUMNS = 26
 
 
 def check_names(values: Iterable[tuple[str, Any]], *, file: str) -> list[str]:
-    """Validated names from (field, value) pairs; FormatError names the offending field."""
+    """Validated new names from (field, value) pairs (no invisible character, no two that look
+    the same: see core.annotation.category_names); FormatError names the offending field."""
     out: list[str] = []
     seen: set[str] = set()
+    keys: dict[str, str] = {}
     for fld, value in values:
         if not isinstance(value, str):
             raise FormatError(f"a category name must be text, got {value!r}", file=file, field=fld)
         try:
             name = validate_category_name(value)
+            if name not in seen:
+                check_new_name(name, keys)  # invisible characters, look-alikes of an earlier name
         except CategoryError as exc:
             raise FormatError(str(exc), file=file, field=fld) from exc
         if name in seen:
             raise FormatError(f"duplicate category {name!r}", file=file, field=fld)
         seen.add(name)
+        keys.setdefault(look_alike_key(name), name)
         out.append(name)
     if not out:
         raise FormatError("no categories in the file", file=file)

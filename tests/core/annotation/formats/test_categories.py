@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import unicodedata
 from collections.abc import Callable
 
 import pytest
@@ -208,3 +209,25 @@ def test_a_list_over_the_size_limit_is_refused_unread(ext: str) -> None:
     with pytest.raises(FormatError) as info:
         cat.loads_categories(b"x" * (cat.MAX_LIST_BYTES + 1), f"c.{ext}")
     assert "at most 10 MB" in info.value.detail
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "reason"),
+    [
+        (
+            '["mask", "ma\u200bsk2"]'.encode(),
+            "[1]",
+            "contains an invisible character (U+200B ZERO WIDTH SPACE)",
+        ),
+        (
+            f'["{unicodedata.normalize("NFC", "café")}", "{unicodedata.normalize("NFD", "café")}"]'.encode(),
+            "[1]",
+            "looks the same as",
+        ),
+        ('["no mask", "no\u00a0mask"]'.encode(), "[1]", "looks the same as 'no mask'"),
+    ],
+)
+def test_a_list_with_invisible_or_look_alike_names_is_refused(data: bytes, field: str, reason: str) -> None:
+    with pytest.raises(FormatError) as info:
+        cat.loads_categories_json(data, file="c.json")
+    assert info.value.field == field and reason in info.value.detail
