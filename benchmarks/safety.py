@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import cast
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -316,8 +317,8 @@ def bench_hardening(tmp: Path) -> dict[str, object]:
     photo = tmp / "photo_100mp.jpg"
     _child("make-photo", str(photo))
     full, bounded = _child("predict-full", str(photo)), _child("predict-bounded", str(photo))
-    full_boxes: list[list[int]] = full.pop("boxes")  # type: ignore[assignment]
-    bounded_boxes: list[list[int]] = bounded.pop("boxes")  # type: ignore[assignment]
+    full_boxes = cast(list[list[int]], full.pop("boxes"))
+    bounded_boxes = cast(list[list[int]], bounded.pop("boxes"))
     pairs = zip(full_boxes, bounded_boxes, strict=False)
     shift = max((abs(a - b) for fa, fb in pairs for a, b in zip(fa, fb, strict=True)), default=0)
     xlsx, seed = _child("xlsx"), _child("seed")

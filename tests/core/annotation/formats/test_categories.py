@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -183,7 +184,7 @@ def test_xlsx_reads_a_bounded_part_of_the_sheet(monkeypatch: pytest.MonkeyPatch)
     real_iter_rows = ReadOnlyWorksheet.iter_rows
     bound = 2 * (cat.MAX_XLSX_ROWS + 1) * cat.MAX_XLSX_COLUMNS
 
-    def counting_iter_rows(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def counting_iter_rows(self: ReadOnlyWorksheet, *args: Any, **kwargs: Any) -> Iterator[tuple[Any, ...]]:
         for row in real_iter_rows(self, *args, **kwargs):
             cells_read[0] += len(row)
             if cells_read[0] > bound:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -168,21 +169,21 @@ def test_rule_breaking_boxes_are_skipped() -> None:
     assert len(result.skipped) == 1 and "overlaps" in result.skipped[0]
 
 
-class _CountingList(list):  # type: ignore[type-arg]
+class _CountingList(list[str]):
     """A category list that counts how many elements the export reads through it."""
 
     def __init__(self, items: list[str]) -> None:
         super().__init__(items)
         self.reads = 0
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[str]:
         for item in super().__iter__():
             self.reads += 1
             yield item
 
-    def index(self, *args: Any) -> int:  # type: ignore[override]
+    def index(self, value: str, *args: Any) -> int:
         self.reads += len(self)  # what a linear search costs
-        return super().index(*args)
+        return super().index(value, *args)
 
 
 @pytest.mark.parametrize("with_source", [False, True])
