@@ -6,6 +6,10 @@
   over 1,000 images (target <= 5 s), parsed and checked as every project load does.
 - health: near-duplicate grouping and the health report on 8,000 near-identical files, in a
   fresh process; target: peak RSS <= 500 MB.
+- hardening (issue 21, part 7), each case in a fresh process with its peak RSS: an XLSX category
+  list with one cell at XFD4000; a COCO export of 100,000 categories; a seed file with a 100 MB
+  `src`; Predict on a 100-megapixel JPEG (a VOC scene scaled up), decoded whole (the old path)
+  and bounded (predict_photo), with the faces both find. `--only-hardening` runs just these.
 - optional (`--page-test N`): run the browser test that once flaked N times and count passes.
 
 Usage: .venv/bin/python benchmarks/safety.py [--page-test 10]
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import io
 import json
 import multiprocessing
 import os
@@ -24,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import cast
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
@@ -212,13 +218,148 @@ def bench_page_test(times: int) -> dict[str, object]:
     return {"test": PAGE_TEST, "runs": times, "passed": passed, "wall_s": walls, "ok": passed == times}
 
 
+# ----- issue 21, part 7: hardening (each case in a fresh process: its own peak RSS) -----------
+#: The 100-megapixel photo: a VOC scene scaled up (faces included), saved as a JPEG.
+BIG_PHOTO_SIZE = (12000, 8333)
+
+
+def _peak_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _predict_case(path: str, bounded: bool) -> dict[str, object]:
+    import numpy as np
+
+    from core.imaging import load_rgb_array
+    from core.inference.predict_io import predict_photo
+    from core.inference.predictor import Predictor
+    from core.vision.detectors import DEFAULT_PREDICT_DETECTOR, get_detector
+
+    predictor = Predictor(get_detector(DEFAULT_PREDICT_DETECTOR))
+    predictor.run(np.zeros((480, 640, 3), np.uint8))  # the detector is loaded before measuring
+    data = Path(path).read_bytes()
+    before, start = _peak_mb(), time.perf_counter()
+    result = predict_photo(predictor, data) if bounded else predictor.run(load_rgb_array(data))
+    return {
+        "s": round(time.perf_counter() - start, 2),
+        "rss_before_mb": before,
+        "size": [result.width, result.height],
+        "boxes": [[round(v) for v in f.xyxy] for f in result.faces],
+    }
+
+
+def _refusal_case(task: str) -> dict[str, object]:
+    from core.annotation.formats.categories import loads_categories_xlsx
+    from core.annotation.formats.seed_json import import_seed_json
+    from core.errors import FormatError
+
+    if task == "xlsx":
+        from openpyxl import Workbook
+
+        wb = Workbook()
+        wb.active["A1"], wb.active["A2"], wb.active["XFD4000"] = "category", "mask", "stray"
+        buf = io.BytesIO()
+        wb.save(buf)
+        data, read = buf.getvalue(), loads_categories_xlsx
+    else:  # a seed file whose one image has a 100 MB `src`
+        head = b'{"categories": ["None"], "images": {"a.jpg": {"rectangles": [], "rect_to_category": [], "src": "'
+        data, read = head + b"x" * (100 * 2**20) + b'"}}}', import_seed_json
+    before, start = _peak_mb(), time.perf_counter()
+    try:
+        outcome: object = read(data)
+    except FormatError as exc:
+        outcome = f"refused: {exc}"
+    return {
+        "file_bytes": len(data),
+        "s": round(time.perf_counter() - start, 3),
+        "rss_before_mb": before,
+        "outcome": outcome if isinstance(outcome, str) else repr(outcome)[:200],
+    }
+
+
+def hardening_child(task: str, path: str) -> None:
+    """In a fresh process: one hardening case; prints JSON with its peak RSS."""
+    if task == "make-photo":
+        _big_photo(Path(path))
+        print(json.dumps({"photo": path, "peak_rss_mb": _peak_mb()}))
+        return
+    if task.startswith("predict"):
+        out = _predict_case(path, bounded=task == "predict-bounded")
+    else:
+        out = _refusal_case(task)
+    out["peak_rss_mb"] = _peak_mb()
+    print(json.dumps(out))
+
+
+def _child(task: str, path: str = "") -> dict[str, object]:
+    cmd = [sys.executable, "-m", "benchmarks.safety", "--hardening-child", task, "--photo", path]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd=ROOT)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _big_photo(path: Path) -> None:
+    from PIL import Image
+
+    from benchmarks.common import SHARED
+
+    scenes = sorted((SHARED / "face_mask_detection_voc" / "images").glob("*.jpg"))
+    with Image.open(scenes[0]) as scene:
+        big = scene.convert("RGB").resize(BIG_PHOTO_SIZE, Image.Resampling.BICUBIC)
+    big.save(path, quality=90)
+
+
+def bench_hardening(tmp: Path) -> dict[str, object]:
+    """Issue 21 part 7: the xlsx, COCO, seed and 100-megapixel cases, before/after where both run."""
+    from core.annotation.annotations import Annotations
+    from core.annotation.formats.coco import to_coco_dict
+
+    # Children first: a child starts with its parent's peak RSS (Linux keeps it across exec).
+    photo = tmp / "photo_100mp.jpg"
+    _child("make-photo", str(photo))
+    full, bounded = _child("predict-full", str(photo)), _child("predict-bounded", str(photo))
+    full_boxes = cast(list[list[int]], full.pop("boxes"))
+    bounded_boxes = cast(list[list[int]], bounded.pop("boxes"))
+    pairs = zip(full_boxes, bounded_boxes, strict=False)
+    shift = max((abs(a - b) for fa, fb in pairs for a, b in zip(fa, fb, strict=True)), default=0)
+    xlsx, seed = _child("xlsx"), _child("seed")
+    ann = Annotations([f"c{i}" for i in range(100_000)])
+    start = time.perf_counter()
+    coco = to_coco_dict(ann, {})
+    coco_s = time.perf_counter() - start
+    return {
+        "xlsx_cell_at_XFD4000": {**xlsx, "before_issue": "12 s, 565 MB", "ok": xlsx["s"] < 1.0},
+        "coco_export_100000_categories": {
+            "s": round(coco_s, 3),
+            "categories": len(coco["categories"]),
+            "before_issue": "over 120 s",
+            "ok": coco_s < 5.0,
+        },
+        "seed_with_100mb_src": {**seed, "ok": str(seed["outcome"]).startswith("refused")},
+        "predict_100mp_jpeg": {
+            "photo_bytes": photo.stat().st_size,
+            "full_decode": full,
+            "bounded": bounded,
+            "faces_full": len(full_boxes),
+            "faces_bounded": len(bounded_boxes),
+            "largest_box_shift_px": shift,
+            "ok": bounded["peak_rss_mb"] < full["peak_rss_mb"] / 2,
+        },
+    }
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--page-test", type=int, default=0, help="also run the flaky page test N times")
     parser.add_argument("--health-child", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--hardening-child", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--photo", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--only-hardening", action="store_true", help="run only the issue 21 part 7 cases")
     args = parser.parse_args()
     if args.health_child:
         health_child(args.health_child)
+        return 0
+    if args.hardening_child:
+        hardening_child(args.hardening_child, args.photo)
         return 0
     started = time.perf_counter()
     result: dict[str, object] = {
@@ -227,7 +368,11 @@ def main() -> int:
     }
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["MASK_STUDIO_WORKSPACE"] = tmp
-        result["edits"] = bench_edits(Path(tmp))
+        if not args.only_hardening:
+            result["edits"] = bench_edits(Path(tmp))
+        result["hardening"] = bench_hardening(Path(tmp))
+    if args.only_hardening:
+        return emit(result, started)
     result["load"] = bench_load()
     result["health"] = bench_health()
     if args.page_test:

@@ -8,6 +8,7 @@ before decoding, truncated files refused.
 from __future__ import annotations
 
 import io
+import math
 import os
 import warnings
 from dataclasses import dataclass
@@ -75,6 +76,23 @@ def load_image(
     Raises ImageLoadError for anything that is not a complete, decodable image within
     `max_pixels`, naming the image by `name` (pass an upload's file name) or its path.
     """
+    return load_image_within(src, None, max_pixels=max_pixels, name=name)[0]
+
+
+def load_image_within(
+    src: str | os.PathLike[str] | bytes,
+    fit_pixels: int | None,
+    *,
+    max_pixels: int = MAX_PIXELS,
+    name: str | None = None,
+) -> tuple[Image.Image, tuple[int, int]]:
+    """Like load_image, scaled down to at most `fit_pixels` pixels (None: full size), with the
+    (width, height) of the full upright image: a box found in the copy maps back by their ratio.
+
+    A JPEG is decoded at the smallest DCT scale (1/2, 1/4, 1/8) still above `fit_pixels`, so a
+    100-megapixel photo never exists in memory at full size; other formats are decoded, then
+    scaled. Every byte is still decoded, so a truncated file is refused as by load_image.
+    """
     name = _source_name(src, name)
     try:
         fh = io.BytesIO(bytes(src)) if isinstance(src, (bytes, bytearray)) else open(src, "rb")
@@ -90,6 +108,9 @@ def load_image(
                     raise ImageLoadError(
                         name, f"image is {w}x{h} pixels, more than the {max_pixels:,} allowed"
                     )
+                if fit_pixels is not None and w * h > fit_pixels:
+                    scale = math.sqrt(fit_pixels / (w * h))
+                    img.draft(img.mode, (max(1, math.ceil(w * scale)), max(1, math.ceil(h * scale))))
                 img.load()
         except ImageLoadError:
             raise
@@ -99,14 +120,22 @@ def load_image(
             raise ImageLoadError(name, "not an image file Pillow can read") from exc
         except (OSError, SyntaxError, ValueError) as exc:
             raise ImageLoadError(name, f"image data is damaged or truncated ({exc})") from exc
+        upright = (w, h)
         try:
-            img = ImageOps.exif_transpose(img)
+            turned = img.getexif().get(0x0112, 1) in (5, 6, 7, 8)
+            ImageOps.exif_transpose(img, in_place=True)  # no copy when there is nothing to turn
+            upright = (h, w) if turned else (w, h)
         except Exception:  # noqa: BLE001 - a broken EXIF block must not make the image unusable
             pass
         try:
-            return _to_rgb(img)
+            img = _to_rgb(img)
         except (OSError, ValueError) as exc:
             raise ImageLoadError(name, f"cannot convert {img.mode} pixels to RGB ({exc})") from exc
+        if fit_pixels is not None and img.width * img.height > fit_pixels:
+            scale = math.sqrt(fit_pixels / (img.width * img.height))
+            size = (max(1, int(img.width * scale)), max(1, int(img.height * scale)))
+            img = img.resize(size, Image.Resampling.BOX)
+        return img, upright
 
 
 def load_rgb_array(

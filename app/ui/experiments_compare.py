@@ -30,6 +30,7 @@ from core.runs.experiments import (
     varying_keys,
 )
 from core.runs.guardrails import check_collapse
+from core.runs.metrics import UNREADABLE, checked_record
 from core.runs.store import RunRecord, delete_run, list_runs
 
 MAX_DEFAULT_SELECTED = 4
@@ -53,7 +54,8 @@ def _filters(records: list[RunRecord]) -> list[RunRecord]:
 
 
 def compare_section() -> None:
-    records = list_runs()
+    checked = [checked_record(r) for r in list_runs()]
+    records = [r for r, _ in checked]
     if not records:
         st.info(
             "No runs yet: start some in the Launch tab, or with `python -m core.training.cli run CONFIG.json`."
@@ -69,6 +71,13 @@ def compare_section() -> None:
     rows = [{"active": "★" if run == active else "", **row} for run, row in table.items()]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="runs_table")
     st.download_button("Runs table as CSV", rows_to_csv(rows), "runs.csv", "text/csv", key="dl_runs_csv")
+    shown_ids = {r.run_id for r in shown}
+    for r, why in checked:
+        if why and r.run_id in shown_ids:
+            st.warning(
+                f"{literal(run_label(r))}: {UNREADABLE} ({literal(why)}); it is compared without its test figures.",
+                icon=":material/warning:",
+            )
     collapse_warnings(shown)
 
     by_id = {r.run_id: r for r in shown}

@@ -18,11 +18,11 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from app.ui.common import ANNOTATE_PAGE, flash, literal, show_error
-from app.ui.predict_draw import draw_faces
+from app.ui.predict_draw import MAX_SIDE, draw_faces
 from app.ui.target_project import ProjectTarget, unlabelled
 from core.errors import ImageLoadError, MaskStudioError
-from core.imaging import IMAGE_EXTENSIONS, load_image
-from core.inference.predict_io import folder_images, image_folders, send_to_annotator
+from core.imaging import IMAGE_EXTENSIONS, load_image_within
+from core.inference.predict_io import folder_images, image_folders, predict_photo, send_to_annotator
 from core.inference.predictor import FACE, UNCERTAIN, FrameResult, Predictor, result_rows
 from core.overlay import caption, class_colours
 
@@ -104,10 +104,9 @@ def _uploaded() -> list[Item]:
 
 @st.cache_data(max_entries=512, show_spinner=False)
 def _predict(model_key: str, detector: str, digest: str, _data: bytes, _predictor: Predictor) -> FrameResult:
-    """The faces of one image at threshold 0 (relabelled for the slider later), cached."""
-    from core.imaging import load_rgb_array
-
-    return _predictor.run(load_rgb_array(_data))
+    """The faces of one image at threshold 0 (relabelled for the slider later), cached; found on a
+    copy of bounded size, boxes in the image's own pixels (core.inference.predict_io.predict_photo)."""
+    return predict_photo(_predictor, _data)
 
 
 def _faces_key(result: FrameResult) -> str:
@@ -119,7 +118,9 @@ def _faces_key(result: FrameResult) -> str:
 def _drawn(digest: str, faces_key: str, _data: bytes, _result: FrameResult) -> bytes:
     """The image with its faces drawn, as JPEG bytes (cached: a slider move redraws only what changed)."""
     buf = io.BytesIO()
-    draw_faces(load_image(_data), _result.faces).save(buf, format="JPEG", quality=90, subsampling=0)
+    image, _size = load_image_within(_data, MAX_SIDE * MAX_SIDE)  # drawn at most MAX_SIDE px long
+    faces = _result.scaled_to(image.width, image.height).faces
+    draw_faces(image, faces).save(buf, format="JPEG", quality=90, subsampling=0)
     return buf.getvalue()
 
 

@@ -24,13 +24,15 @@ import shapely
 from shapely import STRtree
 from shapely.geometry import box as shapely_box
 
+from core.annotation.category_names import check_new_name, look_alike_key, look_alike_keys
+from core.annotation.category_names import has_surrogates as has_surrogates
+from core.annotation.category_names import validate_category_name as validate_category_name
 from core.errors import BoxRejected, CategoryError, MaskStudioError
 
 NONE = "None"
 MIN_AREA = 40  # px²: a smaller box is refused
 MIN_SIDE = 5  # px: a side of this length or less is refused
 MAX_OVERLAP = 0.20  # intersection over the smaller box's area: more is refused
-MAX_CATEGORY_LEN = 100
 #: What each rule name a box can be flagged with means (see Annotations.add_box_or_flag).
 RULE_TEXT = {
     "min_side": f"a side of {MIN_SIDE} px or less",
@@ -183,27 +185,6 @@ def _earlier_neighbours(boxes: list[Box]) -> dict[int, list[int]]:
     return out
 
 
-def has_surrogates(text: str) -> bool:
-    """True when `text` holds a lone UTF-16 surrogate (`\\ud800`), which no file can store."""
-    return any("\ud800" <= c <= "\udfff" for c in text)
-
-
-def validate_category_name(name: Any) -> str:
-    """The stripped category name, or CategoryError when it is unusable."""
-    if not isinstance(name, str):
-        raise CategoryError(f"a category name must be text, got {type(name).__name__}")
-    text = name.strip()
-    if not text:
-        raise CategoryError("a category name cannot be empty")
-    if len(text) > MAX_CATEGORY_LEN:
-        raise CategoryError(f"a category name is at most {MAX_CATEGORY_LEN} characters")
-    if any(ord(c) < 32 for c in text):
-        raise CategoryError("a category name cannot contain control characters")
-    if has_surrogates(text):
-        raise CategoryError("a category name cannot contain a lone surrogate (invalid Unicode)")
-    return text
-
-
 @dataclass
 class ImageAnnotations:
     """The boxes of one image. `extra` keeps seed fields such as `dst` and `src` as they came."""
@@ -238,6 +219,7 @@ class Annotations:
         name = validate_category_name(name)
         if name in self.category_set():
             raise CategoryError(f"category {name!r} already exists")
+        check_new_name(name, look_alike_keys(self.categories))
         self.categories.append(name)
         return name
 
@@ -251,6 +233,7 @@ class Annotations:
             return new
         if new in self.categories:
             raise CategoryError(f"category {new!r} already exists")
+        check_new_name(new, look_alike_keys(c for c in self.categories if c != old))
         self.categories[self.categories.index(old)] = new
         self._cat_index = None  # type: ignore[assignment]
         for ann in self.images.values():
@@ -276,13 +259,18 @@ class Annotations:
         return changed
 
     def merge_categories(self, names: Iterable[str]) -> None:
-        """Add every name that is not a category yet."""
+        """Add every name that is not a category yet (all or none: see check_new_name)."""
         known = set(self.category_set())
+        keys = look_alike_keys(self.categories)
+        new: list[str] = []
         for n in names:
             n = validate_category_name(n)
             if n not in known:
+                check_new_name(n, keys)
+                keys.setdefault(look_alike_key(n), n)
                 known.add(n)
-                self.categories.append(n)
+                new.append(n)
+        self.categories.extend(new)
 
     # ----- boxes ------------------------------------------------------------------------
     def boxes(self, image: str) -> list[Box]:

@@ -3,6 +3,7 @@ boxes to an annotation project (the data flywheel: correct the model's mistakes,
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -10,16 +11,38 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from core.annotation.annotations import NONE, Box
 from core.annotation.projects import Project, list_projects
 from core.errors import WorkspaceError
 from core.fsutil import natural_key, natural_sorted, safe_name
-from core.imaging import is_image_name
-from core.inference.predictor import FACE, UNCERTAIN
+from core.imaging import is_image_name, load_image_within
+from core.inference.predictor import FACE, UNCERTAIN, FrameResult, Predictor
 from core.workspace import workspace_root
 
 #: Folders never offered as inputs (caches and split manifests).
 SKIP_FOLDERS = frozenset({"cache", "runs"})
+#: Predict finds and crops faces on a copy of a photo of at most this many pixels (a 12-megapixel
+#: phone photo is used as it is); its boxes are given back in the photo's own pixels. A
+#: 100-megapixel photo decoded whole took 1 GB to find faces in (benchmarks/safety.py).
+PREDICT_MAX_PIXELS = 16_000_000
+
+
+def predict_photo(
+    predictor: Predictor,
+    src: str | os.PathLike[str] | bytes,
+    *,
+    name: str | None = None,
+    fit_pixels: int = PREDICT_MAX_PIXELS,
+) -> FrameResult:
+    """The faces of an image file or upload, boxes in its own (upright) pixels; its width and
+    height those of the full image. The detector and the crops see a copy of at most
+    `fit_pixels` pixels (core.imaging.load_image_within). ImageLoadError for a bad file."""
+    image, (width, height) = load_image_within(src, fit_pixels, name=name)
+    frame = np.asarray(image)
+    del image
+    return predictor.run(frame).scaled_to(width, height)
 
 
 def image_folders(root: Path | None = None, max_depth: int = 4) -> list[str]:

@@ -86,6 +86,23 @@ class FrameResult:
     def with_threshold(self, threshold: float) -> FrameResult:
         return replace(self, faces=tuple(f.with_threshold(threshold) for f in self.faces))
 
+    def scaled_to(self, width: int, height: int) -> FrameResult:
+        """The same faces on the frame resized to `width` x `height` (boxes scaled, clipped)."""
+        if (width, height) == (self.width, self.height):
+            return self
+        sx, sy = width / max(1, self.width), height / max(1, self.height)
+        faces = tuple(
+            replace(
+                f,
+                x1=min(max(f.x1 * sx, 0.0), width),
+                y1=min(max(f.y1 * sy, 0.0), height),
+                x2=min(max(f.x2 * sx, 0.0), width),
+                y2=min(max(f.y2 * sy, 0.0), height),
+            )
+            for f in self.faces
+        )
+        return replace(self, faces=faces, width=int(width), height=int(height))
+
     def counts(self) -> dict[str, int]:
         """{label: faces}, in first-seen order."""
         out: dict[str, int] = {}

@@ -17,12 +17,14 @@ from core.imaging import (
     image_size,
     is_image_name,
     load_image,
+    load_image_within,
     load_rgb_array,
     resize_square,
     save_png,
     square_crop,
     square_region,
 )
+from tests.images import array_bytes
 
 
 def encode(img: Image.Image, fmt: str, **kwargs: object) -> bytes:
@@ -327,3 +329,54 @@ def test_save_png_round_trips(tmp_path: Path) -> None:
 )
 def test_is_image_name(name: str, ok: bool) -> None:
     assert is_image_name(name) is ok
+
+
+def _marked(width: int, height: int, box: tuple[int, int, int, int]) -> np.ndarray:
+    """A dark `width` x `height` image with one white rectangle at `box` (x1, y1, x2, y2)."""
+    arr = np.full((height, width, 3), 40, np.uint8)
+    x1, y1, x2, y2 = box
+    arr[y1:y2, x1:x2] = 255
+    return arr
+
+
+def _white_box(img: Image.Image) -> tuple[float, float, float, float]:
+    ys, xs = np.nonzero(np.asarray(img)[:, :, 0] > 150)
+    return (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "fit"), [("JPEG", 150_000), ("JPEG", 40_000), ("PNG", 150_000), ("JPEG", None)]
+)
+def test_load_within_bounds_the_pixels_and_gives_the_full_size(fmt: str, fit: int | None) -> None:
+    data = array_bytes(
+        _marked(1600, 1000, (400, 200, 800, 600)), fmt, **({"quality": 95} if fmt == "JPEG" else {})
+    )
+    img, size = load_image_within(data, fit)
+    assert size == (1600, 1000)
+    if fit is None:
+        assert img.size == (1600, 1000)
+    else:
+        assert img.width * img.height <= fit
+        assert abs(img.width / img.height - 1.6) < 0.02
+    sx, sy = 1600 / img.width, 1000 / img.height
+    x1, y1, x2, y2 = _white_box(img)
+    assert max(abs(x1 * sx - 400), abs(y1 * sy - 200), abs(x2 * sx - 800), abs(y2 * sy - 600)) <= 2 * max(
+        sx, sy
+    )
+
+
+@pytest.mark.parametrize("orientation", [6, 8])
+def test_load_within_a_turned_jpeg_gives_the_upright_size(orientation: int) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    stored = Image.new("RGB", (1200, 800), (10, 200, 10))
+    data = encode(stored, "JPEG", exif=exif.tobytes())
+    img, size = load_image_within(data, 20_000)
+    assert size == (800, 1200) and img.height > img.width
+    assert img.width * img.height <= 20_000
+
+
+def test_load_within_still_refuses_a_truncated_jpeg() -> None:
+    data = array_bytes(_marked(1600, 1000, (400, 200, 800, 600)), "JPEG")
+    with pytest.raises(ImageLoadError, match="damaged or truncated"):
+        load_image_within(data[: len(data) // 2], 40_000, name="half.jpg")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from unittest import mock
 
 import pytest
@@ -369,3 +370,24 @@ def test_a_change_elsewhere_with_nothing_drawn_says_nothing(project: Project) ->
     run(at)
     assert not any("was not applied" in w.value for w in at.warning)
     assert len(project.load().boxes("IMG_1.png")) == 2
+
+
+@pytest.mark.parametrize(
+    ("typed", "reason"),
+    [
+        ("ma\u200bsk2", "contains an invisible character (U+200B ZERO WIDTH SPACE)"),
+        (unicodedata.normalize("NFD", "masqué"), "looks the same as 'masqué'"),
+    ],
+)
+def test_a_look_alike_or_invisible_category_name_is_refused_with_its_reason(
+    project: Project, typed: str, reason: str
+) -> None:
+    with project.edit() as ann:
+        ann.add_category(unicodedata.normalize("NFC", "masqué"))
+    at = run(app())
+    open_section(at, "Categories")
+    next(t for t in at.text_input if t.label == "New category").input(typed)
+    next(b for b in at.button if b.label == "Add category").click()
+    run(at)
+    assert any(reason in e.value for e in at.error)
+    assert project.load().categories == ["None", "mask", unicodedata.normalize("NFC", "masqué")]

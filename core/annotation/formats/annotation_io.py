@@ -23,7 +23,7 @@ from core.annotation.formats.common import (
     base_image_name,
     check_rule_mode,
 )
-from core.annotation.formats.seed_json import dumps_seed_json, loads_seed_json, parse_json_text
+from core.annotation.formats.seed_json import dumps_seed_json, import_seed_json, parse_json_text
 from core.annotation.formats.voc import ORIGINS, dumps_voc, loads_voc
 from core.annotation.formats.yolo import dumps_yolo_dataset, split_images
 from core.annotation.formats.yolo_import import loads_yolo
@@ -252,7 +252,7 @@ def import_annotations(
 
 def _import(project: Project, fmt: str, filename: str, data: bytes, options: ImportOptions) -> ImportResult:
     if fmt == "seed":
-        return loads_seed_json(data, file=filename, rules=options.rules)
+        return import_seed_json(data, file=filename, rules=options.rules)
     if fmt == "coco":
         name, text = _coco_json(filename, data)
         return loads_coco(

@@ -8,6 +8,9 @@ core.fsutil.safe_name makes folder names later. Spreadsheet formula injection is
 cells are typed as text, and a CSV name starting with = + - @ or ' gets a leading ' that import
 removes again, so a round trip is exact. Exports always write the header, so a category named
 `category` survives; a headerless file whose first name is `category` loses that row.
+
+Limits: a list file over MAX_LIST_BYTES is refused unread; a spreadsheet is read only in its
+first MAX_XLSX_ROWS rows and MAX_XLSX_COLUMNS columns (a name further down refuses the file).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import io
 from collections.abc import Iterable
 from typing import Any
 
-from core.annotation.annotations import validate_category_name
+from core.annotation.category_names import check_new_name, look_alike_key, validate_category_name
 from core.annotation.formats.archive import read_zip
 from core.annotation.formats.common import json_bytes
 from core.annotation.formats.seed_json import parse_json_text
@@ -26,22 +29,35 @@ from core.errors import CategoryError, FormatError
 
 HEADER = "category"
 _GUARDED = ("=", "+", "-", "@", "'")
+#: A category list file larger than this is refused before it is read.
+MAX_LIST_BYTES = 10 * 1024 * 1024
+#: A spreadsheet is read up to this many rows (a header plus the names) and columns, whatever
+#: size its sheet declares: a stray cell at XFD4000 would otherwise make openpyxl fill in 65
+#: million empty cells. A name below the last row read refuses the file; cells right of the
+#: last column read are not looked at.
+MAX_XLSX_ROWS = 10_001
+MAX_XLSX_COLUMNS = 26
 
 
 def check_names(values: Iterable[tuple[str, Any]], *, file: str) -> list[str]:
-    """Validated names from (field, value) pairs; FormatError names the offending field."""
+    """Validated new names from (field, value) pairs (no invisible character, no two that look
+    the same: see core.annotation.category_names); FormatError names the offending field."""
     out: list[str] = []
     seen: set[str] = set()
+    keys: dict[str, str] = {}
     for fld, value in values:
         if not isinstance(value, str):
             raise FormatError(f"a category name must be text, got {value!r}", file=file, field=fld)
         try:
             name = validate_category_name(value)
+            if name not in seen:
+                check_new_name(name, keys)  # invisible characters, look-alikes of an earlier name
         except CategoryError as exc:
             raise FormatError(str(exc), file=file, field=fld) from exc
         if name in seen:
             raise FormatError(f"duplicate category {name!r}", file=file, field=fld)
         seen.add(name)
+        keys.setdefault(look_alike_key(name), name)
         out.append(name)
     if not out:
         raise FormatError("no categories in the file", file=file)
@@ -49,6 +65,8 @@ def check_names(values: Iterable[tuple[str, Any]], *, file: str) -> list[str]:
 
 
 def _nonempty(data: str | bytes, file: str) -> None:
+    if len(data) > MAX_LIST_BYTES:
+        raise FormatError(f"a category list is at most {MAX_LIST_BYTES // 2**20} MB", file=file)
     if not data.strip():
         raise FormatError("the file is empty", file=file)
 
@@ -160,8 +178,16 @@ def loads_categories_xlsx(data: bytes, *, file: str = "categories.xlsx") -> list
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for a broken workbook
         raise FormatError(f"not a readable XLSX workbook ({exc})", file=file) from exc
     try:
+        sheet = wb.worksheets[0]
+        sheet.reset_dimensions()  # never trust the size the sheet declares
         rows = []
-        for n, row in enumerate(wb.worksheets[0].iter_rows(), start=1):
+        below = sheet.iter_rows(min_row=MAX_XLSX_ROWS + 1, max_col=MAX_XLSX_COLUMNS, values_only=True)
+        for n, values in enumerate(below, start=MAX_XLSX_ROWS + 1):  # empty rows are cheap tuples of None
+            if values.count(None) != len(values) and not all(_blank(v) for v in values):
+                raise FormatError(
+                    f"a category list has at most {MAX_XLSX_ROWS:,} rows", file=file, field=f"row {n}"
+                )
+        for n, row in enumerate(sheet.iter_rows(max_row=MAX_XLSX_ROWS, max_col=MAX_XLSX_COLUMNS), start=1):
             cells: list[Any] = []
             for cell in row:
                 if getattr(cell, "data_type", None) == "f":

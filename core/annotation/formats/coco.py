@@ -78,19 +78,23 @@ def category_ids(ann: Annotations, *, include_none: bool = False) -> dict[str, t
     """{category: (COCO id, supercategory)} in export order ("None" last, only if asked for)."""
     source = _source_categories(ann)
     names = [c for c in ann.categories if c != NONE] + ([NONE] if include_none else [])
+    position = {name: i for i, name in enumerate(ann.categories)}
     out: dict[str, tuple[int | str, str]] = {}
     used: set[int | str] = set()
     for name in names:
         if name in source and source[name][0] not in used:
             out[name] = source[name]
             used.add(source[name][0])
+    nxt = _next_int(used)  # kept one past the largest integer id in use: linear in the categories
     for name in names:
         if name in out:
             continue
-        idx = ann.categories.index(name)
-        cid: int | str = idx if not source and name != NONE and idx not in used else _next_int(used)
+        idx = position[name]
+        cid: int | str = idx if not source and name != NONE and idx not in used else nxt
         out[name] = (cid, "face" if not source else name)
         used.add(cid)
+        if isinstance(cid, int) and cid >= nxt:
+            nxt = cid + 1
     return {name: out[name] for name in names}
 
 

@@ -11,6 +11,9 @@ null for hand-drawn boxes), an optional `rect_flags` list (null, or the name of 
 a box imported with "keep all boxes, flag rule breakers" breaks) and a `rect_ids` list (each
 box's stable id), which other readers ignore. A file without `rect_ids` gets ids derived from
 its content, so every reader of the same file agrees on them until it is saved with them.
+
+An upload (import_seed_json) is refused over MAX_UPLOAD_BYTES before parsing, and when any text
+in it (a `src` included) is longer than MAX_TEXT_CHARS.
 """
 
 from __future__ import annotations
@@ -44,6 +47,11 @@ from core.errors import FormatError
 from core.fsutil import atomic_write_bytes, finite_number, natural_key
 
 _BOX_KEYS = {"rectangles", "rect_to_category", "rect_scores", "rect_flags", "rect_ids"}
+#: An uploaded seed file larger than this is refused before it is parsed.
+MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+#: The longest text (a key, a category, `src`, any extra field) an uploaded seed file may hold:
+#: the extra fields are kept and rewritten on every save, so one huge `src` would weigh on all.
+MAX_TEXT_CHARS = 64 * 1024
 
 
 class _Constant:
@@ -319,6 +327,49 @@ def loads_seed_json(
 ) -> ImportResult:
     """Validate seed-layout JSON text (an upload)."""
     return from_seed_dict(parse_json_text(text, file=file), file=file, rules=rules)
+
+
+def import_seed_json(data: bytes, *, file: str = "annotations.json", rules: str = "apply") -> ImportResult:
+    """loads_seed_json for an upload: refused over MAX_UPLOAD_BYTES (unparsed) or when a text in it
+    is longer than MAX_TEXT_CHARS (naming where)."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise FormatError(
+            f"the file is {len(data) / 2**20:,.0f} MB; a seed file to import is at most "
+            f"{MAX_UPLOAD_BYTES // 2**20} MB",
+            file=file,
+        )
+    parsed = parse_json_text(data, file=file)
+    spot = _find_long_text(parsed)
+    if spot is not None:
+        path, length = spot
+        image = ""
+        if len(path) >= 2 and path[0] == "images" and isinstance(path[1], str):
+            image, path = _printable(path[1][:100]), path[2:]
+        raise FormatError(
+            f"a text of {length:,} characters; a seed file's texts are at most {MAX_TEXT_CHARS:,}",
+            file=file,
+            image=image,
+            field=_printable(_path_text([p[:100] if isinstance(p, str) else p for p in path])),
+        )
+    return from_seed_dict(parsed, file=file, rules=rules)
+
+
+def _find_long_text(data: Any) -> tuple[list[Any], int] | None:
+    """(path, length) of the first key or string over MAX_TEXT_CHARS, walking without recursion."""
+    stack: list[tuple[list[Any], Any]] = [([], data)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, str):
+            if len(node) > MAX_TEXT_CHARS:
+                return path, len(node)
+        elif isinstance(node, dict):
+            for k, v in node.items():
+                if len(k) > MAX_TEXT_CHARS:
+                    return path + [k], len(k)
+                stack.append((path + [k], v))
+        elif isinstance(node, list):
+            stack.extend((path + [i], v) for i, v in enumerate(node))
+    return None
 
 
 def save_seed_json(ann: Annotations, path: str | os.PathLike[str]) -> Path:

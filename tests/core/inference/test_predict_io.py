@@ -20,9 +20,11 @@ from core.inference.predict_io import (
     human_labelled_boxes,
     image_folders,
     label_fit,
+    predict_photo,
     send_to_annotator,
 )
-from core.inference.predictor import FACE, UNCERTAIN, Face
+from core.inference.predictor import FACE, UNCERTAIN, Face, Predictor
+from core.vision.detections import Detection
 from tests.images import array_bytes
 
 LABELS = ("with_mask", "without_mask")
@@ -195,3 +197,61 @@ def test_human_labelled_boxes_leave_out_model_boxes_and_none(workspace: Path) ->
 )
 def test_label_fit(labels: tuple[str, ...], categories: list[str], unknown: list[str]) -> None:
     assert label_fit(labels, categories)[1] == unknown
+
+
+# ----- a photo larger than the frame the detector sees ------------------------------------------
+class WhiteBoxDetector:
+    """Finds the white rectangle of a frame; records the shape of every frame it saw."""
+
+    name = "white-box"
+
+    def __init__(self) -> None:
+        self.shapes: list[tuple[int, ...]] = []
+
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        self.shapes.append(image.shape)
+        ys, xs = np.nonzero(image[:, :, 0] > 150)
+        return [Detection(float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1), 0.9)]
+
+
+class CropRecorder:
+    labels = ("with_mask", "without_mask")
+    image_size = 32
+
+    def __init__(self) -> None:
+        self.crops: list[np.ndarray] = []
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        self.crops.extend(x)
+        return np.tile(np.array([[0.9, 0.1]], np.float32), (len(x), 1))
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_predict_photo_detects_on_a_bounded_copy_and_answers_in_original_pixels(fmt: str) -> None:
+    arr = np.full((1500, 2400, 3), 30, np.uint8)
+    arr[300:900, 1200:1800] = 255  # the "face": x 1200..1800, y 300..900 in the photo's own pixels
+    det, model = WhiteBoxDetector(), CropRecorder()
+    result = predict_photo(Predictor(det, model), array_bytes(arr, fmt), fit_pixels=200_000)
+    assert len(det.shapes) == 1
+    h, w = det.shapes[0][:2]
+    assert h * w <= 200_000 and abs(w / h - 1.6) < 0.02  # the detector saw a bounded copy
+    assert (result.width, result.height) == (2400, 1500)
+    (face,) = result.faces
+    tolerance = 2 * 2400 / w
+    assert face.xyxy == pytest.approx((1200, 300, 1800, 900), abs=tolerance)
+    assert face.label == "with_mask"
+    assert model.crops[0].mean() > 200  # the crop is the white face, cut from the same copy
+
+
+def test_predict_photo_leaves_a_small_photo_as_it_is() -> None:
+    arr = np.full((120, 160, 3), 30, np.uint8)
+    arr[20:60, 40:90] = 255
+    det = WhiteBoxDetector()
+    result = predict_photo(Predictor(det), array_bytes(arr, "PNG"))
+    assert det.shapes == [(120, 160, 3)]
+    assert result.faces[0].xyxy == (40, 20, 90, 60) and (result.width, result.height) == (160, 120)
+
+
+def test_predict_photo_names_a_broken_upload() -> None:
+    with pytest.raises(ImageLoadError, match="broken.jpg"):
+        predict_photo(Predictor(WhiteBoxDetector()), b"not an image", name="broken.jpg")

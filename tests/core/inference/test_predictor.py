@@ -3,6 +3,8 @@ the results table."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -120,3 +122,14 @@ def test_result_rows_have_one_row_per_face_and_say_no_face() -> None:
     assert rows[0]["image"] == "a.jpg" and rows[0]["label"] == "with_mask"
     assert rows[0]["p_without_mask"] == pytest.approx(0.1)
     assert rows[1] == {"image": "b.jpg", "face": 0, "label": "(no face)"}
+
+
+def test_a_result_scaled_to_another_frame_size_moves_and_clips_its_boxes() -> None:
+    result = Predictor(FixedDetector(BOXES[:2]), None).run(frame())  # 160 x 120
+    big = result.scaled_to(1600, 1200)
+    assert (big.width, big.height) == (1600, 1200)
+    assert [f.xyxy for f in big.faces] == [(100, 100, 500, 600), (800, 200, 1200, 700)]
+    assert [f.label for f in big.faces] == [f.label for f in result.faces]
+    assert result.scaled_to(160, 120) is result
+    odd = replace(result, faces=(replace(result.faces[0], x2=170.0),))
+    assert odd.scaled_to(80, 60).faces[0].x2 == 80  # clipped to the new frame

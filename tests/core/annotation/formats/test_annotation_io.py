@@ -68,3 +68,13 @@ def test_categories_round_trip(fmt: str) -> None:
     cats = ["None", "mask", "../x", "<b>x</b>", "=cmd"]
     data, _mime = annotation_io.export_categories(cats, fmt)
     assert annotation_io.import_categories(f"c.{fmt}", data) == cats
+
+
+def test_a_seed_file_with_a_100_mb_src_is_refused_and_nothing_written(project: Project) -> None:
+    before = project.annotations_path.read_bytes()
+    head = b'{"categories": ["None"], "images": {"IMG_1.png": {"rectangles": [], "rect_to_category": [], "src": "'
+    data = head + b"x" * 100 * 2**20 + b'"}}}'
+    with pytest.raises(FormatError) as err:
+        annotation_io.import_annotations(project, "seed", "huge.json", data)
+    assert err.value.file == "huge.json" and "at most 64 MB" in err.value.detail
+    assert project.annotations_path.read_bytes() == before

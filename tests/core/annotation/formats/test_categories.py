@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -161,3 +163,72 @@ def test_xlsx_with_a_doctype_is_refused() -> None:
 def test_unknown_extension() -> None:
     with pytest.raises(FormatError):
         cat.loads_categories(b"mask", "list.txt")
+
+
+def _sparse_xlsx(cells: dict[str, object]) -> bytes:
+    wb = Workbook()
+    for ref, value in cells.items():
+        wb.active[ref] = value
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_xlsx_reads_a_bounded_part_of_the_sheet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One cell at XFD4000 declares a 16384 x 4000 sheet: only the bounded corner is read."""
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    data = _sparse_xlsx({"A1": "category", "A2": "mask", "XFD4000": "far away"})
+    assert len(data) < 10_000
+    cells_read = [0]
+    real_iter_rows = ReadOnlyWorksheet.iter_rows
+    bound = 2 * (cat.MAX_XLSX_ROWS + 1) * cat.MAX_XLSX_COLUMNS
+
+    def counting_iter_rows(self: ReadOnlyWorksheet, *args: Any, **kwargs: Any) -> Iterator[tuple[Any, ...]]:
+        for row in real_iter_rows(self, *args, **kwargs):
+            cells_read[0] += len(row)
+            if cells_read[0] > bound:
+                raise AssertionError(f"read more than {bound} cells")
+            yield row
+
+    monkeypatch.setattr(ReadOnlyWorksheet, "iter_rows", counting_iter_rows)
+    assert cat.loads_categories_xlsx(data) == ["mask"]
+    assert cells_read[0] <= bound
+
+
+def test_xlsx_name_below_the_rows_read_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cat, "MAX_XLSX_ROWS", 3)
+    assert cat.loads_categories_xlsx(_sparse_xlsx({"A1": "a", "A2": "b", "A3": "c"})) == ["a", "b", "c"]
+    with pytest.raises(FormatError) as info:
+        cat.loads_categories_xlsx(_sparse_xlsx({"A1": "a", "A40": "late"}), file="c.xlsx")
+    assert info.value.field == "row 40"
+    assert "at most 3 rows" in info.value.detail
+
+
+@pytest.mark.parametrize("ext", ["json", "csv", "xlsx"])
+def test_a_list_over_the_size_limit_is_refused_unread(ext: str) -> None:
+    with pytest.raises(FormatError) as info:
+        cat.loads_categories(b"x" * (cat.MAX_LIST_BYTES + 1), f"c.{ext}")
+    assert "at most 10 MB" in info.value.detail
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "reason"),
+    [
+        (
+            '["mask", "ma\u200bsk2"]'.encode(),
+            "[1]",
+            "contains an invisible character (U+200B ZERO WIDTH SPACE)",
+        ),
+        (
+            f'["{unicodedata.normalize("NFC", "café")}", "{unicodedata.normalize("NFD", "café")}"]'.encode(),
+            "[1]",
+            "looks the same as",
+        ),
+        ('["no mask", "no\u00a0mask"]'.encode(), "[1]", "looks the same as 'no mask'"),
+    ],
+)
+def test_a_list_with_invisible_or_look_alike_names_is_refused(data: bytes, field: str, reason: str) -> None:
+    with pytest.raises(FormatError) as info:
+        cat.loads_categories_json(data, file="c.json")
+    assert info.value.field == field and reason in info.value.detail

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -166,3 +167,50 @@ def test_rule_breaking_boxes_are_skipped() -> None:
     result = from_coco_dict(data)
     assert len(result.annotations.boxes("IMG_1.JPG")) == 1
     assert len(result.skipped) == 1 and "overlaps" in result.skipped[0]
+
+
+class _CountingList(list[str]):
+    """A category list that counts how many elements the export reads through it."""
+
+    def __init__(self, items: list[str]) -> None:
+        super().__init__(items)
+        self.reads = 0
+
+    def __iter__(self) -> Iterator[str]:
+        for item in super().__iter__():
+            self.reads += 1
+            yield item
+
+    def index(self, value: str, *args: Any) -> int:
+        self.reads += len(self)  # what a linear search costs
+        return super().index(value, *args)
+
+
+@pytest.mark.parametrize("with_source", [False, True])
+def test_export_is_linear_in_the_number_of_categories(
+    with_source: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import core.annotation.formats.coco as coco
+
+    n = 100_000
+    ann = Annotations([f"c{i}" for i in range(n)])
+    if with_source:  # half the categories keep ids from a COCO source, the others get the next free ids
+        ann.extra[coco.CATEGORIES_KEY] = [
+            {"id": i + 1, "name": f"c{i}", "supercategory": "s"} for i in range(0, n, 2)
+        ]
+    ann.categories = _CountingList(ann.categories)
+    scans = []
+    real_next_int = coco._next_int
+    monkeypatch.setattr(coco, "_next_int", lambda used: scans.append(len(used)) or real_next_int(used))
+
+    cats = to_coco_dict(ann, {})["categories"]
+
+    assert [c["name"] for c in cats] == [f"c{i}" for i in range(n)]
+    ids = [c["id"] for c in cats]
+    assert len(set(ids)) == n
+    if with_source:
+        assert ids[0:4] == [1, n, 3, n + 1]  # kept source ids, then one past the largest id in use
+    else:
+        assert ids[:3] == [1, 2, 3]
+    assert ann.categories.reads <= 5 * n  # a few passes, not one search per category
+    assert sum(scans) <= n  # the largest id in use is found once, not once per category

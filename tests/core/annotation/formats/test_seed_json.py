@@ -218,3 +218,33 @@ def test_rect_flags_are_written_only_when_a_box_is_flagged_and_kept_on_load() ->
     out = to_seed_dict(ann)
     assert out["images"]["a.jpg"]["rect_flags"] == [None, "overlap"]
     assert "rect_flags" not in out["images"]["b.jpg"]
+
+
+def _seed_with_src(src: str) -> bytes:
+    entry = {"rectangles": [[1, 2, 30, 40]], "rect_to_category": [0], "src": src}
+    return json.dumps({"categories": ["None"], "images": {"IMG_1.jpg": entry}}).encode()
+
+
+def test_an_upload_with_a_long_text_is_refused_naming_where() -> None:
+    from core.annotation.formats.seed_json import MAX_TEXT_CHARS, import_seed_json
+
+    assert import_seed_json(_seed_with_src("x" * MAX_TEXT_CHARS)).annotations.boxes("IMG_1.jpg")
+    with pytest.raises(FormatError) as info:
+        import_seed_json(_seed_with_src("x" * (MAX_TEXT_CHARS + 1)), file="big.json")
+    err = info.value
+    assert (err.file, err.image, err.field) == ("big.json", "IMG_1.jpg", "src")
+    assert f"{MAX_TEXT_CHARS + 1:,} characters" in err.detail
+    long_key = json.dumps({"categories": ["None"], "images": {}, "k" * (MAX_TEXT_CHARS + 1): 1}).encode()
+    with pytest.raises(FormatError) as info:
+        import_seed_json(long_key)
+    assert info.value.field == "k" * 100
+
+
+def test_an_upload_over_the_size_limit_is_refused_unparsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    import core.annotation.formats.seed_json as seed_json
+
+    parsed: list[int] = []
+    monkeypatch.setattr(seed_json, "parse_json_text", lambda *a, **k: parsed.append(1))
+    with pytest.raises(FormatError) as info:
+        seed_json.import_seed_json(b" " * (seed_json.MAX_UPLOAD_BYTES + 1), file="big.json")
+    assert "at most 64 MB" in info.value.detail and not parsed
