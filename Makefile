@@ -44,9 +44,12 @@ format: $(VENV)/.test-deps
 test: test-deps lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# benchmarks/live.py drives Chromium through Playwright (the test extras); common.py is a library.
+# Every benchmark runs as `python -m benchmarks.<name>` from the root; modules without a
+# `__main__` block (common, frames) are libraries and are skipped. live and annotate drive
+# Chromium through Playwright (the test extras).
 bench: test-deps
-	@for f in $(filter-out benchmarks/common.py,$(wildcard benchmarks/*.py)); do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	@for f in benchmarks/*.py; do grep -q '^if __name__ == "__main__":' $$f || continue; \
+	  name=$$(basename $$f .py); echo "== benchmarks.$$name"; $(BIN)/python -m benchmarks.$$name || exit 1; done
 
 # Remake models/starter/ from ../shared/data (2-3 minutes on 2 cores); see models/starter/card.md.
 starter: $(VENV)/.app-deps

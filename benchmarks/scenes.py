@@ -1,6 +1,6 @@
 """Scene benchmark: recipes judged on whole photos, by 5-fold cross-validation over the VOC scenes.
 
-    .venv/bin/python benchmarks/scenes.py [--quick] [--variants a,b] [--five-class] [--workspace DIR]
+    python -m benchmarks.scenes [--quick] [--variants a,b] [--five-class] [--workspace DIR]
 
 Prints one JSON object. The 100 scenes of face_mask_detection_voc are shuffled (seed 0) into 5
 folds. For each fold and recipe variant a dataset is built with the product's own code
@@ -31,11 +31,7 @@ from typing import Any
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from benchmarks.common import SHARED, emit, seed_env  # noqa: E402
+from benchmarks.common import SHARED, emit, seed_env
 
 VOC = SHARED / "face_mask_detection_voc"
 #: Every recipe key explicit: a variant is what it says, not the per-dataset default.
@@ -376,7 +372,7 @@ def _det(report: dict[str, Any]) -> dict[str, Any]:
 
 def five_class(root: Path, quick: bool) -> dict[str, Any]:
     """MobileNetV2 on face_mask_types_5class: the default head against head + fine-tuning."""
-    from benchmarks.train import prepare_dataset
+    from benchmarks.common import prepare_dataset
     from core.runs.store import load_run
     from core.training.train import run_here
 
@@ -407,7 +403,7 @@ def five_class(root: Path, quick: bool) -> dict[str, Any]:
 def latency(root: Path, quick: bool) -> dict[str, Any]:
     """Predict p50 on 640x480 frames (default detector, fast backend): the starter model against
     a MobileNetV2 run with the old default settings, taking turns frame by frame (same load)."""
-    from benchmarks.predict import crop_frames, load_scenes, speed_report
+    from benchmarks.frames import crop_frames, load_scenes, speed_report
     from core.inference.predictor import Predictor
     from core.runs.models import classifier_for_run
     from core.runs.starter import starter_classifier, starter_threshold
