@@ -129,7 +129,7 @@ def image_size(src: str | os.PathLike[str]) -> tuple[int, int]:
                 orientation = _png_late_orientation(src)  # getexif() would decode every pixel
             else:
                 orientation = img.getexif().get(0x0112, 1)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise ImageLoadError(str(src), f"not a readable image ({exc})") from exc
     return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
 

@@ -187,7 +187,7 @@ def starter_classifier(backend: str = "auto", root: Path | None = None):  # -> C
         model = load_model_file(path)
     except MaskStudioError as exc:
         raise ClassifierError(f"the starter model cannot be loaded: {exc}") from exc
-    except Exception as exc:  # noqa: BLE001 - a damaged file may fail anywhere inside Keras
+    except Exception as exc:
         raise ClassifierError(f"the starter model cannot be loaded: {type(exc).__name__}: {exc}") from exc
     keras_sha = sha256_file(path)
     cache = (root or workspace_root()) / "cache" / "starter" / f"{keras_sha[:16]}.tflite"

@@ -239,7 +239,7 @@ def execute_run(run_id: str, root: Path | None = None, *, echo: bool = False) ->
     except RunCancelled:
         write_status(path, state="cancelled", finished_at=now_iso())
         return "cancelled"
-    except BaseException as exc:  # noqa: BLE001 - every failure is recorded with its traceback
+    except BaseException as exc:
         message = str(exc) if isinstance(exc, MaskStudioError) else f"{type(exc).__name__}: {exc}"
         write_status(
             path, state="failed", finished_at=now_iso(), error=message, traceback=traceback.format_exc()

@@ -48,7 +48,7 @@ def test_cli_run_and_sweep(
     assert "loss" in capsys.readouterr().err
 
 
-def test_queue_only_queues(root: Path, version: str, tmp_path: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
+def test_queue_only_queues(root: Path, version: str, tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.setenv("MASK_STUDIO_WORKSPACE", str(root))
     started: list[object] = []
     monkeypatch.setattr("core.training.worker.ensure_worker", lambda root=None: started.append(root) or 1)
