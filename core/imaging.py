@@ -84,7 +84,7 @@ def load_image(
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
-                img = Image.open(fh)
+                img: Image.Image = Image.open(fh)
                 w, h = img.size
                 if w * h > max_pixels:
                     raise ImageLoadError(

@@ -16,7 +16,7 @@ import hashlib
 import math
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -52,7 +52,7 @@ def new_box_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def derived_box_ids(image: str, boxes: Iterable[tuple[float, float, float, float]]) -> list[str]:
+def derived_box_ids(image: str, boxes: Iterable[Sequence[float]]) -> list[str]:
     """Ids for boxes read from a file that has none: the same file always gives the same ids
     (so two tabs reading it agree), from the image name, the box and its repeat number."""
     seen: dict[tuple[float, ...], int] = {}

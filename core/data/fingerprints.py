@@ -70,7 +70,7 @@ def fingerprint(data: bytes, *, path: str = "", label: str = "") -> FileInfo:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
+            img: Image.Image = Image.open(io.BytesIO(data))
             fmt = img.format or ""
             w, h = img.size
             if w * h > MAX_PIXELS:

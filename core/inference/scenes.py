@@ -79,7 +79,7 @@ def model_entry(ref: str, root: Path | None = None) -> ModelEntry:
         raise SceneError(str(exc)) from exc
     metrics = record.metrics or {}
     version = str(record.config.get("dataset_version", ""))
-    dataset, photos = "", frozenset()
+    dataset, photos = "", frozenset[str]()
     try:
         manifest, folder = find_manifest(version, root)
         dataset = manifest.dataset
@@ -116,8 +116,9 @@ def load_classifier(
     from core.runs.thresholds import run_threshold_report
 
     clf = classifier_for_run(entry.ref, root)
-    if threshold is not None or entry.threshold is not None:
-        return clf, float(threshold if threshold is not None else entry.threshold)
+    given = threshold if threshold is not None else entry.threshold
+    if given is not None:
+        return clf, float(given)
     try:
         threshold = run_threshold_report(clf, entry.ref, root).suggestion.threshold
     except MaskStudioError:

@@ -30,6 +30,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import NoReturn
 from xml.parsers import expat
 from xml.sax.saxutils import escape
 
@@ -55,7 +56,7 @@ class _DtdRefused(Exception):
     pass
 
 
-def _refuse(*_args: object) -> None:
+def _refuse(*_args: object) -> NoReturn:
     raise _DtdRefused
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.errors import ConfigError
-from core.runs.config import RunConfig, expand_grid
+from core.runs.config import RunConfig, Settings, expand_grid
 from models.registry import get_spec
 
 
@@ -101,3 +101,15 @@ def test_flat_grid_treats_lists_as_axes() -> None:
 def test_bad_grids_are_refused_before_any_run(grid: object) -> None:
     with pytest.raises(ConfigError):
         expand_grid(grid)
+
+
+def test_settings_of_a_resolved_config_are_typed_and_complete() -> None:
+    cfg = RunConfig(model="lenet", dataset_version="v1", epochs=3).resolved()
+    settings = cfg.settings()
+    assert isinstance(settings, Settings) and settings.epochs == 3
+    assert settings._asdict() == {k: getattr(cfg, k) for k in Settings._fields}
+
+
+def test_settings_of_an_unresolved_config_name_what_is_missing() -> None:
+    with pytest.raises(ConfigError, match="image_size, epochs, batch_size"):
+        RunConfig(model="lenet", dataset_version="v1", learning_rate=0.01).settings()
