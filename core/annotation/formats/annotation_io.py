@@ -180,7 +180,7 @@ def _zip_image_sizes(files: dict[str, bytes]) -> dict[str, tuple[int, int]]:
         name = PurePosixPath(key).name
         if is_image_name(name) and name not in sizes:
             try:
-                sizes[name] = image_size(io.BytesIO(content))  # type: ignore[arg-type]
+                sizes[name] = image_size(io.BytesIO(content))
             except MaskStudioError:
                 continue
     return sizes
