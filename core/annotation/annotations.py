@@ -229,7 +229,7 @@ class Annotations:
                 seen.add(name)
                 cats.append(name)
         self.categories: list[str] = cats
-        self._cat_index: tuple[int, int, frozenset[str]] = (id(cats), len(cats), frozenset(seen))
+        self._cat_index: tuple[int, int, frozenset[str]] | None = (id(cats), len(cats), frozenset(seen))
         self.images: dict[str, ImageAnnotations] = dict(images or {})
         self.extra: dict[str, Any] = dict(extra or {})
 
@@ -252,7 +252,7 @@ class Annotations:
         if new in self.categories:
             raise CategoryError(f"category {new!r} already exists")
         self.categories[self.categories.index(old)] = new
-        self._cat_index = None  # type: ignore[assignment]
+        self._cat_index = None
         for ann in self.images.values():
             ann.boxes = [b.with_label(new, b.score) if b.label == old else b for b in ann.boxes]
         return new

@@ -186,7 +186,8 @@ def read_voc_file(data: bytes, *, file: str, known_stems: dict[str, list[str]] |
         if _text(obj, "pose") not in (None, "", "Unspecified", "unspecified"):
             out.dropped["pose"] += 1
         out.dropped["part"] += len(obj.findall("part"))
-        if obj.find("attributes") is not None and len(obj.find("attributes")):  # type: ignore[arg-type]
+        attributes = obj.find("attributes")
+        if attributes is not None and len(attributes):
             out.dropped["attributes"] += 1
         out.boxes.append(RawBox((xmin, ymin, xmax, ymax), label))
     return out
