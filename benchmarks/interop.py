@@ -56,7 +56,7 @@ def synthetic_coco(seed: int = 0) -> bytes:
 
 def top_functions(profile: cProfile.Profile, n: int = 10) -> list[str]:
     stats = pstats.Stats(profile)
-    rows = sorted(stats.stats.items(), key=lambda kv: kv[1][3], reverse=True)  # type: ignore[attr-defined]
+    rows = sorted(stats.stats.items(), key=lambda kv: kv[1][3], reverse=True)
     out = []
     for (file, line, name), (_cc, _nc, _tt, ct, _callers) in rows:
         if "core/" in file and len(out) < n:

@@ -57,7 +57,7 @@ def voc_faces(xml_path: Path) -> list[tuple[float, float, float, float]]:
         bb = obj.find("bndbox")
         if bb is not None:
             boxes.append(tuple(float(bb.findtext(k) or 0) for k in ("xmin", "ymin", "xmax", "ymax")))
-    return boxes  # type: ignore[return-value]
+    return boxes
 
 
 def webcam_slides(n: int, min_face: float = 40.0, face_share: float = 0.32) -> list[tuple[np.ndarray, tuple]]:
