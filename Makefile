@@ -7,7 +7,7 @@ PORT ?= 8501
 export MASK_STUDIO_WORKSPACE ?= $(CURDIR)/workspace
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format venv test-deps chromium bench starter screenshots clean
+.PHONY: run test lint typecheck format venv test-deps chromium bench starter screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,7 +41,11 @@ format: $(VENV)/.test-deps
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: test-deps lint
+# mypy over core/ and models/ (the files and settings are in pyproject.toml [tool.mypy]).
+typecheck: $(VENV)/.test-deps
+	$(BIN)/python -m mypy
+
+test: test-deps lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Every benchmark runs as `python -m benchmarks.<name>` from the root; modules without a
@@ -61,4 +65,4 @@ screenshots: test-deps
 	$(BIN)/python -m tests.e2e.screenshots
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

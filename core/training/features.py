@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
@@ -25,7 +26,7 @@ class _Progress(keras.callbacks.Callback):
         self.report(self.split, batch + 1, self.batches)
 
 
-def _batches(x: np.ndarray):  # -> tf.data.Dataset of float32 batches, cast batch by batch
+def _batches(x: np.ndarray) -> Any:  # a tf.data.Dataset of float32 batches, cast batch by batch
     import tensorflow as tf
 
     ds = tf.data.Dataset.from_tensor_slices(x).batch(FEATURE_BATCH)

@@ -27,7 +27,7 @@ from core.runs.store import (
 )
 
 
-def _optimizer(name: str, learning_rate: float):  # -> keras.optimizers.Optimizer
+def _optimizer(name: str, learning_rate: float) -> Any:  # a keras.optimizers.Optimizer
     import keras
 
     return {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}[
