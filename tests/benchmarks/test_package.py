@@ -1,7 +1,7 @@
 """benchmarks/ is a package run as `python -m benchmarks.<name>` from the repository root: no
 benchmark edits sys.path, the benchmarks import each other without a cycle, and every runnable
 benchmark (one with a `__main__` block; the others are libraries, which `make bench` skips) says
-how to run it that way in its docstring. The checks read the source (ast), so they import nothing."""
+how to run it that way in its docstring; none is over the house line limit. The checks read the source (ast), so they import nothing."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_layout import imports_in
+from tests.test_layout import MAX_LINES, imports_in
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
@@ -83,6 +83,11 @@ def test_no_benchmark_edits_sys_path() -> None:
 def test_benchmarks_import_each_other_without_a_cycle() -> None:
     graph = {name: benchmark_imports(source) - {name} for name, source in modules().items()}
     assert find_cycle(graph) is None, f"benchmarks import each other in a cycle: {find_cycle(graph)}"
+
+
+def test_no_benchmark_over_the_line_limit() -> None:
+    long = {name: n for name, source in modules().items() if (n := len(source.splitlines())) > MAX_LINES}
+    assert long == {}, f"split benchmarks over {MAX_LINES} lines into a library module: {long}"
 
 
 def test_every_runnable_benchmark_says_how_to_run_it_as_a_module() -> None:
