@@ -48,9 +48,9 @@ typecheck: $(VENV)/.test-deps
 test: test-deps lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Every benchmark runs as `python -m benchmarks.<name>` from the root; modules without a
-# `__main__` block (common, frames, classifier_checks, scene_scoring) are libraries, skipped. live and annotate drive
-# Chromium through Playwright (the test extras).
+# Every benchmark runs as `python -m benchmarks.<name>` from the root. Modules without a
+# `__main__` block (common, frames, classifier_checks, scene_scoring) are libraries: skipped.
+# live and annotate drive Chromium through Playwright (the test extras).
 bench: test-deps
 	@for f in benchmarks/*.py; do grep -q '^if __name__ == "__main__":' $$f || continue; \
 	  name=$$(basename $$f .py); echo "== benchmarks.$$name"; $(BIN)/python -m benchmarks.$$name || exit 1; done
