@@ -7,7 +7,7 @@ PORT ?= 8501
 export MASK_STUDIO_WORKSPACE ?= $(CURDIR)/workspace
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format venv test-deps chromium bench starter screenshots clean ray-head ray-stop
+.PHONY: run test lint typecheck format venv test-deps chromium bench starter screenshots clean ray-head ray-stop
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,12 +47,19 @@ format: $(VENV)/.test-deps
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: test-deps lint
+# mypy over core/ and models/ (the files and settings are in pyproject.toml [tool.mypy]).
+typecheck: $(VENV)/.test-deps
+	$(BIN)/python -m mypy
+
+test: test-deps lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# benchmarks/live.py drives Chromium through Playwright (the test extras); common.py is a library.
+# Every benchmark runs as `python -m benchmarks.<name>` from the root. Modules without a
+# `__main__` block (common, frames, classifier_checks, scene_scoring) are libraries: skipped.
+# live and annotate drive Chromium through Playwright (the test extras).
 bench: test-deps
-	@for f in $(filter-out benchmarks/common.py,$(wildcard benchmarks/*.py)); do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+	@for f in benchmarks/*.py; do grep -q '^if __name__ == "__main__":' $$f || continue; \
+	  name=$$(basename $$f .py); echo "== benchmarks.$$name"; $(BIN)/python -m benchmarks.$$name || exit 1; done
 
 # Remake models/starter/ from ../shared/data (2-3 minutes on 2 cores); see models/starter/card.md.
 starter: $(VENV)/.app-deps
@@ -84,4 +91,4 @@ ray-stop:
 	rm -f $(RAY_LOCAL)/temp_dir $(RAY_LOCAL)/address
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

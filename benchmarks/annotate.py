@@ -13,15 +13,11 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, serving, wait_for_app  # noqa: E402
-from tests.e2e.key_pace import FACES, p95, press_at_pace, twenty_face_project  # noqa: E402
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, serving, wait_for_app
+from tests.e2e.key_pace import FACES, p95, press_at_pace, twenty_face_project
 
 
 def main() -> None:

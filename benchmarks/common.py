@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import time
@@ -11,6 +12,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 SHARED = (REPO / ".." / "shared" / "data").resolve()
 WEIGHTS = SHARED / "weights" / "mobilenet_v2_imagenet_no_top"
+#: The real crop datasets in ../shared/data, by the key benchmarks name them with.
+DATASETS = {"binary": "face_mask_binary_real", "types5": "face_mask_types_5class"}
 
 
 def seed_env(tmp: Path, workspace: Path | None, *, keras_cache: bool = True) -> Path:
@@ -29,13 +32,42 @@ def seed_env(tmp: Path, workspace: Path | None, *, keras_cache: bool = True) -> 
     return root
 
 
+def prepare_dataset(root: Path, key: str) -> str:
+    """Link the shared dataset into the workspace, split it, save the manifest; returns the version."""
+    from core.data.manifest import Manifest, ManifestFile, save_manifest
+    from core.data.split import assign_splits
+
+    name = DATASETS[key]
+    src = SHARED / name
+    rows = list(csv.DictReader((src / "manifest.csv").open(encoding="utf-8")))
+    folder = root / "datasets" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    for label in sorted({r["label"] for r in rows}):
+        if not (folder / label).exists():
+            os.symlink(src / label, folder / label)
+    group_ids: dict[str, int] = {}
+    members: dict[int, list[int]] = {}
+    for i, r in enumerate(rows):
+        members.setdefault(group_ids.setdefault(r["group"], len(group_ids)), []).append(i)
+    labels = [r["label"] for r in rows]
+    splits = assign_splits(
+        labels, [m for m in members.values() if len(m) > 1], {"train": 0.7, "val": 0.15, "test": 0.15}, 0
+    )
+    files = [
+        ManifestFile(r["file"], r["label"], r["sha256"], splits[i], group_ids[r["group"]])
+        for i, r in enumerate(rows)
+    ]
+    manifest = Manifest(dataset=name, classes=sorted(set(labels)), files=files, seed=0)
+    save_manifest(manifest, root)
+    return manifest.version
+
+
 def default_runs(root: Path, models: tuple[str, ...], log: dict[str, Any]) -> dict[str, str]:
     """{model: run id}: a finished run of each model with its default settings on
     face_mask_binary_real in `root`, reused when there, else trained now (its wall time in `log`
     as "<model>_train_wall_s")."""
     import tensorflow as tf
 
-    from benchmarks.train import prepare_dataset
     from core.data.manifest import list_versions
     from core.runs.config import RunConfig
     from core.runs.store import list_runs

@@ -1,5 +1,7 @@
 """Benchmark: import, hash and report on ../shared/data/face_mask_binary_real; prints one JSON object.
 
+    python -m benchmarks.dataset
+
 The import copies the 1,600 images into a temporary workspace (decoding each once to check it
 and to fill the hash cache). "hash" is a cold re-scan with the cache deleted; "report" is the
 health report on the warm cache; "split" writes the manifest. Target: import + hash + report
@@ -10,20 +12,17 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from core.data.dataset import Dataset
+from core.data.fingerprints import CACHE_FILE, scan_files
+from core.data.folder_import import import_folder
+from core.data.health import build_report, health_report
+from core.data.split import split_dataset
 
-from core.data.dataset import Dataset  # noqa: E402
-from core.data.fingerprints import CACHE_FILE, scan_files  # noqa: E402
-from core.data.folder_import import import_folder  # noqa: E402
-from core.data.health import build_report, health_report  # noqa: E402
-from core.data.split import split_dataset  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SOURCE = (ROOT / ".." / "shared" / "data" / "face_mask_binary_real").resolve()
 

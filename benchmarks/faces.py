@@ -16,7 +16,6 @@ import argparse
 import dataclasses
 import json
 import os
-import sys
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -25,13 +24,11 @@ from typing import Any
 import cv2
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from core.geometry import DEFAULT_MIN_IOU, match_boxes, precision, recall  # noqa: E402
-from core.imaging import load_rgb_array  # noqa: E402
-from core.vision.detections import FaceDetector  # noqa: E402
-from core.vision.detectors import DEFAULT_PREDICT_DETECTOR, DETECTORS, get_detector  # noqa: E402
-from core.vision.thorough import THOROUGH, merge_passes  # noqa: E402
+from core.geometry import DEFAULT_MIN_IOU, match_boxes, precision, recall
+from core.imaging import load_rgb_array
+from core.vision.detections import FaceDetector
+from core.vision.detectors import DEFAULT_PREDICT_DETECTOR, DETECTORS, get_detector
+from core.vision.thorough import THOROUGH, merge_passes
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "face_mask_detection_voc"
 FRAME = (640, 480)

@@ -1,7 +1,7 @@
 """How long the first Predict takes on a fresh workspace: the starter model loaded (with its LiteRT
 copy checked against Keras), the default detector loaded, and one VOC scene predicted.
 
-    .venv/bin/python benchmarks/first_predict.py [--no-shipped-litert]
+    python -m benchmarks.first_predict [--no-shipped-litert]
 
 Each measurement runs in a fresh process on a new, empty workspace (nothing cached), as a new
 user's first "Try Predict now" does. `--no-shipped-litert` points the starter at a copy of
@@ -19,9 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks.common import SHARED, seed_env  # noqa: E402
+from benchmarks.common import SHARED, seed_env
 
 
 def first_predict(no_shipped: bool) -> dict[str, object]:

@@ -1,5 +1,7 @@
 """Benchmark: import a 5,000-image COCO file with 50,000 boxes, export it as COCO, VOC and YOLO.
 
+    python -m benchmarks.interop [--profile]
+
 The COCO file is synthetic and seeded: 640 x 480 images with 10 boxes each on a 5 x 2 grid of
 cells, so every box obeys the box rules and every pair in an image is overlap-checked. Sizes
 come from the file (no image files), and the VOC and YOLO exports are zipped as the annotator
@@ -19,13 +21,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks.common import emit  # noqa: E402
-from core.annotation.formats import coco, voc, yolo  # noqa: E402
-from core.annotation.formats.archive import zip_files  # noqa: E402
+from benchmarks.common import emit
+from core.annotation.formats import coco, voc, yolo
+from core.annotation.formats.archive import zip_files
 
 IMAGES, BOXES_PER_IMAGE, W, H = 5000, 10, 640, 480
 CATEGORIES = ["person", "car", "bus", "bike", "dog"]
@@ -58,7 +56,7 @@ def synthetic_coco(seed: int = 0) -> bytes:
 
 def top_functions(profile: cProfile.Profile, n: int = 10) -> list[str]:
     stats = pstats.Stats(profile)
-    rows = sorted(stats.stats.items(), key=lambda kv: kv[1][3], reverse=True)  # type: ignore[attr-defined]
+    rows = sorted(stats.stats.items(), key=lambda kv: kv[1][3], reverse=True)
     out = []
     for (file, line, name), (_cc, _nc, _tt, ct, _callers) in rows:
         if "core/" in file and len(out) < n:

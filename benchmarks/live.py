@@ -1,7 +1,7 @@
 """Live benchmark: the real stack (app, streamlit-webrtc, headless Chromium's fake 640x480
 camera at 30 fps) for 30 s per setting; processed FPS, latency and video lag as one JSON object.
 
-    .venv/bin/python benchmarks/live.py [--seconds 30] [--workspace DIR] [--quick]
+    python -m benchmarks.live [--seconds 30] [--workspace DIR] [--quick]
 
 1. A MobileNetV2 and a small-VGG run on face_mask_binary_real (core.training.train, default settings,
    split as benchmarks/train.py does); --workspace reuses a workspace and its finished runs.
@@ -34,13 +34,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-TARGETS = {"processed_fps_mobilenet_v2": 20.0, "video_lag_p95_ms": 200.0}
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from benchmarks.common import seed_env  # noqa: E402
-from tests.live_harness import (  # noqa: E402
+from benchmarks.common import seed_env
+from tests.live_harness import (
     FPS,
     FRAME_H,
     FRAME_W,
@@ -55,6 +50,8 @@ from tests.live_harness import (  # noqa: E402
     stop_camera,
     wait_stats,
 )
+
+TARGETS = {"processed_fps_mobilenet_v2": 20.0, "video_lag_p95_ms": 200.0}
 
 
 # ----- the benchmark ---------------------------------------------------------------------------

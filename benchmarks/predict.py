@@ -1,6 +1,6 @@
 """Predict benchmark: detect + classify on real scenes, the fast path, the hard cases.
 
-    .venv/bin/python benchmarks/predict.py [--quick] [--workspace DIR] [--detectors ...]
+    python -m benchmarks.predict [--quick] [--workspace DIR] [--detectors ...]
 
 Prints one JSON object. Steps:
 1. Trains a MobileNetV2 run (default settings, core.training.train) on face_mask_binary_real, linked
@@ -34,34 +34,29 @@ from typing import Any
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = (REPO / ".." / "shared" / "data").resolve()
-VOC = SHARED / "face_mask_detection_voc"
-GIF = SHARED / "video" / "chandrikadeb7_demo_gifs" / "demo_webcam_mask_on_off.gif"
-WEIGHTS = SHARED / "weights" / "mobilenet_v2_imagenet_no_top"
-FRAME_W, FRAME_H = 640, 480
+from benchmarks.classifier_checks import backend_report, hard_cases
+from benchmarks.common import seed_env
+from benchmarks.frames import (
+    FRAME_H,
+    FRAME_W,
+    VOC,
+    crop_frames,
+    gif_frames,
+    load_scenes,
+    rounded,
+    speed_report,
+)
+
 DETECTORS = ("centerface-adaptive", "centerface", "centerface-fast", "yunet", "haar")
 #: VOC class -> the binary model's class. A mask worn below the nose is still a mask on the face;
 #: the binary data set has no third class. Reported on its own as well.
 MAPPING = {"with_mask": "with_mask", "without_mask": "without_mask", "mask_weared_incorrect": "with_mask"}
 TARGETS = {"recall_with_mask": 0.85, "p50_ms": 40.0, "speedup_vs_haar_predict": 4.0}
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-
-def _r(v: float | None, n: int = 4) -> float | None:
-    return None if v is None else round(float(v), n)
-
-
-def _pct(ts: list[float]) -> dict[str, Any]:
-    return {"p50": _r(np.percentile(ts, 50), 1), "p95": _r(np.percentile(ts, 95), 1), "frames": len(ts)}
 
 
 # ----- set-up ---------------------------------------------------------------------------------
 def setup_env(tmp: Path, workspace: Path | None) -> Path:
     """Seed KERAS_HOME and the workspace before keras is imported; 2 threads for TensorFlow."""
-    from benchmarks.common import seed_env
-
     root = seed_env(tmp, workspace)
     import tensorflow as tf
 
@@ -70,105 +65,7 @@ def setup_env(tmp: Path, workspace: Path | None) -> Path:
     return root
 
 
-# ----- data -----------------------------------------------------------------------------------
-def load_scenes(limit: int | None) -> list[tuple[str, np.ndarray, list[tuple[str, tuple[float, ...]]]]]:
-    from benchmarks.faces import load_voc
-    from core.imaging import load_rgb_array
-
-    paths = sorted((VOC / "images").glob("*.jpg"))[:limit]
-    return [(p.name, load_rgb_array(p), load_voc(VOC / "annotations" / f"{p.stem}.xml")) for p in paths]
-
-
-def crop_frames(scenes: list, limit: int) -> list[np.ndarray]:
-    """640x480 frames with 1-3 faces: a 4:3 window 4x as wide as one face (>= 25 px), cut from a
-    scene and scaled up, so the face fills about a quarter of the frame width, as at a webcam."""
-    import cv2
-
-    frames = []
-    for _, image, objects in scenes:
-        h, w = image.shape[:2]
-        for _, (x1, y1, x2, y2) in sorted(objects, key=lambda o: o[1][0] - o[1][2]):
-            fw = x2 - x1
-            ww, wh = 4 * fw, 3 * fw
-            if fw < 25 or ww > w or wh > h:
-                continue
-            cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-            left = int(min(max(cx - ww / 2, 0), w - ww))
-            top = int(min(max(cy - wh / 2, 0), h - wh))
-            inside = [
-                b
-                for _, b in objects
-                if left <= (b[0] + b[2]) / 2 <= left + ww and top <= (b[1] + b[3]) / 2 <= top + wh
-            ]
-            if 1 <= len(inside) <= 3:
-                window = image[top : top + int(wh), left : left + int(ww)]
-                frames.append(cv2.resize(window, (FRAME_W, FRAME_H), interpolation=cv2.INTER_LINEAR))
-                break
-        if len(frames) >= limit:
-            break
-    return frames
-
-
-def gif_frames(limit: int) -> list[np.ndarray]:
-    """Webcam frames (one person; upstream overlays drawn in), letterboxed to 640x480."""
-    from PIL import Image, ImageSequence
-
-    frames = []
-    with Image.open(GIF) as gif:
-        for i, frame in enumerate(ImageSequence.Iterator(gif)):
-            if i % 3:
-                continue
-            rgb = np.asarray(frame.convert("RGB"))
-            canvas = np.zeros((FRAME_H, FRAME_W, 3), np.uint8)
-            h, w = min(rgb.shape[0], FRAME_H), min(rgb.shape[1], FRAME_W)
-            canvas[:h, :w] = rgb[:h, :w]
-            frames.append(canvas)
-            if len(frames) >= limit:
-                break
-    return frames
-
-
 # ----- measurements ---------------------------------------------------------------------------
-def backend_report(run_id: str, root: Path, test: Any, quick: bool) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Every backend against model.predict on the test split, and their ms for 1 and 3 faces."""
-    from core.runs.models import classifier_for_run
-
-    names = ["keras", "tf.function", "litert"] + ([] if quick else ["litert-int8"])
-    probe = test.x[:16]
-    classifiers, out = {}, {}
-    auto = classifier_for_run(run_id, root, probe=probe)
-    ref = auto.predict_reference(test.x)
-    for name in names:
-        start = time.perf_counter()
-        clf = auto if name == auto.backend else classifier_for_run(run_id, root, backend=name, probe=probe)
-        load_s = time.perf_counter() - start
-        probs = np.concatenate([clf.predict(test.x[i : i + 32]) for i in range(0, len(test.x), 32)])
-        classifiers[name] = clf
-        out[name] = {
-            "max_prob_diff_test_split": float(f"{np.abs(probs - ref).max():.3g}"),
-            "label_agreement_test_split": _r((probs.argmax(1) == ref.argmax(1)).mean()),
-            "load_s": _r(load_s, 2),
-        }
-    times: dict[str, dict[int, list[float]]] = {n: {1: [], 3: []} for n in names}
-    reps = 8 if quick else 25
-    for i in range(reps):
-        for n in names:
-            for k in (1, 3):
-                batch = test.x[(i * 3) % 200 : (i * 3) % 200 + k]
-                t0 = time.perf_counter()
-                classifiers[n].predict(batch)
-                times[n][k].append((time.perf_counter() - t0) * 1000)
-    for n in names:
-        out[n]["ms_1_face_p50"] = _r(np.median(times[n][1][1:]), 1)
-        out[n]["ms_3_faces_p50"] = _r(np.median(times[n][3][1:]), 1)
-    auto_info = {
-        "chosen": auto.backend,
-        "rule": "first of FAST_ORDER whose probe probabilities stay within PROB_TOLERANCE of model.predict",
-        "checks": [c.describe() for c in auto.checks],
-    }
-    return {"auto": auto_info, **out}, classifiers
-
-
 def scene_report(predictor: Any, scenes: list, threshold: float, flip: bool = False) -> dict[str, Any]:
     """Detection recall/precision and classification accuracy of one predictor on the scenes."""
     from core.geometry import match_boxes, precision, recall
@@ -221,36 +118,36 @@ def scene_report(predictor: Any, scenes: list, threshold: float, flip: bool = Fa
                 covered_right += right
     truths_n = sum(v[1] for v in hits.values())
     out: dict[str, Any] = {
-        "recall": _r(recall(sum(v[0] for v in hits.values()), truths_n)),
-        "precision": _r(precision(matched, predictions)),
-        "recall_with_mask": _r(recall(*hits.get("with_mask", [0, 0]))),
-        "recall_masked_incl_incorrect": _r(
+        "recall": rounded(recall(sum(v[0] for v in hits.values()), truths_n)),
+        "precision": rounded(precision(matched, predictions)),
+        "recall_with_mask": rounded(recall(*hits.get("with_mask", [0, 0]))),
+        "recall_masked_incl_incorrect": rounded(
             recall(
                 hits.get("with_mask", [0, 0])[0] + hits.get("mask_weared_incorrect", [0, 0])[0],
                 hits.get("with_mask", [0, 0])[1] + hits.get("mask_weared_incorrect", [0, 0])[1],
             )
         ),
         "recall_by_class": {k: f"{v[0]}/{v[1]}" for k, v in sorted(hits.items())},
-        "recall_faces_under_20px": _r(recall(*small)),
+        "recall_faces_under_20px": rounded(recall(*small)),
         "detections": predictions,
     }
     if predictor.model is not None:
         n = sum(v[1] for v in cls_right.values())
         out["classification_on_matched"] = {
             "faces": n,
-            "accuracy": _r(sum(v[0] for v in cls_right.values()) / n if n else None),
+            "accuracy": rounded(sum(v[0] for v in cls_right.values()) / n if n else None),
             "accuracy_by_class": {k: f"{v[0]}/{v[1]}" for k, v in sorted(cls_right.items())},
             "mask_weared_incorrect_predicted_as": incorrect_pred,
             "at_suggested_threshold": {
                 "threshold": threshold,
-                "coverage": _r(covered / n if n else None),
-                "accuracy_on_labelled": _r(covered_right / covered if covered else None),
+                "coverage": rounded(covered / n if n else None),
+                "accuracy_on_labelled": rounded(covered_right / covered if covered else None),
             },
         }
         out["narrow_faces_w_over_h_under_0_75"] = {
             "faces": narrow[1],
-            "recall": _r(recall(narrow[0], narrow[1])),
-            "classification_accuracy": _r(narrow[2] / narrow[3] if narrow[3] else None),
+            "recall": rounded(recall(narrow[0], narrow[1])),
+            "classification_accuracy": rounded(narrow[2] / narrow[3] if narrow[3] else None),
         }
     return out
 
@@ -277,16 +174,19 @@ def true_box_report(predictor: Any, scenes: list, threshold: float) -> dict[str,
         sel = [r for r in rows if lo <= r[0] < hi]
         if sel:
             key = f"{lo}-{hi}px" if hi < 10_000 else f">={lo}px"
-            by_size[key] = {"faces": len(sel), "accuracy": _r(np.mean([r[1] for r in sel]), 3)}
+            by_size[key] = {"faces": len(sel), "accuracy": rounded(np.mean([r[1] for r in sel]), 3)}
     probs = np.array([[r[2][c] for c in labels] for r in rows])
     points = threshold_curve(probs, np.array([r[3] for r in rows]), [0.0, threshold, 0.9, 0.95, 0.99])
     return {
         "faces": n,
-        "accuracy": _r(sum(v[0] for v in right.values()) / n),
+        "accuracy": rounded(sum(v[0] for v in right.values()) / n),
         "accuracy_by_class": {k: f"{v[0]}/{v[1]}" for k, v in sorted(right.items())},
         "accuracy_by_face_short_side": by_size,
         "threshold_on_scene_faces": {
-            f"{p.threshold:.2f}": {"coverage": _r(p.coverage, 3), "accuracy_on_labelled": _r(p.accuracy, 3)}
+            f"{p.threshold:.2f}": {
+                "coverage": rounded(p.coverage, 3),
+                "accuracy_on_labelled": rounded(p.accuracy, 3),
+            }
             for p in points
         },
     }
@@ -317,86 +217,10 @@ def scale_evidence(scenes: list) -> dict[str, Any]:
             key = f"{lo}-{hi}px" if hi < 10_000 else f">={lo}px"
             out[key] = {
                 "faces": int(m.sum()),
-                "coarse": _r(arr[m, 1].mean(), 3),
-                "fine": _r(arr[m, 2].mean(), 3),
+                "coarse": rounded(arr[m, 1].mean(), 3),
+                "fine": rounded(arr[m, 2].mean(), 3),
             }
     return out
-
-
-def speed_report(predictors: dict[str, Any], frame_sets: dict[str, list[np.ndarray]], repeats: int) -> dict:
-    """p50/p95 ms per frame (detect + crop + classify) for every predictor, taking turns."""
-    out: dict[str, Any] = {}
-    for set_name, frames in frame_sets.items():
-        for p in predictors.values():
-            for f in frames[:3]:
-                p.predict(f)
-        times: dict[str, list[float]] = {k: [] for k in predictors}
-        faces: dict[str, list[int]] = {k: [] for k in predictors}
-        adaptive = {id(p.detector): p.detector for p in predictors.values() if hasattr(p.detector, "passes")}
-        before = {k: d.passes for k, d in adaptive.items()}
-        for _ in range(repeats):
-            for f in frames:
-                for key, p in predictors.items():
-                    t0 = time.perf_counter()
-                    found = p.predict(f)
-                    times[key].append((time.perf_counter() - t0) * 1000)
-                    faces[key].append(len(found))
-        entry: dict[str, Any] = {"frames": len(frames)}
-        for key in predictors:
-            entry[key] = {**_pct(times[key]), "faces_per_frame": _r(np.mean(faces[key]), 2)}
-        for det in {k.rsplit("+", 1)[0] for k in predictors}:
-            fast, ref = entry.get(f"{det}+fast"), entry.get(f"{det}+predict")
-            if fast and ref:
-                entry[f"{det}:predict_over_fast_p50"] = _r(ref["p50"] / fast["p50"], 2)
-        for k, d in adaptive.items():
-            fine = d.passes["fine"] - before[k]["fine"]
-            total = fine + d.passes["coarse_only"] - before[k]["coarse_only"]
-            entry[f"{d.name}:share_of_frames_needing_the_fine_pass"] = _r(fine / total if total else None, 3)
-        out[set_name] = entry
-    return out
-
-
-def hard_cases(clf: Any, test: Any, labels: list[str], threshold: float) -> dict[str, Any]:
-    """Classifier numbers on edited or selected test-split crops (never seen in training)."""
-    import cv2
-
-    wm, wo = labels.index("with_mask"), labels.index("without_mask")
-    x, y = test.x, test.y
-    s = x.shape[1]
-
-    def rates(batch: np.ndarray) -> dict[str, Any]:
-        p = clf.predict(batch) if len(batch) else np.zeros((0, len(labels)))
-        top = p.argmax(1) if len(p) else np.zeros(0, int)
-        return {
-            "faces": len(batch),
-            "predicted_with_mask": _r((top == wm).mean() if len(p) else None),
-            "uncertain_at_threshold": _r((p.max(1) < threshold).mean() if len(p) else None),
-        }
-
-    # A skin patch over the mouth: the face's own forehead, stretched over the lower middle,
-    # with soft edges (a proxy for a hand; the data set has no real hand-over-mouth faces).
-    bare = x[y == wo]
-    covered = bare.copy()
-    yy, xx = np.mgrid[0:s, 0:s]
-    mask = (((xx - s * 0.5) / (s * 0.28)) ** 2 + ((yy - s * 0.74) / (s * 0.17)) ** 2) <= 1.0
-    alpha = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), s * 0.02)[..., None]
-    for i, img in enumerate(bare):
-        patch = img[int(s * 0.12) : int(s * 0.3), int(s * 0.3) : int(s * 0.7)]
-        patch = cv2.resize(patch, (s, s), interpolation=cv2.INTER_LINEAR).astype(np.float32)
-        covered[i] = np.clip(img * (1 - alpha) + patch * alpha, 0, 255).astype(np.uint8)
-    # Dark masks: with_mask crops whose lower middle is dark (median luma < 70).
-    masked = x[y == wm]
-    luma = masked[:, int(s * 0.6) : int(s * 0.9), int(s * 0.3) : int(s * 0.7)].mean(axis=3)
-    dark = masked[np.median(luma.reshape(len(masked), -1), axis=1) < 70]
-    return {
-        "without_mask_test_crops": rates(bare),
-        "skin_patch_over_mouth": {
-            **rates(covered),
-            "note": "same without_mask crops, forehead skin pasted over the mouth (hand proxy)",
-        },
-        "with_mask_test_crops": rates(masked),
-        "dark_masks": {**rates(dark), "note": "with_mask crops whose mask area has median luma < 70"},
-    }
 
 
 def main() -> int:
@@ -447,7 +271,7 @@ def main() -> int:
             "epochs": record.config.get("epochs"),
             "dataset": f"{manifest.dataset} {manifest.version}",
             "test_images": len(test),
-            "test_accuracy": _r(metrics.get("accuracy")),
+            "test_accuracy": rounded(metrics.get("accuracy")),
             "train_seconds": metrics.get("train_seconds"),
         }
         backends, classifiers = backend_report(run_id, root, test, args.quick)
@@ -461,11 +285,11 @@ def main() -> int:
             "source": report.source,
             "suggested": threshold,
             "rule": sug.rule,
-            "coverage": _r(sug.coverage),
-            "accuracy_on_labelled": _r(sug.accuracy),
-            "accuracy_without_threshold": _r(sug.base_accuracy),
+            "coverage": rounded(sug.coverage),
+            "accuracy_on_labelled": rounded(sug.accuracy),
+            "accuracy_without_threshold": rounded(sug.base_accuracy),
             "curve": {
-                f"{p.threshold:.2f}": [_r(p.coverage, 3), _r(p.accuracy, 3)]
+                f"{p.threshold:.2f}": [rounded(p.coverage, 3), rounded(p.accuracy, 3)]
                 for p in report.points
                 if round(p.threshold * 100) % 10 == 0 or p.threshold in (0.95, 0.99)
             },
@@ -529,7 +353,7 @@ def main() -> int:
             "recall_with_mask_target": TARGETS["recall_with_mask"],
             "p50_ms_1to3_faces": mine,
             "p50_ms_target": TARGETS["p50_ms"],
-            "speedup_vs_haar_predict": _r(haar_ref / mine, 2) if haar_ref and mine else None,
+            "speedup_vs_haar_predict": rounded(haar_ref / mine, 2) if haar_ref and mine else None,
             "speedup_target": TARGETS["speedup_vs_haar_predict"],
         }
     finally:

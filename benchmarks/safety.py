@@ -12,7 +12,7 @@
   and bounded (predict_photo), with the faces both find. `--only-hardening` runs just these.
 - optional (`--page-test N`): run the browser test that once flaked N times and count passes.
 
-Usage: .venv/bin/python benchmarks/safety.py [--page-test 10]
+Usage: python -m benchmarks.safety [--page-test 10]
 """
 
 from __future__ import annotations
@@ -31,11 +31,9 @@ import time
 from pathlib import Path
 from typing import cast
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from benchmarks.common import emit
 
-from benchmarks.common import emit  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 EDITS_PER_PROCESS = 500
 PAGE_TEST = "tests/e2e/test_predict_browser.py::test_upload_a_scene_and_see_labelled_boxes"
@@ -192,7 +190,7 @@ def health_child(n: int) -> None:
 
 def bench_health(n: int = 8000) -> dict[str, object]:
     out = subprocess.run(
-        [sys.executable, __file__, "--health-child", str(n)],
+        [sys.executable, "-m", "benchmarks.safety", "--health-child", str(n)],
         capture_output=True,
         text=True,
         check=True,

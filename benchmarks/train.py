@@ -1,6 +1,6 @@
 """Training benchmark: every model family, default settings, on the two real datasets.
 
-    .venv/bin/python benchmarks/train.py [--models lenet,small_vgg,mobilenet_v2]
+    python -m benchmarks.train [--models lenet,small_vgg,mobilenet_v2]
         [--datasets binary,types5] [--set key=value ...] [--no-loop] [--workspace DIR]
 
 Prints one JSON object. Each run is a separate process (python -m core.training.cli run), so its
@@ -13,7 +13,6 @@ group-aware) over the near-duplicate groups of each dataset's manifest.csv, seed
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import platform
@@ -25,42 +24,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = (REPO / ".." / "shared" / "data").resolve()
-WEIGHTS = SHARED / "weights" / "mobilenet_v2_imagenet_no_top"
-DATASETS = {"binary": "face_mask_binary_real", "types5": "face_mask_types_5class"}
+from benchmarks.common import DATASETS, REPO, WEIGHTS, emit, prepare_dataset
+
 MODELS = ("lenet", "small_vgg", "mobilenet_v2")
-sys.path.insert(0, str(REPO))
-
-
-def prepare_dataset(root: Path, key: str) -> str:
-    """Link the shared dataset into the workspace, split it, save the manifest; returns the version."""
-    from core.data.manifest import Manifest, ManifestFile, save_manifest
-    from core.data.split import assign_splits
-
-    name = DATASETS[key]
-    src = SHARED / name
-    rows = list(csv.DictReader((src / "manifest.csv").open(encoding="utf-8")))
-    folder = root / "datasets" / name
-    folder.mkdir(parents=True, exist_ok=True)
-    for label in sorted({r["label"] for r in rows}):
-        if not (folder / label).exists():
-            os.symlink(src / label, folder / label)
-    group_ids: dict[str, int] = {}
-    members: dict[int, list[int]] = {}
-    for i, r in enumerate(rows):
-        members.setdefault(group_ids.setdefault(r["group"], len(group_ids)), []).append(i)
-    labels = [r["label"] for r in rows]
-    splits = assign_splits(
-        labels, [m for m in members.values() if len(m) > 1], {"train": 0.7, "val": 0.15, "test": 0.15}, 0
-    )
-    files = [
-        ManifestFile(r["file"], r["label"], r["sha256"], splits[i], group_ids[r["group"]])
-        for i, r in enumerate(rows)
-    ]
-    manifest = Manifest(dataset=name, classes=sorted(set(labels)), files=files, seed=0)
-    save_manifest(manifest, root)
-    return manifest.version
 
 
 def read_history(path: Path) -> list[dict[str, Any]]:
@@ -199,8 +165,6 @@ def main() -> int:
             result["datasets"][key] = entry
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    from benchmarks.common import emit
-
     return emit(result, t_all)
 
 

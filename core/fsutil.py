@@ -9,7 +9,7 @@ import re
 import tempfile
 import unicodedata
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from core.errors import WorkspaceError
 
@@ -125,6 +125,6 @@ def natural_sorted(names: list[str]) -> list[str]:
     return sorted(names, key=natural_key)
 
 
-def finite_number(value: Any) -> bool:
-    """True for an int/float that is not bool, NaN or infinite."""
+def finite_number(value: Any) -> TypeGuard[float]:
+    """True for an int/float that is not bool, NaN or infinite (for the checker: a float)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

@@ -44,6 +44,14 @@ def as_xyxy_array(boxes: Any) -> np.ndarray:
     return arr
 
 
+def xyxy_floats(box: Iterable[Any]) -> tuple[float, float, float, float]:
+    """One xyxy box (any 4 numbers) as a tuple of 4 floats; MatchingError unless there are 4."""
+    values = tuple(float(v) for v in box)
+    if len(values) != 4:
+        raise MatchingError(f"a box is 4 numbers (x1, y1, x2, y2), got {len(values)}")
+    return values[0], values[1], values[2], values[3]
+
+
 def iou_matrix(predictions: Any, truths: Any) -> np.ndarray:
     """IoU of every prediction with every truth, shape (N, M); 0 where the union is empty."""
     a, b = as_xyxy_array(predictions), as_xyxy_array(truths)

@@ -11,8 +11,10 @@ import io
 import math
 import os
 import warnings
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -102,7 +104,7 @@ def load_image_within(
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
-                img = Image.open(fh)
+                img: Image.Image = Image.open(fh)
                 w, h = img.size
                 if w * h > max_pixels:
                     raise ImageLoadError(
@@ -145,8 +147,9 @@ def load_rgb_array(
     return np.asarray(load_image(src, max_pixels=max_pixels, name=name))
 
 
-def image_size(src: str | os.PathLike[str]) -> tuple[int, int]:
-    """(width, height) of the upright image, reading only the header and EXIF.
+def image_size(src: str | os.PathLike[str] | IO[bytes]) -> tuple[int, int]:
+    """(width, height) of the upright image (a path or a seekable binary file), reading only the
+    header and EXIF.
 
     A PNG whose eXIf chunk follows the pixel data is found by walking the chunk headers
     (seeking past the pixel data, never decoding it), so the size matches load_image's.
@@ -158,16 +161,17 @@ def image_size(src: str | os.PathLike[str]) -> tuple[int, int]:
                 orientation = _png_late_orientation(src)  # getexif() would decode every pixel
             else:
                 orientation = img.getexif().get(0x0112, 1)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise ImageLoadError(str(src), f"not a readable image ({exc})") from exc
     return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
 
 
-def _png_late_orientation(src: str | os.PathLike[str]) -> int:
+def _png_late_orientation(src: str | os.PathLike[str] | IO[bytes]) -> int:
     """The EXIF orientation from a PNG's eXIf chunk, found by seeking chunk to chunk (1: none)."""
     import struct
 
-    with open(src, "rb") as fh:
+    with open(src, "rb") if isinstance(src, str | os.PathLike) else nullcontext(src) as fh:
+        fh.seek(0)
         if fh.read(8) != b"\x89PNG\r\n\x1a\n":
             return 1
         while True:

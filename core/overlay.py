@@ -157,7 +157,7 @@ def caption_size(text: str, px: int) -> tuple[int, int]:
     """(width, height) in px of `text` captioned at `px` by draw_caption, its background included."""
     if not text.isascii():
         left, top, right, bottom = unicode_font(px).getbbox(text)
-        return right - left + 6, bottom - top + 6
+        return int(right - left) + 6, int(bottom - top) + 6
     (tw, th), base = cv2.getTextSize(text, FONT, px / HERSHEY_PX, 1)
     return tw + 6, th + base + 4
 

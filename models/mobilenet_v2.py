@@ -52,7 +52,7 @@ def cached_weights_file() -> Path | None:
 
 
 @functools.lru_cache(maxsize=4)
-def _load_reference(path: str, mtime_ns: int) -> keras.Model:  # noqa: ARG001 - mtime keys the cache
+def _load_reference(path: str, mtime_ns: int) -> keras.Model:
     return keras.models.load_model(path, compile=False, safe_mode=True)
 
 

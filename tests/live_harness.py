@@ -57,7 +57,7 @@ def voc_faces(xml_path: Path) -> list[tuple[float, float, float, float]]:
         bb = obj.find("bndbox")
         if bb is not None:
             boxes.append(tuple(float(bb.findtext(k) or 0) for k in ("xmin", "ymin", "xmax", "ymax")))
-    return boxes  # type: ignore[return-value]
+    return boxes
 
 
 def webcam_slides(n: int, min_face: float = 40.0, face_share: float = 0.32) -> list[tuple[np.ndarray, tuple]]:
@@ -190,7 +190,7 @@ def start_sandbox(
     env = dict(os.environ, MASK_STUDIO_WORKSPACE=str(workspace), **(env_extra or {}))
     for key in ("HF_TOKEN", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "CLOUDFLARE_TURN_KEY_ID"):
         env.pop(key, None)  # never ask a TURN credential service
-    fh = open(log, "wb")  # noqa: SIM115 - the child writes it until it ends
+    fh = open(log, "wb")
     proc = subprocess.Popen(
         ["unshare", "-n", "sh", "-c", f'{NETNS_SETUP} && exec "$@"', "sh", *app_command(port)],
         cwd=REPO,

@@ -41,7 +41,7 @@ def local_head(num_cpus: int = 2, timeout: float = 120.0) -> Iterator[tuple[str,
         f"--num-cpus={num_cpus}", "--num-gpus=0", "--include-dashboard=false", f"--temp-dir={temp}",
         f"--ray-client-server-port={_free_port()}", "--disable-usage-stats",
     ]  # fmt: skip
-    log = open(temp / "head.log", "wb")  # noqa: SIM115 - closed below
+    log = open(temp / "head.log", "wb")
     proc = subprocess.Popen(
         cmd,
         env={**os.environ, **env, "MASK_STUDIO_RAY_CACHE": str(temp / "node")},  # removed with the head

@@ -65,7 +65,7 @@ def categories_panel(project: Project) -> None:
             show_error(exc, "Nothing imported: ")
 
 
-def _change(project: Project, action, message: str) -> None:  # noqa: ANN001
+def _change(project: Project, action, message: str) -> None:
     try:
         with project.edit() as ann:
             action(ann)
@@ -105,7 +105,7 @@ class _NotPrepared(Exception):
     pass
 
 
-def _prepared(project: Project, ann, fmt: str, label: str, options, col):  # noqa: ANN001, ANN202
+def _prepared(project: Project, ann, fmt: str, label: str, options, col):
     """An export that zips the images, made on request and kept for these exact options."""
     key = f"export-{project.name}-{fmt}"
     saved = project.annotations_path  # keyed by the saved file's content

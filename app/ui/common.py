@@ -91,7 +91,7 @@ def act(action: Callable[[], T], done: str | Callable[[T], str]) -> None:
     st.rerun()
 
 
-def show_flashes(where=None) -> None:  # noqa: ANN001 - a Streamlit container or None
+def show_flashes(where=None) -> None:
     """Show the queued messages in `where` (an st.container placed at a fixed spot)."""
     now = time.monotonic()
     queue = st.session_state.get("_flash", [])

@@ -27,7 +27,7 @@ def figure_text(figure: SceneFigure | None) -> str:
     return figure.describe() if figure is not None else "no scene test yet"
 
 
-def _confirm(where, run_id: str, key: str, done: str) -> None:  # noqa: ANN001 - a Streamlit container
+def _confirm(where, run_id: str, key: str, done: str) -> None:
     check = activation_check(run_id)
     box = where.container(border=True)
     box.markdown(f"**Make run {literal(run_id)} the active model?**")
@@ -53,15 +53,15 @@ def _confirm(where, run_id: str, key: str, done: str) -> None:  # noqa: ANN001 -
 
 
 def make_active_button(
-    where,  # noqa: ANN001 - a Streamlit container (st.sidebar, a column)
+    where,
     run_id: str,
     *,
     key: str,
     label: str = "Make active model",
     disabled: bool = False,
-    help: str | None = None,  # noqa: A002 - Streamlit's name
+    help: str | None = None,
     done: str | None = None,
-    panel=None,  # noqa: ANN001 - where the confirm step goes (default: `where`)
+    panel=None,
 ) -> None:
     """The button in `where`; it makes `run_id` active at once, or opens the confirm step (in
     `panel`) when the guardrails say to ask first. `done`: the success message."""

@@ -34,7 +34,7 @@ FOLDER_PATH = [
 ]
 
 
-def _link(col, file: str, label: str) -> None:  # noqa: ANN001 - a Streamlit container
+def _link(col, file: str, label: str) -> None:
     try:
         col.page_link(str(PAGES / file), label=label, icon=":material/arrow_forward:")
     except StreamlitAPIException:  # the page is run on its own (tests): no navigation

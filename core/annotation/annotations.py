@@ -16,7 +16,7 @@ import hashlib
 import math
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -54,7 +54,7 @@ def new_box_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-def derived_box_ids(image: str, boxes: Iterable[tuple[float, float, float, float]]) -> list[str]:
+def derived_box_ids(image: str, boxes: Iterable[Sequence[float]]) -> list[str]:
     """Ids for boxes read from a file that has none: the same file always gives the same ids
     (so two tabs reading it agree), from the image name, the box and its repeat number."""
     seen: dict[tuple[float, ...], int] = {}
@@ -210,7 +210,7 @@ class Annotations:
                 seen.add(name)
                 cats.append(name)
         self.categories: list[str] = cats
-        self._cat_index: tuple[int, int, frozenset[str]] = (id(cats), len(cats), frozenset(seen))
+        self._cat_index: tuple[int, int, frozenset[str]] | None = (id(cats), len(cats), frozenset(seen))
         self.images: dict[str, ImageAnnotations] = dict(images or {})
         self.extra: dict[str, Any] = dict(extra or {})
 
@@ -235,7 +235,7 @@ class Annotations:
             raise CategoryError(f"category {new!r} already exists")
         check_new_name(new, look_alike_keys(c for c in self.categories if c != old))
         self.categories[self.categories.index(old)] = new
-        self._cat_index = None  # type: ignore[assignment]
+        self._cat_index = None
         for ann in self.images.values():
             ann.boxes = [b.with_label(new, b.score) if b.label == old else b for b in ann.boxes]
         return new

@@ -226,11 +226,12 @@ def apply_drawing(
     size = (view.image_w, view.image_h)
 
     # Which saved boxes are still on the canvas unchanged? Greedy, in order.
-    unmatched_drawn = [i for i, c in enumerate(coords) if c is not None]
+    placed = {i: c for i, c in enumerate(coords) if c is not None}  # drawn index -> its box
+    unmatched_drawn = list(placed)
     kept: dict[int, int] = {}  # saved index -> drawn index
     for si, box in enumerate(saved):
         for di in unmatched_drawn:
-            if _close(coords[di], box):  # type: ignore[arg-type]
+            if _close(placed[di], box):
                 kept[si] = di
                 unmatched_drawn.remove(di)
                 break
@@ -246,7 +247,7 @@ def apply_drawing(
             new_boxes[at] = _relabel(box, labels[kept[si]], ann, changes)
         elif (si, si) in moved_pairs:
             unmatched_drawn.remove(si)
-            candidate = Box.from_xyxy(coords[si], box.label, None, box.id).clipped(*size)  # type: ignore[arg-type]
+            candidate = Box.from_xyxy(placed[si], box.label, None, box.id).clipped(*size)
             others = [b for j, b in enumerate(every) if j != at]
             try:
                 check_box(candidate, others)
@@ -262,7 +263,7 @@ def apply_drawing(
     for di in unmatched_drawn:
         label = labels[di] if labels[di] in ann.categories else default_label
         try:
-            ann.add_box(image, Box.from_xyxy(coords[di], label), image_size=size)  # type: ignore[arg-type]
+            ann.add_box(image, Box.from_xyxy(placed[di], label), image_size=size)
             changes.added += 1
         except BoxRejected as exc:
             changes.refused.append(exc.message)

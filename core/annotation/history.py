@@ -129,7 +129,7 @@ class History:
         """Return annotations.json (and any image the undone version deleted) to the version
         before the current one. Returns the version undone."""
         versions, current, _ = self._adopt_disk()
-        pos = [v.seq for v in versions].index(current) if versions else 0
+        pos = [v.seq for v in versions].index(current) if versions and current is not None else 0
         if pos == 0:
             raise ProjectError("nothing to undo")
         undone, target = versions[pos], versions[pos - 1]
@@ -143,7 +143,7 @@ class History:
         """Apply the version after the current one again. Returns it."""
         versions, current, _ = self._adopt_disk()
         seqs = [v.seq for v in versions]
-        pos = seqs.index(current) if versions else 0
+        pos = seqs.index(current) if versions and current is not None else len(versions)
         if pos >= len(versions) - 1:
             raise ProjectError("nothing to redo")
         again = versions[pos + 1]

@@ -287,6 +287,7 @@ class Project:
             ann.extra.update({k: v for k, v in result_annotations.extra.items() if k not in ann.extra})
             for name, entry in result_annotations.images.items():
                 ann.images[name] = entry
+        return None  # the edit saved its version (or none, when nothing changed)
 
 
 def image_name_key(name: str) -> str:

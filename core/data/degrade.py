@@ -27,9 +27,9 @@ BLUR_RADIUS = (0.6, 2.4)  # at 224 px, scaled with the image size
 JPEG_QUALITY = (15, 60)
 
 
-def parse_kinds(text: str) -> tuple[str, ...]:
-    """ "lowres+blur" -> ("lowres", "blur"); "" -> (); ConfigError naming an unknown kind."""
-    kinds = tuple(k.strip() for k in str(text).replace(",", "+").split("+") if k.strip())
+def parse_kinds(text: str | None) -> tuple[str, ...]:
+    """ "lowres+blur" -> ("lowres", "blur"); "" or None -> (); ConfigError naming an unknown kind."""
+    kinds = tuple(k.strip() for k in str(text or "").replace(",", "+").split("+") if k.strip())
     unknown = [k for k in kinds if k not in KINDS]
     if unknown:
         raise ConfigError(f"degrade={text!r} is invalid: unknown {', '.join(unknown)}; use {'+'.join(KINDS)}")

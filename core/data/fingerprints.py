@@ -70,7 +70,7 @@ def fingerprint(data: bytes, *, path: str = "", label: str = "") -> FileInfo:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
+            img: Image.Image = Image.open(io.BytesIO(data))
             fmt = img.format or ""
             w, h = img.size
             if w * h > MAX_PIXELS:
@@ -342,7 +342,12 @@ class _Components:
         return sorted(out, key=lambda g: g[0])
 
 
-def near_groups(infos: Sequence[FileInfo], **kwargs: float) -> list[list[int]]:
+def near_groups(
+    infos: Sequence[FileInfo],
+    *,
+    max_distance: int = DHASH_MAX_DISTANCE,
+    min_correlation: float = MIN_CORRELATION,
+) -> list[list[int]]:
     """Indices of files grouped by exact OR near duplication, two or more each.
 
     Pairs are joined into components as they are streamed from the index, never kept, so memory
@@ -351,6 +356,9 @@ def near_groups(infos: Sequence[FileInfo], **kwargs: float) -> list[list[int]]:
     comps = _Components(len(infos))
     for g in exact_groups(infos):
         comps.join(np.full(len(g) - 1, g[0], dtype=np.int64), np.array(g[1:], dtype=np.int64))
-    for a, b in _near_pair_blocks(infos, joined=comps.same, **kwargs):  # type: ignore[arg-type]
+    blocks = _near_pair_blocks(
+        infos, max_distance=max_distance, min_correlation=min_correlation, joined=comps.same
+    )
+    for a, b in blocks:
         comps.join(a, b)
     return comps.groups()

@@ -10,6 +10,7 @@ import zlib
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from functools import partial
 from pathlib import Path, PurePosixPath
 
 from core.data.build import BuildReport, Staging, png_bytes, staged_build, write_file
@@ -193,7 +194,7 @@ def zip_sources(data: bytes, *, skipped: list[str] | None = None) -> list[Source
         elif m.file_size > MAX_MEMBER_BYTES:
             left_out.append(f"{m.filename}: {m.file_size:,} bytes, over the {MAX_MEMBER_BYTES:,}-byte limit")
         else:
-            sources.append((parts[-2], parts[-1], lambda m=m: archive.read(m)))
+            sources.append((parts[-2], parts[-1], partial(archive.read, m)))
     if skipped is not None:
         skipped.extend(left_out)
     if not sources:

@@ -63,7 +63,7 @@ def assign_splits(
     units = [units[k] for k in sorted(order, key=lambda k: -len(units[k]))]
     totals = Counter(labels)
     target = {s: {c: fractions[s] * totals[c] for c in totals} for s in SPLITS}
-    have = {s: Counter() for s in SPLITS}
+    have: dict[str, Counter[str]] = {s: Counter() for s in SPLITS}
     out = [""] * n
     for unit in units:
         need = Counter(labels[i] for i in unit)

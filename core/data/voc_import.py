@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from core.data.dataset import Dataset, refuse_shared_folders
 from core.data.fingerprints import Progress
 from core.data.provenance import record_sources, sha256_file, source_record
 from core.errors import DatasetError, FormatError, ImageLoadError
-from core.geometry import match_boxes
+from core.geometry import match_boxes, xyxy_floats
 from core.imaging import CROP_SIZE, load_rgb_array
 
 VOC_CROPS_TRUTH, VOC_CROPS_DETECTOR, VOC_CROPS_BOTH = "truth", "detector", "both"
@@ -32,7 +33,7 @@ def _detected_boxes(
     """{index of a labelled box: the detector's box matching it at IoU >= 0.5}."""
     dets = detector.detect(image)
     result = match_boxes([d.xyxy for d in dets], [xyxy for xyxy, _ in boxes])
-    return {t: tuple(float(v) for v in dets[p].xyxy) for p, t, _ in result.pairs}
+    return {t: xyxy_floats(dets[p].xyxy) for p, t, _ in result.pairs}
 
 
 def import_voc(
@@ -102,17 +103,13 @@ def import_voc(
             found = _detected_boxes(detector, image, boxes) if detector_crops != VOC_CROPS_TRUTH else {}
             if detector_crops == VOC_CROPS_DETECTOR:
                 boxes = [(found.get(n, xyxy), label) for n, (xyxy, label) in enumerate(boxes)]
-            crop = {
-                "size": size,
-                "min_side": min_side,
-                "stage": stage,
-                "provenance": provenance,
-                "origin": origin,
-            }
-            crop_boxes(dataset, image, Path(name).stem, boxes, report, **crop)
+            crop = partial(
+                crop_boxes, size=size, min_side=min_side, stage=stage, provenance=provenance, origin=origin
+            )
+            crop(dataset, image, Path(name).stem, boxes, report)
             if detector_crops == VOC_CROPS_BOTH:  # plus the detector's crop of each face it finds
                 det = [(found[n], lb) if n in found else (xy, NONE) for n, (xy, lb) in enumerate(boxes)]
-                crop_boxes(dataset, image, f"{Path(name).stem}_det", det, report, **crop)
+                crop(dataset, image, f"{Path(name).stem}_det", det, report)
             if progress:
                 progress(i + 1, len(xmls))
     if report.written or report.unchanged:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from core.geometry import xyxy_floats
 from core.imaging import CROP_SIZE, resize_square, square_crop
 from core.inference.tracking import LabelMemory
 from core.runs.thresholds import TIE_EPSILON
@@ -186,7 +187,7 @@ class Predictor:
         """Classify given boxes (xyxy or objects with `.xyxy`) without detecting: the annotator's
         "classify unlabelled boxes". Detector scores are 0."""
         rgb = as_rgb_frame(frame)
-        dets = [Detection(*(float(v) for v in getattr(b, "xyxy", b)), score=0.0) for b in boxes]
+        dets = [Detection(*xyxy_floats(getattr(b, "xyxy", b)), score=0.0) for b in boxes]
         return self._classify(rgb, dets)[0]
 
     def _classify(
@@ -196,6 +197,7 @@ class Predictor:
         model = self.model
         if model is None:
             return [Face(*d.xyxy, FACE, float(d.score), {}, float(d.score)) for d in detections], 0
+        probs: np.ndarray | list[np.ndarray]
         if memory is None:
             probs = model.predict(crop_faces(rgb, detections, model.image_size))
             classified = len(detections)
@@ -211,9 +213,9 @@ class Predictor:
             faces.append(
                 Face(
                     *det.xyxy,
-                    label=decide(self.model.labels[top], confidence, self.threshold),
+                    label=decide(model.labels[top], confidence, self.threshold),
                     confidence=confidence,
-                    probs=dict(zip(self.model.labels, (float(p) for p in row), strict=True)),
+                    probs=dict(zip(model.labels, (float(p) for p in row), strict=True)),
                     detector_score=float(det.score),
                 )
             )

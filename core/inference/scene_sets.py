@@ -14,6 +14,7 @@ from pathlib import Path
 from core.annotation.annotations import NONE
 from core.errors import MaskStudioError
 from core.fsutil import natural_key
+from core.geometry import xyxy_floats
 
 #: Known spellings of the same classes across public sets (scene class -> model class), tried
 #: after exact and normalised name matches. A mask worn wrongly is still a mask on the face.
@@ -120,7 +121,7 @@ def _project_scenes(name: str, root: Path | None) -> SceneSet:
         except (MaskStudioError, OSError):
             skipped.append(f"{image}: the image file is missing")
             continue
-        scenes.append(Scene(image, path, tuple(SceneFace(b.label, tuple(map(float, b.xyxy))) for b in boxes)))
+        scenes.append(Scene(image, path, tuple(SceneFace(b.label, xyxy_floats(b.xyxy)) for b in boxes)))
     if not scenes:
         raise SceneError(
             f"project {name!r} has no image with labelled boxes: give its faces a category "
@@ -149,7 +150,7 @@ def _voc_scenes(folder: Path) -> SceneSet:
             continue
         if not raw:
             continue
-        scenes.append(Scene(path.name, path, tuple(SceneFace(b.label, tuple(b.xyxy)) for b in raw)))
+        scenes.append(Scene(path.name, path, tuple(SceneFace(b.label, xyxy_floats(b.xyxy)) for b in raw)))
     if not scenes:
         raise SceneError(
             f"no photo with labelled boxes under {folder}" + (f" ({len(skipped)} skipped)" if skipped else "")

@@ -23,12 +23,15 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.errors import MaskStudioError
 from core.geometry import DEFAULT_MIN_IOU
 from core.inference.scene_scores import PhotoScore, SceneReport, build_report, score_photo
 from core.inference.scene_sets import SceneError, SceneSet, check_mapping, default_mapping, load_scene_set
+
+if TYPE_CHECKING:  # loaded with TensorFlow, only when a model is scored
+    from core.vision.classifier import Classifier
 
 STARTER = "starter"
 
@@ -79,7 +82,7 @@ def model_entry(ref: str, root: Path | None = None) -> ModelEntry:
         raise SceneError(str(exc)) from exc
     metrics = record.metrics or {}
     version = str(record.config.get("dataset_version", ""))
-    dataset, photos = "", frozenset()
+    dataset, photos = "", frozenset[str]()
     try:
         manifest, folder = find_manifest(version, root)
         dataset = manifest.dataset
@@ -101,7 +104,7 @@ def model_entry(ref: str, root: Path | None = None) -> ModelEntry:
 
 def load_classifier(
     entry: ModelEntry, root: Path | None = None, threshold: float | None = None
-):  # -> (Classifier, threshold)
+) -> tuple[Classifier, float]:
     """The entry's Classifier and `threshold`, or else the threshold Predict would use with it
     (a run's suggestion is measured on its test split only when no threshold is given)."""
     from core.inference.predictor import DEFAULT_THRESHOLD
@@ -116,8 +119,9 @@ def load_classifier(
     from core.runs.thresholds import run_threshold_report
 
     clf = classifier_for_run(entry.ref, root)
-    if threshold is not None or entry.threshold is not None:
-        return clf, float(threshold if threshold is not None else entry.threshold)
+    given = threshold if threshold is not None else entry.threshold
+    if given is not None:
+        return clf, float(given)
     try:
         threshold = run_threshold_report(clf, entry.ref, root).suggestion.threshold
     except MaskStudioError:

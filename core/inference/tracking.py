@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from core.geometry import match_boxes
+from core.geometry import match_boxes, xyxy_floats
 
 #: Live's default: a followed face is classified on one frame in three.
 DEFAULT_EVERY = 3
@@ -103,18 +103,16 @@ class LabelMemory:
             else:
                 ages[i] = age + 1
         todo.sort()
-        rows: list[np.ndarray | None] = [None] * len(new)
+        found: dict[int, np.ndarray] = {}
         if todo:
             fresh = np.asarray(classify(todo))
             if len(fresh) != len(todo):
                 raise ValueError(f"classify returned {len(fresh)} rows for {len(todo)} boxes")
-            for i, row in zip(todo, fresh, strict=True):
-                rows[i] = row
+            found.update(zip(todo, fresh, strict=True))
+        known_of = {i: m for i, m in enumerate(matches) if m is not None}
         for i in ages:
-            rows[i] = self._known[matches[i]].probs  # type: ignore[index]
+            found[i] = self._known[known_of[i]].probs
+        rows = [found[i] for i in range(len(new))]  # every box: classified now or followed
         self._credit = max(credit - refresh, 0.0)
-        self._known = [
-            _Known(tuple(float(v) for v in new[i]), rows[i], ages.get(i, 0))  # type: ignore[arg-type]
-            for i in range(len(new))
-        ]
-        return rows, len(todo)  # type: ignore[return-value]
+        self._known = [_Known(xyxy_floats(new[i]), rows[i], ages.get(i, 0)) for i in range(len(new))]
+        return rows, len(todo)

@@ -286,7 +286,7 @@ class LiveProcessor:
         except MaskStudioError as exc:
             self._error = str(exc)
             return
-        except Exception as exc:  # noqa: BLE001 - the video must go on; the page shows the error
+        except Exception as exc:
             LOGGER.exception("live processing failed")
             self._error = f"{type(exc).__name__}: {exc}"
             return

@@ -225,10 +225,10 @@ def undo_reviews(queue: Queue, project_name: str, root: Path | None = None) -> i
     faces unreviewed in the queue (saved). Returns how many faces; ReviewError when the
     project's current version is not that batch (something changed it since)."""
     project = Project.open(project_name, root)
-    batches = [
+    versions = [
         e.review.get("version") for e in queue.entries if e.review and e.review.get("project") == project.name
     ]
-    batches = [b for b in batches if isinstance(b, int)]
+    batches = [b for b in versions if isinstance(b, int)]
     if not batches:
         raise ReviewError("no review of this queue was applied to that project")
     last = max(batches)

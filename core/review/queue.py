@@ -198,7 +198,7 @@ def build_queue(
         detail = f" ({'; '.join(collected.skipped[:3])})" if collected.skipped else ""
         raise ReviewError(f"no face to review in {source.describe()}{detail}")
     entries: list[QueueEntry] = []
-    skipped, notes = list(collected.skipped), []
+    skipped, notes = list(collected.skipped), list[str]()
     if collected.candidates:
         if classifier is None:
             classifier = load_classifier(info, root)

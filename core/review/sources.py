@@ -229,7 +229,15 @@ def _project_into(out: Collected, project: Project, finder: _Detections, keep: A
                 continue
             det = float(b.score) if b.label == NONE and b.score is not None else math.nan
             out.candidates.append(
-                Candidate(str(path), tuple(float(v) for v in b.xyxy), det, project.name, name, b.id, b.label)
+                Candidate(
+                    str(path),
+                    (float(b.x1), float(b.y1), float(b.x2), float(b.y2)),
+                    det,
+                    project.name,
+                    name,
+                    b.id,
+                    b.label,
+                )
             )
 
 
@@ -294,7 +302,8 @@ class _Detections:
                 data = data if isinstance(data, dict) else {}
             except (OSError, ValueError):
                 data = {}
-            table = data.get(self.name) if isinstance(data.get(self.name), dict) else {}
+            old = data.get(self.name)
+            table: dict[str, Any] = old if isinstance(old, dict) else {}
             table.update(self._cache)
             data[self.name] = table
             atomic_write_json(self.path, data)

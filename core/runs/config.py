@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from core.data.degrade import parse_kinds
 from core.data.manifest import find_manifest
@@ -41,6 +41,18 @@ RECIPE_KEYS = (
     "degrade_copies",
     "class_weight",
 )
+
+
+class Settings(NamedTuple):
+    """The training settings (TRAINING_SETTINGS) of a resolved config, none of them None."""
+
+    image_size: int
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    neurons: int
+    dropout: float
+    augment: bool
 
 
 @dataclass(frozen=True)
@@ -107,13 +119,22 @@ class RunConfig:
         filled = {k: spec.defaults[k] for k in TRAINING_SETTINGS if getattr(self, k) is None}
         cfg = replace(self, **filled)
         cfg.validate()
+        size = cfg.settings().image_size
         _check(
-            cfg.image_size >= spec.min_image_size,
+            size >= spec.min_image_size,
             "image_size",
-            cfg.image_size,
+            size,
             f"at least {spec.min_image_size} px for {cfg.model}",
         )
         return cfg
+
+    def settings(self) -> Settings:
+        """The training settings, typed; ConfigError naming those that `resolved()` has not filled."""
+        values = {k: getattr(self, k) for k in TRAINING_SETTINGS}
+        unset = [k for k, v in values.items() if v is None]
+        if unset:
+            raise ConfigError(f"{', '.join(unset)} not set: resolve the config (RunConfig.resolved) first")
+        return Settings(**values)
 
     @property
     def uses_fast_path(self) -> bool:

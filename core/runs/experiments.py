@@ -139,10 +139,11 @@ def _manifest_train_count(version: str) -> int:
 def estimate_seconds(cfg: RunConfig, train_count: int, records: Sequence[RunRecord]) -> tuple[float, bool]:
     """(estimated seconds, based on a measurement?) for one run of `train_count` images."""
     r = cfg.resolved()
+    settings = r.settings()
     tp = throughput(records, r.model)
-    rate = tp.images_per_s_96 * _pixels(96) / _pixels(r.image_size)
+    rate = tp.images_per_s_96 * _pixels(96) / _pixels(settings.image_size)
     images = train_count * (1 + (r.degrade_copies or 0 if r.degrade else 0))
-    passes = 1 if r.uses_fast_path else r.epochs
+    passes: float = 1 if r.uses_fast_path else settings.epochs
     if r.fine_tune_blocks and r.fine_tune_epochs:  # whole-model epochs: forward, and backward through the top
         passes += r.fine_tune_epochs * FINE_TUNE_COST
     overhead = 10.0  # process start, decode cache, evaluation

@@ -128,7 +128,7 @@ def rows(
 ) -> list[tuple[str, str, dict[str, Any]]]:
     """(run id, config as JSON text, status) of the indexed runs (those in `states` when given),
     newest first, at most `limit`."""
-    sql, args = "SELECT run_id, config, status FROM runs", []
+    sql, args = "SELECT run_id, config, status FROM runs", list[Any]()
     if states is not None:
         sql += f" WHERE state IN ({','.join('?' * len(states))})"
         args += list(states)

@@ -9,7 +9,6 @@ gives Compare a record whose metrics are either that shape or None ("metrics unr
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from typing import Any
 
 from core.runs.store import RunRecord
@@ -97,9 +96,9 @@ def checked_record(record: RunRecord) -> tuple[RunRecord, str | None]:
     unreadable (a metrics.json that is there but is no JSON object, or not in the worker's shape)."""
     if record.metrics is None:
         if (record.path / "metrics.json").is_file():
-            return replace(record, metrics=None), "metrics.json is not a readable JSON object"
+            return record.without_metrics(), "metrics.json is not a readable JSON object"
         return record, None
     problem = metrics_problem(record.metrics)
     if problem is None:
         return record, None
-    return replace(record, metrics=None), problem
+    return record.without_metrics(), problem

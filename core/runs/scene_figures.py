@@ -203,6 +203,8 @@ def compare_figures(candidate: str, replaced: str, root: Path | None = None) -> 
         same = [f for f in scene_figures(replaced, root) if f.set_key == mine.set_key]
         theirs = same[0] if same else theirs
     comparison = FigureComparison(mine, theirs, False)
-    if comparison.comparable and mine.score is not None and theirs.score is not None:  # type: ignore[union-attr]
-        return FigureComparison(mine, theirs, mine.score < theirs.score)  # type: ignore[union-attr]
+    if mine is None or theirs is None or not comparison.comparable:
+        return comparison
+    if mine.score is not None and theirs.score is not None:
+        return FigureComparison(mine, theirs, mine.score < theirs.score)
     return comparison

@@ -17,11 +17,14 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.data.provenance import sha256_bytes, sha256_file
 from core.errors import ClassifierError
 from core.workspace import workspace_root
+
+if TYPE_CHECKING:  # loaded with TensorFlow, only when a classifier is made
+    from core.vision.classifier import Classifier
 
 STARTER_ID = "starter"
 ENV_VAR = "MASK_STUDIO_STARTER_DIR"
@@ -170,7 +173,7 @@ def _seed_litert_cache(folder: Path, keras_sha256: str, cache: Path) -> None:
         pass  # an unwritable workspace only costs the export
 
 
-def starter_classifier(backend: str = "auto", root: Path | None = None):  # -> Classifier
+def starter_classifier(backend: str = "auto", root: Path | None = None) -> Classifier:
     """The starter's Classifier (safe_mode load; LiteRT cached in the workspace). ClassifierError
     with the reason when the files are missing or corrupt."""
     from core.errors import MaskStudioError
@@ -187,7 +190,7 @@ def starter_classifier(backend: str = "auto", root: Path | None = None):  # -> C
         model = load_model_file(path)
     except MaskStudioError as exc:
         raise ClassifierError(f"the starter model cannot be loaded: {exc}") from exc
-    except Exception as exc:  # noqa: BLE001 - a damaged file may fail anywhere inside Keras
+    except Exception as exc:
         raise ClassifierError(f"the starter model cannot be loaded: {type(exc).__name__}: {exc}") from exc
     keras_sha = sha256_file(path)
     cache = (root or workspace_root()) / "cache" / "starter" / f"{keras_sha[:16]}.tflite"

@@ -155,6 +155,12 @@ class RunRecord:
     def __repr__(self) -> str:
         return f"RunRecord({self.run_id!r}, state={self.state!r})"
 
+    def without_metrics(self) -> RunRecord:
+        """A copy of this record whose metrics read as None (files untouched)."""
+        copy = RunRecord(self.run_id, self._path, self._config, self.status)
+        copy.__dict__["metrics"] = None
+        return copy
+
     @property
     def state(self) -> str:
         return str(self.status.get("state", "failed"))
@@ -285,7 +291,7 @@ def list_runs(
     wanted = None if states is None else set(states)
     base = runs_dir(root).resolve()
 
-    def query(conn: sqlite3.Connection) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    def query(conn: sqlite3.Connection) -> list[tuple[str, str, dict[str, Any]]]:
         if wanted is None:
             return index.rows(conn, None, limit)
         exact = sorted(wanted - {"running"})

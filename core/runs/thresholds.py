@@ -135,7 +135,7 @@ def suggest_threshold(points: Sequence[CurvePoint], min_coverage: float = MIN_CO
     target = 1.0 - (1.0 - base.accuracy) / 2.0
     usable = [q for q in pts if q.coverage >= min_coverage and q.accuracy is not None]
     for q in usable:
-        if q.accuracy >= target - 1e-12:
+        if q.accuracy is not None and q.accuracy >= target - 1e-12:
             rule = (
                 f"lowest threshold that halves the error ({1 - base.accuracy:.1%} -> at most "
                 f"{1 - target:.1%}) while labelling at least {min_coverage:.0%} of faces"

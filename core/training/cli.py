@@ -32,7 +32,7 @@ from core.training.worker import enqueue, resume_queue
 def _summary(run_id: str, root: Path | None) -> dict[str, Any]:
     rec = load_run(run_id, root)
     m = rec.metrics or {}
-    out = {"run_id": run_id, "state": rec.state, "path": str(rec.path)}
+    out: dict[str, Any] = {"run_id": run_id, "state": rec.state, "path": str(rec.path)}
     out.update({k: m.get(k) for k in ("accuracy", "macro_f1", "best_val_accuracy", "train_seconds")})
     if rec.state != "done":
         out["error"] = rec.status.get("error")

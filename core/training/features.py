@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
@@ -17,15 +18,15 @@ FEATURE_BATCH = 64
 
 
 class _Progress(keras.callbacks.Callback):
-    def __init__(self, report: Callable[[int], None]) -> None:
+    def __init__(self, report: Callable[[str, int, int], None], split: str, batches: int) -> None:
         super().__init__()
-        self.report = report
+        self.report, self.split, self.batches = report, split, batches
 
     def on_predict_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        self.report(batch + 1)
+        self.report(self.split, batch + 1, self.batches)
 
 
-def _batches(x: np.ndarray):  # -> tf.data.Dataset of float32 batches, cast batch by batch
+def _batches(x: np.ndarray) -> Any:  # a tf.data.Dataset of float32 batches, cast batch by batch
     import tensorflow as tf
 
     ds = tf.data.Dataset.from_tensor_slices(x).batch(FEATURE_BATCH)
@@ -95,7 +96,7 @@ def base_features(
         if todo:
             x = a.x[todo] if len(todo) < len(a) else a.x
             batches = -(-len(x) // FEATURE_BATCH)
-            callbacks = [_Progress(lambda b, s=split, n=batches: report(s, b, n))] if report else []
+            callbacks = [_Progress(report, split, batches)] if report else []
             computed = extractor.predict(_batches(x), verbose=0, callbacks=callbacks).astype(np.float32)
             out[todo] = computed
             if len(a.keys) == len(a):

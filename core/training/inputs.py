@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
@@ -14,7 +16,7 @@ def make_dataset(
     shuffle: bool = False,
     seed: int = 0,
     weights: np.ndarray | None = None,
-):  # -> tf.data.Dataset
+) -> Any:  # a tf.data.Dataset
     """A batched, prefetched tf.data pipeline of (float32 images or features, one-hot labels),
     plus per-example loss weights when `weights` is given."""
     import tensorflow as tf

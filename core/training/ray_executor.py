@@ -19,6 +19,7 @@ calls never retried, so no run trains twice. `ray` is imported here only inside 
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
@@ -96,7 +97,7 @@ def connect(address: str, root: Path | None = None) -> Any | None:
 
     def init() -> None:
         try:
-            ray.init(address=address, logging_level="ERROR", **kwargs)
+            ray.init(address=address, logging_level=logging.ERROR, **kwargs)
         except Exception as exc:  # noqa: BLE001 - any failure means "not connected", said plainly
             errors.append(f"{type(exc).__name__}: {exc}")
 

@@ -124,6 +124,7 @@ class Trainer:
         run_dir = self._runs.get(run_id)
         out: dict[str, bytes] = {}
         for name in LIVE_FILES if run_dir is not None else ():
+            assert run_dir is not None
             try:
                 mtime = (run_dir / name).stat().st_mtime
                 if self._sent.get((run_id, name)) != mtime:

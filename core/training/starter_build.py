@@ -134,7 +134,7 @@ def write_starter(
     suggestion = threshold_report.suggestion
     m = record.metrics or {}
     per_source = _accuracy_per_source(clf, manifest, folder, root)
-    info = {
+    info: dict[str, Any] = {
         "format": 1,
         "labels": run_labels(record.path, m),
         "recipe": {
@@ -330,7 +330,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cv = None
     if args.cv_json:
         data = json.loads(args.cv_json.read_text(encoding="utf-8"))
-        variant = next(iter((data.get("variants") or {}).values()), {})
+        variant: dict[str, Any] = next(iter((data.get("variants") or {}).values()), {})
         cv = dict(variant.get("pooled") or data.get("recipe_cv") or data)
         if variant.get("pooled_top_label"):
             cv["top_label"] = {

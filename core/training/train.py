@@ -26,7 +26,7 @@ from core.runs.store import (
 )
 
 
-def _optimizer(name: str, learning_rate: float):  # -> keras.optimizers.Optimizer
+def _optimizer(name: str, learning_rate: float) -> Any:  # a keras.optimizers.Optimizer
     import keras
 
     return {"adam": keras.optimizers.Adam, "sgd": keras.optimizers.SGD, "rmsprop": keras.optimizers.RMSprop}[
@@ -99,12 +99,13 @@ def train(run_dir: Path, cfg: RunConfig, root: Path | None = None, *, echo: bool
     t0 = time.perf_counter()
     if not cfg.planned:
         cfg = plan_run(cfg, root).config
+    settings = cfg.settings()
     _seed(cfg.seed)
     manifest, folder = find_manifest(cfg.dataset_version, root)
     classes, n_cls = list(manifest.classes), len(manifest.classes)
     atomic_write_text(run_dir / "labels.txt", "".join(f"{c}\n" for c in classes))
     atomic_write_json(run_dir / "progress.json", {"phase": "decode", "updated_at": now_iso()})
-    arrays = load_arrays(manifest, folder, cfg.image_size, root)
+    arrays = load_arrays(manifest, folder, settings.image_size, root)
     if len(arrays["train"]) == 0:
         raise ConfigError(f"dataset version {cfg.dataset_version} has no training images")
     kinds = parse_kinds(cfg.degrade)
@@ -131,12 +132,14 @@ def train(run_dir: Path, cfg: RunConfig, root: Path | None = None, *, echo: bool
         a = arrays[split]
         xs = a.x if x is None else x
         w = sample_weights if split == "train" else None
-        return inputs.make_dataset(xs, a.y, n_cls, cfg.batch_size, shuffle=shuffle, seed=cfg.seed, weights=w)
+        return inputs.make_dataset(
+            xs, a.y, n_cls, settings.batch_size, shuffle=shuffle, seed=cfg.seed, weights=w
+        )
 
     def fit(fit_model: Any, phase: str, epochs: int, feats: dict[str, Any] | None = None) -> None:
         train_ds = data("train", None if feats is None else feats["train"], shuffle=True)
         val_ds = data("val", None if feats is None else feats["val"]) if has_val else None
-        rec.start_phase(phase, epochs, -(-len(arrays["train"]) // cfg.batch_size))
+        rec.start_phase(phase, epochs, -(-len(arrays["train"]) // settings.batch_size))
         fit_model.fit(
             train_ds,
             validation_data=val_ds,
@@ -154,7 +157,9 @@ def train(run_dir: Path, cfg: RunConfig, root: Path | None = None, *, echo: bool
     t_train = time.perf_counter()
     if cfg.uses_fast_path:
         digest = mobilenet_v2.base_digest(model) if cfg.weights == "imagenet" else ""
-        cache = feature_cache_path(manifest.version, cfg.image_size, root, base=digest) if digest else None
+        cache = (
+            feature_cache_path(manifest.version, settings.image_size, root, base=digest) if digest else None
+        )
 
         def report(split: str, batch: int, batches: int) -> None:
             if cancel_requested(run_dir):
@@ -165,7 +170,7 @@ def train(run_dir: Path, cfg: RunConfig, root: Path | None = None, *, echo: bool
         feats, feature_s, features_cached = base_features(model, arrays, cache, report)
         if warm is not None and warm.memory:
             memory = load_memory(Path(warm.memory))
-            why = misfit(memory, classes, digest, cfg.image_size, True)
+            why = misfit(memory, classes, digest, settings.image_size, True)
             if why is None and memory is not None:
                 feats["train"], arrays["train"] = with_memory(
                     feats["train"], arrays["train"], memory, sources
@@ -178,12 +183,14 @@ def train(run_dir: Path, cfg: RunConfig, root: Path | None = None, *, echo: bool
             else:
                 rehearsal_note = f"No rehearsal: {why}."
         head = mobilenet_v2.head_model(model)
-        _compile(head, cfg, cfg.learning_rate)
-        fit(head, "head", cfg.epochs, feats)
+        _compile(head, cfg, settings.learning_rate)
+        fit(head, "head", settings.epochs, feats)
     else:
-        _compile(model, cfg, cfg.learning_rate)
-        fit(model, "train", cfg.epochs)
+        _compile(model, cfg, settings.learning_rate)
+        fit(model, "train", settings.epochs)
     if cfg.model == "mobilenet_v2" and cfg.fine_tune_blocks and cfg.fine_tune_epochs:
+        if cfg.fine_tune_learning_rate is None:
+            raise ConfigError("fine_tune_learning_rate is not set: plan the run (core.runs.recipes) first")
         mobilenet_v2.unfreeze_top_blocks(model, cfg.fine_tune_blocks)
         _compile(model, cfg, cfg.fine_tune_learning_rate)
         fit(model, "fine_tune", cfg.fine_tune_epochs)
@@ -196,7 +203,7 @@ def train(run_dir: Path, cfg: RunConfig, root: Path | None = None, *, echo: bool
     if rec.best_weights is not None:
         restore(rec.best_weights)
     test = arrays["test"]
-    probs, ms_per_image = evaluate.predict_timed(model, test.x, cfg.batch_size)
+    probs, ms_per_image = evaluate.predict_timed(model, test.x, settings.batch_size)
     metrics: dict[str, Any] = evaluate.score_predictions(test.y, probs.argmax(axis=1), classes)
     metrics.update(evaluate.parameter_counts(model))
     metrics.update(
@@ -238,7 +245,7 @@ def execute_run(run_id: str, root: Path | None = None, *, echo: bool = False) ->
     except RunCancelled:
         write_status(path, state="cancelled", finished_at=now_iso())
         return "cancelled"
-    except BaseException as exc:  # noqa: BLE001 - every failure is recorded with its traceback
+    except BaseException as exc:
         message = str(exc) if isinstance(exc, MaskStudioError) else f"{type(exc).__name__}: {exc}"
         write_status(
             path, state="failed", finished_at=now_iso(), error=message, traceback=traceback.format_exc()

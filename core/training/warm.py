@@ -19,9 +19,18 @@ def build_start_model(cfg: RunConfig, classes: list[str]) -> tuple[Any, WarmStar
     from models import mobilenet_v2
     from models.registry import build_model
 
+    settings = cfg.settings()
+
     def build(weights: str) -> Any:
         return build_model(
-            cfg.model, cfg.image_size, len(classes), cfg.neurons, cfg.dropout, cfg.augment, cfg.seed, weights
+            cfg.model,
+            settings.image_size,
+            len(classes),
+            settings.neurons,
+            settings.dropout,
+            settings.augment,
+            cfg.seed,
+            weights,
         )
 
     if cfg.model != "mobilenet_v2" or cfg.weights != "imagenet":

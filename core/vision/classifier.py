@@ -176,7 +176,7 @@ def export_litert(model: keras.Model, *, int8: bool = False, root: Path | None =
         try:
             model.export(str(path), format="litert", verbose=False, **options)
             return path.read_bytes()
-        except Exception as exc:  # noqa: BLE001 - any converter failure means "no LiteRT path"
+        except Exception as exc:
             raise ClassifierError(f"LiteRT conversion failed: {type(exc).__name__}: {exc}") from exc
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from core.errors import DetectorError
 from core.vision.detections import Detection, FaceDetector, as_rgb_frame
@@ -41,6 +41,13 @@ ADAPTIVE = "centerface-adaptive"
 DEFAULT_DETECTOR = "centerface"
 #: The detector Predict and the scene evaluation start with.
 DEFAULT_PREDICT_DETECTOR = ADAPTIVE
+
+
+@runtime_checkable
+class _Canvas(Protocol):
+    """A detector that letterboxes frames onto an `input_size` (width, height) canvas."""
+
+    input_size: tuple[int, int]
 
 
 class ScaleAdaptiveDetector:
@@ -66,8 +73,9 @@ class ScaleAdaptiveDetector:
     ) -> None:
         self.coarse = coarse if coarse is not None else get_detector("centerface-fast")
         self.fine = fine if fine is not None else get_detector("centerface")
-        if not hasattr(self.coarse, "input_size"):
+        if not isinstance(self.coarse, _Canvas):
             raise DetectorError("the coarse detector of the adaptive detector needs an input_size")
+        self._coarse_canvas: _Canvas = self.coarse
         if not min_face_px > 0:
             raise DetectorError(f"min_face_px must be positive, got {min_face_px!r}")
         self.min_face_px = float(min_face_px)
@@ -76,7 +84,7 @@ class ScaleAdaptiveDetector:
 
     def coarse_scale(self, width: int, height: int) -> float:
         """How much the coarse pass scales a `width` x `height` frame (as CenterFace letterboxes)."""
-        in_w, in_h = self.coarse.input_size
+        in_w, in_h = self._coarse_canvas.input_size
         if width < height:
             in_w, in_h = in_h, in_w
         return min(in_w / width, in_h / height)

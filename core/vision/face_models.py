@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 import cv2
+import cv2.data
 import numpy as np
 
 from core.errors import DetectorError
@@ -138,10 +139,14 @@ class CenterFaceDetector:
 
 #: The live-video preset "centerface-fast": a 320x256 canvas (a 640x480 frame at half size). It
 #: finds large faces as well as the default canvas and small ones far less often.
-CENTERFACE_FAST = MappingProxyType({"input_size": (320, 256), "score_threshold": 0.4})
+CENTERFACE_FAST: MappingProxyType[str, Any] = MappingProxyType(
+    {"input_size": (320, 256), "score_threshold": 0.4}
+)
 #: The webcam preset "centerface-live": a 256x192 canvas (a 640x480 frame at 0.4), for the large,
 #: near faces of a webcam; it is not meant for crowd photos.
-CENTERFACE_LIVE = MappingProxyType({"input_size": (256, 192), "score_threshold": 0.4})
+CENTERFACE_LIVE: MappingProxyType[str, Any] = MappingProxyType(
+    {"input_size": (256, 192), "score_threshold": 0.4}
+)
 
 
 class YuNetDetector:
@@ -266,7 +271,7 @@ class HaarDetector:
             )
         if len(rects) == 0:
             return []
-        rects = np.asarray(rects, dtype=np.float64).reshape(-1, 4)
-        boxes = np.concatenate([rects[:, :2], rects[:, :2] + rects[:, 2:]], axis=1)
+        xywh = np.asarray(rects, dtype=np.float64).reshape(-1, 4)
+        boxes = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)
         scores = 1.0 / (1.0 + np.exp(-np.asarray(weights, dtype=np.float64).reshape(-1) / 2.0))
         return clip_detections(boxes, scores, frame.shape[1], frame.shape[0])

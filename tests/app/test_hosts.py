@@ -47,7 +47,7 @@ def _call(scope_type: str, host: str) -> tuple[list[dict], bool]:
     sent: list[dict] = []
     reached: list[bool] = []
 
-    async def inner(scope, receive, send) -> None:  # noqa: ANN001
+    async def inner(scope, receive, send) -> None:
         reached.append(True)
 
     async def send(message: dict) -> None:

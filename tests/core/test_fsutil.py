@@ -86,7 +86,7 @@ def test_atomic_write_keeps_old_file_when_it_fails(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         atomic_write_json(target, {"a": float("nan")})  # NaN refused before anything is written
     with pytest.raises(TypeError):
-        atomic_write_bytes(target, "not bytes")  # type: ignore[arg-type]
+        atomic_write_bytes(target, "not bytes")
     assert json.loads(target.read_text()) == {"a": 1}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.json"]
 

@@ -20,6 +20,7 @@ from core.geometry import (
     recall,
     suppress_overlaps,
     total,
+    xyxy_floats,
 )
 from core.vision.detections import Detection
 
@@ -244,3 +245,22 @@ def test_suppress_overlaps(boxes: object, scores: object, max_iou: float, expect
 def test_suppress_overlaps_rejects_bad_input(boxes: object, scores: object, max_iou: float) -> None:
     with pytest.raises(MatchingError):
         suppress_overlaps(boxes, scores, max_iou)
+
+
+@pytest.mark.parametrize(
+    ("box", "expected"),
+    [
+        ((1, 2, 3, 4), (1.0, 2.0, 3.0, 4.0)),
+        (np.array([0.5, 1, 2, 3.5]), (0.5, 1.0, 2.0, 3.5)),
+        ([0, 0, 0, 0], (0.0,) * 4),
+    ],
+)
+def test_xyxy_floats_gives_four_floats(box: object, expected: tuple[float, ...]) -> None:
+    out = xyxy_floats(box)
+    assert out == expected and all(type(v) is float for v in out)
+
+
+@pytest.mark.parametrize("box", [(1, 2, 3), (1, 2, 3, 4, 5), ()])
+def test_xyxy_floats_refuses_anything_but_four_numbers(box: tuple[int, ...]) -> None:
+    with pytest.raises(MatchingError, match="4 numbers"):
+        xyxy_floats(box)

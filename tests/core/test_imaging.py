@@ -205,6 +205,22 @@ def test_image_size_without_exif(tmp_path: Path) -> None:
         image_size(bad)
 
 
+@pytest.mark.parametrize(("fmt", "late_exif"), [("PNG", False), ("PNG", True), ("JPEG", False)])
+def test_image_size_of_bytes_in_memory(fmt: str, late_exif: bool) -> None:
+    """An upload or a ZIP member (annotation_io sizes them in memory): a PNG once failed here,
+    because the search for a late eXIf chunk could only open a path."""
+    buf = io.BytesIO()
+    upright_quadrants(30, 20).save(buf, format=fmt)
+    data = buf.getvalue()
+    if late_exif:  # an eXIf chunk after the pixel data (before IEND), orientation 6
+        exif = Image.Exif()
+        exif[0x0112] = 6
+        body = exif.tobytes()[6:]  # without the "Exif\0\0" header, as PNG stores it
+        chunk = struct.pack(">I4s", len(body), b"eXIf") + body + struct.pack(">I", zlib.crc32(b"eXIf" + body))
+        data = data[:-12] + chunk + data[-12:]
+    assert image_size(io.BytesIO(data)) == ((20, 30) if late_exif else (30, 20))
+
+
 # --- square crops --------------------------------------------------------------------------
 
 W, H = 200, 150

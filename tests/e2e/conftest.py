@@ -129,7 +129,7 @@ def playwright_instance() -> Iterator[object]:
 
 
 @pytest.fixture(scope="session")
-def browser(playwright_instance) -> Iterator[object]:  # noqa: ANN001
+def browser(playwright_instance) -> Iterator[object]:
     if not shutil.which(CHROMIUM) and not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}: `make test` installs Debian's chromium")
     b = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -138,7 +138,7 @@ def browser(playwright_instance) -> Iterator[object]:  # noqa: ANN001
 
 
 @pytest.fixture
-def page(browser, request: pytest.FixtureRequest, tmp_path: Path):  # noqa: ANN001, ANN201
+def page(browser, request: pytest.FixtureRequest, tmp_path: Path):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     pg = context.new_page()
     pg.set_default_timeout(30_000)
@@ -151,13 +151,13 @@ def page(browser, request: pytest.FixtureRequest, tmp_path: Path):  # noqa: ANN0
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item, call):  # noqa: ANN001, ANN201
+def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
     setattr(item, f"rep_{rep.when}", rep)
 
 
-def wait_for_app(pg, settle_ms: int = 400, timeout_ms: int = 60_000) -> None:  # noqa: ANN001
+def wait_for_app(pg, settle_ms: int = 400, timeout_ms: int = 60_000) -> None:
     """Wait until Streamlit has finished its script run and nothing on the page is stale.
 
     Streamlit keeps the previous run's elements (marked data-stale) while a rerun is under
@@ -180,7 +180,7 @@ def wait_for_app(pg, settle_ms: int = 400, timeout_ms: int = 60_000) -> None:  #
     raise TimeoutError(f"the app was still running after {timeout_ms} ms")
 
 
-def create_project(pg, name: str, folder: str, categories: str | None = None) -> None:  # noqa: ANN001
+def create_project(pg, name: str, folder: str, categories: str | None = None) -> None:
     """Create an annotation project from the sidebar and wait until it is open.
 
     `categories` (comma-separated) replaces the suggested ones; None keeps the suggestion.
@@ -197,28 +197,28 @@ def create_project(pg, name: str, folder: str, categories: str | None = None) ->
     wait_for_app(pg)
 
 
-def open_section(pg, name: str) -> None:  # noqa: ANN001
+def open_section(pg, name: str) -> None:
     """Click a page's section button (a keyed segmented control) and wait for the page."""
     wait_for_app(pg)
     pg.get_by_test_id("stMain").get_by_test_id("stButtonGroup").get_by_text(name, exact=True).first.click()
     wait_for_app(pg)
 
 
-def upload_to_sidebar(pg, path: str) -> None:  # noqa: ANN001
+def upload_to_sidebar(pg, path: str) -> None:
     """Upload one image through the annotator's sidebar uploader and wait for the canvas."""
     pg.get_by_test_id("stSidebar").locator("input[type=file]").last.set_input_files(path)
     canvas_box(pg)
     wait_for_app(pg)
 
 
-def section_is(pg, name: str) -> None:  # noqa: ANN001
+def section_is(pg, name: str) -> None:
     """The section switch still shows `name` as chosen (after a rerun or an action)."""
     group = pg.get_by_test_id("stMain").get_by_test_id("stButtonGroup").first
     chosen = group.locator("[aria-checked='true'], [aria-pressed='true'], [data-selected='true']")
     expect(chosen.first).to_have_text(name)
 
 
-def upload_files(pg, scope: str, paths: str | list[str], shown: str, *, which: str = "last") -> None:  # noqa: ANN001
+def upload_files(pg, scope: str, paths: str | list[str], shown: str, *, which: str = "last") -> None:
     """Give files to the `which` ("first"/"last") file input inside test id `scope` and wait
     until the uploader lists `shown` (a file name). A rerun that replaces the uploader under
     the call (its key changed) drops the files, so the upload is tried again."""
@@ -237,7 +237,7 @@ def upload_files(pg, scope: str, paths: str | list[str], shown: str, *, which: s
     raise TimeoutError(f"the uploader never listed {shown!r}")
 
 
-def canvas_box(pg, timeout_ms: int = 60_000) -> dict[str, float]:  # noqa: ANN001
+def canvas_box(pg, timeout_ms: int = 60_000) -> dict[str, float]:
     """The drawing canvas's bounding box, once it is attached and laid out."""
     deadline = time.monotonic() + timeout_ms / 1000
     while time.monotonic() < deadline:
@@ -250,7 +250,7 @@ def canvas_box(pg, timeout_ms: int = 60_000) -> dict[str, float]:  # noqa: ANN00
     raise TimeoutError("no drawing canvas appeared")
 
 
-def canvas_counts(pg, seconds: float = 4.0, every_ms: int = 150) -> list[int]:  # noqa: ANN001
+def canvas_counts(pg, seconds: float = 4.0, every_ms: int = 150) -> list[int]:
     """How many drawing canvases the page shows, sampled for `seconds` (a stale copy left
     mounted beside the live one shows as 2)."""
     counts = []
@@ -261,7 +261,7 @@ def canvas_counts(pg, seconds: float = 4.0, every_ms: int = 150) -> list[int]:  
     return counts
 
 
-def select_option(pg, label, option: str, attempts: int = 6) -> None:  # noqa: ANN001
+def select_option(pg, label, option: str, attempts: int = 6) -> None:
     """Open the Streamlit selectbox labelled `label` (text or regex) and choose `option`."""
     for _ in range(attempts):
         wait_for_app(pg)

@@ -48,7 +48,7 @@ def _project_with_image(
     return project, project.add_image(filename, image_bytes(size, (grey, grey, grey)))
 
 
-def test_draw_categorise_reload_and_saved_json(app_server: AppServer, page, tmp_path: Path) -> None:  # noqa: ANN001
+def test_draw_categorise_reload_and_saved_json(app_server: AppServer, page, tmp_path: Path) -> None:
     page.goto(app_server.url)
     wait_for_app(page)
 
@@ -98,7 +98,7 @@ def test_draw_categorise_reload_and_saved_json(app_server: AppServer, page, tmp_
     assert page.get_by_text("1 of 1").is_visible()
 
 
-def test_refused_box_is_explained(app_server: AppServer, page, tmp_path: Path) -> None:  # noqa: ANN001
+def test_refused_box_is_explained(app_server: AppServer, page, tmp_path: Path) -> None:
     page.goto(app_server.url)
     wait_for_app(page)
     create_project(page, "refusals", "refusals")
@@ -113,7 +113,7 @@ def test_refused_box_is_explained(app_server: AppServer, page, tmp_path: Path) -
     assert data["images"].get("a.jpg", {"rectangles": []})["rectangles"] == []
 
 
-def test_a_new_project_opens_while_another_with_boxes_is_shown(app_server: AppServer, page) -> None:  # noqa: ANN001
+def test_a_new_project_opens_while_another_with_boxes_is_shown(app_server: AppServer, page) -> None:
     """Opened from a link to a project with boxed faces (as Predict's "send to the annotator"
     does), creating another project opens the new one and stays there."""
     from core.annotation.annotations import Box
@@ -135,7 +135,7 @@ def test_a_new_project_opens_while_another_with_boxes_is_shown(app_server: AppSe
     expect(page.get_by_text("This project has no images yet", exact=False).first).to_be_visible()
 
 
-def test_a_flagged_box_is_shown_with_its_rule_and_survives_the_canvas(app_server: AppServer, page) -> None:  # noqa: ANN001
+def test_a_flagged_box_is_shown_with_its_rule_and_survives_the_canvas(app_server: AppServer, page) -> None:
     """A box kept on import although it breaks the overlap rule loads into the canvas (dashed),
     the box list names the rule, and the canvas's own reruns neither drop nor unflag it."""
     from core.annotation.annotations import Box
@@ -158,7 +158,7 @@ def test_a_flagged_box_is_shown_with_its_rule_and_survives_the_canvas(app_server
 
 
 @pytest.mark.parametrize(("width", "height"), [(1400, 1000), (1280, 800)])
-def test_the_canvas_fits_its_column(app_server: AppServer, browser, width: int, height: int) -> None:  # noqa: ANN001
+def test_the_canvas_fits_its_column(app_server: AppServer, browser, width: int, height: int) -> None:
     """Issue 12: about 24 px of the image and its labels were hidden under the right column."""
     name = f"fit_{width}"
     _, image = _project_with_image(app_server.workspace, name, (400, 267), 120, "wide.png")  # enlarged to fit

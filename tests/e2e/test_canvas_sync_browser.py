@@ -30,7 +30,7 @@ SCENE = "maksssksksss105.jpg"  # 9 annotated faces, 400x267
 
 def test_import_voc_while_an_image_is_open_keeps_every_box(
     app_server: AppServer,
-    page,  # noqa: ANN001
+    page,
     shared_data: Path,
     tmp_path: Path,
 ) -> None:
@@ -77,7 +77,7 @@ def test_import_voc_while_an_image_is_open_keeps_every_box(
 
 def test_a_box_drawn_on_boxes_changed_elsewhere_is_dropped_and_said(
     app_server: AppServer,
-    page,  # noqa: ANN001
+    page,
     shared_data: Path,
 ) -> None:
     """Another tab changed the boxes while this one showed the old ones: a box drawn here was

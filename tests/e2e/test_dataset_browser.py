@@ -52,7 +52,7 @@ def make_project(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> Counter[st
 
 def test_build_a_dataset_from_a_project_and_see_the_class_counts(
     app_server: AppServer,
-    page,  # noqa: ANN001
+    page,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     expected = make_project(app_server.workspace, monkeypatch)

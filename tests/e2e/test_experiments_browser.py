@@ -37,7 +37,7 @@ def tiny_dataset(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 def test_launch_a_one_epoch_run_and_see_its_curve(
     app_server: AppServer,
-    page,  # noqa: ANN001
+    page,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     version = tiny_dataset(app_server.workspace, monkeypatch)

@@ -16,13 +16,13 @@ from tests.e2e.key_pace import FACES, p95, press_at_pace, saved_labels, twenty_f
 pytestmark = pytest.mark.e2e
 
 
-def _open(page, server: AppServer, project: str, image: str) -> None:  # noqa: ANN001
+def _open(page, server: AppServer, project: str, image: str) -> None:
     page.goto(f"{server.url}/?project={project}&image={image}")
     wait_for_app(page)
     expect(page.locator(".fg-cell")).to_have_count(FACES, timeout=60_000)
 
 
-def test_keys_120_ms_apart_all_show_at_once_and_are_all_saved(app_server: AppServer, page) -> None:  # noqa: ANN001
+def test_keys_120_ms_apart_all_show_at_once_and_are_all_saved(app_server: AppServer, page) -> None:
     project, image, boxes = twenty_face_project(app_server.workspace, "pace")
     _open(page, app_server, project.name, image)
     keys = ["1", "2"] * (FACES // 2)
@@ -42,7 +42,7 @@ def test_keys_120_ms_apart_all_show_at_once_and_are_all_saved(app_server: AppSer
     assert shown == [b.label for b in saved]
 
 
-def test_two_tabs_a_stale_delete_never_removes_another_box(app_server: AppServer, browser) -> None:  # noqa: ANN001
+def test_two_tabs_a_stale_delete_never_removes_another_box(app_server: AppServer, browser) -> None:
     project, image, boxes = twenty_face_project(app_server.workspace, "tabs", faces=8)
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
@@ -87,7 +87,7 @@ def test_two_tabs_a_stale_delete_never_removes_another_box(app_server: AppServer
         ctx.close()
 
 
-def _wait(ready, seconds: float = 20.0) -> None:  # noqa: ANN001
+def _wait(ready, seconds: float = 20.0) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if ready():

@@ -59,7 +59,7 @@ def test_other_host_names_are_refused_loopback_works(app_server: AppServer) -> N
         assert _status(app_server.url, "/_stcore/stream", host, websocket=True) == 403
 
 
-def test_a_hostile_category_name_is_shown_as_typed_and_fetches_nothing(app_server: AppServer, page) -> None:  # noqa: ANN001
+def test_a_hostile_category_name_is_shown_as_typed_and_fetches_nothing(app_server: AppServer, page) -> None:
     project = Project.create(HOSTILE_PROJECT, app_server.workspace)
     image = project.add_image("![i](http:__203.0.113.7_i.png).png", image_bytes((320, 240), (90, 90, 90)))
     with project.edit() as ann:

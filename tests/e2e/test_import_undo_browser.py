@@ -27,7 +27,7 @@ def saved(project: Project) -> dict:
 
 def test_voc_import_defaults_keep_a_hand_drawn_box_and_undo_restores(
     app_server: AppServer,
-    page,  # noqa: ANN001
+    page,
     shared_data: Path,
     tmp_path: Path,
 ) -> None:

@@ -50,7 +50,7 @@ def fresh_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer
         yield server
 
 
-def stays(pg, text: str | re.Pattern[str], seconds: float = 2.0) -> None:  # noqa: ANN001
+def stays(pg, text: str | re.Pattern[str], seconds: float = 2.0) -> None:
     """The message shows, and is still there `seconds` later (through the reruns that follow)."""
     loc = pg.get_by_text(text).first
     expect(loc).to_be_visible(timeout=WAIT_MS)
@@ -58,7 +58,7 @@ def stays(pg, text: str | re.Pattern[str], seconds: float = 2.0) -> None:  # noq
     expect(loc).to_be_visible()
 
 
-def test_a_newcomers_journey(fresh_server: AppServer, browser, shared_data: Path, tmp_path: Path) -> None:  # noqa: ANN001, PLR0915
+def test_a_newcomers_journey(fresh_server: AppServer, browser, shared_data: Path, tmp_path: Path) -> None:
     voc = shared_data / "face_mask_detection_voc"
     ws = fresh_server.workspace
     context = browser.new_context(viewport={"width": 1400, "height": 1000})

@@ -60,7 +60,7 @@ def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sandbox
 
 
 @pytest.fixture(scope="module")
-def live_browser(live_app: tuple[Sandbox, Path, str], playwright_instance) -> Iterator[object]:  # noqa: ANN001
+def live_browser(live_app: tuple[Sandbox, Path, str], playwright_instance) -> Iterator[object]:
     sandbox, y4m, _ = live_app
     browser = playwright_instance.chromium.launch(
         executable_path=str(sandbox.chromium), args=chromium_args(y4m)
@@ -70,7 +70,7 @@ def live_browser(live_app: tuple[Sandbox, Path, str], playwright_instance) -> It
 
 
 @pytest.fixture
-def new_page(live_browser) -> Iterator[Callable[[], Any]]:  # noqa: ANN001
+def new_page(live_browser) -> Iterator[Callable[[], Any]]:
     """Open pages in new browser contexts; every one is closed after the test, passed or failed
     (a page left streaming would slow every later test down)."""
     contexts = []
@@ -92,14 +92,14 @@ def camera_shaped(width: int, height: int) -> bool:
     return width * 3 == height * 4 and 160 <= width <= 640
 
 
-def colour_pixels(page, rgb: tuple[int, int, int], tolerance: int = 60) -> int:  # noqa: ANN001
+def colour_pixels(page, rgb: tuple[int, int, int], tolerance: int = 60) -> int:
     """Pixels of the shown video within `tolerance` (sum of channel differences) of `rgb`."""
     png = webrtc_frame(page).locator("video").screenshot()
     arr = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).reshape(-1, 3).astype(int)
     return int((np.abs(arr - np.array(rgb)).sum(axis=1) <= tolerance).sum())
 
 
-def video_state(page) -> dict:  # noqa: ANN001
+def video_state(page) -> dict:
     return (
         webrtc_frame(page)
         .locator("video")
@@ -192,7 +192,7 @@ def test_two_sessions_stream_at_once(
         )
 
 
-def test_a_missing_camera_is_explained(live_app: tuple[Sandbox, Path, str], live_browser) -> None:  # noqa: ANN001
+def test_a_missing_camera_is_explained(live_app: tuple[Sandbox, Path, str], live_browser) -> None:
     sandbox, _, _ = live_app
     args = [a for a in LIVE_CHROMIUM_ARGS if "fake-device" not in a]  # no camera at all
     browser = live_browser.browser_type.launch(executable_path=str(sandbox.chromium), args=args)

@@ -13,7 +13,7 @@ from tests.e2e.conftest import section_is, serving, wait_for_app
 pytestmark = pytest.mark.e2e
 
 
-def test_a_deep_link_first_gets_the_apps_menu_and_its_page(browser, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_deep_link_first_gets_the_apps_menu_and_its_page(browser, tmp_path: Path) -> None:
     with serving(tmp_path) as server:  # nobody has opened "/" on this server yet
         context = browser.new_context(viewport={"width": 1400, "height": 900})
         page = context.new_page()

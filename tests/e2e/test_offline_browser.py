@@ -26,7 +26,7 @@ def off_loopback(urls: list[str]) -> list[str]:
     return out
 
 
-def test_no_request_leaves_loopback_on_any_page(app_server: AppServer, page) -> None:  # noqa: ANN001
+def test_no_request_leaves_loopback_on_any_page(app_server: AppServer, page) -> None:
     requested: list[str] = []
     page.on("request", lambda req: requested.append(req.url))
     for path in PAGES:

@@ -34,7 +34,7 @@ def class_pixels(png: bytes) -> dict[str, int]:
     return out
 
 
-def test_upload_a_scene_and_see_labelled_boxes(app_server: AppServer, page, shared_data: Path) -> None:  # noqa: ANN001
+def test_upload_a_scene_and_see_labelled_boxes(app_server: AppServer, page, shared_data: Path) -> None:
     run_id = confident_tiny_run(app_server.workspace)
     page.goto(f"{app_server.url}/predict")
     wait_for_app(page)

@@ -34,7 +34,7 @@ def _saved(p: Project) -> list[tuple[str, str]]:
     return sorted((img, b.label) for img in ann.images for b in ann.boxes(img))
 
 
-def _wait(ready, seconds: float = 30.0) -> None:  # noqa: ANN001
+def _wait(ready, seconds: float = 30.0) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if ready():
@@ -43,7 +43,7 @@ def _wait(ready, seconds: float = 30.0) -> None:  # noqa: ANN001
     raise AssertionError("not saved in time")
 
 
-def _choose_target(page, name: str) -> None:  # noqa: ANN001
+def _choose_target(page, name: str) -> None:
     """Choose the project the labels go to (kept in the URL as ?to=...)."""
     for _ in range(5):
         wait_for_app(page)
@@ -60,7 +60,7 @@ def _choose_target(page, name: str) -> None:  # noqa: ANN001
 
 def test_enter_1_and_x_at_a_persons_pace_land_in_the_chosen_project_and_survive_a_reload(
     tmp_path: Path,
-    page,  # noqa: ANN001
+    page,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     with serving(tmp_path) as server:

@@ -23,7 +23,7 @@ PHOTOS = ("maksssksksss114", "maksssksksss276")  # 2 faces each
 
 def test_score_a_run_on_voc_scenes_and_open_a_photo_in_the_annotator(
     app_server: AppServer,
-    page,  # noqa: ANN001
+    page,
     shared_data: Path,
     tmp_path: Path,
 ) -> None:

@@ -23,7 +23,7 @@ NEIGHBOUR = (361, 67, 376, 82)  # the box the zoom is centred on
 
 def test_a_box_drawn_at_4x_on_a_small_face_is_saved_in_original_pixels(
     app_server: AppServer,
-    page,  # noqa: ANN001
+    page,
     shared_data: Path,
 ) -> None:
     voc = shared_data / "face_mask_detection_voc"

@@ -34,7 +34,7 @@ def run(at: AppTest) -> AppTest:
     return at
 
 
-def texts(source, *kinds: str) -> str:  # noqa: ANN001 - an AppTest or one of its blocks (at.sidebar)
+def texts(source, *kinds: str) -> str:
     """The values of `source`'s elements of `kinds` (default MESSAGE_KINDS), one a line."""
     return "\n".join(str(e.value) for kind in kinds or MESSAGE_KINDS for e in getattr(source, kind))
 
@@ -45,7 +45,7 @@ def open_section(at: AppTest, name: str) -> AppTest:
     return run(at)
 
 
-def threshold_slider(at: AppTest):  # noqa: ANN201 - the sidebar's "Uncertain below" Slider
+def threshold_slider(at: AppTest):
     """The sidebar's 'uncertain' threshold slider (app.ui.model_picker, on Predict and Live)."""
     return next(s for s in at.sidebar.slider if s.label.startswith("Uncertain below"))
 

@@ -17,7 +17,7 @@ OLD = Box(500, 500, 700, 700, "mask")  # on IMG_2 before the import
 
 
 @pytest.fixture
-def project(workspace):  # noqa: ANN001, ANN201
+def project(workspace):
     p = Project.create("demo")
     for name in ("IMG_1.png", "IMG_2.png"):
         p.add_image(name, image_bytes((1600, 1200), (200, 180, 160)))

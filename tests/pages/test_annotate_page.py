@@ -19,7 +19,7 @@ from tests.pages.conftest import open_page, open_section, run
 
 
 @pytest.fixture
-def project(workspace):  # noqa: ANN001, ANN201
+def project(workspace):
     p = Project.create("demo")
     for name in ("IMG_10.png", "IMG_2.png", "IMG_1.png"):
         p.add_image(name, image_bytes((1600, 1200), (200, 180, 160)))
@@ -44,12 +44,12 @@ def canvas_key(project: Project, image: str) -> str:
     return f"canvas-{project.name}-{image}-{drawing_token(project.load(), image)}-None-0"
 
 
-def test_empty_workspace_asks_for_a_project(workspace) -> None:  # noqa: ANN001
+def test_empty_workspace_asks_for_a_project(workspace) -> None:
     at = run(app())
     assert any("Create a project" in m.value for m in at.markdown)
 
 
-def test_create_project_from_sidebar(workspace) -> None:  # noqa: ANN001
+def test_create_project_from_sidebar(workspace) -> None:
     at = run(app())
     at.sidebar.text_input[0].input("My photos")
     at.sidebar.button[0].click()
@@ -238,7 +238,7 @@ def test_flagged_boxes_name_their_rule_and_the_yolo_zip_is_prepared_on_request(p
 
 def test_classify_threshold_starts_at_the_active_runs_suggested_threshold(
     project: Project,
-    tiny_model_files: tuple[bytes, bytes],  # noqa: ANN001
+    tiny_model_files: tuple[bytes, bytes],
 ) -> None:
     """Issue 12: the annotator started at 0.60 while Predict suggested 0.85 for the same model."""
     from core.inference.predictor import DEFAULT_THRESHOLD
@@ -263,7 +263,7 @@ def test_classify_threshold_starts_at_the_active_runs_suggested_threshold(
     assert expected != pytest.approx(DEFAULT_THRESHOLD)  # else this test could not tell them apart
 
 
-def test_start_here_guide_shows_both_paths_until_a_run_exists(workspace) -> None:  # noqa: ANN001
+def test_start_here_guide_shows_both_paths_until_a_run_exists(workspace) -> None:
     from tests.fake_runs import finished_run, make_manifest
 
     at = run(app())
@@ -339,7 +339,7 @@ def test_a_new_project_starts_with_the_open_projects_categories(project: Project
     assert Project.open("second").load().categories == ["None", "mask", "no_mask"]
 
 
-def test_a_first_project_starts_with_the_preset(workspace) -> None:  # noqa: ANN001
+def test_a_first_project_starts_with_the_preset(workspace) -> None:
     at = run(app())
     next(t for t in at.sidebar.text_input if t.label == "New project name").input("first")
     next(b for b in at.sidebar.button if b.label == "Create project").click()

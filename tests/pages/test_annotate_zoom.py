@@ -18,7 +18,7 @@ FACE = Box(795, 592, 810, 607, "mask")  # a 15 px face
 
 
 @pytest.fixture
-def project(workspace):  # noqa: ANN001, ANN201
+def project(workspace):
     p = Project.create("demo")
     p.add_image(IMAGE, image_bytes((1600, 1200), (200, 180, 160)))
     with p.edit() as ann:

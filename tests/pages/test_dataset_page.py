@@ -30,7 +30,7 @@ def preview_voc(src: Path) -> tuple[AppTest, str]:
     return at, texts(at).replace("\\", "")
 
 
-def button(at: AppTest, key: str):  # noqa: ANN201
+def button(at: AppTest, key: str):
     return at.button(key=key)
 
 

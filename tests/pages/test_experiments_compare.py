@@ -19,7 +19,7 @@ BAD_METRICS = [
 
 
 @pytest.mark.parametrize("bad", BAD_METRICS)
-def test_a_run_with_unreadable_metrics_is_named_and_the_others_still_compare(workspace, bad: str) -> None:  # noqa: ANN001
+def test_a_run_with_unreadable_metrics_is_named_and_the_others_still_compare(workspace, bad: str) -> None:
     version = make_manifest()
     good_a = finished_run(version, "lenet", 8, 0.8)
     good_b = finished_run(version, "lenet", 32, 0.9)

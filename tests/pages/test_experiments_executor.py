@@ -15,7 +15,7 @@ def app() -> AppTest:
     return open_page("experiments.py")
 
 
-def test_the_executor_address_is_saved_and_a_bad_one_refused(workspace, monkeypatch) -> None:  # noqa: ANN001
+def test_the_executor_address_is_saved_and_a_bad_one_refused(workspace, monkeypatch) -> None:
     monkeypatch.delenv(executors.ENV_ADDRESS, raising=False)
     at = open_section(run(app()), "Queue")
     assert "Executor: this machine (local worker)" in [e.label for e in at.expander]

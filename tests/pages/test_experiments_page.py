@@ -20,14 +20,14 @@ def app() -> AppTest:
     return open_page("experiments.py")
 
 
-def test_empty_workspace_explains_what_to_do(workspace) -> None:  # noqa: ANN001
+def test_empty_workspace_explains_what_to_do(workspace) -> None:
     at = run(app())
     assert "No dataset version yet" in texts(at)
     open_section(at, "Compare")
     assert "No runs yet" in texts(at)
 
 
-def test_launch_shows_run_count_and_estimate_then_queues(workspace, monkeypatch) -> None:  # noqa: ANN001
+def test_launch_shows_run_count_and_estimate_then_queues(workspace, monkeypatch) -> None:
     version = make_manifest()
     finished_run(version, "lenet", 8, 0.8)
     started = []
@@ -47,7 +47,7 @@ def test_launch_shows_run_count_and_estimate_then_queues(workspace, monkeypatch)
     }
 
 
-def test_seed_preset_fills_the_batch_size_axis(workspace) -> None:  # noqa: ANN001
+def test_seed_preset_fills_the_batch_size_axis(workspace) -> None:
     make_manifest()
     at = run(app())
     next(b for b in at.button if b.label.startswith("Batch size vs validation")).click()
@@ -56,7 +56,7 @@ def test_seed_preset_fills_the_batch_size_axis(workspace) -> None:  # noqa: ANN0
     assert "**6 run(s)**" in texts(at)
 
 
-def test_queue_shows_progress_and_cancel_stops_a_run(workspace) -> None:  # noqa: ANN001
+def test_queue_shows_progress_and_cancel_stops_a_run(workspace) -> None:
     version = make_manifest()
     rid = running_run(version, os.getpid())
     at = open_section(run(app()), "Queue")
@@ -66,7 +66,7 @@ def test_queue_shows_progress_and_cancel_stops_a_run(workspace) -> None:  # noqa
     assert (load_run(rid).path / "cancel").exists()
 
 
-def test_compare_failed_error_active_model_and_delete(workspace) -> None:  # noqa: ANN001
+def test_compare_failed_error_active_model_and_delete(workspace) -> None:
     version = make_manifest()
     a = finished_run(version, "lenet", 8, 0.8)
     b = finished_run(version, "lenet", 32, 0.9)
@@ -95,7 +95,7 @@ def test_compare_failed_error_active_model_and_delete(workspace) -> None:  # noq
     assert a not in {r.run_id for r in list_runs()}
 
 
-def test_queue_says_when_a_watched_run_finished_and_opens_it_in_compare(workspace) -> None:  # noqa: ANN001
+def test_queue_says_when_a_watched_run_finished_and_opens_it_in_compare(workspace) -> None:
     version = make_manifest()
     rid = running_run(version, os.getpid())
     at = open_section(run(app()), "Queue")
@@ -109,7 +109,7 @@ def test_queue_says_when_a_watched_run_finished_and_opens_it_in_compare(workspac
     assert at.selectbox(key="action_run").value == rid
 
 
-def test_scene_recipe_options_reach_the_queued_configs(workspace, monkeypatch) -> None:  # noqa: ANN001
+def test_scene_recipe_options_reach_the_queued_configs(workspace, monkeypatch) -> None:
     version = make_manifest()
     monkeypatch.setattr("core.training.worker.ensure_worker", lambda root=None: 4242)
     at = run(app())
@@ -128,7 +128,7 @@ def test_scene_recipe_options_reach_the_queued_configs(workspace, monkeypatch) -
     assert cfg["warm_start"] == "none"
 
 
-def test_launch_defaults_are_the_command_lines_and_say_what_they_chose(workspace, monkeypatch) -> None:  # noqa: ANN001
+def test_launch_defaults_are_the_command_lines_and_say_what_they_chose(workspace, monkeypatch) -> None:
     from core.runs.config import RunConfig
     from core.runs.recipes import plan_run
 
@@ -145,7 +145,7 @@ def test_launch_defaults_are_the_command_lines_and_say_what_they_chose(workspace
     assert queued.config == cli and queued.config["warm_start"] == "starter"
 
 
-def test_mobilenet_is_not_offered_without_any_imagenet_base(workspace, monkeypatch) -> None:  # noqa: ANN001
+def test_mobilenet_is_not_offered_without_any_imagenet_base(workspace, monkeypatch) -> None:
     make_manifest()
     monkeypatch.setattr(
         "app.ui.experiments_launch.unavailable_reason",
@@ -179,7 +179,7 @@ def collapsed(run_id: str) -> str:
 SENTENCE = "This model calls almost every face with_mask: without_mask recall 0.00 on its test split."
 
 
-def test_compare_flags_a_collapsed_run_and_asks_before_making_it_active(workspace) -> None:  # noqa: ANN001
+def test_compare_flags_a_collapsed_run_and_asks_before_making_it_active(workspace) -> None:
     version = make_manifest()
     healthy = finished_run(version, "lenet", 8, 0.8)
     bad = collapsed(finished_run(version, "lenet", 32, 0.9))
@@ -205,7 +205,7 @@ def test_compare_flags_a_collapsed_run_and_asks_before_making_it_active(workspac
     assert any("now the active model" in s.value for s in at.success)
 
 
-def test_make_active_asks_when_the_run_scored_lower_on_the_scene_test(workspace) -> None:  # noqa: ANN001
+def test_make_active_asks_when_the_run_scored_lower_on_the_scene_test(workspace) -> None:
     version = make_manifest()
     current, worse = finished_run(version, "lenet", 8, 0.8), finished_run(version, "lenet", 32, 0.9)
     set_active(current)
@@ -230,7 +230,7 @@ def test_make_active_asks_when_the_run_scored_lower_on_the_scene_test(workspace)
     assert get_active() == worse
 
 
-def test_queue_flags_a_collapsed_run_when_it_finishes(workspace) -> None:  # noqa: ANN001
+def test_queue_flags_a_collapsed_run_when_it_finishes(workspace) -> None:
     version = make_manifest()
     rid = running_run(version, os.getpid())
     at = open_section(run(app()), "Queue")
@@ -242,7 +242,7 @@ def test_queue_flags_a_collapsed_run_when_it_finishes(workspace) -> None:  # noq
     assert literal(SENTENCE) in texts(at, "warning")
 
 
-def test_queue_visit_restarts_a_killed_workers_queue_and_requeues(workspace, monkeypatch) -> None:  # noqa: ANN001
+def test_queue_visit_restarts_a_killed_workers_queue_and_requeues(workspace, monkeypatch) -> None:
     version = make_manifest()
     started: list[int] = []
     monkeypatch.setattr("core.training.worker.ensure_worker", lambda root=None: started.append(1) or 4242)
@@ -256,7 +256,7 @@ def test_queue_visit_restarts_a_killed_workers_queue_and_requeues(workspace, mon
     assert load_run(dead).state == "queued" and started, "queued again and a worker started for it"
 
 
-def test_queue_reads_only_active_and_latest_ended_runs(workspace, monkeypatch) -> None:  # noqa: ANN001
+def test_queue_reads_only_active_and_latest_ended_runs(workspace, monkeypatch) -> None:
     import app.ui.experiments_queue as queue
 
     version = make_manifest()
@@ -274,7 +274,7 @@ def test_queue_reads_only_active_and_latest_ended_runs(workspace, monkeypatch) -
     assert f"cancel-{rid}" in {b.key for b in at.button}
 
 
-def test_launch_shows_the_sweep_limit_and_refuses_above_it(workspace, monkeypatch) -> None:  # noqa: ANN001
+def test_launch_shows_the_sweep_limit_and_refuses_above_it(workspace, monkeypatch) -> None:
     make_manifest()
     monkeypatch.setattr("core.training.worker.ensure_worker", lambda root=None: 4242)
     at = run(app())
@@ -295,7 +295,7 @@ def test_launch_shows_the_sweep_limit_and_refuses_above_it(workspace, monkeypatc
     assert "exp_start" not in {b.key for b in at.button} and list_runs() == []
 
 
-def test_opening_the_page_resumes_a_queue_left_by_a_killed_worker(workspace, monkeypatch) -> None:  # noqa: ANN001
+def test_opening_the_page_resumes_a_queue_left_by_a_killed_worker(workspace, monkeypatch) -> None:
     from core.runs.store import create_run
 
     version = make_manifest()

@@ -50,7 +50,7 @@ def upload(at: AppTest, files: list[tuple[str, bytes]]) -> AppTest:
     return run(at)
 
 
-def table(at: AppTest):  # noqa: ANN201 - pandas.DataFrame
+def table(at: AppTest):
     return at.dataframe[0].value
 
 

@@ -35,7 +35,7 @@ def no_feature_base() -> Iterator[None]:
 
 
 @pytest.fixture
-def projects(workspace: Path) -> dict[str, Project]:  # noqa: ANN001
+def projects(workspace: Path) -> dict[str, Project]:
     """An active tiny model; "street" with 2 photos of 2 unlabelled boxes each, an empty
     "labels" project and an "other" project with one hand label (both with the model's classes)."""
     confident_tiny_run(workspace)

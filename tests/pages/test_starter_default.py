@@ -46,7 +46,7 @@ BROKEN = {
 @pytest.fixture(params=list(BROKEN))
 def broken_starter(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workspace: Path
-):  # noqa: ANN201
+):
     """(folder, words of the message): no starter folder at all, or a model.keras of garbage."""
     data, words = BROKEN[request.param]
     folder = tmp_path / "starter"

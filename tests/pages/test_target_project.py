@@ -33,7 +33,7 @@ def target_script() -> None:
             target.saved_into(project.name)
 
 
-def seen(at: AppTest):  # noqa: ANN201 - app.ui.target_project.ProjectTarget
+def seen(at: AppTest):
     return at.session_state["seen"]
 
 

@@ -159,7 +159,7 @@ def coco_annotators(filename: str, data: bytes, known_images: list[str] | None =
     try:
         name, text = _coco_json(filename, data)
         parsed = parse_json_text(text, file=name)
-    except Exception as exc:  # noqa: BLE001 - hostile uploads fail with one clear error
+    except Exception as exc:
         raise as_format_error(exc, file=filename) from exc
     images = parsed.get("images") if isinstance(parsed, dict) else None
     counts: dict[str, int] = {}
@@ -180,7 +180,7 @@ def _zip_image_sizes(files: dict[str, bytes]) -> dict[str, tuple[int, int]]:
         name = PurePosixPath(key).name
         if is_image_name(name) and name not in sizes:
             try:
-                sizes[name] = image_size(io.BytesIO(content))  # type: ignore[arg-type]
+                sizes[name] = image_size(io.BytesIO(content))
             except MaskStudioError:
                 continue
     return sizes
@@ -239,7 +239,7 @@ def import_annotations(
     check_rule_mode(options.rules)
     try:
         result = _import(project, fmt, filename, data, options)
-    except Exception as exc:  # noqa: BLE001 - every importer failure becomes one clear error
+    except Exception as exc:
         raise as_format_error(exc, file=filename) from exc
     if fmt != "yolo":  # YOLO boxes are made from the image sizes already
         try:
@@ -299,5 +299,5 @@ def import_categories(filename: str, data: bytes) -> list[str]:
     """Category names from an uploaded JSON or CSV (or XLSX) file (any failure: FormatError)."""
     try:
         return cat_fmt.loads_categories(data, filename)
-    except Exception as exc:  # noqa: BLE001 - every reader failure becomes one clear error
+    except Exception as exc:
         raise as_format_error(exc, file=filename) from exc

@@ -175,7 +175,7 @@ def loads_categories_xlsx(data: bytes, *, file: str = "categories.xlsx") -> list
             check_no_dtd(part, file=f"{file}:{name}")
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for a broken workbook
+    except Exception as exc:
         raise FormatError(f"not a readable XLSX workbook ({exc})", file=file) from exc
     try:
         sheet = wb.worksheets[0]

@@ -25,7 +25,7 @@ import os
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from core.annotation.annotations import NONE, Annotations
 from core.annotation.formats.archive import zip_files
@@ -66,7 +66,7 @@ def _source_categories(ann: Annotations) -> dict[str, tuple[int | str, str]]:
     return out
 
 
-def _is_id(value: Any) -> bool:
+def _is_id(value: Any) -> TypeGuard[int | str]:
     return isinstance(value, (int, str)) and not isinstance(value, bool)
 
 
@@ -269,7 +269,7 @@ def from_coco_dict(
     annotators = max((len(v) for v in entries_of.values()), default=1)
     chosen: set[int | str] = set(names)
     if annotators > 1:
-        if annotator == MERGE:
+        if not isinstance(annotator, int):  # MERGE: the only text the check above lets through
             notes.append(f"Images listed up to {annotators} times (one per annotator): boxes merged.")
         else:
             chosen = {ids[annotator - 1] if annotator <= len(ids) else ids[0] for ids in entries_of.values()}

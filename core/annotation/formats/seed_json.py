@@ -129,8 +129,10 @@ def parse_json_text(text: str | bytes, *, file: str) -> Any:
         out = dict(items)
         if len(out) != len(items):
             seen: set[str] = set()
-            key = next(k for k, _ in items if k in seen or seen.add(k))  # type: ignore[func-returns-value]
-            raise _DuplicateKey(key)
+            for key, _ in items:
+                if key in seen:
+                    raise _DuplicateKey(key)
+                seen.add(key)
         return out
 
     try:

@@ -30,6 +30,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import NoReturn
 from xml.parsers import expat
 from xml.sax.saxutils import escape
 
@@ -55,7 +56,7 @@ class _DtdRefused(Exception):
     pass
 
 
-def _refuse(*_args: object) -> None:
+def _refuse(*_args: object) -> NoReturn:
     raise _DtdRefused
 
 
@@ -185,7 +186,8 @@ def read_voc_file(data: bytes, *, file: str, known_stems: dict[str, list[str]] |
         if _text(obj, "pose") not in (None, "", "Unspecified", "unspecified"):
             out.dropped["pose"] += 1
         out.dropped["part"] += len(obj.findall("part"))
-        if obj.find("attributes") is not None and len(obj.find("attributes")):  # type: ignore[arg-type]
+        attributes = obj.find("attributes")
+        if attributes is not None and len(attributes):
             out.dropped["attributes"] += 1
         out.boxes.append(RawBox((xmin, ymin, xmax, ymax), label))
     return out

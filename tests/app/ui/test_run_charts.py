@@ -16,7 +16,7 @@ def test_wrapped_breaks_at_spaces_and_hyphens_only() -> None:
     assert wrapped("a_very_long_single_word_label") == "a_very_long_single_word_label"
 
 
-def test_compare_charts_name_runs_by_short_labels(workspace) -> None:  # noqa: ANN001
+def test_compare_charts_name_runs_by_short_labels(workspace) -> None:
     version = make_manifest()
     a = load_run(finished_run(version, "lenet", 8, 0.8))
     b = load_run(finished_run(version, "small_vgg", 32, 0.9))

@@ -113,7 +113,7 @@ def test_add_category_refuses_duplicates_and_bad_names() -> None:
     assert ann.add_category(" ffp2 ") == "ffp2"
     for bad in ["mask", "None", "", "   ", "a\nb", "x" * 101, 3]:
         with pytest.raises(CategoryError):
-            ann.add_category(bad)  # type: ignore[arg-type]
+            ann.add_category(bad)
     assert ann.categories == [NONE, "mask", "ffp2"]
 
 

@@ -145,7 +145,7 @@ def moved(d: dict, dx: float) -> dict:
         ("relabelled", lambda a: [{**report(a)[0], "label": "no_mask"}, *report(a)[1:]], {"relabelled": 1}),
     ],
 )
-def test_a_box_outside_the_region_survives_any_canvas_report(name: str, make_report, expect: dict) -> None:  # noqa: ANN001
+def test_a_box_outside_the_region_survives_any_canvas_report(name: str, make_report, expect: dict) -> None:
     ann = scene()
     outside = ann.boxes(IMAGE)[3]
     changes = apply_drawing(ann, IMAGE, make_report(ann), VIEW, default_label="mask")

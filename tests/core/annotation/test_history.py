@@ -216,7 +216,7 @@ def test_undo_brings_back_a_deleted_category(project: Project) -> None:
         (lambda a: None, "annotations saved"),
     ],
 )
-def test_describe_change(change, summary: str) -> None:  # noqa: ANN001
+def test_describe_change(change, summary: str) -> None:
     before = Annotations()
     before.add_box("x", Box(0, 0, 20, 20))
     after = before.copy()

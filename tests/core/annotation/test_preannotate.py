@@ -21,7 +21,7 @@ class FakeDetector:
         return self.dets
 
 
-def test_faces_become_none_boxes_with_scores_and_rules_apply(workspace) -> None:  # noqa: ANN001
+def test_faces_become_none_boxes_with_scores_and_rules_apply(workspace) -> None:
     project = Project.create("p")
     name = project.add_image("a.png", image_bytes((200, 100), (120, 90, 60)))
     det = FakeDetector(
@@ -42,7 +42,7 @@ def test_faces_become_none_boxes_with_scores_and_rules_apply(workspace) -> None:
     assert again.added == 0, "running twice must not box the same faces twice"
 
 
-def test_unreadable_image_is_reported_not_fatal(workspace) -> None:  # noqa: ANN001
+def test_unreadable_image_is_reported_not_fatal(workspace) -> None:
     project = Project.create("p")
     good = project.add_image("a.png", image_bytes((50, 50), (120, 90, 60)))
     (project.images_dir / "broken.jpg").write_bytes(b"not an image")

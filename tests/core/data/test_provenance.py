@@ -117,7 +117,7 @@ def test_damaged_sources_file_reads_as_empty(tmp_path: Path) -> None:
 class ShiftedDetector:
     """Finds every face of voc_set's scenes 4 px lower than its label, and one face too many."""
 
-    def detect(self, image):  # noqa: ANN001, ANN201
+    def detect(self, image):
         from core.vision.detections import Detection
 
         faces = image.shape[1] // 60

@@ -33,7 +33,7 @@ def two_colour_png() -> bytes:
 
 
 @pytest.fixture
-def project(workspace) -> Project:  # noqa: ANN001
+def project(workspace) -> Project:
     p = Project.create("cls")
     p.add_image("a.png", two_colour_png())
     with p.edit() as ann:

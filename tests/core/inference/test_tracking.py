@@ -109,5 +109,5 @@ def test_a_failing_classifier_leaves_the_memory_as_it_was() -> None:
 @pytest.mark.parametrize("bad", [0, 31, 2.5, True, "3"])
 def test_every_out_of_range_is_refused(bad: object) -> None:
     with pytest.raises(ValueError, match="every"):
-        check_every(bad)  # type: ignore[arg-type]
+        check_every(bad)
     assert check_every(np.int64(4)) == 4

@@ -24,7 +24,7 @@ def queue_of(source: Source = SOURCE) -> Queue:
     )
 
 
-def by_box(queue: Queue, box_id: str):  # noqa: ANN201
+def by_box(queue: Queue, box_id: str):
     return next(e for e in queue.entries if e.box_id == box_id)
 
 

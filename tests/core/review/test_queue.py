@@ -28,7 +28,7 @@ from tests.core.runs.test_active_model import make_run
 SOURCE = Source("project", "p")
 
 
-def build(**kw):  # noqa: ANN003, ANN201
+def build(**kw):
     return build_queue(
         SOURCE,
         kw.pop("model_ref", None),

@@ -9,6 +9,7 @@ from core.runs.config import (
     MAX_CONFIG_BYTES,
     SWEEP_LIMIT,
     RunConfig,
+    Settings,
     expand_grid,
     grid_size,
     json_depth,
@@ -161,7 +162,7 @@ def test_brackets_inside_strings_do_not_count_as_nesting() -> None:
     assert parse_config_text(text)["name"].startswith("[[[")
 
 
-def test_a_config_file_is_refused_by_size_before_it_is_read(tmp_path) -> None:  # noqa: ANN001
+def test_a_config_file_is_refused_by_size_before_it_is_read(tmp_path) -> None:
     big = tmp_path / "big.json"
     big.write_bytes(b" " * (MAX_CONFIG_BYTES + 1))
     with pytest.raises(ConfigError, match="at most"):
@@ -184,7 +185,7 @@ def test_a_sweep_over_the_limit_is_refused_before_any_point_is_made() -> None:
     assert len(expand_grid({**grid, "grid": {"batch_size": list(range(1, 501))}})) == SWEEP_LIMIT
 
 
-def test_dataset_versions_must_exist(workspace) -> None:  # noqa: ANN001
+def test_dataset_versions_must_exist(workspace) -> None:
     from tests.fake_runs import make_manifest
 
     version = make_manifest()
@@ -192,3 +193,15 @@ def test_dataset_versions_must_exist(workspace) -> None:  # noqa: ANN001
     require_dataset_versions(configs[:1])
     with pytest.raises(ConfigError, match="dataset_version='gone' does not exist"):
         require_dataset_versions(configs)
+
+
+def test_settings_of_a_resolved_config_are_typed_and_complete() -> None:
+    cfg = RunConfig(model="lenet", dataset_version="v1", epochs=3).resolved()
+    settings = cfg.settings()
+    assert isinstance(settings, Settings) and settings.epochs == 3
+    assert settings._asdict() == {k: getattr(cfg, k) for k in Settings._fields}
+
+
+def test_settings_of_an_unresolved_config_name_what_is_missing() -> None:
+    with pytest.raises(ConfigError, match="image_size, epochs, batch_size"):
+        RunConfig(model="lenet", dataset_version="v1", learning_rate=0.01).settings()

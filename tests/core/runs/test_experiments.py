@@ -30,7 +30,7 @@ from core.runs.store import list_runs, load_run
 from tests.fake_runs import failed_run, finished_run, make_manifest, running_run
 
 
-def test_sweep_is_the_product_of_axes_per_model(workspace) -> None:  # noqa: ANN001
+def test_sweep_is_the_product_of_axes_per_model(workspace) -> None:
     axes = {"batch_size": [8, 32], "neurons": [], "augment": [False, True]}
     assert sweep_count(["lenet", "small_vgg"], axes) == 8
     configs = sweep_configs(["lenet", "small_vgg"], make_manifest(), axes)
@@ -51,12 +51,12 @@ def test_sweep_is_the_product_of_axes_per_model(workspace) -> None:  # noqa: ANN
         (["lenet"], "v1", {"batch_size": [8, 32]}, "'v1' does not exist"),
     ],
 )
-def test_bad_sweeps_are_refused_by_name(workspace, models, version, axes, message) -> None:  # noqa: ANN001
+def test_bad_sweeps_are_refused_by_name(workspace, models, version, axes, message) -> None:
     with pytest.raises(ConfigError, match=message):
         sweep_configs(models, version, axes)
 
 
-def test_estimate_uses_measured_throughput_and_scales_with_epochs_and_pixels(workspace) -> None:  # noqa: ANN001
+def test_estimate_uses_measured_throughput_and_scales_with_epochs_and_pixels(workspace) -> None:
     version = make_manifest()
     cfg = RunConfig(model="lenet", dataset_version=version, epochs=2, image_size=96)
     guess, measured = estimate_seconds(cfg, 1000, [])
@@ -76,7 +76,7 @@ def test_estimate_uses_measured_throughput_and_scales_with_epochs_and_pixels(wor
     assert big - 10 == pytest.approx(4 * (two - 10))
 
 
-def test_progress_fraction_text_and_eta(workspace) -> None:  # noqa: ANN001
+def test_progress_fraction_text_and_eta(workspace) -> None:
     version = make_manifest()
     record = load_run(running_run(version, os.getpid()))
     p = progress_of(record, now=record_start(record) + 30)
@@ -85,13 +85,13 @@ def test_progress_fraction_text_and_eta(workspace) -> None:  # noqa: ANN001
     assert p.elapsed_s == pytest.approx(30) and p.eta_s == pytest.approx(50)
 
 
-def record_start(record) -> float:  # noqa: ANN001
+def record_start(record) -> float:
     from datetime import datetime
 
     return datetime.fromisoformat(record.status["started_at"]).timestamp()
 
 
-def test_comparison_rows_csv_sweep_points_and_per_class(workspace) -> None:  # noqa: ANN001
+def test_comparison_rows_csv_sweep_points_and_per_class(workspace) -> None:
     version = make_manifest()
     a = finished_run(version, "lenet", 8, 0.8)
     b = finished_run(version, "lenet", 32, 0.9)
@@ -108,7 +108,7 @@ def test_comparison_rows_csv_sweep_points_and_per_class(workspace) -> None:  # n
     assert len(pc) == 4 and {r["class"] for r in pc} == {"with_mask", "without_mask"}
 
 
-def test_sweep_keys_vary_within_one_model_family_only(workspace) -> None:  # noqa: ANN001
+def test_sweep_keys_vary_within_one_model_family_only(workspace) -> None:
     """LeNet at 128 neurons and MobileNetV2 at 256 were never a neurons sweep (issue 12)."""
     version = make_manifest()
     a = load_run(finished_run(version, "lenet", 32, 0.8, neurons=128))
@@ -119,7 +119,7 @@ def test_sweep_keys_vary_within_one_model_family_only(workspace) -> None:  # noq
     assert varying_keys([a, b, c]) == ["neurons"]
 
 
-def test_runs_get_a_name_and_show_their_dataset_first_columns_are_the_metrics(workspace) -> None:  # noqa: ANN001
+def test_runs_get_a_name_and_show_their_dataset_first_columns_are_the_metrics(workspace) -> None:
     version = make_manifest()
     record = load_run(finished_run(version, "lenet", 8, 0.8))
     assert run_name(record) == "" and run_label(record) == record.run_id

@@ -15,7 +15,7 @@ from core.runs.store import run_path
 from tests.core.runs.test_active_model import make_run
 
 
-def metrics(recalls: dict[str, float], accuracy: float, macro_f1: float, matrix=None) -> dict[str, Any]:  # noqa: ANN001
+def metrics(recalls: dict[str, float], accuracy: float, macro_f1: float, matrix=None) -> dict[str, Any]:
     return {
         "accuracy": accuracy,
         "macro_f1": macro_f1,

@@ -67,6 +67,6 @@ def test_labels_out_of_range_make_a_memory_unusable(tmp_path: Path) -> None:
         (memory(), list(CLASSES), "b" * 16, 64, True, "64 px"),
     ],
 )
-def test_misfit_says_why_a_memory_cannot_be_used(mem, labels, base, size, fast, words) -> None:  # noqa: ANN001
+def test_misfit_says_why_a_memory_cannot_be_used(mem, labels, base, size, fast, words) -> None:
     why = misfit(mem, labels, base, size, fast)
     assert (why is None) if words is None else (words in why)

@@ -23,7 +23,7 @@ def run_id(workspace: Path) -> str:
 
 
 @pytest.mark.slow
-def test_run_classifier_caches_its_litert_export(workspace: Path, run_id: str, monkeypatch) -> None:  # noqa: ANN001
+def test_run_classifier_caches_its_litert_export(workspace: Path, run_id: str, monkeypatch) -> None:
     first = classifier_for_run(run_id)
     cache = run_path(run_id, workspace) / "best.tflite"
     assert first.backend == "litert" and cache.is_file()

@@ -27,11 +27,11 @@ PHOTOS = DatasetFacts("v", CLASSES, 40, 12, 5)
 FIVE = DatasetFacts("v", ("a", "b", "c", "d", "e"), 40, 0, 0)
 
 
-def cfg(**kw) -> RunConfig:  # noqa: ANN003
+def cfg(**kw) -> RunConfig:
     return RunConfig(**{"model": "mobilenet_v2", "dataset_version": "v", **kw})
 
 
-def picked(plan, keys) -> dict:  # noqa: ANN001
+def picked(plan, keys) -> dict:
     return {k: getattr(plan.config, k) for k in keys}
 
 
@@ -47,14 +47,14 @@ def picked(plan, keys) -> dict:  # noqa: ANN001
         (cfg(fine_tune_blocks=2), FIVE, {"fine_tune_blocks": 2, "fine_tune_epochs": 8}, "fine-tuned"),
     ],
 )
-def test_plan_fills_only_what_the_config_leaves_open(config, facts, expected, note, workspace) -> None:  # noqa: ANN001
+def test_plan_fills_only_what_the_config_leaves_open(config, facts, expected, note, workspace) -> None:
     plan = plan_run(config, facts=facts)
     assert plan.config.planned and all(getattr(plan.config, k) is not None for k in RECIPE_KEYS)
     assert picked(plan, expected) == expected
     assert note in " ".join(plan.notes)
 
 
-def test_warm_start_defaults_to_the_starter_for_mobilenet_only(workspace) -> None:  # noqa: ANN001
+def test_warm_start_defaults_to_the_starter_for_mobilenet_only(workspace) -> None:
     # the workspace fixture points the starter at an empty folder: the Keras cache gives the base
     plan = plan_run(cfg(), facts=CROPS)
     assert plan.config.warm_start == "starter" and "starter model is not available" in " ".join(plan.notes)
@@ -64,7 +64,7 @@ def test_warm_start_defaults_to_the_starter_for_mobilenet_only(workspace) -> Non
     assert plan_run(cfg(weights="random"), facts=CROPS).config.warm_start == "none"
 
 
-def test_a_planned_config_plans_to_itself(workspace) -> None:  # noqa: ANN001
+def test_a_planned_config_plans_to_itself(workspace) -> None:
     once = plan_run(cfg(), facts=PHOTOS).config
     assert plan_run(once, facts=PHOTOS).config == once
 

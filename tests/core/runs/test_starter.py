@@ -132,7 +132,7 @@ def test_missing_or_corrupt_files_raise_a_clear_classifier_error(
     monkeypatch: pytest.MonkeyPatch,
     workspace: Path,
     setup,
-    words: str,  # noqa: ANN001
+    words: str,
 ) -> None:
     folder = tmp_path / "starter"
     setup(folder)
@@ -177,7 +177,7 @@ def test_a_shipped_litert_copy_fills_the_cache_when_starter_json_vouches_for_it(
     ],
     ids=["stale-keras", "changed-tflite", "no-tflite", "other-file", "no-digest"],
 )
-def test_a_stale_or_unvouched_litert_copy_is_never_used(starter: Path, workspace: Path, spoil) -> None:  # noqa: ANN001
+def test_a_stale_or_unvouched_litert_copy_is_never_used(starter: Path, workspace: Path, spoil) -> None:
     record = ship_litert(starter, workspace)
     spoil(starter, record)
     info = json.loads((starter / "starter.json").read_text())

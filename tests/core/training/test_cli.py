@@ -54,7 +54,7 @@ def test_cli_run_and_sweep(
     assert "loss" in capsys.readouterr().err
 
 
-def test_queue_only_queues(root: Path, version: str, tmp_path: Path, monkeypatch, capsys) -> None:  # noqa: ANN001
+def test_queue_only_queues(root: Path, version: str, tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.setenv("MASK_STUDIO_WORKSPACE", str(root))
     started: list[object] = []
     monkeypatch.setattr("core.training.worker.ensure_worker", lambda root=None: started.append(root) or 1)
@@ -110,7 +110,7 @@ def test_a_huge_sweep_for_a_missing_version_writes_nothing(
     assert not (ws / "runs").exists()
 
 
-def test_resume_and_requeue(root: Path, version: str, monkeypatch, capsys) -> None:  # noqa: ANN001
+def test_resume_and_requeue(root: Path, version: str, monkeypatch, capsys) -> None:
     monkeypatch.setenv("MASK_STUDIO_WORKSPACE", str(root))
     started: list[object] = []
     monkeypatch.setattr("core.training.worker.ensure_worker", lambda root=None: started.append(root) or 7)

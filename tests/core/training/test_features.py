@@ -142,7 +142,7 @@ def test_a_damaged_bank_is_recomputed(model: keras.Model, tmp_path: Path, conten
     elif content == "truncated":
         bank.write_bytes(bank.read_bytes()[:120])
     else:
-        bank.write_bytes(content)  # type: ignore[arg-type]
+        bank.write_bytes(content)
     feats, _, from_cache = base_features(model, data, bank)
     assert not from_cache
     np.testing.assert_allclose(feats["val"], expected(model, data["val"]), rtol=1e-5, atol=1e-6)

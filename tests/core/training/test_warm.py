@@ -14,7 +14,7 @@ from models import mobilenet_v2
 from tests.models.synth import CLASSES
 
 
-def config(**kw) -> RunConfig:  # noqa: ANN003
+def config(**kw) -> RunConfig:
     return RunConfig(
         **{"model": "mobilenet_v2", "dataset_version": "v", "image_size": 32, "neurons": 8, **kw}
     ).resolved()

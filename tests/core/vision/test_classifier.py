@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 SIZE = 32
 
 
-def tiny_model(seed: int = 0, classes: int = 2):  # noqa: ANN201 - keras.Model
+def tiny_model(seed: int = 0, classes: int = 2):
     """A LeNet at 32 px whose last layer is scaled up, so its answers are confident (no ties)."""
     import keras
 
@@ -50,12 +50,12 @@ def crops(n: int = 16, seed: int = 1) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def model():  # noqa: ANN201
+def model():
     return tiny_model()
 
 
 @pytest.mark.parametrize("backend", ["tf.function", "litert"])
-def test_fast_backend_gives_the_reference_labels(model, backend: str) -> None:  # noqa: ANN001
+def test_fast_backend_gives_the_reference_labels(model, backend: str) -> None:
     c = Classifier(model, LABELS, backend=backend)
     assert c.backend == backend
     x = crops()
@@ -68,14 +68,14 @@ def test_fast_backend_gives_the_reference_labels(model, backend: str) -> None:  
     assert c.check.ok and c.check.max_prob_diff <= PROB_TOLERANCE
 
 
-def test_auto_takes_the_first_matching_fast_backend(model) -> None:  # noqa: ANN001
+def test_auto_takes_the_first_matching_fast_backend(model) -> None:
     c = Classifier(model, LABELS)
     assert c.backend == "litert"
     assert [ch.backend for ch in c.checks] == ["keras", "litert"]
     assert "max prob diff" in c.describe()
 
 
-def test_auto_falls_back_when_litert_export_fails(model, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+def test_auto_falls_back_when_litert_export_fails(model, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*args: object, **kwargs: object) -> bytes:
         raise ClassifierError("LiteRT conversion failed: test")
 
@@ -88,10 +88,10 @@ def test_auto_falls_back_when_litert_export_fails(model, monkeypatch: pytest.Mon
         Classifier(model, LABELS, backend="litert")
 
 
-def test_a_backend_outside_the_tolerance_is_not_chosen(model, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+def test_a_backend_outside_the_tolerance_is_not_chosen(model, monkeypatch: pytest.MonkeyPatch) -> None:
     real = clf_mod._LiteRTBackend.__call__
 
-    def off(self, x: np.ndarray) -> np.ndarray:  # noqa: ANN001
+    def off(self, x: np.ndarray) -> np.ndarray:
         return real(self, x) * 0.9  # wrong by 5-10 %
 
     monkeypatch.setattr(clf_mod._LiteRTBackend, "__call__", off)
@@ -100,7 +100,7 @@ def test_a_backend_outside_the_tolerance_is_not_chosen(model, monkeypatch: pytes
     assert next(ch for ch in c.checks if ch.backend == "litert").max_prob_diff > PROB_TOLERANCE
 
 
-def test_wrong_labels_and_inputs_are_refused(model) -> None:  # noqa: ANN001
+def test_wrong_labels_and_inputs_are_refused(model) -> None:
     with pytest.raises(ClassifierError, match="2 outputs but 3 labels"):
         Classifier(model, ["a", "b", "c"], backend="keras")
     with pytest.raises(ClassifierError, match="distinct"):
@@ -115,7 +115,7 @@ def test_typed_labels_are_split_on_lines_and_commas() -> None:
     assert parse_labels(" with_mask\nwithout_mask, other \n") == ["with_mask", "without_mask", "other"]
 
 
-def test_an_uploaded_model_with_code_is_refused(model) -> None:  # noqa: ANN001
+def test_an_uploaded_model_with_code_is_refused(model) -> None:
     import keras
 
     inputs = keras.Input((SIZE, SIZE, 3))
@@ -132,7 +132,7 @@ def test_an_uploaded_model_with_code_is_refused(model) -> None:  # noqa: ANN001
     assert zipfile.is_zipfile(io.BytesIO(_saved(model)))
 
 
-def _saved(model) -> bytes:  # noqa: ANN001
+def _saved(model) -> bytes:
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -141,7 +141,7 @@ def _saved(model) -> bytes:  # noqa: ANN001
         return p.read_bytes()
 
 
-def test_one_classifier_serves_several_threads(model) -> None:  # noqa: ANN001
+def test_one_classifier_serves_several_threads(model) -> None:
     c = Classifier(model, LABELS, backend="litert", measure=False)
     batches = [crops(n, seed=n) for n in (1, 2, 3, 5)]
     expected = [c.predict(b) for b in batches]

@@ -44,7 +44,7 @@ def test_detection_xyxy() -> None:
 
 def test_a_detection_cannot_be_changed() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
-        Detection(1.0, 2.0, 3.0, 4.0, 0.9).score = 0.1  # type: ignore[misc]
+        Detection(1.0, 2.0, 3.0, 4.0, 0.9).score = 0.1
 
 
 def test_box_adjust_takes_one_flat_box() -> None:
@@ -89,7 +89,7 @@ def test_grey_frames_get_three_equal_channels_and_rgba_loses_its_alpha() -> None
 )
 def test_anything_but_an_image_frame_raises_detector_error(frame: object) -> None:
     with pytest.raises(DetectorError, match="a frame must be") as caught:
-        as_rgb_frame(frame)  # type: ignore[arg-type]
+        as_rgb_frame(frame)
     assert isinstance(caught.value, MaskStudioError)
 
 

@@ -200,7 +200,7 @@ def test_bad_options_raise_detector_error(options: dict) -> None:
 
 def test_bad_bases_and_frames_raise_detector_error() -> None:
     with pytest.raises(DetectorError, match="base"):
-        ThoroughDetector(object())  # type: ignore[arg-type]
+        ThoroughDetector(object())
     det = ThoroughDetector(SquareFinder(), zoom=2)
     for frame in (
         np.zeros((0, 10, 3), np.uint8),

@@ -13,7 +13,7 @@ from tests.images import image_bytes
 
 
 @pytest.fixture
-def project(workspace) -> Project:  # noqa: ANN001
+def project(workspace) -> Project:
     p = Project.create("io")
     p.add_image("IMG_1.png", image_bytes((640, 480), (10, 20, 30)))
     p.add_image("IMG_2.png", image_bytes((300, 200), (10, 20, 30)))

@@ -78,7 +78,7 @@ def write(files: dict[str, bytes], root: Path) -> None:
         (root / name).write_bytes(data)
 
 
-def loaded(ds) -> dict[str, list[tuple[tuple[float, ...], str]]]:  # noqa: ANN001
+def loaded(ds) -> dict[str, list[tuple[tuple[float, ...], str]]]:
     out = {}
     for path, _image, det in ds:
         out[Path(path).name] = sorted(

@@ -113,14 +113,14 @@ def test_huge_or_non_finite_numbers_are_refused_naming_the_file(
 )
 def test_ordinary_floats_and_scores_are_kept(load: Callable[[], object]) -> None:
     result = load()
-    boxes = [b for a in result.annotations.images.values() for b in a.boxes]  # type: ignore[attr-defined]
+    boxes = [b for a in result.annotations.images.values() for b in a.boxes]
     assert len(boxes) == 1 and all(abs(v) < 1e4 for v in boxes[0].xyxy)
 
 
 def test_a_coco_box_within_limits_but_far_outside_its_image_is_skipped_not_stored() -> None:
     result = coco(f"{MAX_COORDINATE / 2}, 2, 30, 40")()
-    assert result.box_count == 0 and result.skipped  # type: ignore[attr-defined]
-    out = json.loads(dumps_coco(result.annotations, {"a.jpg": (640, 480)}))  # type: ignore[attr-defined]
+    assert result.box_count == 0 and result.skipped
+    out = json.loads(dumps_coco(result.annotations, {"a.jpg": (640, 480)}))
     assert out["annotations"] == []
 
 
