@@ -83,7 +83,9 @@ def test_a_hand_edit_is_named(metrics: Any, words: str) -> None:
 def _record(tmp_path: Path, metrics: Any, *, file: bool = True) -> RunRecord:
     if file:
         (tmp_path / "metrics.json").write_text("{}")
-    return RunRecord("r1", tmp_path, {"model": "lenet"}, {"state": "done"}, metrics=metrics)
+    record = RunRecord("r1", tmp_path, {"model": "lenet"}, {"state": "done"})
+    record.__dict__["metrics"] = metrics  # what store.read_json gave (metrics is read when first used)
+    return record
 
 
 def test_checked_record_drops_unreadable_metrics_only(tmp_path: Path) -> None:
