@@ -12,19 +12,19 @@ import io
 import streamlit as st
 from PIL import Image
 
-from app.ui.annotate_history import history_bar, trash_panel
-from app.ui.annotate_io import categories_panel, import_export_panel
-from app.ui.annotate_keys import (
+from app.annotate.face_grid import face_grid, selected_box
+from app.annotate.history import history_bar, trash_panel
+from app.annotate.io_section import categories_panel, import_export_panel
+from app.annotate.keys import (
     box_list,
     delete_image_button,
     delete_project_button,
     shortcuts_help,
 )
-from app.ui.annotate_zoom import region_key, zoom_view
-from app.ui.common import flash, literal, section_switch, show_error, show_flashes, use_app_navigation
-from app.ui.face_grid import face_grid, selected_box
-from app.ui.review_queue import review_section
-from app.ui.start_here import start_here_panel
+from app.annotate.review_queue import review_section
+from app.annotate.start_here import start_here_panel
+from app.annotate.zoom import region_key, zoom_view
+from app.widgets.common import flash, literal, section_switch, show_error, show_flashes, use_app_navigation
 from core.annotation.annotations import NONE, Annotations
 from core.annotation.canvas import (
     STALE_MESSAGE,
@@ -250,7 +250,7 @@ def canvas_drawing(project: Project, image: str, ann: Annotations, view: CanvasV
 
 
 def preannotate(project: Project, image: str, names: list[str]) -> None:
-    from app.ui.faces import detector_choice, preannotate_images
+    from app.widgets.faces import detector_choice, preannotate_images
 
     with st.expander("Pre-annotate faces", expanded=False):
         detector = detector_choice("preannotate_detector")
@@ -266,7 +266,7 @@ def preannotate(project: Project, image: str, names: list[str]) -> None:
 
 
 def classify_boxes_panel(project: Project, image: str, names: list[str], ann: Annotations) -> None:
-    from app.ui.classify import classify_panel
+    from app.annotate.classify import classify_panel
 
     with st.expander("Classify unlabelled boxes", expanded=False):
         if classify_panel(project, image, names, ann.categories):

@@ -13,13 +13,13 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from app.ui.common import section_switch, show_flashes, use_app_navigation
-from app.ui.dataset_augment import augmentation_section
-from app.ui.dataset_build import build_section
-from app.ui.dataset_common import apply_pending, choose_dataset, latest_versions
-from app.ui.dataset_health import health_section
-from app.ui.dataset_review import review_section
-from app.ui.dataset_split import split_section
+from app.dataset.augment import augmentation_section
+from app.dataset.build import build_section
+from app.dataset.common import apply_pending, choose_dataset, latest_versions
+from app.dataset.health import health_section
+from app.dataset.review import review_section
+from app.dataset.split import split_section
+from app.widgets.common import section_switch, show_flashes, use_app_navigation
 from core.data.dataset import Dataset
 
 use_app_navigation()

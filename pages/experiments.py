@@ -10,11 +10,11 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from app.ui.common import section_switch, show_flashes, use_app_navigation
-from app.ui.experiments_compare import compare_section
-from app.ui.experiments_executor import queue_page
-from app.ui.experiments_launch import launch_section
-from app.ui.experiments_scenes import scene_section
+from app.experiments.compare import compare_section
+from app.experiments.executor import queue_page
+from app.experiments.launch import launch_section
+from app.experiments.scenes import scene_section
+from app.widgets.common import section_switch, show_flashes, use_app_navigation
 
 use_app_navigation()
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.ui.common import use_app_navigation
-from app.ui.live_controls import choose
-from app.ui.live_snapshot import snapshot_button
-from app.ui.live_stream import CAMERA_ERRORS, CAMERA_HELP, rtc, session_processor, stats_panel, stream
-from app.ui.model_picker import show_model
-from app.ui.target_project import project_target
+from app.live.controls import choose
+from app.live.snapshot import snapshot_button
+from app.live.stream import CAMERA_ERRORS, CAMERA_HELP, rtc, session_processor, stats_panel, stream
+from app.widgets.common import use_app_navigation
+from app.widgets.model_picker import show_model
+from app.widgets.target_project import project_target
 
 use_app_navigation()
 

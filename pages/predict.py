@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.ui.common import show_error, show_flashes, use_app_navigation
-from app.ui.faces import detector_choice
-from app.ui.model_picker import choose_model, choose_threshold, show_model, threshold_curve
-from app.ui.predict_draw import threshold_figure
-from app.ui.predict_results import choose_images, legend, predict_all, results_table, show_results
-from app.ui.target_project import project_target
+from app.predict.results import choose_images, legend, predict_all, results_table, show_results
+from app.widgets.common import show_error, show_flashes, use_app_navigation
+from app.widgets.draw import threshold_figure
+from app.widgets.faces import detector_choice
+from app.widgets.model_picker import choose_model, choose_threshold, show_model, threshold_curve
+from app.widgets.target_project import project_target
 from core.errors import MaskStudioError
 from core.inference.predictor import Predictor
 from core.runs.thresholds import plain_summary

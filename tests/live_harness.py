@@ -279,7 +279,7 @@ def stop_camera(page: Any) -> None:
 
 
 def set_every(page: Any, every: int) -> None:
-    """The sidebar's "Classify a followed face every … frames" (app.ui.live_controls)."""
+    """The sidebar's "Classify a followed face every … frames" (app.live.controls)."""
     from tests.e2e.conftest import wait_for_app
 
     box = page.get_by_test_id("stSidebar").get_by_role("spinbutton", name="Classify a followed face every")

@@ -21,6 +21,12 @@ PACKAGES = ("vision", "annotation", "data", "runs", "training", "inference", "li
 #: top-level names core and models must never import (the front end, its framework, test code).
 FRONT_END = ("streamlit", "streamlit_webrtc", "app", "pages", "home", "tests", "benchmarks")
 MAX_LOOSE, MIN_PACKAGES, MAX_LINES = 8, 4, 450
+#: the front end's rooms: one per page (pages/<room>.py), and the widgets room they share.
+ROOMS = ("annotate", "dataset", "experiments", "predict", "live")
+WIDGETS = "widgets"
+#: app/'s loose modules: the app shell used by home.py only (the Host check).
+APP_LOOSE = ("hosts",)
+MAX_PAGE_LINES = 120
 SIZE_CHECKED = ("core", "app", "pages", "models")
 
 
@@ -129,7 +135,7 @@ def test_models_import_neither_core_nor_the_front_end() -> None:
     assert problems == set(), "\n".join(sorted(problems))
 
 
-def test_app_ui_never_imports_pages() -> None:
+def test_app_never_imports_pages() -> None:
     problems = [
         f"{rel(path)}:{line} imports {module}"
         for path in py_files(REPO / "app")
@@ -137,6 +143,80 @@ def test_app_ui_never_imports_pages() -> None:
         if module.split(".")[0] == "pages"
     ]
     assert problems == [], "\n".join(problems)
+
+
+def app_unit(module: str) -> str | None:
+    """The room of a dotted `app...` module ("widgets", "annotate", ..., "hosts"), "app" for the
+    package itself, None when it is not in app."""
+    parts = module.split(".")
+    if parts[0] != "app":
+        return None
+    return parts[1] if len(parts) > 1 else "app"
+
+
+def allowed_app_units(room: str) -> set[str]:
+    """What a room may import from app/: a page room its own room and the widgets room; the
+    widgets room only itself (never a page room)."""
+    return {room, WIDGETS} if room in ROOMS else {WIDGETS}
+
+
+def test_app_is_rooms_and_its_shell() -> None:
+    folders = sorted(p.name for p in (REPO / "app").iterdir() if p.is_dir() and p.name != "__pycache__")
+    modules = sorted(p.stem for p in (REPO / "app").glob("*.py") if p.stem != "__init__")
+    assert folders == sorted([*ROOMS, WIDGETS]), "app/ holds one room per page and the widgets room"
+    assert modules == sorted(APP_LOOSE)
+    assert sorted(p.stem for p in (REPO / "pages").glob("*.py")) == sorted(ROOMS), "one page per room"
+
+
+@pytest.mark.parametrize("room", [*ROOMS, WIDGETS])
+def test_a_room_imports_only_its_own_room_the_widgets_and_core(room: str) -> None:
+    problems = [
+        f"{rel(path)}:{line} imports {module}"
+        for path in py_files(REPO / "app" / room)
+        for line, module in imported_modules(path)
+        if module.split(".")[0] in ("pages", "home")
+        or ((unit := app_unit(module)) is not None and unit != "app" and unit not in allowed_app_units(room))
+    ]
+    assert problems == [], "\n".join(problems)
+
+
+@pytest.mark.parametrize("page", ROOMS)
+def test_a_page_is_thin_and_uses_only_its_room_and_the_widgets(page: str) -> None:
+    path = REPO / "pages" / f"{page}.py"
+    lines = len(path.read_text(encoding="utf-8").splitlines())
+    assert lines <= MAX_PAGE_LINES, f"{rel(path)} has {lines} lines; move its logic into app/{page}/"
+    problems = [
+        f"{rel(path)}:{line} imports {module}"
+        for line, module in imported_modules(path)
+        if (unit := app_unit(module)) is not None and unit != "app" and unit not in (page, WIDGETS)
+    ]
+    assert problems == [], "\n".join(problems)
+
+
+def test_the_app_tests_mirror_the_rooms() -> None:
+    tests = REPO / "tests" / "app"
+    folders = sorted(p.name for p in tests.iterdir() if p.is_dir() and p.name != "__pycache__")
+    assert folders == sorted([*ROOMS, WIDGETS])
+    for room in folders:
+        names = {p.stem for p in (REPO / "app" / room).glob("*.py")}
+        stray = [
+            p.name for p in (tests / room).glob("test_*.py") if p.stem.removeprefix("test_") not in names
+        ]
+        assert stray == [], f"tests/app/{room} tests modules app/{room} does not have: {stray}"
+
+
+@pytest.mark.parametrize(
+    ("room", "module", "expected"),
+    [
+        ("annotate", "app.widgets.common", True),
+        ("annotate", "app.annotate.face_grid", True),
+        ("annotate", "app.experiments.scenes", False),  # another page room
+        ("widgets", "app.predict.results", False),  # the widgets room never imports a page room
+        ("widgets", "app.widgets.charts", True),
+    ],
+)
+def test_the_room_rule_itself(room: str, module: str, expected: bool) -> None:
+    assert (app_unit(module) in allowed_app_units(room)) is expected
 
 
 def test_few_loose_modules_and_several_packages() -> None:

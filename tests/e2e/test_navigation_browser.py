@@ -1,6 +1,6 @@
 """A page opened by its URL as the server's very first request (a bookmark, or a tab left open
 while `make run` restarts) runs under home.py's navigation: the page titles in the menu, the wide
-layout, the same page and section (app.ui.common.use_app_navigation)."""
+layout, the same page and section (app.widgets.common.use_app_navigation)."""
 
 from __future__ import annotations
 

@@ -40,13 +40,13 @@ def texts(source, *kinds: str) -> str:
 
 
 def open_section(at: AppTest, name: str) -> AppTest:
-    """Choose section `name` in the page's section switch (app.ui.common.section_switch) and run."""
+    """Choose section `name` in the page's section switch (app.widgets.common.section_switch) and run."""
     at.get("button_group")[0].set_value(name)
     return run(at)
 
 
 def threshold_slider(at: AppTest):
-    """The sidebar's 'uncertain' threshold slider (app.ui.model_picker, on Predict and Live)."""
+    """The sidebar's 'uncertain' threshold slider (app.widgets.model_picker, on Predict and Live)."""
     return next(s for s in at.sidebar.slider if s.label.startswith("Uncertain below"))
 
 

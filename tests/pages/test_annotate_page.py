@@ -208,7 +208,7 @@ def test_a_detector_that_cannot_load_is_said_and_nothing_reruns_it_away(project:
     preannotate_one = next(b for b in at.button if b.label == "This image" and b.key != "classify_one")
     preannotate_one.click()
     failure = DetectorError("the detector weights are missing")
-    with mock.patch("app.ui.faces.get_detector", side_effect=failure):
+    with mock.patch("app.widgets.faces.get_detector", side_effect=failure):
         run(at)
     assert any("detector weights are missing" in e.value for e in at.error)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.ui import charts
+from app.widgets import charts
 from core.annotation.annotations import Box, ImageAnnotations
 from core.annotation.projects import Project
 from core.data.dataset import UNLABELLED, Dataset, list_datasets

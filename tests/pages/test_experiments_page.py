@@ -7,7 +7,7 @@ import os
 
 from streamlit.testing.v1 import AppTest
 
-from app.ui.common import literal
+from app.widgets.common import literal
 from core.fsutil import atomic_write_json
 from core.runs.active_model import get_active, set_active
 from core.runs.scene_figures import SceneFigure, save_scene_figure
@@ -148,7 +148,7 @@ def test_launch_defaults_are_the_command_lines_and_say_what_they_chose(workspace
 def test_mobilenet_is_not_offered_without_any_imagenet_base(workspace, monkeypatch) -> None:
     make_manifest()
     monkeypatch.setattr(
-        "app.ui.experiments_launch.unavailable_reason",
+        "app.experiments.launch.unavailable_reason",
         lambda: "MobileNetV2 needs ImageNet weights and none are here.",
     )
     at = run(app())
@@ -257,7 +257,7 @@ def test_queue_visit_restarts_a_killed_workers_queue_and_requeues(workspace, mon
 
 
 def test_queue_reads_only_active_and_latest_ended_runs(workspace, monkeypatch) -> None:
-    import app.ui.experiments_queue as queue
+    import app.experiments.queue as queue
 
     version = make_manifest()
     for _ in range(7):

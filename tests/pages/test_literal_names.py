@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.ui.common import literal
+from app.widgets.common import literal
 from core.annotation.annotations import Box
 from core.annotation.projects import Project
 from tests.images import image_bytes

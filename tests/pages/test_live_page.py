@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.ui.common import literal
+from app.widgets.common import literal
 from core.annotation.projects import Project
 from core.imaging import load_rgb_array
 from core.inference.predictor import DEFAULT_THRESHOLD

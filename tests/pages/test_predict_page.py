@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.ui.common import literal
+from app.widgets.common import literal
 from core.annotation.projects import Project
 from core.fsutil import atomic_write_json
 from core.runs.active_model import get_active, set_active

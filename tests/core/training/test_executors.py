@@ -73,7 +73,7 @@ def test_the_app_imports_without_ray() -> None:
 
     code = (
         "import sys; sys.modules['ray'] = None\n"  # `import ray` now fails, as without the package
-        "import core.training.worker, core.training.ray_executor, core.training.ray_node, app.ui.experiments_executor\n"
+        "import core.training.worker, core.training.ray_executor, core.training.ray_node, app.experiments.executor\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
