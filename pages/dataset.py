@@ -1,6 +1,6 @@
 """Datasets: build face-crop datasets, review them, check their health, split them, preview augmentation.
 
-Thin: the dataset picker, the section switch and a call into one app/ui/dataset_* section
+Thin: the dataset picker, the section switch and a call into one section of app/dataset/
 (which calls core.data.dataset, core.data.build, core.data.autocrop, core.data.health, core.data.split). The
 chosen dataset and section are kept in the URL (?dataset=...&section=...), so a reload comes
 back to the same place; every dataset picker shows the latest version id (the split manifest's

@@ -1,8 +1,8 @@
 """Live: the browser's webcam, every face boxed and labelled by the active model as it happens.
 
 Thin, as streamlit-webrtc's object-detection demo: the sidebar picks the model, detector and
-threshold (app/ui/live_controls, app/ui/model_picker), webrtc_streamer sends each camera frame to this session's
-core.live.processor.LiveProcessor (app/ui/live_stream), whose callback only queues the frame and draws the
+threshold (app/live/controls, app/widgets/model_picker), webrtc_streamer sends each camera frame to this session's
+core.live.processor.LiveProcessor (app/live/stream), whose callback only queues the frame and draws the
 newest result; a worker thread runs the shared Predict pipeline (core.inference.predictor.Predictor).
 Statistics leave the video thread through a queue, drained by an st.fragment once a second.
 Changing a control swaps the processor's Predictor: the stream does not restart.

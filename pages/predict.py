@@ -1,8 +1,8 @@
 """Predict: find every face in uploaded images (or a workspace folder) and classify each one.
 
-Thin: the sidebar picks the model, backend and threshold (app/ui/model_picker, as on Live) and
+Thin: the sidebar picks the model, backend and threshold (app/widgets/model_picker, as on Live) and
 the detector; the main area shows each image with its faces, the results table and CSV, and sends
-an image with its predicted boxes to the annotator (app/ui/predict_results). The pipeline is
+an image with its predicted boxes to the annotator (app/predict/results). The pipeline is
 core.inference.predictor.Predictor, the same one Live and the annotator use.
 """
 
