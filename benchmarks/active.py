@@ -23,7 +23,8 @@ warm-start from it. Predict's default detector runs once per photo. Per fold k a
 
 Reported: found-and-right per class and the uncertain share, mean and spread over folds x seeds;
 the lift of every setting (training folds) and of the chosen one (held-out); the time to rank
-1,000 faces (classifier, base features, priority, duplicate collapse, order).
+1,000 faces (one MobileNetV2 base pass, the run's head on its features, priority, duplicate
+collapse, order).
 """
 
 from __future__ import annotations
