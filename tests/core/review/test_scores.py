@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from core.review import scores
 from core.review.scores import (
     WHY_BORDERLINE,
     WHY_RARE,
@@ -47,7 +48,10 @@ def test_rarity_favours_the_rarer_class() -> None:
     assert list(rarity(["a"], {})) == [0.0]
 
 
-def test_priorities_raise_rare_and_borderline_unsure_faces_with_reasons() -> None:
+def test_priorities_raise_rare_and_borderline_unsure_faces_with_reasons(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(scores, "BORDER_WEIGHT", 0.3)  # the measured default is 0 (badge only)
     p = np.array([[0.6, 0.4], [0.6, 0.4], [0.6, 0.4]])
     prio, why = priorities(p, np.array([0.95, 0.65, 0.95]), ["a", "a", "b"], {"a": 10, "b": 1})
     assert prio[1] > prio[0] and prio[2] > prio[0]
@@ -79,3 +83,10 @@ def test_random_share_accuracy_has_an_interval() -> None:
     assert random_share_accuracy([]) is None
     acc, half = random_share_accuracy([True] * 8 + [False] * 2)
     assert acc == pytest.approx(0.8) and 0 < half < 0.3
+
+
+def test_borderline_gives_its_badge_at_the_default_weight() -> None:
+    p = np.array([[0.6, 0.4], [0.6, 0.4]])
+    prio, why = priorities(p, np.array([0.95, 0.65]), ["a", "a"], {"a": 10})
+    assert prio[0] == pytest.approx(prio[1])  # border weight 0 (benchmarks/active.py)
+    assert WHY_BORDERLINE in why[1] and WHY_BORDERLINE not in why[0]
