@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from app.widgets.scene_test import LEAVE_OUT, RESULT_KEY, mapping_from_table
 from app.widgets.common import literal
+from app.widgets.scene_test import LEAVE_OUT, RESULT_KEY, mapping_from_table
 from core.annotation.annotations import Box
 from core.annotation.formats.voc import parse_voc_xml
 from core.annotation.projects import Project
