@@ -17,6 +17,7 @@ import base64
 import io
 import os
 import threading
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -195,7 +196,7 @@ def show_progress(queue: Queue) -> None:
     why = f" Scored again because {rescored[1]}." if rescored and rescored[0] == queue.built_at else ""
     st.caption(
         literal(
-            f"{total} faces, ranked with {queue.model.run_id} ({queue.built_at}); "
+            f"{total} faces, ranked with {queue.model.run_id} ({_when(queue.built_at)}); "
             f"{prog.random_reviewed} random face(s) reviewed.{why}"
         )
     )
@@ -366,3 +367,11 @@ def review_section(open_project: Project) -> None:
     ):
         act(lambda: undo_reviews(queue, target), lambda n: f"{n} answer(s) taken back.")
     retrain_panel(queue, target)
+
+
+def _when(iso: str) -> str:
+    """An ISO time as the person reads it: "2026-12-07 06:02" (UTC), or the text as it is."""
+    try:
+        return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M UTC")
+    except (TypeError, ValueError):
+        return str(iso)

@@ -89,8 +89,8 @@ def retrain_panel(queue: Queue, target: str) -> None:
         show_error(exc)
         return
     st.caption(
-        f"{count} reviewed face(s) in {literal(target)}. Retraining crops the project's labelled boxes "
-        f"into a new dataset version and queues a run warm-started from {literal(queue.model.run_id)}."
+        f"{count} reviewed face(s) in {literal(target)}. Retraining crops the boxes a person labelled "
+        f"(reviewed or drawn; never a model's unchecked guess) into a new dataset version and queues a run warm-started from {literal(queue.model.run_id)}."
     )
     if st.button("Retrain with my reviews", key="rq_retrain", disabled=count == 0, type="primary"):
         _start(queue, target)
