@@ -1,17 +1,21 @@
-"""Box overlap (IoU) and greedy one-to-one matching of predicted boxes to ground-truth boxes.
+"""The one box type of core (`XYXY`), box overlap (IoU), greedy one-to-one matching of predicted
+boxes to ground-truth boxes, and non-maximum suppression.
 
-Boxes are xyxy in pixels: an (N, 4) array, a sequence of 4-tuples, or objects with an `.xyxy`
-attribute (`core.vision.detections.Detection`, `core.annotation.annotations.Box`). Boxes are
-axis-aligned, so the overlap is computed with numpy over every (prediction, truth) pair at once.
-Used by the scene evaluation, the VOC/detector checks, Live's face tracking, and the thorough
-detector, which merges its passes with `suppress_overlaps` (greedy non-maximum suppression).
+Every box in core is an `XYXY` or holds one: a detector's `Detection`, Predict's `Face`, an
+annotation `Box` (whole pixels), a file's `RawBox` are subclasses; a scene's `SceneFace` holds
+one as `.box`. Functions taking boxes accept a sequence of `XYXY` (or of 4-number sequences) or
+an (N, 4) array. Boxes are axis-aligned, so the overlap is computed with numpy over every
+(prediction, truth) pair at once. Used by the scene evaluation, the VOC/detector checks, Live's
+face tracking, and the thorough detector, which merges its passes with `suppress_overlaps`
+(greedy non-maximum suppression).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Self, TypeAlias
 
 import numpy as np
 
@@ -22,14 +26,92 @@ DEFAULT_MIN_IOU = 0.5
 
 
 class MatchingError(MaskStudioError, ValueError):
-    """Boxes that cannot be compared (wrong shape, not finite, x2 < x1) or a bad IoU threshold."""
+    """Not valid boxes (wrong shape, not finite, x2 < x1) or a bad IoU threshold."""
 
 
-def as_xyxy_array(boxes: Any) -> np.ndarray:
+@dataclass(frozen=True)
+class XYXY:
+    """An axis-aligned box: top-left corner (x1, y1), bottom-right corner (x2, y2), in pixels.
+
+    The plain constructor checks nothing (it is the hot path of every detector); `XYXY.of`
+    builds a checked one (four finite numbers, x1 <= x2, y1 <= y2). Subclasses add fields
+    (a score, a label); the methods below keep them (`dataclasses.replace`).
+    """
+
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+    @staticmethod
+    def of(box: BoxLike | Iterable[float]) -> XYXY:
+        """A plain, checked XYXY from an XYXY (of any subclass) or 4 numbers; MatchingError
+        unless they are four finite numbers with x1 <= x2 and y1 <= y2."""
+        x1, y1, x2, y2 = xyxy_floats(box)
+        if not all(math.isfinite(v) for v in (x1, y1, x2, y2)):
+            raise MatchingError(f"a box must be finite numbers, got {(x1, y1, x2, y2)!r}")
+        if x2 < x1 or y2 < y1:
+            raise MatchingError(f"a box must have x2 >= x1 and y2 >= y1, got {(x1, y1, x2, y2)!r}")
+        return XYXY(x1, y1, x2, y2)
+
+    @classmethod
+    def from_box(cls, box: BoxLike, **fields: Any) -> Self:
+        """A `cls` at the corners of `box` (checked as `of` checks them), with the other fields
+        given by name: `Face.from_box(detection, label=..., confidence=...)`."""
+        b = XYXY.of(box)
+        return cls(b.x1, b.y1, b.x2, b.y2, **fields)
+
+    @property
+    def xyxy(self) -> tuple[float, float, float, float]:
+        return (self.x1, self.y1, self.x2, self.y2)
+
+    @property
+    def width(self) -> float:
+        return self.x2 - self.x1
+
+    @property
+    def height(self) -> float:
+        return self.y2 - self.y1
+
+    @property
+    def area(self) -> float:
+        return self.width * self.height
+
+    def as_int(self) -> tuple[int, int, int, int]:
+        """The corners rounded to whole pixels (Python's round: halves to even)."""
+        return (int(round(self.x1)), int(round(self.y1)), int(round(self.x2)), int(round(self.y2)))
+
+    def scaled(self, sx: float, sy: float) -> Self:
+        """The box with x multiplied by `sx` and y by `sy` (other fields kept)."""
+        return replace(self, x1=self.x1 * sx, y1=self.y1 * sy, x2=self.x2 * sx, y2=self.y2 * sy)
+
+    def shifted(self, dx: float, dy: float) -> Self:
+        """The box moved by (`dx`, `dy`) (other fields kept)."""
+        return replace(self, x1=self.x1 + dx, y1=self.y1 + dy, x2=self.x2 + dx, y2=self.y2 + dy)
+
+    def clipped(self, width: float, height: float) -> Self:
+        """The box clipped to an image of `width` x `height` (itself when already inside).
+
+        A corner clipped to 0 stays the type of the box's numbers (an annotation Box's ints)."""
+        zero: float = 0 if isinstance(self.x1, int) else 0.0
+        x1, x2 = min(max(self.x1, zero), width), min(max(self.x2, zero), width)
+        y1, y2 = min(max(self.y1, zero), height), min(max(self.y2, zero), height)
+        if (x1, y1, x2, y2) == self.xyxy:
+            return self
+        return replace(self, x1=x1, y1=y1, x2=x2, y2=y2)
+
+
+#: One box: an XYXY (or subclass) or 4 numbers (x1, y1, x2, y2).
+BoxLike: TypeAlias = XYXY | Sequence[float]
+#: Several boxes: a sequence of BoxLike or an (N, 4) array.
+Boxes: TypeAlias = Iterable[BoxLike] | np.ndarray
+
+
+def as_xyxy_array(boxes: Boxes) -> np.ndarray:
     """`boxes` as a float (N, 4) xyxy array; MatchingError when they are not valid boxes."""
     try:
         if not isinstance(boxes, np.ndarray):
-            boxes = [getattr(b, "xyxy", b) for b in boxes]
+            boxes = [b.xyxy if isinstance(b, XYXY) else b for b in boxes]
         arr = np.asarray(boxes, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise MatchingError(f"boxes must be (N, 4) numbers, got {boxes!r}") from exc
@@ -44,15 +126,16 @@ def as_xyxy_array(boxes: Any) -> np.ndarray:
     return arr
 
 
-def xyxy_floats(box: Iterable[Any]) -> tuple[float, float, float, float]:
-    """One xyxy box (any 4 numbers) as a tuple of 4 floats; MatchingError unless there are 4."""
-    values = tuple(float(v) for v in box)
+def xyxy_floats(box: BoxLike | Iterable[Any]) -> tuple[float, float, float, float]:
+    """One box (an XYXY or any 4 numbers) as a tuple of 4 floats, unchecked beyond their count
+    (MatchingError unless there are 4)."""
+    values = tuple(float(v) for v in (box.xyxy if isinstance(box, XYXY) else box))
     if len(values) != 4:
         raise MatchingError(f"a box is 4 numbers (x1, y1, x2, y2), got {len(values)}")
     return values[0], values[1], values[2], values[3]
 
 
-def iou_matrix(predictions: Any, truths: Any) -> np.ndarray:
+def iou_matrix(predictions: Boxes, truths: Boxes) -> np.ndarray:
     """IoU of every prediction with every truth, shape (N, M); 0 where the union is empty."""
     a, b = as_xyxy_array(predictions), as_xyxy_array(truths)
     if len(a) == 0 or len(b) == 0:
@@ -66,8 +149,8 @@ def iou_matrix(predictions: Any, truths: Any) -> np.ndarray:
     return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
-def iou(a: Any, b: Any) -> float:
-    """IoU of two single xyxy boxes (tuples or objects with `.xyxy`)."""
+def iou(a: BoxLike, b: BoxLike) -> float:
+    """IoU of two single boxes."""
     return float(iou_matrix([a], [b])[0, 0])
 
 
@@ -107,7 +190,7 @@ class MatchResult:
         return precision(self.matched, self.n_predictions)
 
 
-def match_boxes(predictions: Any, truths: Any, min_iou: float = DEFAULT_MIN_IOU) -> MatchResult:
+def match_boxes(predictions: Boxes, truths: Boxes, min_iou: float = DEFAULT_MIN_IOU) -> MatchResult:
     """Greedy one-to-one matching, highest IoU first, of pairs with IoU >= `min_iou`.
 
     Ties keep the lower prediction index, then the lower truth index, so the result is
@@ -135,7 +218,7 @@ def match_boxes(predictions: Any, truths: Any, min_iou: float = DEFAULT_MIN_IOU)
     )
 
 
-def suppress_overlaps(boxes: Any, scores: Any, max_iou: float) -> list[int]:
+def suppress_overlaps(boxes: Boxes, scores: Any, max_iou: float) -> list[int]:
     """Greedy non-maximum suppression: indices of the boxes kept, best score first.
 
     The best remaining box is kept and every box overlapping it by IoU > `max_iou` is dropped;

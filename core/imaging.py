@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from core.errors import BoxRejected, ImageLoadError
+from core.geometry import XYXY, BoxLike, xyxy_floats
 
 #: Largest image accepted, in pixels (about 12000 x 8300). A 20000 x 20000 PNG is refused.
 MAX_PIXELS = 100_000_000
@@ -194,7 +195,7 @@ def _png_late_orientation(src: str | os.PathLike[str] | IO[bytes]) -> int:
 
 
 @dataclass(frozen=True)
-class SquareRegion:
+class SquareRegion(XYXY):
     """The square a box grows into: integer pixel bounds, possibly outside the image."""
 
     x1: int
@@ -207,15 +208,15 @@ class SquareRegion:
         return self.x2 - self.x1
 
 
-def square_region(box: tuple[float, float, float, float]) -> SquareRegion:
+def square_region(box: BoxLike) -> SquareRegion:
     """The square around `box` (x1, y1, x2, y2): the short side grows around the box centre.
 
     The side is the box's long side rounded to whole pixels (at least 1). The result can
     leave the image; `square_crop` pads what lies outside.
     """
-    x1, y1, x2, y2 = (float(v) for v in box)
+    x1, y1, x2, y2 = xyxy_floats(box)
     if not all(np.isfinite(v) for v in (x1, y1, x2, y2)):
-        raise BoxRejected("invalid", f"a box needs four finite numbers, got {tuple(box)!r}")
+        raise BoxRejected("invalid", f"a box needs four finite numbers, got {(x1, y1, x2, y2)!r}")
     if x2 < x1:
         x1, x2 = x2, x1
     if y2 < y1:
@@ -229,7 +230,7 @@ def square_region(box: tuple[float, float, float, float]) -> SquareRegion:
 
 def square_crop(
     image: np.ndarray | Image.Image,
-    box: tuple[float, float, float, float],
+    box: BoxLike,
     size: int | None = CROP_SIZE,
 ) -> np.ndarray:
     """Crop `box` from `image` as a square and resize it to `size` x `size` (None: no resize).
@@ -254,7 +255,7 @@ def square_crop(
         raise ValueError("cannot crop from an empty image")
     r = square_region(box)
     if r.side > 4 * max(h, w):
-        raise BoxRejected("invalid", f"box {tuple(box)!r} is far larger than the {w}x{h} image")
+        raise BoxRejected("invalid", f"box {xyxy_floats(box)!r} is far larger than the {w}x{h} image")
     if r.x1 >= 0 and r.y1 >= 0 and r.x2 <= w and r.y2 <= h:
         crop = arr[r.y1 : r.y2, r.x1 : r.x2]
     else:

@@ -18,7 +18,7 @@ import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Self
 
 import shapely
 from shapely import STRtree
@@ -28,6 +28,7 @@ from core.annotation.category_names import check_new_name, look_alike_key, look_
 from core.annotation.category_names import has_surrogates as has_surrogates
 from core.annotation.category_names import validate_category_name as validate_category_name
 from core.errors import BoxRejected, CategoryError, MaskStudioError
+from core.geometry import XYXY, BoxLike
 
 NONE = "None"
 MIN_AREA = 40  # px²: a smaller box is refused
@@ -69,9 +70,10 @@ def derived_box_ids(image: str, boxes: Iterable[Sequence[float]]) -> list[str]:
 
 
 @dataclass(frozen=True)
-class Box:
+class Box(XYXY):
     """An axis-aligned box in original-image pixels, with its category and optional score.
 
+    An XYXY whose corners are whole pixels (`from_xyxy` rounds; `scaled` rounds too).
     `flag` names the rule (a RULE_TEXT key) an imported box breaks when it was kept anyway.
     """
 
@@ -86,14 +88,21 @@ class Box:
 
     @classmethod
     def from_xyxy(
-        cls, xyxy: Iterable[float], label: str = NONE, score: float | None = None, box_id: str = ""
-    ) -> Box:
-        """Build from any (x1, y1, x2, y2), rounding to whole pixels and ordering the corners."""
-        vals = [float(v) for v in xyxy]
+        cls, xyxy: BoxLike | Iterable[float], label: str = NONE, score: float | None = None, box_id: str = ""
+    ) -> Self:
+        """Build from any box or (x1, y1, x2, y2), rounding to whole pixels and ordering the corners."""
+        vals = list(xyxy.xyxy) if isinstance(xyxy, XYXY) else [float(v) for v in xyxy]
         if len(vals) != 4 or not all(math.isfinite(v) for v in vals):
-            raise BoxRejected("invalid", f"a box needs four finite numbers, got {list(xyxy)!r}")
-        x1, y1, x2, y2 = (int(round(v)) for v in vals)
+            shown = vals if isinstance(xyxy, XYXY) else list(xyxy)
+            raise BoxRejected("invalid", f"a box needs four finite numbers, got {shown!r}")
+        x1, y1, x2, y2 = XYXY(*vals).as_int()
         return cls(min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2), label, score, None, box_id)
+
+    @classmethod
+    def from_box(cls, box: BoxLike, **fields: Any) -> Self:
+        """As XYXY.from_box, rounded to whole pixels (BoxRejected for a box that is not 4 finite
+        numbers)."""
+        return replace(cls.from_xyxy(box), **fields)
 
     @property
     def xyxy(self) -> tuple[int, int, int, int]:
@@ -111,22 +120,10 @@ class Box:
     def area(self) -> int:
         return self.width * self.height
 
-    def clipped(self, width: int, height: int) -> Box:
-        """The box clipped to an image of `width` x `height`."""
-        if (
-            0 <= self.x1 <= width
-            and 0 <= self.x2 <= width
-            and 0 <= self.y1 <= height
-            and 0 <= self.y2 <= height
-        ):
-            return self
-        return replace(
-            self,
-            x1=min(max(self.x1, 0), width),
-            y1=min(max(self.y1, 0), height),
-            x2=min(max(self.x2, 0), width),
-            y2=min(max(self.y2, 0), height),
-        )
+    def scaled(self, sx: float, sy: float) -> Self:
+        """The box scaled, its corners rounded to whole pixels."""
+        x1, y1, x2, y2 = XYXY(self.x1 * sx, self.y1 * sy, self.x2 * sx, self.y2 * sy).as_int()
+        return replace(self, x1=x1, y1=y1, x2=x2, y2=y2)
 
     def with_label(self, label: str, score: float | None = None) -> Box:
         return replace(self, label=label, score=score)

@@ -38,7 +38,7 @@ def preannotate(project: Project, images: Iterable[str], detector: FaceDetector)
             report.failed.append(str(exc))
             continue
         height, width = frame.shape[:2]
-        found = [Box.from_xyxy(d.xyxy, NONE, round(float(d.score), 4)) for d in detector.detect(frame)]
+        found = [Box.from_xyxy(d, NONE, round(float(d.score), 4)) for d in detector.detect(frame)]
         with project.edit() as ann:
             added, refused = ann.try_add_boxes(name, found, image_size=(width, height))
         report.added += len(added)

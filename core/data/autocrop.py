@@ -125,7 +125,7 @@ def auto_crop(
             except MaskStudioError as exc:  # the detector's fault, not the photo's: tried next time
                 report.unreadable.append(f"{name}: {getattr(exc, 'reason', None) or exc}")
                 continue
-            boxes = [(tuple(d.xyxy), UNLABELLED) for d in found]
+            boxes = [(d.xyxy, UNLABELLED) for d in found]
             crop_boxes(
                 dataset,
                 image,

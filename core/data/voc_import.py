@@ -19,7 +19,7 @@ from core.data.dataset import Dataset, refuse_shared_folders
 from core.data.fingerprints import Progress
 from core.data.provenance import record_sources, sha256_file, source_record
 from core.errors import DatasetError, FormatError, ImageLoadError
-from core.geometry import match_boxes, xyxy_floats
+from core.geometry import XYXY, match_boxes
 from core.imaging import CROP_SIZE, load_rgb_array
 
 VOC_CROPS_TRUTH, VOC_CROPS_DETECTOR, VOC_CROPS_BOTH = "truth", "detector", "both"
@@ -32,8 +32,8 @@ def _detected_boxes(
 ) -> dict[int, tuple[float, float, float, float]]:
     """{index of a labelled box: the detector's box matching it at IoU >= 0.5}."""
     dets = detector.detect(image)
-    result = match_boxes([d.xyxy for d in dets], [xyxy for xyxy, _ in boxes])
-    return {t: xyxy_floats(dets[p].xyxy) for p, t, _ in result.pairs}
+    result = match_boxes(dets, [xyxy for xyxy, _ in boxes])
+    return {t: XYXY.of(dets[p]).xyxy for p, t, _ in result.pairs}
 
 
 def import_voc(

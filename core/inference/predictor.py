@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from core.geometry import xyxy_floats
+from core.geometry import XYXY, BoxLike
 from core.imaging import CROP_SIZE, resize_square, square_crop
 from core.inference.tracking import LabelMemory
 from core.runs.thresholds import TIE_EPSILON
@@ -35,25 +35,17 @@ DEFAULT_THRESHOLD = 0.6
 
 # ----- faces ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Face:
+class Face(XYXY):
     """One face of a frame: box (original pixels), label, confidence and every class probability.
 
     `label` is the top class, or UNCERTAIN when `confidence` (the top probability) is under the
     threshold, or FACE when no classifier ran (then `confidence` is the detector score).
     """
 
-    x1: float
-    y1: float
-    x2: float
-    y2: float
     label: str
     confidence: float
     probs: Mapping[str, float] = field(default_factory=dict, hash=False)
     detector_score: float = 0.0
-
-    @property
-    def xyxy(self) -> tuple[float, float, float, float]:
-        return (self.x1, self.y1, self.x2, self.y2)
 
     @property
     def top_label(self) -> str:
@@ -92,16 +84,7 @@ class FrameResult:
         if (width, height) == (self.width, self.height):
             return self
         sx, sy = width / max(1, self.width), height / max(1, self.height)
-        faces = tuple(
-            replace(
-                f,
-                x1=min(max(f.x1 * sx, 0.0), width),
-                y1=min(max(f.y1 * sy, 0.0), height),
-                x2=min(max(f.x2 * sx, 0.0), width),
-                y2=min(max(f.y2 * sy, 0.0), height),
-            )
-            for f in self.faces
-        )
+        faces = tuple(f.scaled(sx, sy).clipped(width, height) for f in self.faces)
         return replace(self, faces=faces, width=int(width), height=int(height))
 
     def counts(self) -> dict[str, int]:
@@ -126,8 +109,8 @@ def decide(top_label: str, confidence: float, threshold: float) -> str:
     return top_label if confidence >= threshold - TIE_EPSILON else UNCERTAIN
 
 
-def crop_faces(frame: np.ndarray, boxes: Iterable[Any], size: int) -> np.ndarray:
-    """Model inputs (N, size, size, 3) uint8 for `boxes` (xyxy or objects with `.xyxy`).
+def crop_faces(frame: np.ndarray, boxes: Iterable[BoxLike], size: int) -> np.ndarray:
+    """Model inputs (N, size, size, 3) uint8 for `boxes`.
 
     Each crop is the dataset builder's (core.imaging.square_crop at CROP_SIZE px), then
     resized as training resizes dataset files (core.imaging.resize_square), so a face reaches the
@@ -135,7 +118,7 @@ def crop_faces(frame: np.ndarray, boxes: Iterable[Any], size: int) -> np.ndarray
     """
     crops = []
     for box in boxes:
-        crop = square_crop(frame, tuple(getattr(box, "xyxy", box)), CROP_SIZE)
+        crop = square_crop(frame, box, CROP_SIZE)
         if size != CROP_SIZE:
             crop = resize_square(Image.fromarray(crop), size)
         crops.append(crop)
@@ -183,11 +166,11 @@ class Predictor:
             classified,
         )
 
-    def classify_boxes(self, frame: np.ndarray, boxes: Sequence[Any]) -> list[Face]:
-        """Classify given boxes (xyxy or objects with `.xyxy`) without detecting: the annotator's
-        "classify unlabelled boxes". Detector scores are 0."""
+    def classify_boxes(self, frame: np.ndarray, boxes: Sequence[BoxLike]) -> list[Face]:
+        """Classify given boxes without detecting: the annotator's "classify unlabelled boxes".
+        Detector scores are 0."""
         rgb = as_rgb_frame(frame)
-        dets = [Detection(*xyxy_floats(getattr(b, "xyxy", b)), score=0.0) for b in boxes]
+        dets = [Detection.from_box(b, score=0.0) for b in boxes]
         return self._classify(rgb, dets)[0]
 
     def _classify(
@@ -196,7 +179,11 @@ class Predictor:
         """(faces, how many crops the classifier ran on)."""
         model = self.model
         if model is None:
-            return [Face(*d.xyxy, FACE, float(d.score), {}, float(d.score)) for d in detections], 0
+            faces = [
+                Face.from_box(d, label=FACE, confidence=float(d.score), detector_score=float(d.score))
+                for d in detections
+            ]
+            return faces, 0
         probs: np.ndarray | list[np.ndarray]
         if memory is None:
             probs = model.predict(crop_faces(rgb, detections, model.image_size))
@@ -211,8 +198,8 @@ class Predictor:
             top = int(np.argmax(row))
             confidence = float(row[top])
             faces.append(
-                Face(
-                    *det.xyxy,
+                Face.from_box(
+                    det,
                     label=decide(model.labels[top], confidence, self.threshold),
                     confidence=confidence,
                     probs=dict(zip(model.labels, (float(p) for p in row), strict=True)),

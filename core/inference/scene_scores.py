@@ -138,10 +138,10 @@ def _r(v: float | None, n: int = 4) -> float | None:
 def score_photo(
     scene: Scene, faces: Sequence[Any], mapping: Mapping[str, str | None], min_iou: float = DEFAULT_MIN_IOU
 ) -> PhotoScore:
-    """Match the model's `faces` (objects with .xyxy and .label) to the photo's labelled faces."""
+    """Match the model's `faces` (predictor Faces: boxes with a .label) to the photo's labelled faces."""
     from core.inference.predictor import UNCERTAIN
 
-    match = match_boxes([f.xyxy for f in faces], [t.xyxy for t in scene.faces], min_iou)
+    match = match_boxes(faces, [t.box for t in scene.faces], min_iou)
     by_truth = {t: p for p, t, _ in match.pairs}
     outcomes = []
     for ti, truth in enumerate(scene.faces):

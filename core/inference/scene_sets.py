@@ -14,7 +14,7 @@ from pathlib import Path
 from core.annotation.annotations import NONE
 from core.errors import MaskStudioError
 from core.fsutil import natural_key
-from core.geometry import xyxy_floats
+from core.geometry import XYXY
 
 #: Known spellings of the same classes across public sets (scene class -> model class), tried
 #: after exact and normalised name matches. A mask worn wrongly is still a mask on the face.
@@ -35,8 +35,18 @@ class SceneError(MaskStudioError, ValueError):
 # ----- scene sets ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SceneFace:
+    """A labelled face of a scene: its label and its box. Built as SceneFace(label, box); the
+    box may be given as 4 numbers and is kept as a checked XYXY (MatchingError when invalid)."""
+
     label: str
-    xyxy: tuple[float, float, float, float]
+    box: XYXY
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "box", XYXY.of(self.box))
+
+    @property
+    def xyxy(self) -> tuple[float, float, float, float]:
+        return self.box.xyxy
 
 
 @dataclass(frozen=True)
@@ -121,7 +131,7 @@ def _project_scenes(name: str, root: Path | None) -> SceneSet:
         except (MaskStudioError, OSError):
             skipped.append(f"{image}: the image file is missing")
             continue
-        scenes.append(Scene(image, path, tuple(SceneFace(b.label, xyxy_floats(b.xyxy)) for b in boxes)))
+        scenes.append(Scene(image, path, tuple(SceneFace(b.label, XYXY.of(b)) for b in boxes)))
     if not scenes:
         raise SceneError(
             f"project {name!r} has no image with labelled boxes: give its faces a category "
@@ -150,7 +160,7 @@ def _voc_scenes(folder: Path) -> SceneSet:
             continue
         if not raw:
             continue
-        scenes.append(Scene(path.name, path, tuple(SceneFace(b.label, xyxy_floats(b.xyxy)) for b in raw)))
+        scenes.append(Scene(path.name, path, tuple(SceneFace(b.label, XYXY.of(b)) for b in raw)))
     if not scenes:
         raise SceneError(
             f"no photo with labelled boxes under {folder}" + (f" ({len(skipped)} skipped)" if skipped else "")

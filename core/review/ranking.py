@@ -26,6 +26,7 @@ from PIL import Image
 from core.annotation.annotations import NONE
 from core.data.provenance import sha256_file
 from core.errors import ClassifierError, ConfigError, MaskStudioError
+from core.geometry import xyxy_floats
 from core.imaging import CROP_SIZE, load_rgb_array, resize_square
 from core.inference.predictor import crop_faces
 from core.review.scores import (
@@ -174,7 +175,7 @@ class QueueEntry:
         return cls(
             key=str(data["key"]),
             image=str(data["image"]),
-            xyxy=tuple(float(v) for v in data["xyxy"]),  # type: ignore[arg-type]
+            xyxy=xyxy_floats(data["xyxy"]),
             det_score=float(det) if det is not None else math.nan,
             project=str(data.get("project") or ""),
             image_name=str(data.get("image_name") or ""),
@@ -324,7 +325,7 @@ def rank(
             QueueEntry(
                 key=c.key,
                 image=c.image,
-                xyxy=tuple(float(v) for v in c.xyxy),  # type: ignore[arg-type]
+                xyxy=xyxy_floats(c.xyxy),
                 det_score=float(c.det_score),
                 project=c.project,
                 image_name=c.image_name,

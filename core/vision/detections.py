@@ -10,21 +10,14 @@ from typing import Protocol
 import numpy as np
 
 from core.errors import DetectorError
+from core.geometry import XYXY
 
 
 @dataclass(frozen=True)
-class Detection:
+class Detection(XYXY):
     """One face: a box in original-image pixels (x1, y1, x2, y2) and a score in 0..1."""
 
-    x1: float
-    y1: float
-    x2: float
-    y2: float
     score: float
-
-    @property
-    def xyxy(self) -> tuple[float, float, float, float]:
-        return (self.x1, self.y1, self.x2, self.y2)
 
 
 class FaceDetector(Protocol):
@@ -92,9 +85,8 @@ def clip_detections(boxes: np.ndarray, scores: np.ndarray, width: int, height: i
     """Detections from (N, 4) boxes clipped to the image, dropping boxes left empty."""
     out = []
     for (x1, y1, x2, y2), score in zip(boxes.tolist(), scores.tolist(), strict=True):
-        x1, x2 = min(max(x1, 0.0), width), min(max(x2, 0.0), width)
-        y1, y2 = min(max(y1, 0.0), height), min(max(y2, 0.0), height)
-        if x2 - x1 >= 1.0 and y2 - y1 >= 1.0:
-            out.append(Detection(x1, y1, x2, y2, float(score)))
+        d = Detection(x1, y1, x2, y2, float(score)).clipped(float(width), float(height))
+        if d.width >= 1.0 and d.height >= 1.0:
+            out.append(d)
     out.sort(key=lambda d: d.score, reverse=True)
     return out

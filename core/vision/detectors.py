@@ -94,7 +94,7 @@ class ScaleAdaptiveDetector:
         if not faces:
             return True
         scale = self.coarse_scale(width, height)
-        smallest = min(min(d.x2 - d.x1, d.y2 - d.y1) for d in faces)
+        smallest = min(min(d.width, d.height) for d in faces)
         return smallest * scale < self.min_face_px
 
     def detect(self, image: Any) -> list[Detection]:

@@ -11,6 +11,7 @@ benchmarks/faces.py measures each variant.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -96,13 +97,13 @@ class ThoroughDetector:
                     or (y2 < height and d.y2 >= y2 - y1 - 1)
                 )
                 if not cut:
-                    found.append(Detection(d.x1 + x1, d.y1 + y1, d.x2 + x1, d.y2 + y1, d.score))
+                    found.append(d.shifted(x1, y1))
         return found
 
 
 def mirror(detections: Iterable[Detection], width: int) -> list[Detection]:
     """Boxes found in a left-right mirrored frame `width` px wide, mapped back to the frame."""
-    return [Detection(width - d.x2, d.y1, width - d.x1, d.y2, d.score) for d in detections]
+    return [replace(d, x1=width - d.x2, x2=width - d.x1) for d in detections]
 
 
 def merge_passes(passes: Iterable[Sequence[Detection]], merge_iou: float) -> list[Detection]:
@@ -110,7 +111,7 @@ def merge_passes(passes: Iterable[Sequence[Detection]], merge_iou: float) -> lis
     found = [d for p in passes for d in p]
     if not found:
         return []
-    keep = suppress_overlaps([d.xyxy for d in found], [d.score for d in found], merge_iou)
+    keep = suppress_overlaps(found, [d.score for d in found], merge_iou)
     return [found[i] for i in keep]
 
 

@@ -1,16 +1,19 @@
-"""core.geometry: IoU of xyxy boxes, greedy one-to-one matching and non-maximum suppression,
-table-driven."""
+"""core.geometry: the one box type (XYXY) that every box of core is or holds, IoU of xyxy boxes,
+greedy one-to-one matching and non-maximum suppression, table-driven."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
 
 from core.annotation.annotations import Box
+from core.annotation.formats.common import RawBox
 from core.geometry import (
     DEFAULT_MIN_IOU,
+    XYXY,
+    BoxLike,
     MatchingError,
     as_xyxy_array,
     iou,
@@ -22,6 +25,8 @@ from core.geometry import (
     total,
     xyxy_floats,
 )
+from core.inference.predictor import Face
+from core.inference.scene_sets import SceneFace
 from core.vision.detections import Detection
 
 A = (0.0, 0.0, 10.0, 10.0)
@@ -264,3 +269,82 @@ def test_xyxy_floats_gives_four_floats(box: object, expected: tuple[float, ...])
 def test_xyxy_floats_refuses_anything_but_four_numbers(box: tuple[int, ...]) -> None:
     with pytest.raises(MatchingError, match="4 numbers"):
         xyxy_floats(box)
+
+
+# ----- the one box type ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "box",
+    [
+        (1, 2, 3, 4),
+        [1.0, 2.0, 3.0, 4.0],
+        np.array([1, 2, 3, 4]),
+        XYXY(1, 2, 3, 4),
+        Detection(1, 2, 3, 4, 0.9),
+    ],
+    ids=["tuple", "list", "array", "xyxy", "detection"],
+)
+def test_xyxy_of_takes_numbers_or_any_box_and_gives_a_plain_float_box(box: BoxLike) -> None:
+    out = XYXY.of(box)
+    assert type(out) is XYXY and out == XYXY(1.0, 2.0, 3.0, 4.0)
+    assert out.xyxy == (1.0, 2.0, 3.0, 4.0) and all(type(v) is float for v in out.xyxy)
+
+
+@pytest.mark.parametrize(
+    ("box", "match"),
+    [
+        ((1, 2, 3), "4 numbers"),
+        ((0, 0, float("nan"), 1), "finite"),
+        ((0, 0, 1, float("inf")), "finite"),
+        ((3, 0, 1, 1), "x2 >= x1"),
+        ((0, 3, 1, 1), "y2 >= y1"),
+        (XYXY(3, 0, 1, 1), "x2 >= x1"),  # the plain constructor checks nothing; `of` does
+    ],
+)
+def test_xyxy_of_refuses_what_is_not_a_box(box: BoxLike, match: str) -> None:
+    with pytest.raises(MatchingError, match=match):
+        XYXY.of(box)
+
+
+def test_xyxy_measures_rounds_scales_shifts_and_clips() -> None:
+    b = XYXY(1.5, 2.0, 11.5, 6.0)
+    assert (b.width, b.height, b.area) == (10.0, 4.0, 40.0)
+    assert b.as_int() == (2, 2, 12, 6)  # halves to even, as Box.from_xyxy rounds
+    assert b.scaled(2, 0.5) == XYXY(3.0, 1.0, 23.0, 3.0)
+    assert b.shifted(-1.5, 1) == XYXY(0.0, 3.0, 10.0, 7.0)
+    assert b.clipped(100, 100) is b
+    clipped = XYXY(-5.0, -1.0, 50.0, 8.0).clipped(20, 6)
+    assert clipped == XYXY(0.0, 0.0, 20, 6) and type(clipped.x1) is float
+
+
+def test_box_methods_keep_the_subclass_and_its_fields() -> None:
+    det = Detection(10.0, 10.0, 30.0, 20.0, 0.7)
+    assert det.scaled(0.5, 0.5) == Detection(5.0, 5.0, 15.0, 10.0, 0.7)
+    assert det.shifted(5, 0) == Detection(15.0, 10.0, 35.0, 20.0, 0.7)
+    assert det.clipped(25, 15) == Detection(10.0, 10.0, 25, 15, 0.7)
+    face = Face.from_box(det, label="with_mask", confidence=0.9, detector_score=det.score)
+    assert isinstance(face, XYXY) and face.xyxy == det.xyxy and face.detector_score == 0.7
+    assert replace(face, x1=12.0).xyxy == (12.0, 10.0, 30.0, 20.0)
+
+
+def test_an_annotation_box_stays_in_whole_pixels() -> None:
+    box = Box(-3, 2, 13, 9, "with_mask", 0.5, None, "b1")
+    clipped = box.clipped(10, 8)
+    assert clipped == Box(0, 2, 10, 8, "with_mask", 0.5) and clipped.id == "b1"
+    assert all(type(v) is int for v in clipped.xyxy)
+    assert box.scaled(0.5, 0.5).xyxy == (-2, 1, 6, 4) and all(
+        type(v) is int for v in box.scaled(0.5, 0.5).xyxy
+    )
+    from_det = Box.from_box(Detection(1.4, 2.6, 20.5, 9.5, 0.8), label="x", score=0.8)
+    assert from_det == Box(1, 3, 20, 10, "x", 0.8)
+
+
+def test_every_box_of_core_is_or_holds_an_xyxy() -> None:
+    raw = RawBox(1.0, 2.0, 3.0, 4.0, "mask")
+    scene = SceneFace("mask", (1, 2, 3, 4))
+    face = Face(1.0, 2.0, 3.0, 4.0, "mask", 0.9)
+    for box in (Box(1, 2, 3, 4), Detection(1.0, 2.0, 3.0, 4.0, 0.5), face, raw, scene.box):
+        assert isinstance(box, XYXY) and box.xyxy == (1, 2, 3, 4)
+    assert scene.xyxy == (1.0, 2.0, 3.0, 4.0) and type(scene.box) is XYXY
+    np.testing.assert_array_equal(as_xyxy_array([raw, face, scene.box]), [[1, 2, 3, 4]] * 3)
+    with pytest.raises(MatchingError):
+        SceneFace("mask", (3, 2, 1, 4))

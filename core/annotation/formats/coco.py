@@ -318,7 +318,7 @@ def from_coco_dict(
         if len(entries_of[image]) > 1 and key in seen.setdefault(image, set()):
             continue  # the same box from two annotators, merged
         seen.setdefault(image, set()).add(key)
-        raw[image].append(RawBox((x, y, x + w, y + h), categories[cid], score))
+        raw[image].append(RawBox(x, y, x + w, y + h, categories[cid], score))
     used_cids = {e.get("category_id") for e in _list(data, "annotations", file)}
     head = kept_categories[0]
     if (

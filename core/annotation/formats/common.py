@@ -23,6 +23,7 @@ from core.annotation.annotations import (
 )
 from core.errors import BoxRejected, CategoryError, FormatError
 from core.fsutil import natural_key
+from core.geometry import XYXY
 from core.imaging import MAX_PIXELS
 
 #: Longest image name accepted, in UTF-8 bytes: file systems allow 255, and a stored copy may
@@ -47,11 +48,11 @@ def json_bytes(data: Any, *, indent: int | None = 2) -> bytes:
     return (json.dumps(data, indent=indent, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
 
 
-@dataclass
-class RawBox:
-    """A box as read from a file, before the project's rules are applied."""
+@dataclass(frozen=True)
+class RawBox(XYXY):
+    """A box as read from a file (x1, y1, x2, y2 as the file wrote them), before the project's
+    rules are applied."""
 
-    xyxy: tuple[float, float, float, float]
     label: str
     score: float | None = None
     flag: str | None = None  # a rule the file already marks this box as breaking (seed JSON)
@@ -294,7 +295,7 @@ def build_annotations(
         for i, rb in enumerate(raw_boxes):
             label = rb.label if rb.label in known else NONE
             try:
-                parsed.append((i, Box.from_xyxy(rb.xyxy, label, rb.score, rb.box_id), rb.flag))
+                parsed.append((i, Box.from_xyxy(rb, label, rb.score, rb.box_id), rb.flag))
             except BoxRejected as exc:
                 problems.append((i, exc.message))
         if rules == RULES_FLAG or any(flag is not None for _, _, flag in parsed):

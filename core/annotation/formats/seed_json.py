@@ -246,7 +246,7 @@ def from_seed_dict(data: Any, *, file: str = "annotations.json", rules: str = "a
             if scores is not None and scores[i] is not None:
                 score = check_score(scores[i], file=file, image=name, fld=f"rect_scores[{i}]")
             flag = flags[i] if flags is not None else None
-            boxes.append(RawBox(xyxy, categories[cat], score, flag, ids[i] if ids else ""))
+            boxes.append(RawBox(*xyxy, categories[cat], score, flag, ids[i] if ids else ""))
         raw[name] = boxes
         extras[name] = {k: v for k, v in entry.items() if k not in _BOX_KEYS}
     top_extra = {k: v for k, v in data.items() if k not in {"categories", "images"}}

@@ -28,7 +28,7 @@ import os
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import NoReturn
 from xml.parsers import expat
@@ -189,7 +189,7 @@ def read_voc_file(data: bytes, *, file: str, known_stems: dict[str, list[str]] |
         attributes = obj.find("attributes")
         if attributes is not None and len(attributes):
             out.dropped["attributes"] += 1
-        out.boxes.append(RawBox((xmin, ymin, xmax, ymax), label))
+        out.boxes.append(RawBox(xmin, ymin, xmax, ymax, label))
     return out
 
 
@@ -197,10 +197,7 @@ def _to_pixels(boxes: list[RawBox], zero_based: bool) -> list[RawBox]:
     """0-based exclusive pixels: 1-based files move up-left by 1 on the min side only."""
     if zero_based:
         return boxes
-    return [
-        RawBox((max(b.xyxy[0] - 1, 0.0), max(b.xyxy[1] - 1, 0.0), b.xyxy[2], b.xyxy[3]), b.label)
-        for b in boxes
-    ]
+    return [replace(b, x1=max(b.x1 - 1, 0.0), y1=max(b.y1 - 1, 0.0)) for b in boxes]
 
 
 def parse_voc_xml(

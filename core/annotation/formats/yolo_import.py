@@ -108,8 +108,7 @@ def parse_label_file(
             if len(tokens) == 6
             else None
         )
-        xyxy = (max(x1 * w, 0.0), max(y1 * h, 0.0), min(x2 * w, w), min(y2 * h, h))
-        boxes.append(RawBox(xyxy, classes[int(tokens[0])], score))
+        boxes.append(RawBox(x1 * w, y1 * h, x2 * w, y2 * h, classes[int(tokens[0])], score).clipped(w, h))
     return boxes
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from core.annotation.projects import Project
+from core.geometry import MatchingError
 from core.imaging import CROP_SIZE, load_rgb_array
 from core.inference.predictor import crop_faces
 from core.review.ranking import (
@@ -93,6 +94,9 @@ def test_rank_orders_by_uncertainty_and_marks_the_random_share(project: Project)
     again = QueueEntry.from_dict(first.to_dict())
     assert again.key == first.key and again.xyxy == first.xyxy
     assert math.isnan(again.det_score) == math.isnan(first.det_score)
+    assert all(type(v) is float for v in again.xyxy)
+    with pytest.raises(MatchingError, match="4 numbers"):  # a hand-edited queue file's box
+        QueueEntry.from_dict({**first.to_dict(), "xyxy": [1, 2, 3]})
     shared, _, _ = rank(got, ColourModel(), share=0.5, seed=3, features=False)
     assert sum(WHY_RANDOM in e.why for e in shared) == 2 and {e.key for e in shared} == {
         e.key for e in entries
