@@ -157,7 +157,11 @@ MODELS: dict[str, ModelSpec] = {
             feature_width=1280,
             blocks=17,
             # measured for 3 classes or more (docs/training-defaults.md)
-            fine_tune_defaults={"fine_tune_blocks": 6, "fine_tune_epochs": 8, "fine_tune_learning_rate": 1e-4},
+            fine_tune_defaults={
+                "fine_tune_blocks": 6,
+                "fine_tune_epochs": 8,
+                "fine_tune_learning_rate": 1e-4,
+            },
         ),
         defaults=_defaults(image_size=224, epochs=20, neurons=256, augment=False),
     ),
