@@ -17,25 +17,18 @@ import keras
 from keras import layers
 
 from models.augmentation import make_augmentation
-from models.registry import MODELS
+from models.registry import MODELS, WeightsUnavailable
 
+#: This family's registry entry (models.registry.Backbone: the contract core uses).
+BACKBONE = MODELS["mobilenet_v2"].backbone
+assert BACKBONE is not None
 #: The Keras cache file of the ImageNet weights (alpha 1.0, 224 px, no top; standard Keras name).
-WEIGHTS_FILE = MODELS["mobilenet_v2"].weights_file
+WEIGHTS_FILE = BACKBONE.weights_file
 WEIGHTS_SIZE = 224
 BASE_NAME = "mobilenetv2_base"
 FEATURES_LAYER = "pool"
 HEAD_LAYERS = ("head_dense", "head_dropout", "predictions")
 _LAST_BLOCK = 16
-
-
-class WeightsUnavailable(RuntimeError):
-    """No ImageNet base is at hand: neither the Keras cache file nor a model file to copy the base
-    from. Says which file to put into which folder."""
-
-    def __init__(self, message: str, *, file: str = "", folder: str = "") -> None:
-        super().__init__(message)
-        self.file = file
-        self.folder = folder
 
 
 def keras_cache_dir() -> Path:

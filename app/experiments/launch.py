@@ -20,7 +20,7 @@ from core.runs.pretrained import unavailable_reason
 from core.runs.recipes import RunPlan, plan_run
 from core.runs.store import list_runs
 from core.training.worker import enqueue, resume_queue
-from models.registry import MODELS, get_spec
+from models.registry import DEFAULT_MODEL, MODELS, get_spec, pretrained_names
 
 LABELS = {
     "batch_size": "Batch size",
@@ -64,12 +64,15 @@ def dataset_version_picker(key: str) -> str | None:
 
 
 def _trainable_models() -> list[str]:
-    """The model families that can train here; says in plain words why one cannot."""
-    reason = unavailable_reason()
-    if reason is None:
-        return list(MODELS)
-    st.warning(literal(f"{MODELS['mobilenet_v2'].title} is not offered. {reason}"), icon=":material/warning:")
-    return [m for m in MODELS if not get_spec(m).pretrained]
+    """The model families that can train here; says in plain words why a pretrained one cannot."""
+    offered = []
+    for m in MODELS:
+        reason = unavailable_reason(m) if get_spec(m).backbone is not None else None
+        if reason is None:
+            offered.append(m)
+        else:
+            st.warning(literal(f"{MODELS[m].title} is not offered. {reason}"), icon=":material/warning:")
+    return offered
 
 
 def launch_section() -> None:
@@ -79,7 +82,7 @@ def launch_section() -> None:
         show_error(exc)
     version = dataset_version_picker("exp_version")
     offered = _trainable_models()
-    kept = [m for m in st.session_state.get("_keep_exp_models", ["mobilenet_v2"]) if m in offered]
+    kept = [m for m in st.session_state.get("_keep_exp_models", [DEFAULT_MODEL]) if m in offered]
     models = st.multiselect(
         "Models",
         offered,
@@ -176,7 +179,7 @@ def recipe_inputs() -> dict[str, object]:
         )
         c0, c1, c2, c3 = st.columns(4)
         warm = c0.selectbox(
-            "MobileNetV2 starts from", list(WARM_STARTS), format_func=WARM_STARTS.get, key="exp_warm"
+            "A pretrained model starts from", list(WARM_STARTS), format_func=WARM_STARTS.get, key="exp_warm"
         )
         weight = c1.selectbox("Loss weights", list(WEIGHTINGS), format_func=WEIGHTINGS.get, key="exp_weights")
         copies = c2.selectbox(
@@ -186,9 +189,10 @@ def recipe_inputs() -> dict[str, object]:
             key="exp_degrade",
             help="Each copy is the image shrunk to 12-48 px and back, blurred, or JPEG-compressed",
         )
+        most = max((b.blocks for m in pretrained_names() if (b := get_spec(m).backbone)), default=0)
         blocks = c3.selectbox(
-            "MobileNetV2: fine-tune top blocks",
-            [AUTO, *range(18)],
+            "Pretrained: fine-tune top blocks",
+            [AUTO, *range(most + 1)],
             format_func=lambda v: "for this dataset (default)" if v == AUTO else str(v),
             key="exp_ft_blocks",
             help="After the head: unfreeze the top N blocks and train 8 epochs at 1e-4 "

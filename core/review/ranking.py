@@ -2,7 +2,7 @@
 
     candidates -> each photo read once -> the Predict crop (core.inference.predictor.crop_faces)
       -> the model's probabilities (Classifier.predict, batched)
-      -> MobileNetV2 base features of the same crops (core.training.features' bank, base from
+      -> the default family's (MobileNetV2) base features of the same crops (core.training.features' bank, base from
          core.runs.pretrained) -> scores.priorities + collapse_duplicates + review_order
 
 `model_ref` is a run id or "starter"; None means the active model (core.runs.active_model),
@@ -43,6 +43,7 @@ from core.runs.models import classifier_for_run, run_labels, run_model_path
 from core.runs.starter import MODEL_FILE, STARTER_ID, starter_dir, starter_labels, starter_status
 from core.runs.store import load_run
 from core.vision.classifier import Classifier
+from models.registry import DEFAULT_MODEL
 
 #: Crops go to the classifier this many at a time.
 BATCH = 128
@@ -50,6 +51,8 @@ BATCH = 128
 CHUNK = 512
 #: The size at which near-duplicate features are computed (small: only similarity matters).
 FEATURE_SIZE = 96
+#: The pretrained family whose base features find near-duplicates (models.registry).
+FEATURE_FAMILY = DEFAULT_MODEL
 _FEATURES: dict[tuple[str, int], Any] = {}
 _FEATURES_GUARD = threading.Lock()
 
@@ -206,7 +209,7 @@ def score_candidates(
     candidates: Sequence[Candidate], classifier: Classifier, *, features: bool = True
 ) -> Scored:
     """Read each photo once, crop its faces as Predict does, classify in batches; base features
-    of the same crops when `features` (None with a note when no MobileNetV2 base is here).
+    of the same crops when `features` (None with a note when no base of FEATURE_FAMILY is here).
     Crops are held CHUNK at a time, so a folder of thousands of faces needs little memory."""
     by_image: dict[str, list[int]] = {}
     for i, c in enumerate(candidates):
@@ -257,25 +260,27 @@ def _resized(crops: np.ndarray, size: int) -> np.ndarray:
 
 
 def _feature_model(size: int) -> tuple[Any, str]:
-    """(MobileNetV2 image -> pooled base features, the base's digest), built once per base and size."""
-    from core.runs.pretrained import base_source
-    from models import mobilenet_v2
+    """(a classifier of FEATURE_FAMILY whose base gives the pooled features, the base's digest),
+    built once per base and size."""
+    from core.runs.pretrained import backbone_of, base_source
+    from models.registry import WeightsUnavailable, build_model
 
-    weights = base_source().weights
+    backbone = backbone_of(FEATURE_FAMILY)
+    weights = base_source(FEATURE_FAMILY).weights
     with _FEATURES_GUARD:
         held = _FEATURES.get((weights, size))
         if held is None:
             try:
-                model = mobilenet_v2.make_model((size, size, 3), 2, neurons=8, weights=weights)
-            except mobilenet_v2.WeightsUnavailable as exc:
+                model = build_model(FEATURE_FAMILY, size, 2, 8, 0.5, False, weights=weights)
+            except WeightsUnavailable as exc:
                 raise ConfigError(str(exc)) from exc
-            held = (mobilenet_v2.feature_model(model), mobilenet_v2.base_digest(model), model)
+            held = (backbone.feature_model(model), backbone.base_digest(model), model)
             _FEATURES[(weights, size)] = held
     return held[2], held[1]
 
 
 def base_features_of(crops: np.ndarray, size: int = FEATURE_SIZE, root: Path | None = None) -> np.ndarray:
-    """Pooled MobileNetV2 base features (n, 1280) of face crops, through the feature bank of
+    """Pooled base features of FEATURE_FAMILY (MobileNetV2: n x 1280) of face crops, through the feature bank of
     core.training.features (rows keyed by crop content, so a crop is computed once)."""
     from core.data.arrays import SplitArrays
     from core.training.features import base_features, feature_cache_path
@@ -285,8 +290,8 @@ def base_features_of(crops: np.ndarray, size: int = FEATURE_SIZE, root: Path | N
     keys = [hashlib.sha256(c.tobytes()).hexdigest() for c in x]
     empty = SplitArrays(x[:0], np.zeros(0, np.int64), [], [])
     arrays = {"train": SplitArrays(x, np.zeros(len(x), np.int64), keys, keys), "val": empty, "test": empty}
-    cache = feature_cache_path("", size, root, base=digest)
-    feats, _, _ = base_features(model, arrays, cache)
+    cache = feature_cache_path("", size, root, base=digest, family=FEATURE_FAMILY)
+    feats, _, _ = base_features(model, arrays, cache, family=FEATURE_FAMILY)
     return feats["train"]
 
 

@@ -5,7 +5,7 @@ The project's boxes labelled by a person (the reviewed faces among them; a model
 guesses are left out) are cropped into a new dataset
 `<project>-reviews` (numbered when taken) (core.data.build.crop_project, as the Datasets page builds crops), which is
 split into a new version (core.data.split). The run (core.training.worker.enqueue) takes the
-current model's settings and starts from it: a MobileNetV2 run from that run's model
+current model's settings and starts from it: a run of a pretrained family from that run's model
 (warm_start "run:<id>": its base, and its head when the classes match), the starter from the
 starter; the recipe keys are chosen for the dataset as for any run (core.runs.recipes).
 """
@@ -27,10 +27,11 @@ from core.inference.scene_sets import scene_sources
 from core.review.ranking import default_model_ref
 from core.review.sources import REVIEWED_KEY, ReviewError
 from core.runs.config import RUN_WARM_PREFIX, RunConfig
-from core.runs.pretrained import starter_neurons
+from core.runs.pretrained import starter_model, starter_neurons
 from core.runs.starter import STARTER_ID
 from core.runs.store import load_run
 from core.training.worker import enqueue
+from models.registry import DEFAULT_MODEL
 
 #: The run settings a retrain takes from the current model's run.
 KEPT_SETTINGS = (
@@ -84,7 +85,7 @@ def retrain_config(version: str, model_ref: str | None = None, root: Path | None
     ref = model_ref or default_model_ref(root)
     if ref == STARTER_ID:
         return RunConfig(
-            model="mobilenet_v2",
+            model=starter_model(),
             dataset_version=version,
             neurons=starter_neurons(),
             warm_start="starter",
@@ -97,7 +98,7 @@ def retrain_config(version: str, model_ref: str | None = None, root: Path | None
     kept: dict[str, Any] = {k: record.config[k] for k in KEPT_SETTINGS if record.config.get(k) is not None}
     warm = (
         f"{RUN_WARM_PREFIX}{ref}"
-        if kept.get("model", "mobilenet_v2") == "mobilenet_v2"
+        if RunConfig(model=str(kept.get("model", DEFAULT_MODEL))).backbone is not None
         and kept.get("weights", "imagenet") == "imagenet"
         else "none"
     )

@@ -16,7 +16,7 @@ from core.data.degrade import parse_kinds
 from core.data.manifest import find_manifest
 from core.errors import ConfigError, MaskStudioError
 from core.fsutil import finite_number
-from models.registry import TRAINING_SETTINGS, get_spec, model_names
+from models.registry import DEFAULT_MODEL, MODELS, TRAINING_SETTINGS, Backbone, get_spec, model_names
 
 LOSSES = ("categorical_crossentropy", "mean_squared_error", "mean_squared_logarithmic_error")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
@@ -60,7 +60,7 @@ class RunConfig:
     """One run. None training settings take the model's default when `resolved()` is called; None
     recipe settings (RECIPE_KEYS) are chosen for the dataset by core.runs.recipes.plan_run."""
 
-    model: str = "mobilenet_v2"
+    model: str = DEFAULT_MODEL
     dataset_version: str = ""
     image_size: int | None = None
     batch_size: int | None = None
@@ -72,18 +72,18 @@ class RunConfig:
     dropout: float | None = None
     augment: bool | None = None
     seed: int = 42
-    weights: str = "imagenet"  # MobileNetV2 only: "imagenet" or "random" (explicit random init)
-    fast_path: bool = True  # MobileNetV2: train the head on cached features when possible
+    weights: str = "imagenet"  # pretrained families only: "imagenet" or "random" (explicit random init)
+    fast_path: bool = True  # pretrained families: train the head on cached features when possible
     name: str = ""
     # Resources a run declares on a Ray cluster (core.training.ray_executor); the local worker ignores them.
     cpus: int = 1
     gpu: bool = False  # ask for one GPU (granted only when the cluster has one)
     # The recipe. None = chosen for the dataset when the run is queued (core.runs.recipes): the
     # Launch page and the command line get the same run from the same defaults.
-    # "starter": MobileNetV2 starts from the shipped starter (base, and head when the classes
-    # match; core.runs.pretrained); "none": ImageNet base and a new head.
+    # "starter": a pretrained family starts from the shipped starter when it is of that family
+    # (base, and head when the classes match; core.runs.pretrained); "none": ImageNet base and a new head.
     warm_start: str | None = None
-    fine_tune_blocks: int | None = None  # MobileNetV2: unfreeze the top N blocks after the head
+    fine_tune_blocks: int | None = None  # pretrained families: unfreeze the top N blocks after the head
     fine_tune_epochs: int | None = None
     fine_tune_learning_rate: float | None = None
     degrade: str | None = (
@@ -137,9 +137,16 @@ class RunConfig:
         return Settings(**values)
 
     @property
+    def backbone(self) -> Backbone | None:
+        """The pretrained base of this config's model family (models.registry), or None."""
+        spec = MODELS.get(self.model)
+        return None if spec is None else spec.backbone
+
+    @property
     def uses_fast_path(self) -> bool:
-        """MobileNetV2 with a frozen base and no augmentation: head trained on cached features."""
-        return self.model == "mobilenet_v2" and self.fast_path and not self.augment
+        """A pretrained family with a frozen base and no augmentation: head trained on cached features."""
+        b = self.backbone
+        return b is not None and b.fast_path and self.fast_path and not self.augment
 
     def validate(self) -> None:
         """Raise ConfigError naming the first invalid value."""
@@ -174,7 +181,14 @@ class RunConfig:
     def validate_recipe(self) -> None:
         """Check the recipe keys that are set (None: chosen later for the dataset)."""
         if self.fine_tune_blocks is not None:
-            _int(self, "fine_tune_blocks", 0, 17)
+            # a family without a backbone ignores it (a sweep gives every model the same recipe)
+            b = self.backbone
+            most = (
+                b.blocks
+                if b is not None
+                else max((s.backbone.blocks for s in MODELS.values() if s.backbone), default=0)
+            )
+            _int(self, "fine_tune_blocks", 0, most)
         if self.fine_tune_epochs is not None:
             _int(self, "fine_tune_epochs", 0, 1000)
         v = self.fine_tune_learning_rate
@@ -200,10 +214,10 @@ class RunConfig:
                 f"one of {WARM_STARTS} or '{RUN_WARM_PREFIX}<run id>'",
             )
             _check(
-                self.warm_start == "none" or self.model == "mobilenet_v2",
+                self.warm_start == "none" or self.backbone is not None,
                 "warm_start",
                 self.warm_start,
-                "'none' for a model that has no starter (only MobileNetV2 has one)",
+                "'none' for a model that has no pretrained base to start from",
             )
 
     @property

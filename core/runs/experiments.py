@@ -18,6 +18,7 @@ from core.errors import ConfigError, MaskStudioError
 from core.fsutil import atomic_write_bytes
 from core.runs.config import SWEEP_LIMIT, RunConfig, check_sweep_size, require_dataset_versions
 from core.runs.store import RunRecord, rows_to_csv_text
+from models.registry import MODELS
 
 #: Sweepable keys, in the order the page shows them.
 SWEEP_KEYS = ("batch_size", "neurons", "dropout", "epochs", "loss", "image_size", "augment", "learning_rate")
@@ -38,8 +39,9 @@ SEED_SWEEPS: dict[str, dict[str, list[Any]]] = {
     "Neurons vs validation accuracy (seed table 2)": {"neurons": [32, 64, 128, 500]},
 }
 #: Fallback training throughput (images/s at 96 px, frozen-feature fast path counted per
-#: feature pass) used only when this machine has no finished run of the model yet.
-FALLBACK_IMAGES_PER_S = {"lenet": 400.0, "small_vgg": 60.0, "mobilenet_v2": 120.0}
+#: feature pass) used only when this machine has no finished run of the model yet: each
+#: family's `images_per_s` in models.registry; this for a model that is not registered.
+FALLBACK_IMAGES_PER_S = 50.0
 #: The most runs one sweep queues (core.runs.config.SWEEP_LIMIT; kept under its old name).
 MAX_RUNS = SWEEP_LIMIT
 #: A fine-tuning epoch costs about this many feature passes (forward through the whole base plus
@@ -116,7 +118,8 @@ def throughput(records: Iterable[RunRecord], model: str) -> Throughput:
     if rates:
         rates.sort()
         return Throughput(model, rates[len(rates) // 2], len(rates), True)
-    return Throughput(model, FALLBACK_IMAGES_PER_S.get(model, 50.0), 0, False)
+    spec = MODELS.get(model)
+    return Throughput(model, spec.images_per_s if spec else FALLBACK_IMAGES_PER_S, 0, False)
 
 
 def _train_count(version: str) -> int | None:

@@ -37,7 +37,7 @@ class Memory:
     feats: np.ndarray
     y: np.ndarray
     labels: tuple[str, ...]
-    base: str  # models.mobilenet_v2.base_digest of the base
+    base: str  # models.registry.Backbone.base_digest of the base
     image_size: int
     check_feats: np.ndarray = field(default_factory=lambda: _EMPTY)  # held-out photo faces
     check_y: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))

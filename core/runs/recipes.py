@@ -2,10 +2,12 @@
 page, the command line and the worker.
 
 `plan_run` fills every recipe key a config leaves None (core.runs.config.RECIPE_KEYS):
-- MobileNetV2 warm-starts from the shipped starter (core.runs.pretrained).
+- A pretrained family (models.registry: a spec with a `backbone`) warm-starts from the shipped
+  starter (core.runs.pretrained), its base only when the starter is of another family.
 - A dataset version holding crops cut from photos (VOC or project sources) gets the starter's
   scene recipe: source-balanced loss weights and one degraded copy of every training image.
-- A MobileNetV2 run of three classes or more fine-tunes its top blocks (FINE_TUNE).
+- A pretrained run of enough classes fine-tunes its top blocks (its backbone's `fine_tune_defaults`;
+  MobileNetV2's is FINE_TUNE, from three classes).
 Each choice comes with a plain sentence that the page shows and the run records.
 """
 
@@ -22,6 +24,7 @@ from core.errors import ConfigError, MaskStudioError
 from core.runs.config import RECIPE_KEYS, RunConfig
 from core.runs.pretrained import plan_warm_start
 from core.runs.starter import starter_info
+from models.registry import DEFAULT_MODEL, get_spec
 
 #: The starter's scene recipe (core.training.starter_build.RECIPE), for photo-sourced datasets.
 SCENE_RECIPE: dict[str, Any] = {
@@ -33,8 +36,9 @@ SCENE_RECIPE: dict[str, Any] = {
 CROP_RECIPE: dict[str, Any] = {"class_weight": "none", "degrade": "", "degrade_copies": 0}
 #: A warm-started run on crops only, with the starter's faces from photos rehearsed (core.training.rehearsal).
 REHEARSAL_RECIPE: dict[str, Any] = {"class_weight": "source_balanced", "degrade": "", "degrade_copies": 0}
-#: MobileNetV2 with three classes or more: the measured fine-tuning recipe (docs/training-defaults.md).
-FINE_TUNE: dict[str, Any] = {"fine_tune_blocks": 6, "fine_tune_epochs": 8, "fine_tune_learning_rate": 1e-4}
+#: The default model with three classes or more: the measured fine-tuning recipe
+#: (docs/training-defaults.md), read from its backbone (models.registry).
+FINE_TUNE: dict[str, Any] = dict(getattr(get_spec(DEFAULT_MODEL).backbone, "fine_tune_defaults", {}))
 NO_FINE_TUNE: dict[str, Any] = {"fine_tune_blocks": 0, "fine_tune_epochs": 0, "fine_tune_learning_rate": 1e-4}
 
 
@@ -87,12 +91,12 @@ def plan_run(cfg: RunConfig, root: Path | None = None, facts: DatasetFacts | Non
     facts = facts or dataset_facts(r.dataset_version, root)
     chosen: dict[str, Any] = {}
     notes: list[str] = []
-    mobilenet = r.model == "mobilenet_v2"
-    warm_start = r.warm_start or ("starter" if mobilenet and r.weights == "imagenet" else "none")
+    backbone = get_spec(r.model).backbone
+    warm_start = r.warm_start or ("starter" if backbone is not None and r.weights == "imagenet" else "none")
     chosen["warm_start"] = warm_start
     warm = None
-    if mobilenet and r.weights == "imagenet":
-        warm = plan_warm_start(warm_start, list(facts.classes), r.neurons or 0)
+    if backbone is not None and r.weights == "imagenet":
+        warm = plan_warm_start(warm_start, list(facts.classes), r.neurons or 0, r.model)
     if facts.photo_files:
         framed = (
             f" ({facts.detector_framed} framed by the face detector, as Predict crops them)"
@@ -124,14 +128,19 @@ def plan_run(cfg: RunConfig, root: Path | None = None, facts: DatasetFacts | Non
             notes,
             "This dataset has no faces cut from photos: the crop recipe applies.",
         )
-    if mobilenet and len(facts.classes) >= 3:
+    tune = backbone.fine_tune_defaults if backbone is not None else {}
+    if (
+        backbone is not None
+        and len(facts.classes) >= backbone.fine_tune_min_classes
+        and tune.get("fine_tune_blocks")
+    ):
         _choose(
             r,
-            FINE_TUNE,
+            {**NO_FINE_TUNE, **tune},
             chosen,
             notes,
-            f"{len(facts.classes)} classes: after the head, the top {FINE_TUNE['fine_tune_blocks']} blocks are "
-            f"fine-tuned for {FINE_TUNE['fine_tune_epochs']} epochs at {FINE_TUNE['fine_tune_learning_rate']:g}.",
+            f"{len(facts.classes)} classes: after the head, the top {tune['fine_tune_blocks']} blocks are "
+            f"fine-tuned for {tune['fine_tune_epochs']} epochs at {tune['fine_tune_learning_rate']:g}.",
         )
     else:
         _choose(r, NO_FINE_TUNE, chosen, notes, "")

@@ -247,7 +247,8 @@ def run_threshold_report(
     paths = [str(p) for p in test.paths] if len(test.paths) == len(test) else [""] * len(test)
     keep, what = photo_faces(paths, list(test.keys), load_sources(folder))
     where = f"{manifest.dataset} {manifest.version}"
-    check = None if keep else _photo_check(record.path, model_path, list(classifier.labels))
+    family = str(record.config.get("model") or "")
+    check = None if keep else _photo_check(record.path, model_path, list(classifier.labels), family)
     if keep:
         idx = np.asarray(keep)
         report = report_from_probs(probs[idx], test.y[idx], f"{what}, {where}", PHOTO_MIN_COVERAGE)
@@ -267,20 +268,30 @@ def run_threshold_report(
     return report
 
 
-def _photo_check(run_dir: Path, model_path: Path, labels: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
-    """(probabilities, true classes) of the run's model on the starter's held-out photo faces it
-    was given (core.runs.memory.PHOTO_CHECK_FILE), or None when it has none or they do not fit."""
+def _photo_check(
+    run_dir: Path, model_path: Path, labels: list[str], family: str
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(probabilities, true classes) of the run's model (of pretrained `family`) on the starter's
+    held-out photo faces it was given (core.runs.memory.PHOTO_CHECK_FILE), or None when it has
+    none or they do not fit."""
     from core.runs.memory import PHOTO_CHECK_FILE, load_memory
+    from models.registry import MODELS
 
     check = load_memory(run_dir / PHOTO_CHECK_FILE)
-    if check is None or len(check.check_y) < PHOTO_MIN_FACES or list(check.labels) != labels:
+    spec = MODELS.get(family)
+    backbone = spec.backbone if spec is not None else None
+    if (
+        check is None
+        or backbone is None
+        or len(check.check_y) < PHOTO_MIN_FACES
+        or list(check.labels) != labels
+    ):
         return None
     try:
         from core.vision.model_files import load_model_file
-        from models.mobilenet_v2 import head_model
 
-        head = head_model(load_model_file(model_path))
+        head = backbone.head_model(load_model_file(model_path))
         probs = head.predict(check.check_feats, verbose=0, batch_size=256)
-    except Exception:  # noqa: BLE001 - not a MobileNetV2 of that width: no check set
+    except Exception:  # noqa: BLE001 - not a model of that family and width: no check set
         return None
     return np.asarray(probs, np.float64), check.check_y

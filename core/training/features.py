@@ -1,4 +1,5 @@
-"""The MobileNetV2 fast path: pooled base features computed once per image and size, cached."""
+"""The pretrained fast path: pooled base features computed once per base, image and size, cached.
+The family's models.registry.Backbone builds the feature model and names the cache file."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import numpy as np
 
 from core.data.arrays import CACHE_FORMAT, SplitArrays, cache_dir, load_npz, save_npz
 from core.data.manifest import SPLITS
-from models.mobilenet_v2 import WEIGHTS_FILE, feature_model
+from models.registry import DEFAULT_MODEL, Backbone, get_spec
 
 FEATURE_BATCH = 64
 
@@ -33,14 +34,23 @@ def _batches(x: np.ndarray) -> Any:  # a tf.data.Dataset of float32 batches, cas
     return ds.map(lambda a: tf.cast(a, tf.float32)).prefetch(tf.data.AUTOTUNE)
 
 
-def feature_cache_path(version: str, image_size: int, root: Path | None = None, *, base: str = "") -> Path:
-    """Where the base features at an image size are cached: one bank per base and size, keyed by
-    image content (sha256, plus the degradation for degraded copies), shared by every dataset
-    version, so two versions that share images compute their features once. `base` names the
-    base's weights (models.mobilenet_v2.base_digest); "" is the ImageNet file's. (`version` is
-    kept for callers; the bank does not depend on it.)"""
-    tag = base or Path(WEIGHTS_FILE).stem.replace("mobilenet_v2_weights_tf_dim_ordering_tf_kernels_", "")
-    return cache_dir("features", root) / f"mobilenet_v2_{tag}_{image_size}_bank_v{BANK_FORMAT}.npz"
+def _backbone(family: str) -> Backbone:
+    backbone = get_spec(family).backbone
+    if backbone is None:
+        raise ValueError(f"{family} has no pretrained base, so no base features")
+    return backbone
+
+
+def feature_cache_path(
+    version: str, image_size: int, root: Path | None = None, *, base: str = "", family: str = DEFAULT_MODEL
+) -> Path:
+    """Where the base features of pretrained `family` at an image size are cached: one bank per
+    base and size, keyed by image content (sha256, plus the degradation for degraded copies),
+    shared by every dataset version, so two versions that share images compute their features
+    once. `base` names the base's weights (Backbone.base_digest); "" is the ImageNet file's.
+    (`version` is kept for callers; the bank does not depend on it.)"""
+    tag = base or _backbone(family).tag
+    return cache_dir("features", root) / f"{family}_{tag}_{image_size}_bank_v{BANK_FORMAT}.npz"
 
 
 BANK_FORMAT = CACHE_FORMAT + 1
@@ -58,13 +68,16 @@ def base_features(
     arrays: dict[str, SplitArrays],
     cache_path: Path | None,
     report: Callable[[str, int, int], None] | None = None,
+    *,
+    family: str = DEFAULT_MODEL,
 ) -> tuple[dict[str, np.ndarray], float, bool]:
     """Pooled base features per split: rows found in the bank at `cache_path` are reused, the
     others computed (and added to the bank when `cache_path` is given). Rows are keyed by
     `SplitArrays.keys`; arrays without keys are always computed. Returns (features, seconds,
     True when every row came from the bank).
 
-    `report(split, batch, batches)` is called after each batch of the feature pass.
+    `report(split, batch, batches)` is called after each batch of the feature pass; `family` is
+    the pretrained family of `model` (models.registry).
     """
     start = time.perf_counter()
     bank = _load_bank(cache_path) if cache_path is not None else {}
@@ -79,10 +92,10 @@ def base_features(
             a = arrays[split]
             rows = [bank[k] for k in a.keys]
             feats[split] = (
-                np.stack(rows).astype(np.float32) if rows else np.zeros((0, _width(bank)), np.float32)
+                np.stack(rows).astype(np.float32) if rows else np.zeros((0, _width(bank, family)), np.float32)
             )
         return feats, time.perf_counter() - start, True
-    extractor = feature_model(model)
+    extractor = _backbone(family).feature_model(model)
     width = int(extractor.output_shape[-1])
     added: dict[str, np.ndarray] = {}
     for split in SPLITS:
@@ -109,5 +122,5 @@ def base_features(
     return feats, time.perf_counter() - start, False
 
 
-def _width(bank: dict[str, np.ndarray]) -> int:
-    return int(next(iter(bank.values())).shape[0]) if bank else 1280
+def _width(bank: dict[str, np.ndarray], family: str) -> int:
+    return int(next(iter(bank.values())).shape[0]) if bank else _backbone(family).feature_width

@@ -1,11 +1,11 @@
-"""Rehearsal: the starter's faces from photos, kept as MobileNetV2 base features
+"""Rehearsal: the starter's faces from photos, kept as base features of its pretrained family
 (`models/starter/memory.npz`), trained alongside a warm-started run's own data so that its head
 keeps what the starter learned about photos (experience replay, as in continual learning).
 
 A user's dataset of tight face crops teaches a head nothing about the small, blurred faces of a
 street photo; trained on it alone, a warm-started head forgets them. The memory holds the base
 features of the starter's training faces cut from photos and of their degraded copies (no
-images: 1280 numbers per face, float16). It is used only where it fits: same classes in the same
+images: 1280 numbers per face for MobileNetV2, float16). It is used only where it fits: same classes in the same
 order, same base weights (digest) and image size, and the fast path (features, no augmentation).
 """
 
@@ -54,20 +54,21 @@ def with_memory(
 
 
 def build_memory(run_id: str, root: Path | None = None) -> Memory:
-    """The memory of a finished MobileNetV2 run (the starter's, at build time): base features of
-    its training faces cut from photos, and of the degraded copies its recipe trained on."""
+    """The memory of a finished run of a pretrained family (the starter's, at build time): base
+    features of its training faces cut from photos, and of the degraded copies its recipe trained on."""
     from core.data.arrays import load_arrays
     from core.data.degrade import degraded_copies, parse_kinds
     from core.data.manifest import find_manifest
     from core.data.provenance import is_photo_source, load_sources
     from core.runs.models import run_labels, run_model_path
+    from core.runs.pretrained import backbone_of
     from core.runs.store import load_run
     from core.runs.thresholds import photo_faces
     from core.vision.model_files import load_model_file
-    from models import mobilenet_v2
 
     record = load_run(run_id, root)
     cfg = record.config
+    backbone = backbone_of(str(cfg.get("model") or ""))
     manifest, folder = find_manifest(str(cfg["dataset_version"]), root)
     sources = load_sources(folder)
     model = load_model_file(run_model_path(record.path))
@@ -85,7 +86,7 @@ def build_memory(run_id: str, root: Path | None = None) -> Memory:
         int(cfg.get("degrade_copies") or 0),
         int(cfg["seed"]),
     )
-    extractor = mobilenet_v2.feature_model(model)
+    extractor = backbone.feature_model(model)
 
     def features(images: np.ndarray) -> np.ndarray:
         if not len(images):
@@ -103,7 +104,7 @@ def build_memory(run_id: str, root: Path | None = None) -> Memory:
         features(x),
         np.asarray(y, np.int64),
         tuple(run_labels(record.path, record.metrics)),
-        mobilenet_v2.base_digest(model),
+        backbone.base_digest(model),
         size,
         features(test.x[check]),
         np.asarray(test.y[check], np.int64),

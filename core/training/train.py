@@ -94,7 +94,6 @@ def train(run_dir: Path, cfg: RunConfig, root: Path | None = None, *, echo: bool
     from core.training.features import base_features, feature_cache_path
     from core.training.rehearsal import PHOTO_CHECK_FILE, load_memory, misfit, save_memory, with_memory
     from core.training.warm import build_start_model
-    from models import mobilenet_v2
 
     t0 = time.perf_counter()
     if not cfg.planned:
@@ -126,6 +125,7 @@ def train(run_dir: Path, cfg: RunConfig, root: Path | None = None, *, echo: bool
     decode_s = time.perf_counter() - t0
     has_val = len(arrays["val"]) > 0
     model, warm = build_start_model(cfg, classes)
+    backbone = cfg.backbone  # the pretrained family's base (models.registry), None from scratch
     rec = RunRecorder(run_dir, model, monitor_val=has_val, echo=echo)
 
     def data(split: str, x: Any = None, shuffle: bool = False) -> Any:
@@ -155,10 +155,12 @@ def train(run_dir: Path, cfg: RunConfig, root: Path | None = None, *, echo: bool
     feature_s, features_cached = 0.0, False
     rehearsed, rehearsal_note = 0, ""
     t_train = time.perf_counter()
-    if cfg.uses_fast_path:
-        digest = mobilenet_v2.base_digest(model) if cfg.weights == "imagenet" else ""
+    if cfg.uses_fast_path and backbone is not None:
+        digest = backbone.base_digest(model) if cfg.weights == "imagenet" else ""
         cache = (
-            feature_cache_path(manifest.version, settings.image_size, root, base=digest) if digest else None
+            feature_cache_path(manifest.version, settings.image_size, root, base=digest, family=cfg.model)
+            if digest
+            else None
         )
 
         def report(split: str, batch: int, batches: int) -> None:
@@ -167,7 +169,7 @@ def train(run_dir: Path, cfg: RunConfig, root: Path | None = None, *, echo: bool
             rec.phase, rec.batches = f"features:{split}", batches
             rec.write_progress(batch=batch)
 
-        feats, feature_s, features_cached = base_features(model, arrays, cache, report)
+        feats, feature_s, features_cached = base_features(model, arrays, cache, report, family=cfg.model)
         if warm is not None and warm.memory:
             memory = load_memory(Path(warm.memory))
             why = misfit(memory, classes, digest, settings.image_size, True)
@@ -182,16 +184,16 @@ def train(run_dir: Path, cfg: RunConfig, root: Path | None = None, *, echo: bool
                     save_memory(run_dir / PHOTO_CHECK_FILE, check)
             else:
                 rehearsal_note = f"No rehearsal: {why}."
-        head = mobilenet_v2.head_model(model)
+        head = backbone.head_model(model)
         _compile(head, cfg, settings.learning_rate)
         fit(head, "head", settings.epochs, feats)
     else:
         _compile(model, cfg, settings.learning_rate)
         fit(model, "train", settings.epochs)
-    if cfg.model == "mobilenet_v2" and cfg.fine_tune_blocks and cfg.fine_tune_epochs:
+    if backbone is not None and cfg.fine_tune_blocks and cfg.fine_tune_epochs:
         if cfg.fine_tune_learning_rate is None:
             raise ConfigError("fine_tune_learning_rate is not set: plan the run (core.runs.recipes) first")
-        mobilenet_v2.unfreeze_top_blocks(model, cfg.fine_tune_blocks)
+        backbone.fine_tune(model, cfg.fine_tune_blocks)
         _compile(model, cfg, cfg.fine_tune_learning_rate)
         fit(model, "fine_tune", cfg.fine_tune_epochs)
     train_s = time.perf_counter() - t_train

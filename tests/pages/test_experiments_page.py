@@ -149,7 +149,7 @@ def test_mobilenet_is_not_offered_without_any_imagenet_base(workspace, monkeypat
     make_manifest()
     monkeypatch.setattr(
         "app.experiments.launch.unavailable_reason",
-        lambda: "MobileNetV2 needs ImageNet weights and none are here.",
+        lambda model=None: "MobileNetV2 needs ImageNet weights and none are here.",
     )
     at = run(app())
     from models.registry import MODELS
