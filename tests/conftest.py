@@ -1,4 +1,5 @@
-"""Shared fixtures: a temporary workspace, the shared real data, an offline Keras cache."""
+"""Shared fixtures: a temporary workspace, the shared real data, an offline Keras cache, and a
+per-run cache folder that pytest-xdist workers share."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from core.live.rtc import preload_srtp
+from tests.disk_cache import TEST_CACHE_ENV
 
 # Before any test imports TensorFlow: aiortc's SRTP library must bind to its own OpenSSL
 # (see core.live.rtc.preload_srtp), whatever order the tests run in.
@@ -61,6 +63,25 @@ def _seed_keras_home() -> Path:
 
 
 KERAS_HOME = _seed_keras_home()
+
+
+def _shared_test_cache() -> Path:
+    """One temporary folder per test run, shared by the pytest-xdist workers, where fixtures
+    cache what is slow to make (tests.tiny_models keys each entry by its content).
+
+    The first process to load this file (the xdist controller, or the only process) makes it and
+    removes it at exit; the workers it starts inherit MASK_STUDIO_TEST_CACHE.
+    """
+    given = os.environ.get(TEST_CACHE_ENV)
+    if given and Path(given).is_dir():
+        return Path(given)
+    folder = Path(tempfile.mkdtemp(prefix="mask-studio-test-cache-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    os.environ[TEST_CACHE_ENV] = str(folder)
+    return folder
+
+
+TEST_CACHE = _shared_test_cache()
 
 
 @pytest.fixture(scope="session")
