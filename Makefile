@@ -41,8 +41,12 @@ format: $(VENV)/.test-deps
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Two pytest-xdist workers (a test file stays on one worker, so its module fixtures, a trained
+# model or an app server, are made once); `make test PYTEST_XDIST=` runs in one process.
+PYTEST_XDIST ?= -n 2 --dist loadfile
+
 test: test-deps lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 # benchmarks/live.py drives Chromium through Playwright (the test extras); common.py is a library.
 bench: test-deps
