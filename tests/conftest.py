@@ -90,3 +90,26 @@ def keras_home() -> Path:
     if not (KERAS_HOME / "models" / MOBILENET_WEIGHTS.name).is_file():
         pytest.fail(f"MobileNetV2 weights not found at {MOBILENET_WEIGHTS}")
     return KERAS_HOME
+
+
+#: Folders whose test files take minutes rather than seconds (a browser, AppTest pages, training).
+HEAVY_FOLDERS = ("tests/e2e/", "tests/pages/", "tests/models/", "tests/core/training/")
+
+
+def _file_weight(item: pytest.Item) -> int:
+    """0 for a browser test file, 1 for another heavy one (HEAVY_FOLDERS or marked slow), 2 else."""
+    if item.get_closest_marker("e2e"):
+        return 0
+    path = Path(str(item.path)).resolve().relative_to(REPO).as_posix()
+    return 1 if item.get_closest_marker("slow") or path.startswith(HEAVY_FOLDERS) else 2
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the heavy test files first (each file's tests stay together and in order): with two
+    xdist workers the minutes-long files then overlap instead of trailing at the end of the run."""
+    weights: dict[Path, int] = {}
+    for item in items:
+        key = Path(str(item.path))
+        weights[key] = min(weights.get(key, 2), _file_weight(item))
+    order = {item.nodeid: i for i, item in enumerate(items)}
+    items.sort(key=lambda it: (weights[Path(str(it.path))], order[it.nodeid]))
