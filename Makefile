@@ -51,8 +51,12 @@ format: $(VENV)/.test-deps
 typecheck: $(VENV)/.test-deps
 	$(BIN)/python -m mypy
 
+# Two pytest-xdist workers (a test file stays on one worker, so its module fixtures, a trained
+# model or an app server, are made once); `make test PYTEST_XDIST=` runs in one process.
+PYTEST_XDIST ?= -n 2 --dist loadfile
+
 test: test-deps lint typecheck
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 # Every benchmark runs as `python -m benchmarks.<name>` from the root. Modules without a
 # `__main__` block (common, frames, classifier_checks, scene_scoring) are libraries: skipped.

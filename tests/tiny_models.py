@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from pathlib import Path
 
@@ -10,11 +11,22 @@ from core.runs.active_model import set_active
 from core.runs.store import run_path
 from core.vision.classifier import export_litert
 from tests.core.runs.test_active_model import LABELS, make_run
+from tests.disk_cache import cached_blobs, content_key
+
+REPO = Path(__file__).resolve().parents[1]
 
 
+@functools.cache
 def tiny_lenet_files(seed: int = 0, confidence: float = 1.0) -> tuple[bytes, bytes]:
     """(.keras bytes, .tflite bytes) of a 32 px two-class LeNet; `confidence` scales the output
-    layer's kernel (40: probabilities near 0 and 1)."""
+    layer's kernel (40: probabilities near 0 and 1). Made once per test run for each
+    (seed, confidence) and shared by the xdist workers (tests.disk_cache)."""
+    key = content_key("tiny_lenet", seed, confidence, files=[Path(__file__), REPO / "models" / "lenet.py"])
+    keras_bytes, tflite = cached_blobs(key, 2, lambda: _make_tiny_lenet(seed, confidence))
+    return keras_bytes, tflite
+
+
+def _make_tiny_lenet(seed: int, confidence: float) -> tuple[bytes, bytes]:
     import keras
 
     from models.lenet import make_model
