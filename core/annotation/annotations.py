@@ -104,22 +104,6 @@ class Box(XYXY):
         numbers)."""
         return replace(cls.from_xyxy(box), **fields)
 
-    @property
-    def xyxy(self) -> tuple[int, int, int, int]:
-        return (self.x1, self.y1, self.x2, self.y2)
-
-    @property
-    def width(self) -> int:
-        return self.x2 - self.x1
-
-    @property
-    def height(self) -> int:
-        return self.y2 - self.y1
-
-    @property
-    def area(self) -> int:
-        return self.width * self.height
-
     def scaled(self, sx: float, sy: float) -> Self:
         """The box scaled, its corners rounded to whole pixels."""
         x1, y1, x2, y2 = XYXY(self.x1 * sx, self.y1 * sy, self.x2 * sx, self.y2 * sy).as_int()

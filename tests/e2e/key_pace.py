@@ -5,6 +5,7 @@ pace, and when each label showed in the grid and when all were saved."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +92,16 @@ def press_at_pace(
         "saved": sum(a == b for a, b in zip(saved_labels(project, image), want, strict=False) if b != "None"),
         "saved_after_last_key_s": None if saved_after is None else round(saved_after, 3),
     }
+
+
+def wait_saved(ready: Callable[[], bool], seconds: float = 30.0) -> None:
+    """Poll `ready` every 0.1 s until it is true; AssertionError after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if ready():
+            return
+        time.sleep(0.1)
+    raise AssertionError("not saved in time")
 
 
 def p95(values: list[float]) -> float:

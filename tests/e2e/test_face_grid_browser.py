@@ -4,14 +4,13 @@ image, a stale Delete or label never reaches another box."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from playwright.sync_api import expect
 
 from core.annotation.formats.seed_json import load_seed_json
 from tests.e2e.conftest import AppServer, wait_for_app
-from tests.e2e.key_pace import FACES, press_at_pace, saved_labels, twenty_face_project
+from tests.e2e.key_pace import FACES, press_at_pace, saved_labels, twenty_face_project, wait_saved
 
 pytestmark = pytest.mark.e2e
 
@@ -56,12 +55,12 @@ def test_two_tabs_a_stale_delete_never_removes_another_box(app_server: AppServer
         tab_a.bring_to_front()
         tab_a.locator(".fg-cell").nth(4).click()
         tab_a.keyboard.press("Delete")
-        _wait(lambda: len(saved_labels(project, image)) == 7)
+        wait_saved(lambda: len(saved_labels(project, image)) == 7)
         # Tab B, not refreshed, still shows #5 and #6: it deletes #6, then labels #5.
         tab_b.bring_to_front()
         tab_b.locator(".fg-cell").nth(5).click()
         tab_b.keyboard.press("Delete")
-        _wait(lambda: len(saved_labels(project, image)) == 6)
+        wait_saved(lambda: len(saved_labels(project, image)) == 6)
         left = [b.id for b in load_seed_json(project.annotations_path).annotations.boxes(image)]
         assert left == [b.id for i, b in enumerate(boxes) if i not in (4, 5)]
         # Tab A, not refreshed, still shows the box B deleted: its label on it is refused, said,
@@ -76,7 +75,7 @@ def test_two_tabs_a_stale_delete_never_removes_another_box(app_server: AppServer
         # A label changed in tab A is not overwritten by tab B, which saw it as "None".
         tab_a.locator(f".fg-cell[data-id='{boxes[0].id}']").click()
         tab_a.keyboard.press("1")
-        _wait(lambda: saved_labels(project, image)[0] == "with_mask")
+        wait_saved(lambda: saved_labels(project, image)[0] == "with_mask")
         tab_b.bring_to_front()
         tab_b.locator(f".fg-cell[data-id='{boxes[0].id}']").click()
         tab_b.keyboard.press("2")
@@ -86,12 +85,3 @@ def test_two_tabs_a_stale_delete_never_removes_another_box(app_server: AppServer
         assert saved_labels(project, image) == ["with_mask"] + ["None"] * 5
     finally:
         ctx.close()
-
-
-def _wait(ready, seconds: float = 20.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if ready():
-            return
-        time.sleep(0.1)
-    raise AssertionError("not saved in time")

@@ -5,7 +5,6 @@ there), and still shown after a reload."""
 from __future__ import annotations
 
 import hashlib
-import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from core.annotation.projects import Project
 from core.review.queue import load_queue
 from core.review.sources import Source
 from tests.e2e.conftest import serving, wait_for_app
-from tests.e2e.key_pace import twenty_face_project
+from tests.e2e.key_pace import twenty_face_project, wait_saved
 from tests.tiny_models import confident_tiny_run
 
 pytestmark = pytest.mark.e2e
@@ -32,15 +31,6 @@ def _digest(p: Project) -> str:
 def _saved(p: Project) -> list[tuple[str, str]]:
     ann = load_seed_json(p.annotations_path).annotations
     return sorted((img, b.label) for img in ann.images for b in ann.boxes(img))
-
-
-def _wait(ready, seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if ready():
-            return
-        time.sleep(0.1)
-    raise AssertionError("not saved in time")
 
 
 def _choose_target(page, name: str) -> None:
@@ -91,8 +81,8 @@ def test_enter_1_and_x_at_a_persons_pace_land_in_the_chosen_project_and_survive_
             page.keyboard.press(key)
             page.wait_for_timeout(400)
         want = sorted([(image, first.guess), (image, "with_mask")])
-        _wait(lambda: _saved(target) == want)
-        _wait(
+        wait_saved(lambda: _saved(target) == want)
+        wait_saved(
             lambda: (
                 sum(e.review is not None for e in load_queue(Source("project", "street"), ws).entries) == 3
             )

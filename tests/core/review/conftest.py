@@ -11,6 +11,7 @@ import pytest
 from core.annotation.annotations import NONE, Box
 from core.annotation.projects import Project
 from core.vision.detections import Detection
+from tests.core.inference.test_classify_boxes import ColourModel  # noqa: F401 - re-exported for the review tests
 from tests.core.runs.test_active_model import make_run
 from tests.images import array_bytes
 
@@ -37,21 +38,6 @@ class FakeDetector:
     def detect(self, image: np.ndarray) -> list[Detection]:
         self.calls += 1
         return [Detection(10, 10, 90, 90, 0.95), Detection(110, 10, 190, 90, 0.65)]
-
-
-class ColourModel:
-    """Duck-typed classifier: red crops are "mask" (0.9), blue ones "no_mask" (0.55)."""
-
-    labels = CLASSES
-    image_size = 32
-
-    def __init__(self) -> None:
-        self.batches: list[int] = []
-
-    def predict(self, images: np.ndarray) -> np.ndarray:
-        self.batches.append(len(images))
-        red = images[..., 0].mean(axis=(1, 2)) > images[..., 2].mean(axis=(1, 2))
-        return np.array([[0.9, 0.1] if r else [0.45, 0.55] for r in red], np.float32)
 
 
 @pytest.fixture
