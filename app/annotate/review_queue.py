@@ -226,7 +226,7 @@ def face_images(path: str, mtime: float, boxes: tuple[tuple[float, ...], ...]) -
         thumb = small.copy()
         x1, y1, x2, y2 = (v * scale for v in box)
         ImageDraw.Draw(thumb).rectangle((x1 - 1, y1 - 1, x2 + 1, y2 + 1), outline=(255, 214, 0), width=2)
-        out.append((_data_url(crop_box(img, box)), _data_url(thumb)))  # type: ignore[arg-type]
+        out.append((_data_url(crop_box(img, box)), _data_url(thumb)))
     return out
 
 

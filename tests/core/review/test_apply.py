@@ -136,7 +136,8 @@ def test_a_missing_project_is_refused_with_nothing_written(project: Project, que
     with pytest.raises(ReviewError, match="no project"):
         apply_reviews(queue, [Review(queue.entries[0].key, ACCEPT)], "ghost")
     assert project.annotations_path.read_bytes() == before
-    assert all(e.review is None for e in load_queue(SOURCE).entries)  # type: ignore[union-attr]
+    reloaded = load_queue(SOURCE)
+    assert reloaded is not None and all(e.review is None for e in reloaded.entries)
 
 
 def test_older_files_without_the_reviewed_map_still_load(project: Project) -> None:
